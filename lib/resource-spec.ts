@@ -1,0 +1,63 @@
+/**
+ * The one description of the backend's stateful resources and event wiring.
+ *
+ * The CDK constructs in `lib/constructs/` build AWS resources from it and the local runtime
+ * (`local/`) creates the same tables, queues, topics and buckets on the local servers from it,
+ * so the two cannot drift. Plain data only: no CDK or SDK imports here.
+ */
+
+/** Attribute names of the single table (see docs/data-model.md). */
+export const TABLE_KEYS = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  ttlAttribute: 'ttl',
+} as const;
+
+/** Global secondary indexes of the single table; every GSI projects all attributes. */
+export const TABLE_INDEXES = [
+  /** Conversation timeline, conversations by phone number, quarantine listing. */
+  { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  /** Message by wamid, all conversations by recency. */
+  { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+] as const;
+
+/** An SQS queue fed by the event topic (or by a producer) and drained by one Lambda. */
+export interface QueueSpec {
+  /** Logical name; also the local queue name suffix. */
+  readonly name: string;
+  /** Lambda handler folder under `lambdas/`. */
+  readonly handler: string;
+  /** Lambda timeout in seconds; the queue's visibility timeout is six times this (AWS guidance). */
+  readonly handlerTimeoutSeconds: number;
+  /** Event source mapping batch size. */
+  readonly batchSize: number;
+  /** Event source mapping maximum batching window in seconds. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Receives before a message moves to the queue's DLQ. */
+  readonly maxReceiveCount: number;
+  /** Whether the queue is subscribed to the event-destination topic. */
+  readonly subscribedToEventTopic: boolean;
+}
+
+export const INBOUND_QUEUE: QueueSpec = {
+  name: 'inbound-events',
+  handler: 'inbound',
+  handlerTimeoutSeconds: 30,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  maxReceiveCount: 5,
+  subscribedToEventTopic: true,
+};
+
+export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE];
+
+/** Visibility timeout for a queue drained by a Lambda of the given timeout. */
+export function visibilityTimeoutSeconds(q: QueueSpec): number {
+  return q.handlerTimeoutSeconds * 6;
+}
+
+/** How long DLQs keep messages (the SQS maximum). */
+export const DLQ_RETENTION_DAYS = 14;
+
+/** The Lambda runtime every function uses. */
+export const LAMBDA_RUNTIME = { nodeMajor: 24, architecture: 'arm64', memoryMb: 512 } as const;

@@ -1,0 +1,29 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Message ids. An inbound message's id is derived from its wamid, so every redelivery lands on
+ * the same record; an outbound message's id is random and travels in `biz_opaque_callback_data`.
+ */
+export function messageIdFromWamid(wamid: string): string {
+  return `msg_${createHash('sha256').update(wamid).digest('hex').slice(0, 32)}`;
+}
+
+export function newMessageId(): string {
+  return `msg_${randomUUID().replaceAll('-', '')}`;
+}
+
+/** Whether a string is one of the project's message ids (as opposed to a wamid). */
+export function isMessageId(s: string): boolean {
+  return /^msg_[0-9a-f]{32}$/.test(s);
+}
+
+/** `arn:…:phone-number-id/<hex>` → `phone-number-id-<hex>`; an id is returned unchanged. */
+export function phoneNumberIdFromArn(arnOrId: string): string {
+  const m = /:phone-number-id\/([0-9a-zA-Z]+)$/.exec(arnOrId);
+  return m ? `phone-number-id-${m[1]}` : arnOrId;
+}
+
+/** Digits of a phone number as WhatsApp's `wa_id` writes them (no `+`, spaces or dashes). */
+export function phoneDigits(phone: string): string {
+  return phone.replace(/[^0-9]/g, '');
+}
