@@ -1,0 +1,36 @@
+/**
+ * Inbound events: SQS (fed by the WABA's SNS event destination) → domain records in DynamoDB.
+ * A record that cannot be understood is quarantined and acknowledged; a transient failure is
+ * reported as a batch item failure so only that record comes back.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
+import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { ingestEvent } from '../../shared/domain/ingest.ts';
+import type { EventStore } from '../../shared/ports/event-store.ts';
+import { logger } from '../../shared/observability.ts';
+import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
+
+export function makeHandler(deps: { store: EventStore; now?: () => number }) {
+  const now = deps.now ?? Date.now;
+  const processor = new BatchProcessor(EventType.SQS);
+  const recordHandler = async (record: SQSRecord) => {
+    const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
+    const parsed = parseEventBody(record.body, receivedAtMs);
+    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store);
+    if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
+    return outcome;
+  };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const response = await processPartialResponse(event, recordHandler, processor, { context });
+    if (response.batchItemFailures.length) {
+      logger.warn('records left for retry', { failed: response.batchItemFailures.length, total: event.Records.length });
+    }
+    return response;
+  };
+}
+
+const config = loadConfig(['TABLE_NAME']);
+export const handler = makeHandler({ store: new DynamoDbStore(documentClient(), config.TABLE_NAME) });

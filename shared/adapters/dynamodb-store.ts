@@ -1,0 +1,269 @@
+/**
+ * DynamoDB adapter of the single table (docs/data-model.md). Every write is conditional or
+ * commutative; nothing on the inbound path reads before it writes.
+ */
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
+import { messageIdFromWamid } from '../domain/ids.ts';
+import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
+
+/** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
+export const QUARANTINE_RAW_MAX = 300_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Key builders: the table's layout in one place. */
+export const keys = {
+  message: (id: string) => ({ PK: `MSG#${id}`, SK: 'MSG' }),
+  conversation: (phoneNumberId: string, contactId: string) => ({ PK: `CONV#${phoneNumberId}#${contactId}`, SK: 'CONV' }),
+  timeline: (phoneNumberId: string, contactId: string) => `CONV#${phoneNumberId}#${contactId}`,
+  conversationsOf: (phoneNumberId: string) => `CONVS#${phoneNumberId}`,
+  allConversations: 'CONVS',
+  wamid: (wamid: string) => `WAMID#${wamid}`,
+  quarantine: 'QUARANTINE',
+} as const;
+
+/** Attribute holding one status of a message's history. */
+export const statusAttribute = (status: string) => `st:${status}`;
+
+function isValidationError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ValidationException';
+}
+
+/** Maps a refused write to PermanentWriteError; anything else (throttling, network) is rethrown for retry. */
+async function write<T>(what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isValidationError(err)) throw new PermanentWriteError(`${what}: ${(err as Error).message}`, { cause: err });
+    throw err;
+  }
+}
+
+export class DynamoDbStore implements EventStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.doc = doc;
+    this.tableName = tableName;
+  }
+
+  async recordInbound(m: InboundMessage): Promise<{ inserted: boolean }> {
+    const at = iso(m.timestampMs);
+    const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
+    let inserted = true;
+    // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
+    try {
+      await write('store inbound message', () =>
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...keys.message(m.id),
+                    entity: 'message',
+                    id: m.id,
+                    wamid: m.wamid,
+                    direction: 'inbound',
+                    phoneNumberId: m.business.phoneNumberId,
+                    metaPhoneNumberId: m.business.metaPhoneNumberId,
+                    wabaId: m.business.wabaId,
+                    contactId: m.contactId,
+                    contact: m.contact,
+                    type: m.type,
+                    content: m.content,
+                    context: m.context,
+                    referral: m.referral,
+                    errors: m.errors,
+                    media: m.media ? { ...m.media, state: 'pending' } : undefined,
+                    timestamp: at,
+                    GSI1PK: keys.timeline(m.business.phoneNumberId, m.contactId),
+                    GSI1SK: `${at}#${m.id}`,
+                    GSI2PK: keys.wamid(m.wamid),
+                    GSI2SK: 'MSG',
+                  },
+                  ConditionExpression: 'attribute_not_exists(PK)',
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: conv,
+                  UpdateExpression:
+                    'ADD messageCount :one SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact)',
+                  ExpressionAttributeValues: {
+                    ':one': 1,
+                    ':conv': 'conversation',
+                    ':pn': m.business.phoneNumberId,
+                    ':cid': m.contactId,
+                    ':contact': m.contact,
+                  },
+                },
+              },
+            ],
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')) {
+        throw err;
+      }
+      inserted = false;
+    }
+    // (2) Move the window and the activity forward, never back. Done on redeliveries too, so a crash
+    // between (1) and (2) heals on retry.
+    await this.advanceConversation(m, conv);
+    return { inserted };
+  }
+
+  private async advanceConversation(m: InboundMessage, conv: Record<string, string>): Promise<void> {
+    const at = iso(m.timestampMs);
+    const key = `${at}#${m.wamid}`;
+    const inbound = {
+      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact',
+      values: { ':k': key, ':at': at, ':contact': m.contact },
+      cond: '(attribute_not_exists(lastInboundKey) OR lastInboundKey < :k)',
+    };
+    try {
+      await write('advance conversation', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: conv,
+            UpdateExpression: `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
+            ConditionExpression: `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
+            ExpressionAttributeValues: {
+              ...inbound.values,
+              ':g1': keys.conversationsOf(m.business.phoneNumberId),
+              ':g2': keys.allConversations,
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const old = err.Item ? unmarshall(err.Item) : {};
+      // Only the inbound side is older (a newer outbound message exists): move it alone.
+      if (typeof old.lastInboundKey === 'string' && old.lastInboundKey >= key) return;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: conv,
+            UpdateExpression: `SET ${inbound.set}`,
+            ConditionExpression: inbound.cond,
+            ExpressionAttributeValues: inbound.values,
+          }),
+        );
+      } catch (again) {
+        if (!(again instanceof ConditionalCheckFailedException)) throw again;
+      }
+    }
+  }
+
+  async recordStatus(s: StatusUpdate): Promise<void> {
+    // The send put our id in the callback data; a message sent elsewhere is kept under its wamid.
+    const id = s.messageId ?? messageIdFromWamid(s.wamid);
+    const entry = {
+      status: s.status,
+      timestamp: iso(s.timestampMs),
+      errors: s.errors,
+      pricing: s.pricing,
+      conversation: s.conversation,
+    };
+    const optional: Array<[string, unknown]> = [
+      ['recipientId', s.recipientId],
+      ['callbackData', s.callbackData],
+      ['awsMessageId', s.awsMessageId],
+    ];
+    const present = optional.filter(([, v]) => v !== undefined);
+    await write('record status', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.message(id),
+          UpdateExpression: [
+            'SET #st = if_not_exists(#st, :entry)',
+            'entity = :entity',
+            'id = if_not_exists(id, :id)',
+            'wamid = :wamid',
+            'direction = if_not_exists(direction, :outbound)',
+            'phoneNumberId = if_not_exists(phoneNumberId, :pn)',
+            'GSI2PK = :g2',
+            'GSI2SK = :msg',
+            ...present.map(([name]) => `${name} = if_not_exists(${name}, :${name})`),
+          ].join(', '),
+          ExpressionAttributeNames: { '#st': statusAttribute(s.status) },
+          ExpressionAttributeValues: {
+            ':entry': entry,
+            ':entity': 'message',
+            ':id': id,
+            ':wamid': s.wamid,
+            ':outbound': 'outbound',
+            ':pn': s.business.phoneNumberId,
+            ':g2': keys.wamid(s.wamid),
+            ':msg': 'MSG',
+            ...Object.fromEntries(present.map(([name, v]) => [`:${name}`, v])),
+          },
+        }),
+      ),
+    );
+  }
+
+  async recordAccountEvent(e: AccountEvent): Promise<void> {
+    const body = JSON.stringify(e.value) ?? 'null';
+    const hash = sha256(`${e.field}\n${body}`);
+    const at = iso(e.receivedAtMs);
+    await this.putOnce('record account event', {
+      PK: `ACCT#${e.wabaId}`,
+      SK: `${e.field}#${hash}`,
+      entity: 'accountEvent',
+      wabaId: e.wabaId,
+      field: e.field,
+      value: e.value,
+      receivedAt: at,
+      GSI1PK: 'ACCOUNT_EVENTS',
+      GSI1SK: `${at}#${hash}`,
+    });
+  }
+
+  async quarantine(q: QuarantinedEvent): Promise<void> {
+    const hash = sha256(q.raw);
+    const at = iso(q.receivedAtMs);
+    const truncated = q.raw.length > QUARANTINE_RAW_MAX;
+    await this.putOnce('quarantine event', {
+      PK: `QUAR#${hash}`,
+      SK: 'QUAR',
+      entity: 'quarantine',
+      id: hash,
+      raw: truncated ? q.raw.slice(0, QUARANTINE_RAW_MAX) : q.raw,
+      rawTruncated: truncated || undefined,
+      rawLength: q.raw.length,
+      reason: q.reason,
+      source: q.source,
+      receivedAt: at,
+      GSI1PK: keys.quarantine,
+      GSI1SK: `${at}#${hash}`,
+    });
+  }
+
+  /** A Put that happens once: a redelivery of the same content is a no-op. */
+  private async putOnce(what: string, item: Record<string, unknown>): Promise<void> {
+    try {
+      await write(what, () =>
+        this.doc.send(
+          new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+}

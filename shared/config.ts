@@ -1,0 +1,29 @@
+/**
+ * Configuration from process.env, parsed once with zod. Each handler asks for the variables it
+ * needs; every missing or malformed one is listed in a single error.
+ */
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  MEDIA_BUCKET: z.string().min(1),
+  MEDIA_QUEUE_URL: z.string().min(1),
+  EVENT_TOPIC_ARN: z.string().min(1),
+  /** Comma-separated AWS phone number ids the send API may use. */
+  PHONE_NUMBER_IDS: z.string().default(''),
+  META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v24.0'),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export function loadConfig<K extends keyof Env>(
+  names: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<Env, K> {
+  const mask: Record<string, true> = Object.fromEntries(names.map((n) => [n, true]));
+  const result = EnvSchema.pick(mask as Partial<Record<keyof Env, true>>).safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return result.data as unknown as Pick<Env, K>;
+}

@@ -1,0 +1,48 @@
+import type { EventStore } from '../ports/event-store.ts';
+import { PermanentWriteError } from '../ports/event-store.ts';
+import type { ParsedEnvelope } from './types.ts';
+
+export interface IngestOutcome {
+  messages: number;
+  statuses: number;
+  accountEvents: number;
+  quarantined?: string;
+}
+
+/**
+ * Records everything one event carried.
+ * 1. Invalid event → quarantine it (raw body + reason), done.
+ * 2. Every message, status and account event is recorded (idempotent writes, in parallel).
+ * 3. Elements that failed their schema, or writes the store refused for good, → quarantine the raw
+ *    event with the reasons; the good elements beside them are already stored.
+ * Transient store failures propagate, so the caller can have only this event retried.
+ */
+export async function ingestEvent(
+  event: { raw: string; receivedAtMs: number; source?: string },
+  parsed: { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] } | { kind: 'invalid'; reason: string },
+  store: EventStore,
+): Promise<IngestOutcome> {
+  const quarantine = async (reason: string) => {
+    await store.quarantine({ raw: event.raw, reason, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
+    return reason;
+  };
+  if (parsed.kind === 'invalid') {
+    return { messages: 0, statuses: 0, accountEvents: 0, quarantined: await quarantine(parsed.reason) };
+  }
+  const { messages, statuses, accountEvents } = parsed.parsed;
+  const results = await Promise.allSettled([
+    ...messages.map((m) => store.recordInbound(m)),
+    ...statuses.map((s) => store.recordStatus(s)),
+    ...accountEvents.map((e) => store.recordAccountEvent(e)),
+  ]);
+  const problems = [...parsed.problems];
+  for (const r of results) {
+    if (r.status === 'rejected') {
+      if (r.reason instanceof PermanentWriteError) problems.push(r.reason.message);
+      else throw r.reason;
+    }
+  }
+  const outcome: IngestOutcome = { messages: messages.length, statuses: statuses.length, accountEvents: accountEvents.length };
+  if (problems.length) outcome.quarantined = await quarantine(problems.join(' | '));
+  return outcome;
+}

@@ -1,0 +1,21 @@
+import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
+
+/**
+ * Where the inbound pipeline records what it understood. Every method is idempotent: calling it
+ * again with the same input, in any order relative to the others, leaves the same stored state.
+ */
+export interface EventStore {
+  /** Stores an inbound message once and moves its conversation's window forward (never back). */
+  recordInbound(message: InboundMessage): Promise<{ inserted: boolean }>;
+  /** Adds a status to its message's history (each status once); the current status is derived. */
+  recordStatus(update: StatusUpdate): Promise<void>;
+  /** Keeps a non-message change (template, quality, flow, account events) with its raw value. */
+  recordAccountEvent(event: AccountEvent): Promise<void>;
+  /** Keeps an event that could not be understood, with its raw body and the reason. */
+  quarantine(event: QuarantinedEvent): Promise<void>;
+}
+
+/** A write the store refused for good (e.g. an item too large): retrying cannot help. */
+export class PermanentWriteError extends Error {
+  override readonly name = 'PermanentWriteError';
+}
