@@ -1,0 +1,217 @@
+/**
+ * Errors of the HTTP API. Each has a stable snake_case `code`, an HTTP `status`, a message a person
+ * can act on, and optional `details`. The body on the wire is `{"error": {code, message, details?}}`
+ * (see `toErrorBody`). 5xx errors carry fixed, safe messages: what went wrong in detail belongs in
+ * the log, not in the answer.
+ *
+ * AWS SDK exceptions are mapped by `err.name` in one table (`fromAwsError`), so this module needs
+ * no SDK import.
+ */
+
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: ErrorDetails };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(status: number, code: string, message: string, details?: ErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** 400: the request body or a parameter fails validation; `details.path` names the field. */
+export class ValidationError extends ApiError {
+  constructor(message: string, details: { path: string } & Record<string, unknown>) {
+    super(400, 'validation_error', message, details);
+  }
+}
+
+/** 400: AWS (or Meta through AWS) rejected the request as invalid. */
+export class InvalidRequestError extends ApiError {
+  constructor(message: string, details?: ErrorDetails, code = 'invalid_request') {
+    super(400, code, message, details);
+  }
+}
+
+/** 403: refused by Meta (not by our own permissions, which are a 500: the caller cannot fix them). */
+export class ForbiddenError extends ApiError {
+  constructor(message: string, code = 'forbidden', details?: ErrorDetails) {
+    super(403, code, message, details);
+  }
+}
+
+/** 404. `code` names what is missing, e.g. `message_not_found`, `unknown_phone_number`. */
+export class NotFoundError extends ApiError {
+  constructor(message: string, code = 'not_found', details?: ErrorDetails) {
+    super(404, code, message, details);
+  }
+}
+
+/** 409: the request conflicts with the current state of a resource. */
+export class ConflictError extends ApiError {
+  constructor(message: string, code = 'conflict', details?: ErrorDetails) {
+    super(409, code, message, details);
+  }
+}
+
+/**
+ * 409 `window_closed`: a non-template message to a user whose 24-hour customer-service window is
+ * closed. 409 rather than 422 because the body itself is fine: it conflicts with the state of the
+ * conversation, and the very same request succeeds once the user writes again. `details.action` is
+ * `send_template`, as in the Meta error policy for 131047.
+ */
+export class WindowClosedError extends ConflictError {
+  constructor(details?: { windowExpiresAt?: string } & Record<string, unknown>) {
+    super(
+      'The 24-hour customer-service window with this user is closed: only a template message can be sent until the user writes again.',
+      'window_closed',
+      { action: 'send_template', ...details },
+    );
+  }
+}
+
+/**
+ * 422 `idempotency_key_reused`: the Idempotency-Key was already used with a different body.
+ * (422 as in the IETF Idempotency-Key draft; a request still in progress with the same key is a
+ * 409, `IdempotencyInProgressError`.)
+ */
+export class IdempotencyKeyReuseError extends ApiError {
+  constructor() {
+    super(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was already used with a different request body: use a new key for a new request.',
+    );
+  }
+}
+
+/** 409 `idempotency_in_progress`: a request with the same Idempotency-Key is still being processed. */
+export class IdempotencyInProgressError extends ConflictError {
+  constructor() {
+    super(
+      'A request with this Idempotency-Key is still being processed: retry in a moment.',
+      'idempotency_in_progress',
+    );
+  }
+}
+
+/** 429: too many requests; `retryAfterSeconds` goes to the `Retry-After` header and to details. */
+export class ThrottledError extends ApiError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number, message = 'Too many requests: slow down and retry after the indicated delay.') {
+    super(429, 'throttled', message, { retryAfterSeconds });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** 500 with a safe message; the cause is for the log only. */
+export class InternalError extends ApiError {
+  constructor(code = 'internal_error', message = 'Internal error: the request could not be completed.', options?: { cause?: unknown }) {
+    super(500, code, message, undefined, options);
+  }
+}
+
+/** 502: WhatsApp (through AWS) failed to answer. */
+export class UpstreamError extends ApiError {
+  constructor(message = 'WhatsApp did not answer the request: try again later.', code = 'upstream_error') {
+    super(502, code, message);
+  }
+}
+
+/** 503: a service this backend depends on is unavailable for now. */
+export class UnavailableError extends ApiError {
+  constructor(message = 'The messaging service is temporarily unavailable: try again later.', code = 'unavailable') {
+    super(503, code, message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS SDK exceptions (socialmessaging), by `err.name`
+// ---------------------------------------------------------------------------------------------
+
+/** The parts of an SDK exception this module reads; structural, so no SDK import. */
+export interface AwsLikeError {
+  name?: unknown;
+  message?: unknown;
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+const MAX_REASON_LENGTH = 300;
+
+/** AWS's own message on a 4xx, shortened: it tells the caller which parameter AWS did not like. */
+function awsReason(err: AwsLikeError): ErrorDetails | undefined {
+  return typeof err.message === 'string' && err.message !== ''
+    ? { reason: err.message.slice(0, MAX_REASON_LENGTH) }
+    : undefined;
+}
+
+function retryAfterOf(err: AwsLikeError): number {
+  const header = err.$response?.headers?.['retry-after'];
+  const seconds = header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : Number.NaN;
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_RETRY_AFTER_SECONDS;
+}
+
+/** The policy for each socialmessaging exception (facts §1.3). */
+export const AWS_ERROR_POLICY: Readonly<Record<string, (err: AwsLikeError) => ApiError>> = {
+  ValidationException: (e) =>
+    new InvalidRequestError('WhatsApp (through AWS End User Messaging Social) rejected the request as invalid.', awsReason(e)),
+  InvalidParametersException: (e) =>
+    new InvalidRequestError('WhatsApp (through AWS End User Messaging Social) rejected a parameter of the request.', awsReason(e)),
+  LimitExceededException: (e) =>
+    new InvalidRequestError('An AWS End User Messaging Social quota was reached.', awsReason(e), 'limit_exceeded'),
+  ResourceNotFoundException: () =>
+    new NotFoundError(
+      'The business phone number is not linked to AWS End User Messaging Social in this account and Region.',
+      'unknown_phone_number',
+    ),
+  AccessDeniedException: () =>
+    new InternalError(
+      'upstream_forbidden',
+      'The backend is not allowed to call AWS End User Messaging Social: its IAM permissions need fixing.',
+    ),
+  AccessDeniedByMetaException: () =>
+    new ForbiddenError(
+      'Meta refused the request: check the WhatsApp Business Account, the template or the media permissions.',
+      'forbidden_by_meta',
+    ),
+  ThrottledRequestException: (e) =>
+    new ThrottledError(retryAfterOf(e), 'AWS End User Messaging Social is throttling requests: retry after the indicated delay.'),
+  InternalServiceException: () => new UnavailableError(),
+  DependencyException: () => new UpstreamError(),
+};
+
+/** Maps an error thrown by the socialmessaging client; anything unknown becomes a safe 500. */
+export function fromAwsError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as AwsLikeError;
+  const make = typeof e.name === 'string' && Object.hasOwn(AWS_ERROR_POLICY, e.name) ? AWS_ERROR_POLICY[e.name] : undefined;
+  return make ? make(e) : new InternalError('internal_error', undefined, { cause: err });
+}
+
+/** Any thrown value as an ApiError: ApiErrors unchanged, SDK exceptions by policy, the rest a 500. */
+export function toApiError(err: unknown): ApiError {
+  return fromAwsError(err);
+}
+
+/** The JSON error body of the contract. */
+export function toErrorBody(err: unknown): ErrorBody {
+  const e = toApiError(err);
+  return {
+    error: {
+      code: e.code,
+      message: e.message,
+      ...(e.details !== undefined ? { details: e.details } : {}),
+    },
+  };
+}
