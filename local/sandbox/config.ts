@@ -1,0 +1,189 @@
+/**
+ * Configuration of the sandbox WABA: the business numbers it simulates, the WhatsApp users it
+ * knows, and Meta's throughput limits. Read from `sandbox.config.json` beside this file; every
+ * field has a default, so a missing file means "the defaults".
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const digits = (what: string, min = 1, max = 100) =>
+  z.string().regex(new RegExp(`^[0-9]{${min},${max}}$`), `${what} must be ${min}–${max} digits`);
+
+/** A deterministic 32-hex id, so the default numbers are the same on every machine. */
+function hex32(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, 32);
+}
+
+/** A deterministic numeric id of `length` digits (no leading zero). */
+function numericId(seed: string, length: number): string {
+  const h = createHash('sha256').update(seed).digest();
+  let out = String((h[0]! % 9) + 1);
+  for (let i = 1; out.length < length; i++) out += String(h[i % h.length]! % 10);
+  return out;
+}
+
+const DEFAULT_WABA = { wabaId: `waba-${hex32('sandbox waba 1')}`, metaWabaId: numericId('sandbox waba 1', 15) };
+
+export const DEFAULT_PHONE_NUMBERS = [
+  {
+    phoneNumberId: `phone-number-id-${hex32('sandbox phone number 1')}`,
+    metaPhoneNumberId: numericId('sandbox phone number 1', 15),
+    displayPhoneNumber: '15550100001',
+    displayPhoneNumberName: 'Sandbox Support',
+    ...DEFAULT_WABA,
+    wabaName: 'Sandbox WABA',
+    qualityRating: 'GREEN',
+  },
+  {
+    phoneNumberId: `phone-number-id-${hex32('sandbox phone number 2')}`,
+    metaPhoneNumberId: numericId('sandbox phone number 2', 15),
+    displayPhoneNumber: '15550100002',
+    displayPhoneNumberName: 'Sandbox Sales',
+    ...DEFAULT_WABA,
+    wabaName: 'Sandbox WABA',
+    qualityRating: 'GREEN',
+  },
+];
+
+/** Fictional users (555 numbers). The last one is configured as not on WhatsApp. */
+export const DEFAULT_USERS = [
+  { phone: '16505551234', name: 'Sheena Nelson', userId: 'US.13491208655302741918', onWhatsApp: true },
+  { phone: '14155550100', name: 'Alex Rivera', onWhatsApp: true },
+  { phone: '15550109999', name: 'Not On WhatsApp', onWhatsApp: false },
+];
+
+export const SandboxPhoneNumberSchema = z.strictObject({
+  /** AWS phone number id. */
+  phoneNumberId: z.string().regex(/^phone-number-id-[0-9a-f]{32}$/, 'phoneNumberId must be phone-number-id-<32 hex>'),
+  /** Meta's phone number id (`metadata.phone_number_id` in webhooks). */
+  metaPhoneNumberId: digits('metaPhoneNumberId'),
+  /** The number as webhooks write it (`metadata.display_phone_number`): digits, no `+`. */
+  displayPhoneNumber: digits('displayPhoneNumber', 6, 15),
+  displayPhoneNumberName: z.string().min(1).default('Sandbox Business'),
+  /** AWS WABA id. */
+  wabaId: z.string().regex(/^waba-[0-9a-f]{32}$/, 'wabaId must be waba-<32 hex>'),
+  /** Meta's WABA id (the webhook entry's `id`). */
+  metaWabaId: digits('metaWabaId'),
+  wabaName: z.string().min(1).default('Sandbox WABA'),
+  qualityRating: z.string().max(10).default('GREEN'),
+});
+
+export const SandboxUserSchema = z.strictObject({
+  /** The user's phone, digits as in `wa_id`. */
+  phone: digits('phone', 6, 15),
+  /** WhatsApp profile name sent in `contacts[].profile.name`. */
+  name: z.string().min(1).optional(),
+  /** Business-scoped user id (BSUID), e.g. `US.13491208655302741918`. */
+  userId: z.string().regex(/^[A-Z]{2}\.[0-9A-Za-z]+$/, 'userId must look like CC.<alphanumerics>').optional(),
+  /** A user configured `false` cannot receive messages (Meta error 131026). */
+  onWhatsApp: z.boolean().default(true),
+});
+
+export const SandboxLimitsSchema = z.strictObject({
+  /** Meta's throughput per business number (default 80 mps); more in one second → 130429. */
+  messagesPerSecond: z.int().positive().default(80),
+  /** Messages to one user allowed within 6 s before Meta's pair rate limit (131056) hits. */
+  pairRateBurst: z.int().positive().default(45),
+});
+
+export const SandboxConfigSchema = z
+  .strictObject({
+    phoneNumbers: z.array(SandboxPhoneNumberSchema).min(1).default(DEFAULT_PHONE_NUMBERS),
+    users: z.array(SandboxUserSchema).default(DEFAULT_USERS),
+    limits: SandboxLimitsSchema.prefault({}),
+  })
+  .superRefine((cfg, ctx) => {
+    const unique = (key: 'phoneNumberId' | 'metaPhoneNumberId' | 'displayPhoneNumber') => {
+      const seen = new Set<string>();
+      cfg.phoneNumbers.forEach((p, i) => {
+        if (seen.has(p[key])) ctx.addIssue({ code: 'custom', path: ['phoneNumbers', i, key], message: `duplicate ${key}` });
+        seen.add(p[key]);
+      });
+    };
+    unique('phoneNumberId');
+    unique('metaPhoneNumberId');
+    unique('displayPhoneNumber');
+    const metaWaba = new Map<string, string>();
+    cfg.phoneNumbers.forEach((p, i) => {
+      const known = metaWaba.get(p.wabaId);
+      if (known !== undefined && known !== p.metaWabaId) {
+        ctx.addIssue({ code: 'custom', path: ['phoneNumbers', i, 'metaWabaId'], message: `${p.wabaId} has two metaWabaIds` });
+      }
+      metaWaba.set(p.wabaId, p.metaWabaId);
+    });
+    const phones = new Set<string>();
+    cfg.users.forEach((u, i) => {
+      if (phones.has(u.phone)) ctx.addIssue({ code: 'custom', path: ['users', i, 'phone'], message: 'duplicate user phone' });
+      phones.add(u.phone);
+    });
+  });
+
+export type SandboxConfig = z.output<typeof SandboxConfigSchema>;
+export type SandboxPhoneNumber = SandboxConfig['phoneNumbers'][number];
+export type SandboxUser = SandboxConfig['users'][number];
+
+/** Where the sandbox looks for its config by default. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('./sandbox.config.json', import.meta.url));
+
+/** Validates a config object (e.g. parsed JSON); throws one error that lists every problem. */
+export function parseSandboxConfig(raw: unknown, source = 'sandbox config'): SandboxConfig {
+  const parsed = SandboxConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`Invalid ${source}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Loads the sandbox config. Without `path`, reads `sandbox.config.json` beside this module and
+ * falls back to the defaults when it does not exist; an explicit `path` must exist.
+ */
+export function loadSandboxConfig(path?: string): SandboxConfig {
+  const file = path ?? DEFAULT_CONFIG_PATH;
+  if (!existsSync(file)) {
+    if (path !== undefined) throw new Error(`Sandbox config not found: ${path}`);
+    return parseSandboxConfig({});
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`Sandbox config ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseSandboxConfig(raw, `sandbox config ${file}`);
+}
+
+/** `phone-number-id-<hex>` → `arn:aws:social-messaging:<region>:<account>:phone-number-id/<hex>`. */
+export function phoneNumberArn(phoneNumberId: string, region: string, accountId: string): string {
+  return `arn:aws:social-messaging:${region}:${accountId}:phone-number-id/${phoneNumberId.slice('phone-number-id-'.length)}`;
+}
+
+/** `waba-<hex>` → `arn:aws:social-messaging:<region>:<account>:waba/<hex>`. */
+export function wabaArn(wabaId: string, region: string, accountId: string): string {
+  return `arn:aws:social-messaging:${region}:${accountId}:waba/${wabaId.slice('waba-'.length)}`;
+}
+
+/** One business number as `runtime.json` lists it. */
+export interface RuntimePhoneNumber {
+  phoneNumberId: string;
+  phoneNumberArn: string;
+  metaPhoneNumberId: string;
+  displayPhoneNumber: string;
+  wabaId: string;
+  metaWabaId: string;
+}
+
+/** The `phoneNumbers` list of `runtime.json` for this config. */
+export function phoneNumbersForRuntime(config: SandboxConfig, region: string, accountId: string): RuntimePhoneNumber[] {
+  return config.phoneNumbers.map((p) => ({
+    phoneNumberId: p.phoneNumberId,
+    phoneNumberArn: phoneNumberArn(p.phoneNumberId, region, accountId),
+    metaPhoneNumberId: p.metaPhoneNumberId,
+    displayPhoneNumber: p.displayPhoneNumber,
+    wabaId: p.wabaId,
+    metaWabaId: p.metaWabaId,
+  }));
+}
