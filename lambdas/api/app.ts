@@ -1,0 +1,91 @@
+/**
+ * The HTTP API: Powertools' router over a table of routes. It validates parameters, query and
+ * body with each route's zod schemas, and answers every error in the contract's shape
+ * (`{"error": {code, message, details?}}`) with a stable code; 5xx answers carry a safe message.
+ */
+import { Router } from '@aws-lambda-powertools/event-handler/http';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { ApiError, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
+import { logger } from '../../shared/observability.ts';
+import type { RouteDef, RouteRequest, RouteResponse } from './route.ts';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function json(res: RouteResponse): Response {
+  return new Response(res.status === 204 ? null : JSON.stringify(res.body), {
+    status: res.status,
+    headers: { ...JSON_HEADERS, ...res.headers },
+  });
+}
+
+function errorResponse(err: unknown): Response {
+  const e = toApiError(err);
+  if (e.status >= 500) logger.error('request failed', { code: e.code, error: err as Error });
+  const headers: Record<string, string> = {};
+  const retryAfter = (e as ApiError & { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  return json({ status: e.status, body: toErrorBody(e), headers });
+}
+
+function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> | undefined {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = [where, ...issue.path.map(String)].join('.');
+  throw new ValidationError(`${path}: ${issue.message}`, { path });
+}
+
+function decodeParams(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.includes('%') ? decodeURIComponent(v) : v]));
+}
+
+async function readBody(req: Request, route: RouteDef): Promise<unknown> {
+  if (!route.body) return undefined;
+  const text = await req.text();
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+  }
+}
+
+/** Path `/v1/messages/{id}` → router pattern `/v1/messages/:id`. */
+export const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+export function makeApi(routes: RouteDef[]) {
+  const router = new Router();
+  for (const route of routes) {
+    const register = {
+      GET: router.get.bind(router),
+      POST: router.post.bind(router),
+      PUT: router.put.bind(router),
+      DELETE: router.delete.bind(router),
+    }[route.method];
+    register(routerPath(route.path) as `/${string}`, async (ctx) => {
+      try {
+        const url = new URL(ctx.req.url);
+        const headers = Object.fromEntries([...ctx.req.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
+        const request: RouteRequest = {
+          params: (validate(route.params, decodeParams(ctx.params), 'path') as Record<string, string>) ?? decodeParams(ctx.params),
+          query: (validate(route.query, Object.fromEntries(url.searchParams), 'query') as RouteRequest['query']) ?? {},
+          headers: (validate(route.headers, headers, 'header') as RouteRequest['headers']) ?? headers,
+          body: undefined,
+        };
+        const raw = await readBody(ctx.req, route);
+        request.body = route.body ? validate(route.body, raw, 'body') : undefined;
+        return json(await route.handle(request));
+      } catch (err) {
+        return errorResponse(err);
+      }
+    });
+  }
+  router.notFound(async () => errorResponse(new NotFoundError('No such route. See GET /v1/openapi.json for the routes of this API.', 'route_not_found')));
+  router.methodNotAllowed(async () => errorResponse(new ApiError(405, 'method_not_allowed', 'This route does not accept that method.')));
+  router.errorHandler(Error, async (err) => errorResponse(err));
+
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
+    router.resolve(event, context) as Promise<APIGatewayProxyResult>;
+}

@@ -1,0 +1,76 @@
+/** Read routes: messages, conversations, quarantine (api-contract.md §3). */
+import { z } from 'zod';
+import { NotFoundError } from '../../../shared/domain/errors.ts';
+import {
+  ConversationSchema,
+  MessageSchema,
+  pageOf,
+  QuarantineItemSchema,
+} from '../../../shared/domain/resources.ts';
+import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
+import type { RouteDef } from '../route.ts';
+
+const Paging = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional(),
+});
+
+export function readRoutes(deps: { queries: DynamoDbQueries; now: () => number }): RouteDef[] {
+  const { queries } = deps;
+  return [
+    {
+      method: 'GET',
+      path: '/v1/messages/{id}',
+      operationId: 'getMessage',
+      summary: "A message by the project's id or by its wamid.",
+      params: z.object({ id: z.string().min(1) }),
+      responses: { 200: { description: 'The message', schema: MessageSchema } },
+      errors: [404],
+      async handle({ params }) {
+        const message = await queries.getMessage(params.id!);
+        if (!message) throw new NotFoundError(`No message has the id or wamid ${params.id}.`, 'message_not_found');
+        return { status: 200, body: message };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/conversations',
+      operationId: 'listConversations',
+      summary: 'Conversations, most recent activity first.',
+      query: Paging.extend({ phoneNumberId: z.string().min(1).optional() }),
+      responses: { 200: { description: 'A page of conversations', schema: pageOf(ConversationSchema, 'ConversationPage') } },
+      errors: [400],
+      async handle({ query }) {
+        const q = query as unknown as { limit: number; cursor?: string; phoneNumberId?: string };
+        return { status: 200, body: await queries.listConversations({ ...q, nowMs: deps.now() }) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/conversations/{phoneNumberId}/{contactId}/messages',
+      operationId: 'listConversationMessages',
+      summary: "A conversation's messages, newest first. contactId is the user's wa_id (digits) or BSUID.",
+      params: z.object({ phoneNumberId: z.string().min(1), contactId: z.string().min(1) }),
+      query: Paging,
+      responses: { 200: { description: 'A page of messages', schema: pageOf(MessageSchema, 'MessagePage') } },
+      errors: [400],
+      async handle({ params, query }) {
+        const q = query as unknown as { limit: number; cursor?: string };
+        const contactId = /^\+?[\d\s-]+$/.test(params.contactId!) ? params.contactId!.replace(/\D/g, '') : params.contactId!;
+        return { status: 200, body: await queries.listMessages({ phoneNumberId: params.phoneNumberId!, contactId, ...q }) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/quarantine',
+      operationId: 'listQuarantine',
+      summary: 'Events that could not be understood, newest first, with their raw body and the reason.',
+      query: Paging,
+      responses: { 200: { description: 'A page of quarantined events', schema: pageOf(QuarantineItemSchema, 'QuarantinePage') } },
+      errors: [400],
+      async handle({ query }) {
+        return { status: 200, body: await queries.listQuarantine(query as unknown as { limit: number; cursor?: string }) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,112 @@
+/**
+ * The API's resources (api-contract.md §3), as zod schemas: they type the handlers and generate the
+ * OpenAPI document, so the two cannot disagree.
+ */
+import { z } from 'zod';
+
+export const ContactSchema = z
+  .object({ waId: z.string().optional(), userId: z.string().optional(), name: z.string().optional() })
+  .meta({ id: 'Contact' });
+
+export const StatusEntrySchema = z
+  .object({
+    status: z.string(),
+    timestamp: z.string(),
+    errors: z.array(z.record(z.string(), z.unknown())).optional(),
+    pricing: z.record(z.string(), z.unknown()).optional(),
+    conversation: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'StatusEntry' });
+
+export const MessageErrorSchema = z
+  .object({
+    code: z.number().int(),
+    title: z.string().optional(),
+    details: z.string().optional(),
+    retryable: z.boolean(),
+    action: z.enum(['send_template', 'fix_request', 'wait', 'none']),
+    hint: z.string().optional(),
+  })
+  .meta({ id: 'MessageError' });
+
+export const MediaSchema = z
+  .object({
+    id: z.string(),
+    mimeType: z.string().optional(),
+    sha256: z.string().optional(),
+    filename: z.string().optional(),
+    state: z.enum(['pending', 'stored', 'failed']),
+    size: z.number().int().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'Media' });
+
+export const MessageSchema = z
+  .object({
+    id: z.string(),
+    wamid: z.string().nullable(),
+    direction: z.enum(['inbound', 'outbound']),
+    phoneNumberId: z.string().optional(),
+    contact: ContactSchema.optional(),
+    type: z.string().optional(),
+    content: z.unknown().optional(),
+    context: z
+      .object({
+        replyTo: z.string().optional(),
+        from: z.string().optional(),
+        forwarded: z.boolean(),
+        frequentlyForwarded: z.boolean(),
+        referredProduct: z.object({ catalogId: z.string().optional(), productRetailerId: z.string().optional() }).optional(),
+      })
+      .optional(),
+    referral: z.record(z.string(), z.unknown()).optional(),
+    timestamp: z.string().optional(),
+    status: z.enum(['received', 'accepted', 'sent', 'delivered', 'read', 'played', 'failed']),
+    statuses: z.array(StatusEntrySchema),
+    errors: z.array(MessageErrorSchema),
+    media: MediaSchema.optional(),
+    awsMessageId: z.string().optional(),
+    bizOpaqueCallbackData: z.string().optional(),
+  })
+  .meta({ id: 'Message' });
+
+export const ConversationSchema = z
+  .object({
+    phoneNumberId: z.string(),
+    contactId: z.string(),
+    contact: ContactSchema,
+    lastMessageAt: z.string().optional(),
+    lastInboundAt: z.string().optional(),
+    windowExpiresAt: z.string().optional(),
+    windowOpen: z.boolean(),
+    messageCount: z.number().int(),
+  })
+  .meta({ id: 'Conversation' });
+
+export const QuarantineItemSchema = z
+  .object({
+    id: z.string(),
+    receivedAt: z.string(),
+    reason: z.string(),
+    raw: z.string(),
+    rawTruncated: z.boolean().optional(),
+    source: z.string().optional(),
+  })
+  .meta({ id: 'QuarantineItem' });
+
+export const pageOf = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }),
+  })
+  .meta({ id: 'Error' });
+
+export type Message = z.infer<typeof MessageSchema>;
+export type Conversation = z.infer<typeof ConversationSchema>;
+export type QuarantineItem = z.infer<typeof QuarantineItemSchema>;
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
