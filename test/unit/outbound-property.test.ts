@@ -1,0 +1,116 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSendMessageRequest, toMetaMessage } from '../../shared/whatsapp/outbound.ts';
+
+const FIXTURE_DIR = join(import.meta.dirname, '../fixtures/outbound');
+const FIXTURES: Array<Record<string, unknown>> = readdirSync(FIXTURE_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(join(FIXTURE_DIR, f), 'utf8')));
+
+const CALLBACK = 'msg_0123456789abcdef0123456789abcdef';
+
+/** Every path inside a JSON value (objects and arrays included), root excluded. */
+function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
+  if (Array.isArray(value)) return value.flatMap((v, i) => [[...prefix, i], ...pathsOf(v, [...prefix, i])]);
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]);
+  }
+  return [];
+}
+
+/** A mutation: replace (or delete, when `value` is undefined) the node at one of the fixture's paths. */
+function mutate(body: Record<string, unknown>, pick: number, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(body);
+  const paths = pathsOf(copy);
+  const path = paths[pick % paths.length]!;
+  let cur: any = copy;
+  for (const k of path.slice(0, -1)) cur = cur[k];
+  const last = path[path.length - 1]!;
+  if (value === undefined) {
+    if (Array.isArray(cur)) cur.splice(Number(last), 1);
+    else delete cur[last];
+  } else {
+    cur[last] = value;
+  }
+  return copy;
+}
+
+/** Near-valid bodies: a fixture with a few random replacements or deletions (accepted and rejected). */
+const nearValidBody = fc
+  .tuple(
+    fc.constantFrom(...FIXTURES),
+    fc.array(
+      fc.tuple(
+        fc.nat(),
+        fc.oneof(
+          fc.constant(undefined),
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.string({ maxLength: 30 }),
+          fc.string({ unit: 'grapheme', maxLength: 5 }),
+          fc.integer(),
+        ),
+      ),
+      { maxLength: 3 },
+    ),
+  )
+  .map(([body, mutations]) => mutations.reduce((b, [pick, value]) => mutate(b, pick, value), body));
+
+describe('parseSendMessageRequest properties', () => {
+  it('never throws on arbitrary JSON and always answers ok or a path and a message', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), nearValidBody), (body) => {
+        const r = parseSendMessageRequest(body);
+        if (!r.ok) {
+          expect(typeof r.error.path).toBe('string');
+          expect(r.error.message.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('points the error path at something in the body or at a missing field of it', () => {
+    fc.assert(
+      fc.property(nearValidBody, (body) => {
+        const r = parseSendMessageRequest(body);
+        if (r.ok || r.error.path === '') return;
+        // Every segment but the last must exist in the body; the last may be the missing field.
+        const segments = r.error.path.split('.');
+        let cur: any = body;
+        for (const s of segments.slice(0, -1)) {
+          expect(cur !== null && typeof cur === 'object' && s in cur).toBe(true);
+          cur = cur[s];
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('round-trips every accepted body through toMetaMessage', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(nearValidBody, (body) => {
+        const r = parseSendMessageRequest(body);
+        if (!r.ok) return;
+        accepted++;
+        const meta = toMetaMessage(r.value, CALLBACK);
+
+        expect(meta.messaging_product).toBe('whatsapp');
+        expect(meta).not.toHaveProperty('from');
+        expect(meta.biz_opaque_callback_data).toBe(CALLBACK);
+        expect(meta[r.value.type]).toEqual((body as Record<string, unknown>)[r.value.type]);
+        // JSON-safe: what goes over the wire is what was built.
+        expect(JSON.parse(JSON.stringify(meta))).toEqual(meta);
+        // The Meta message, given back with its `from`, is itself accepted and maps to the same JSON.
+        const again = parseSendMessageRequest({ ...meta, from: (body as { from: unknown }).from, biz_opaque_callback_data: 'x' });
+        expect(again.ok).toBe(true);
+        if (again.ok) expect(toMetaMessage(again.value, CALLBACK)).toEqual(meta);
+      }),
+      { numRuns: 400 },
+    );
+    // The generator must actually reach accepted bodies, or the property says nothing.
+    expect(accepted).toBeGreaterThan(40);
+  });
+});
