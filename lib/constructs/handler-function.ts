@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { LAMBDA_RUNTIME } from '../resource-spec.ts';
+
+/** The package root: `lambdas/` and the lock file live there. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const RUNTIMES: Readonly<Record<number, Runtime>> = { 24: Runtime.NODEJS_24_X };
+const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
+  arm64: Architecture.ARM_64,
+  x86_64: Architecture.X86_64,
+};
+
+/** Bundled code is ESM; CommonJS dependencies inside it still call `require`. */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** The service name every function logs, traces and measures under. */
+export const SERVICE_NAME = 'whatsapp-backend';
+
+/** Properties of {@link HandlerFunction}. */
+export interface HandlerFunctionProps {
+  /** Folder under `lambdas/` whose `handler.ts` exports `handler`. */
+  readonly handler: string;
+  /** Function timeout. */
+  readonly timeout: Duration;
+  /**
+   * Extra environment variables (the Powertools ones are always set).
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Memory in MB.
+   * @default LAMBDA_RUNTIME.memoryMb of the resource spec
+   */
+  readonly memorySize?: number;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Function description.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * A Lambda function built the house way from `lambdas/<handler>/handler.ts`: Node runtime and
+ * architecture from the resource spec, minified ESM bundle without source maps and with the
+ * AWS SDK left to the runtime, X-Ray tracing, its own log group with a retention, and its own role
+ * that may write only to that log group (no managed policy). Callers add what else it may do.
+ */
+export class HandlerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    const runtime = RUNTIMES[LAMBDA_RUNTIME.nodeMajor];
+    const architecture = ARCHITECTURES[LAMBDA_RUNTIME.architecture];
+    if (!runtime || !architecture) {
+      throw new Error(
+        `No Lambda runtime mapping for node ${LAMBDA_RUNTIME.nodeMajor} on ${LAMBDA_RUNTIME.architecture}`,
+      );
+    }
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    this.logGroup.grantWrite(this.role);
+
+    const lockFile = `${PACKAGE_ROOT}package-lock.json`;
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: `${PACKAGE_ROOT}lambdas/${props.handler}/handler.ts`,
+      handler: 'handler',
+      projectRoot: PACKAGE_ROOT,
+      ...(existsSync(lockFile) ? { depsLockFilePath: lockFile } : {}),
+      runtime,
+      architecture,
+      memorySize: props.memorySize ?? LAMBDA_RUNTIME.memoryMb,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      description: props.description,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_METRICS_NAMESPACE: 'WhatsAppBackend',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: `node${LAMBDA_RUNTIME.nodeMajor}`,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: false,
+        externalModules: ['@aws-sdk/*'],
+        banner: ESM_REQUIRE_BANNER,
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which have no resource-level permissions.',
+    });
+  }
+}

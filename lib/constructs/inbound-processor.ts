@@ -1,0 +1,60 @@
+import { Duration } from 'aws-cdk-lib';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { INBOUND_QUEUE, type QueueSpec } from '../resource-spec.ts';
+import { HandlerFunction } from './handler-function.ts';
+import type { MessageStore } from './message-store.ts';
+
+/** Properties of {@link InboundProcessor}. */
+export interface InboundProcessorProps {
+  /** The queue the topic delivers WhatsApp events to. */
+  readonly queue: IQueue;
+  /** The message store the handler reads and writes. */
+  readonly store: MessageStore;
+  /**
+   * Handler folder, timeout and event source settings.
+   * @default INBOUND_QUEUE of the resource spec
+   */
+  readonly queueSpec?: QueueSpec;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The `inbound` function draining the event queue into the message table. Batch size and window
+ * come from the resource spec; failures are reported per record so a transient error retries only
+ * that record, and a record that keeps failing lands in the queue's DLQ.
+ */
+export class InboundProcessor extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: InboundProcessorProps) {
+    super(scope, id);
+    const spec = props.queueSpec ?? INBOUND_QUEUE;
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      handler: spec.handler,
+      timeout: Duration.seconds(spec.handlerTimeoutSeconds),
+      logRetention: props.logRetention,
+      description: 'Stores WhatsApp events from End User Messaging Social',
+      // Permission and the variable that points at the resource, side by side.
+      environment: { TABLE_NAME: props.store.table.tableName },
+    });
+    this.function = handler.function;
+    props.store.grantReadWriteData(this.function);
+
+    this.function.addEventSource(
+      new SqsEventSource(props.queue, {
+        batchSize: spec.batchSize,
+        maxBatchingWindow: Duration.seconds(spec.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+}

@@ -1,0 +1,25 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { WhatsAppBackend, type WhatsAppBackendProps } from './whatsapp-backend.ts';
+
+/** Properties of {@link WhatsAppBackendStack}: a stack's and the backend's. */
+export interface WhatsAppBackendStackProps extends StackProps, WhatsAppBackendProps {}
+
+/** A stack holding one {@link WhatsAppBackend} and its outputs. */
+export class WhatsAppBackendStack extends Stack {
+  readonly backend: WhatsAppBackend;
+
+  constructor(scope: Construct, id: string, props: WhatsAppBackendStackProps = {}) {
+    super(scope, id, props);
+    this.backend = new WhatsAppBackend(this, 'WhatsAppBackend', props);
+
+    new CfnOutput(this, 'EventTopicArn', {
+      description: 'SNS topic to set as the WABA event destination',
+      value: this.backend.eventTopic.topicArn,
+    });
+    new CfnOutput(this, 'TableName', { value: this.backend.table.tableName });
+    new CfnOutput(this, 'InboundQueueUrl', { value: this.backend.inboundQueue.queueUrl });
+    new CfnOutput(this, 'InboundDeadLetterQueueUrl', { value: this.backend.inboundDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'InboundFunctionName', { value: this.backend.inboundFunction.functionName });
+  }
+}

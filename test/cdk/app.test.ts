@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';
+const outDirs: string[] = [];
+
+/** Runs the CDK app the way the CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
+async function runApp(context: Record<string, unknown>) {
+  const outDir = mkdtempSync(join(tmpdir(), 'wa-synth-'));
+  outDirs.push(outDir);
+  const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: object };
+  const env = {
+    ...process.env,
+    CDK_OUTDIR: outDir,
+    CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }),
+  };
+  await promisify(execFile)(process.execPath, ['bin/app.ts'], { cwd: ROOT, env, timeout: 60_000 });
+  return (stackName: string) =>
+    JSON.parse(readFileSync(join(outDir, `${stackName}.template.json`), 'utf8')) as {
+      Resources: Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
+    };
+}
+
+afterAll(() => {
+  for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('CDK app', () => {
+  it('builds the stack from context and passes its cdk-nag checks', async () => {
+    // Prepare
+    const context = { stackName: 'WaDev', wabaId: WABA_ID, phoneNumberIds: ' phone-number-id-0a , ', retainData: 'false' };
+
+    // Act
+    const template = (await runApp(context))('WaDev');
+
+    // Assess
+    const resources = Object.values(template.Resources);
+    const destination = resources.find((r) => r.Type === 'Custom::WhatsAppEventDestination');
+    const table = resources.find((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(JSON.stringify(destination?.Properties?.Create)).toContain(WABA_ID);
+    expect(table?.DeletionPolicy).toBe('Delete');
+    expect(table?.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+});

@@ -1,0 +1,484 @@
+import { readFileSync } from 'node:fs';
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import {
+  DLQ_RETENTION_DAYS,
+  INBOUND_QUEUE,
+  LAMBDA_RUNTIME,
+  TABLE_INDEXES,
+  TABLE_KEYS,
+  visibilityTimeoutSeconds,
+} from '../../lib/resource-spec.ts';
+import { WhatsAppBackendStack, type WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
+
+const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';
+const PHONE_NUMBER_ID = 'phone-number-id-fedcba9876543210fedcba9876543210';
+
+/** The feature flags `cdk synth` runs with, so the tests see the template that is deployed. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+}).context;
+
+const synthesized = new Map<string, { stack: WhatsAppBackendStack; template: Template }>();
+
+/** Synthesizes once per distinct props: the assertions only read the template. */
+function synthesize(props: WhatsAppBackendStackProps = {}) {
+  const key = JSON.stringify(props);
+  const cached = synthesized.get(key);
+  if (cached) return cached;
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new WhatsAppBackendStack(app, 'Test', props);
+  const result = { stack, template: Template.fromStack(stack) };
+  synthesized.set(key, result);
+  return result;
+}
+
+/** Logical id of the only resource of a type that matches the given properties. */
+function logicalIdOf(template: Template, type: string, props: object): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids, `${type} matching ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+const SOCIAL_MESSAGING = { Service: 'social-messaging.amazonaws.com' };
+const SAME_ACCOUNT = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
+
+describe('event topic', () => {
+  it('lets End User Messaging Social publish only on behalf of this account', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+
+    // Assess
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: SOCIAL_MESSAGING,
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: SAME_ACCOUNT,
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('refuses publications that do not use TLS', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act / Assess
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('is encrypted with a rotating key that End User Messaging Social may use for this account only', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({ Principal: SOCIAL_MESSAGING })]),
+      },
+    });
+
+    // Assess
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: Match.anyValue(),
+            Effect: 'Allow',
+            Principal: SOCIAL_MESSAGING,
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+            Condition: SAME_ACCOUNT,
+          },
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+      FifoTopic: Match.absent(),
+    });
+  });
+
+  it('delivers the SNS notification (not the raw message) to the inbound queue', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+
+    // Assess
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      RawMessageDelivery: false,
+    });
+  });
+});
+
+describe('inbound queue', () => {
+  it('moves a message to the DLQ after the spec number of receives', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const dlqId = logicalIdOf(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.absent() });
+
+    // Assess
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+        maxReceiveCount: INBOUND_QUEUE.maxReceiveCount,
+      },
+      VisibilityTimeout: visibilityTimeoutSeconds(INBOUND_QUEUE),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.absent(),
+      MessageRetentionPeriod: DLQ_RETENTION_DAYS * 24 * 60 * 60,
+    });
+  });
+
+  it('encrypts queue and DLQ with a key SNS may use for this topic only', () => {
+    // Prepare
+    const { template } = synthesize();
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+
+    // Act
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'sns.amazonaws.com' } })]),
+      },
+    });
+
+    // Assess
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'sns.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topicId } } },
+          }),
+        ]),
+      },
+    });
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const queue of queues) {
+      expect(queue.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    }
+  });
+
+  it('refuses any access to either queue without TLS', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const policies = Object.values(template.findResources('AWS::SQS::QueuePolicy'));
+    const queueIds = Object.keys(template.findResources('AWS::SQS::Queue'));
+
+    // Assess
+    for (const queueId of queueIds) {
+      const policy = policies.find((p) =>
+        (p.Properties.Queues as unknown[]).some((q) => JSON.stringify(q) === JSON.stringify({ Ref: queueId })),
+      );
+      expect(policy, `policy of ${queueId}`).toBeDefined();
+      expect(policy?.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+});
+
+describe('inbound function', () => {
+  it('runs on the spec runtime and architecture with tracing', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act / Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: `nodejs${LAMBDA_RUNTIME.nodeMajor}.x`,
+      Architectures: [LAMBDA_RUNTIME.architecture],
+      MemorySize: LAMBDA_RUNTIME.memoryMb,
+      Timeout: INBOUND_QUEUE.handlerTimeoutSeconds,
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'whatsapp-backend',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        }),
+      },
+    });
+  });
+
+  it('is told the name of the table it may write', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', {});
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TABLE_NAME: { Ref: tableId } }) },
+    });
+  });
+
+  it('drains the queue in spec-sized batches and reports failures per record', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const queueId = logicalIdOf(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      BatchSize: INBOUND_QUEUE.batchSize,
+      MaximumBatchingWindowInSeconds: INBOUND_QUEUE.maxBatchingWindowSeconds,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('may touch items of its table and named GSIs only, with no managed policy', () => {
+    // Prepare
+    const { template } = synthesize();
+    const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', {});
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+
+    // Act
+    const roleId = logicalIdOf(template, 'AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      },
+    });
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
+    );
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[]);
+    const dynamo = statements.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('dynamodb:')));
+
+    // Assess
+    expect(template.findResources('AWS::IAM::Role', { Properties: { ManagedPolicyArns: Match.anyValue() } })).toEqual({});
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]?.Action).not.toContain('dynamodb:Scan');
+    expect(dynamo[0]?.Action).not.toContain('dynamodb:*');
+    expect(dynamo[0]?.Resource).toEqual([
+      tableArn,
+      ...TABLE_INDEXES.map((i) => ({ 'Fn::Join': ['', [tableArn, `/index/${i.indexName}`]] })),
+    ]);
+    for (const statement of statements) {
+      expect([statement.Action].flat().filter((a) => String(a).includes('*')), JSON.stringify(statement)).toEqual([]);
+    }
+  });
+
+  it('keeps its logs for a limited time', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+
+    // Assess
+    expect(logGroups.length).toBeGreaterThan(0);
+    for (const group of logGroups) {
+      expect(group.Properties.RetentionInDays).toBe(30);
+    }
+  });
+});
+
+describe('message table', () => {
+  it('has the keys, TTL and GSIs of the resource spec', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act / Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: TABLE_KEYS.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('is encrypted with its own rotating key, recoverable to a point in time and protected from deletion', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const keyId = logicalIdOf(template, 'AWS::KMS::Key', { Description: Match.stringLikeRegexp('table') });
+
+    // Assess
+    template.hasResourceProperties('AWS::KMS::Key', { Description: Match.stringLikeRegexp('table'), EnableKeyRotation: true });
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+    });
+  });
+
+  it('can be made disposable for throwaway stacks', () => {
+    // Prepare / Act
+    const { template } = synthesize({ deletionProtection: false, removalPolicy: RemovalPolicy.DESTROY });
+
+    // Assess
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+});
+
+describe('WABA event destination', () => {
+  it('is left alone when no WABA id is given', () => {
+    // Prepare / Act
+    const { template } = synthesize();
+
+    // Assess
+    template.resourceCountIs('Custom::WhatsAppEventDestination', 0);
+  });
+
+  it('points the given WABA at the topic and clears it when the stack goes', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID });
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+
+    // Act
+    const resource = Object.values(template.findResources('Custom::WhatsAppEventDestination'))[0];
+    const create = JSON.stringify(resource?.Properties.Create);
+    const del = JSON.parse(resource?.Properties.Delete as string) as { parameters: unknown };
+
+    // Assess
+    expect(create).toContain('\\"service\\":\\"socialmessaging\\"');
+    expect(create).toContain('\\"action\\":\\"PutWhatsAppBusinessAccountEventDestinations\\"');
+    expect(create).toContain(`\\"id\\":\\"${WABA_ID}\\"`);
+    expect(create).toContain(JSON.stringify({ Ref: topicId }));
+    expect(del.parameters).toEqual({ id: WABA_ID, eventDestinations: [] });
+  });
+
+  it('may change the event destination of that WABA only, without passing roles', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID });
+
+    // Act
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[],
+    );
+    const social = statements.filter((s) => JSON.stringify(s.Action).includes('social-messaging:'));
+
+    // Assess
+    expect(social).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':social-messaging:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              `:waba/${WABA_ID.slice('waba-'.length)}`,
+            ],
+          ],
+        },
+      },
+    ]);
+    expect(JSON.stringify(statements)).not.toContain('iam:PassRole');
+  });
+
+  it('rejects an id that is not an AWS WABA id', () => {
+    // Prepare / Act / Assess
+    expect(() => synthesize({ wabaId: '1393727385109399' })).toThrow(/waba-<hex>/);
+  });
+});
+
+describe('phone number ids', () => {
+  it('are kept on the construct for the send API', () => {
+    // Prepare / Act
+    const { stack } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
+
+    // Assess
+    expect(stack.backend.phoneNumberIds).toEqual([PHONE_NUMBER_ID]);
+  });
+
+  it('must be AWS phone number ids, not display numbers or Meta ids', () => {
+    // Prepare / Act / Assess
+    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID, '15555550100'] })).toThrow(/15555550100/);
+  });
+});
+
+describe('stack outputs', () => {
+  it('give the topic ARN to set as event destination', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+
+    // Assess
+    template.hasOutput('EventTopicArn', { Value: { Ref: topicId } });
+    template.hasOutput('TableName', { Value: Match.anyValue() });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each([
+    ['without a WABA id', {}],
+    ['with a WABA id and phone numbers', { wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] }],
+  ])('finds no unacknowledged violation %s', (_name, props: WhatsAppBackendStackProps) => {
+    // Prepare
+    const { stack } = synthesize(props);
+
+    // Act
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+
+    // Assess
+    const found = report.violations.map(
+      (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+    );
+    expect(found, found.join('\n')).toEqual([]);
+  });
+});
