@@ -6,7 +6,6 @@ export default defineConfig({
     globalSetup: ['test/setup/global.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Handler modules build their default wiring at import; tests pass their own dependencies.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1', TABLE_NAME: 'wired-by-each-test' },
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1' },
   },
 });

@@ -32,5 +32,9 @@ export function makeHandler(deps: { store: EventStore; now?: () => number }) {
   };
 }
 
-const config = loadConfig(['TABLE_NAME']);
-export const handler = makeHandler({ store: new DynamoDbStore(documentClient(), config.TABLE_NAME) });
+// Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
+let wired: ReturnType<typeof makeHandler> | undefined;
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  wired ??= makeHandler({ store: new DynamoDbStore(documentClient(), loadConfig(['TABLE_NAME']).TABLE_NAME) });
+  return wired(event, context);
+};
