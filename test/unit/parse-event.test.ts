@@ -209,7 +209,7 @@ describe('bad input', () => {
     ['an SNS notification without Message', JSON.stringify({ Type: 'Notification', MessageId: 'x' }), /SNS notification/],
     ['an SNS Message that is not JSON', snsNotification('{{{'), /SNS Message is not JSON/],
     ['JSON that is no EUM envelope', snsNotification({ hello: 'world' }), /End User Messaging Social envelope/],
-    ['an entry string that is not JSON', snsNotification({ ...eumFixture('inbound-text'), whatsAppWebhookEntry: '{oops' }), /whatsAppWebhookEntry is not JSON/],
+    ['an entry string that is not JSON', snsNotification({ ...eumFixture<Record<string, unknown>>('inbound-text'), whatsAppWebhookEntry: '{oops' }), /whatsAppWebhookEntry is not JSON/],
   ])('reports %s as invalid with a reason', (_, body, reason) => {
     const r = parseEventBody(body, NOW);
     expect(r.kind).toBe('invalid');
