@@ -1,0 +1,498 @@
+/**
+ * The whole backend on loopback, without AWS or Docker: DynamoDB Local and the S3/SNS/SQS emulator
+ * with their data under `.local/`, the resources of `lib/resource-spec.ts`, one SQS poller per
+ * queue in front of its Lambda handler, the HTTP API in front of the API handler, and the sandbox
+ * WABA standing in for End User Messaging Social.
+ *
+ * Handlers are the deployed modules, imported after `process.env` points the SDK's standard
+ * endpoint variables at the local servers: no code path knows it runs locally.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { QUEUES, type QueueSpec } from '../lib/resource-spec.ts';
+import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
+import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
+import { provision, type ProvisionedResources } from './provision.ts';
+import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+const HOST = '127.0.0.1';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** One business number as `runtime.json` lists it (contract §1). */
+export interface RuntimePhoneNumber {
+  phoneNumberId: string;
+  phoneNumberArn: string;
+  metaPhoneNumberId: string;
+  displayPhoneNumber: string;
+  wabaId: string;
+  metaWabaId: string;
+}
+
+/** The content of `.local/runtime.json`: the contract's fields first, then extras. */
+export interface RuntimeInfo {
+  /** null while `lambdas/api/handler.ts` does not exist. */
+  apiUrl: string | null;
+  /** null while the sandbox does not exist. */
+  sandboxUrl: string | null;
+  awsEndpointUrl: string;
+  dynamodbEndpointUrl: string;
+  region: string;
+  eventTopicArn: string;
+  tableName: string;
+  mediaBucket: string;
+  phoneNumbers: RuntimePhoneNumber[];
+  /** Extras. */
+  queues: Record<string, { url: string; dlqUrl: string; polled: boolean }>;
+  /** A sandbox user to try things with (fictional). */
+  sampleUserPhone: string | null;
+  pid: number;
+  startedAt: string;
+  readyInMs: number;
+  dataDir: string;
+  /** What is not running yet, and why. */
+  missing: string[];
+}
+
+export interface RuntimeOptions {
+  /** @default '.local' (resolved against the working directory) */
+  readonly dataDir?: string;
+  /** Wipe the persisted data first. @default false */
+  readonly fresh?: boolean;
+  /**
+   * 0 picks a free port. Defaults: `PORT` or 3000, `SANDBOX_PORT` or 3001, `AWS_PORT` or 4566,
+   * `DYNAMODB_PORT` or 8000.
+   */
+  readonly ports?: { api?: number; sandbox?: number; aws?: number; dynamodb?: number };
+  /**
+   * Handlers to use instead of importing `lambdas/<name>/handler.ts` (tests). A queue without an
+   * entry here is served by its module; `api: null` serves no API.
+   */
+  readonly handlers?: { queues?: Record<string, SqsHandler>; api?: ApiHandler | null };
+  /** Start the sandbox WABA when it exists. @default true */
+  readonly sandbox?: boolean;
+  /** Batches each queue processes at once. @default 2 */
+  readonly pollerConcurrency?: number;
+  /** @default a console logger */
+  readonly logger?: LocalLogger;
+}
+
+export interface Runtime {
+  readonly info: RuntimeInfo;
+  readonly resources: ProvisionedResources;
+  /** Keyed by `QueueSpec.name`; only the queues whose handler exists. */
+  readonly pollers: Record<string, Poller>;
+  /** Stops everything in order and removes `runtime.json`; restores `process.env`. */
+  stop(): Promise<void>;
+}
+
+export const consoleLogger: LocalLogger = {
+  info: (m, extra) => console.log(`[local] ${m}${extra ? ` ${JSON.stringify(extra)}` : ''}`),
+  warn: (m, extra) => console.warn(`[local] WARN ${m}${extra ? ` ${JSON.stringify(extra)}` : ''}`),
+  error: (m, extra) => console.error(`[local] ERROR ${m}${extra ? ` ${JSON.stringify(extra)}` : ''}`),
+};
+
+function envPort(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name}=${raw} is not a port`);
+  return port;
+}
+
+/** `inbound-events` → `INBOUND_EVENTS_QUEUE_URL`. */
+export function queueUrlEnvName(spec: QueueSpec): string {
+  return `${spec.name.replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_QUEUE_URL`;
+}
+
+/** Refuses to share a data dir with another live runtime (two DynamoDB Locals on one file). */
+function assertNotInUse(file: string): void {
+  if (!existsSync(file)) return;
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid;
+  } catch {
+    return;
+  }
+  if (typeof pid !== 'number' || pid === process.pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // not running: a leftover of a crash
+  }
+  throw new Error(`Another local runtime (pid ${pid}) is using ${file}; stop it first`);
+}
+
+/** Sets variables and remembers the previous values. */
+class EnvScope {
+  private readonly saved = new Map<string, string | undefined>();
+  set(name: string, value: string | undefined): void {
+    if (!this.saved.has(name)) this.saved.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  restore(): void {
+    for (const [name, value] of this.saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    this.saved.clear();
+  }
+}
+
+/**
+ * Handler modules build their SDK clients at import, from `process.env`, and Node caches modules
+ * for the life of the process: a second runtime with other endpoints would talk to the first one's.
+ */
+let handlersBoundTo: string | undefined;
+
+async function importHandler<T>(relative: string, logger: LocalLogger): Promise<T | undefined> {
+  const file = join(ROOT, relative);
+  if (!existsSync(file)) return undefined;
+  const endpoints = `${process.env.AWS_ENDPOINT_URL_DYNAMODB} ${process.env.AWS_ENDPOINT_URL_SQS}`;
+  if (handlersBoundTo !== undefined && handlersBoundTo !== endpoints) {
+    throw new Error('Handlers were already imported for another local runtime in this process; use one runtime per process');
+  }
+  handlersBoundTo = endpoints;
+  const mod = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+  if (typeof mod.handler !== 'function') {
+    logger.warn(`${relative} exports no handler function`);
+    return undefined;
+  }
+  return mod.handler as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox (local/sandbox/, written separately; optional until it lands)
+
+interface RunningSandbox {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const SANDBOX_ENTRIES = ['local/sandbox/index.ts', 'local/sandbox/sandbox.ts', 'local/sandbox/server.ts'];
+
+async function findSandboxModule(): Promise<Record<string, unknown> | undefined> {
+  for (const rel of SANDBOX_ENTRIES) {
+    const file = join(ROOT, rel);
+    if (!existsSync(file)) continue;
+    const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    if (typeof mod.createSandbox === 'function') return mod;
+  }
+  return undefined;
+}
+
+async function loadPhoneNumbers(): Promise<{ numbers: RuntimePhoneNumber[]; userPhone: string | null; config?: unknown }> {
+  const file = join(ROOT, 'local/sandbox/config.ts');
+  if (!existsSync(file)) return { numbers: [], userPhone: null };
+  const mod = (await import(pathToFileURL(file).href)) as {
+    loadSandboxConfig?: () => { phoneNumbers: RuntimePhoneNumber[]; users?: Array<{ phone: string; onWhatsApp?: boolean }> };
+    phoneNumbersForRuntime?: (config: unknown, region: string, accountId: string) => RuntimePhoneNumber[];
+  };
+  if (typeof mod.loadSandboxConfig !== 'function') return { numbers: [], userPhone: null };
+  const config = mod.loadSandboxConfig();
+  const numbers =
+    typeof mod.phoneNumbersForRuntime === 'function'
+      ? mod.phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID)
+      : config.phoneNumbers.map((p) => ({
+          phoneNumberId: p.phoneNumberId,
+          phoneNumberArn: `arn:aws:social-messaging:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:phone-number-id/${p.phoneNumberId.replace(/^phone-number-id-/, '')}`,
+          metaPhoneNumberId: p.metaPhoneNumberId,
+          displayPhoneNumber: p.displayPhoneNumber,
+          wabaId: p.wabaId,
+          metaWabaId: p.metaWabaId,
+        }));
+  const userPhone = config.users?.find((u) => u.onWhatsApp !== false)?.phone ?? null;
+  return { numbers, userPhone, config };
+}
+
+async function listen(server: Server, port: number): Promise<string> {
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, HOST, () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+  return `http://${HOST}:${(server.address() as AddressInfo).port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+/**
+ * Starts the sandbox from whatever `createSandbox` returns: a server already listening (`url`), an
+ * `http.Server` (or `{ server }`) to listen with, or a request listener (a function or `{ handle }`).
+ */
+async function startSandbox(
+  create: (opts: Record<string, unknown>) => unknown,
+  opts: Record<string, unknown>,
+  port: number,
+): Promise<RunningSandbox> {
+  const made = (await create({ ...opts, port, host: HOST })) as Record<string, unknown> | RequestListener;
+  const stopOf = (obj: Record<string, unknown>) => async () => {
+    for (const m of ['stop', 'close']) {
+      if (typeof obj[m] === 'function') {
+        await (obj[m] as () => unknown).call(obj);
+        return;
+      }
+    }
+  };
+  if (typeof made === 'function') {
+    const server = createServer(made as RequestListener);
+    return { url: await listen(server, port), stop: () => closeServer(server) };
+  }
+  if (made && typeof made.url === 'string') return { url: made.url.replace(/\/$/, ''), stop: stopOf(made) };
+  const isServer = (x: unknown): x is Server =>
+    typeof (x as Server | undefined)?.listen === 'function' && typeof (x as Server).address === 'function';
+  const server = isServer(made) ? made : isServer(made?.server) ? made.server : undefined;
+  if (server && typeof server.listen === 'function') {
+    const url = server.listening ? `http://${HOST}:${(server.address() as AddressInfo).port}` : await listen(server, port);
+    const extraStop = made !== (server as unknown) ? stopOf(made) : async () => {};
+    return {
+      url,
+      stop: async () => {
+        await extraStop();
+        if (server.listening) await closeServer(server);
+      },
+    };
+  }
+  for (const m of ['handle', 'handler', 'requestListener']) {
+    if (made && typeof made[m] === 'function') {
+      const fn = (made[m] as RequestListener).bind(made);
+      const s = createServer((req: IncomingMessage, res: ServerResponse) => void fn(req, res));
+      const url = await listen(s, port);
+      const inner = stopOf(made);
+      return { url, stop: async () => (await closeServer(s), await inner()) };
+    }
+  }
+  throw new Error('createSandbox returned nothing the runtime knows how to serve (url, server or request listener)');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
+export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const t0 = performance.now();
+  const logger = opts.logger ?? consoleLogger;
+  const dataDir = resolve(opts.dataDir ?? '.local');
+  const runtimeFile = join(dataDir, 'runtime.json');
+  mkdirSync(dataDir, { recursive: true });
+  assertNotInUse(runtimeFile);
+  if (opts.fresh) {
+    for (const sub of ['dynamodb', 'aws', 'sandbox', 'runtime.json']) {
+      rmSync(join(dataDir, sub), { recursive: true, force: true });
+    }
+  }
+
+  const portOf = async (given: number | undefined, env: string, fallback: number) => {
+    const p = given ?? envPort(env, fallback);
+    return p === 0 ? freePort() : p;
+  };
+  const ports = {
+    api: opts.ports?.api ?? envPort('PORT', 3000),
+    sandbox: await portOf(opts.ports?.sandbox, 'SANDBOX_PORT', 3001),
+    aws: opts.ports?.aws ?? envPort('AWS_PORT', 4566),
+    dynamodb: await portOf(opts.ports?.dynamodb, 'DYNAMODB_PORT', 8000),
+  };
+
+  const env = new EnvScope();
+  const cleanups: Array<() => Promise<void>> = [];
+  const runCleanups = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn('cleanup step failed', { error: (err as Error).message });
+      }
+    }
+  };
+
+  try {
+    const started = await Promise.allSettled([
+      startDynamoDb({ port: ports.dynamodb, dataDir: join(dataDir, 'dynamodb') }),
+      startAwsEmulator({ port: ports.aws, dataDir: join(dataDir, 'aws') }),
+    ]);
+    for (const r of started) if (r.status === 'fulfilled') cleanups.push(() => r.value.stop());
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const dynamo = (started[0] as PromiseFulfilledResult<RunningServer>).value;
+    const aws = (started[1] as PromiseFulfilledResult<RunningServer>).value;
+
+    const clientConfig = (endpoint: string) => ({
+      endpoint,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const dynamodb = new DynamoDBClient(clientConfig(dynamo.endpoint));
+    const sqs = new SQSClient(clientConfig(aws.endpoint));
+    const sns = new SNSClient(clientConfig(aws.endpoint));
+    const s3 = new S3Client(clientConfig(aws.endpoint));
+    cleanups.push(async () => {
+      for (const c of [dynamodb, sqs, sns, s3]) c.destroy();
+    });
+
+    const resources = await provision({ dynamodb, sqs, sns, s3, sqsEndpoint: aws.endpoint });
+    const missing: string[] = [];
+
+    // The sandbox comes first: its URL is the socialmessaging endpoint the handlers will use.
+    const phones = await loadPhoneNumbers();
+    let sandbox: RunningSandbox | undefined;
+    const sandboxModule = opts.sandbox === false ? undefined : await findSandboxModule();
+    if (sandboxModule) {
+      sandbox = await startSandbox(
+        sandboxModule.createSandbox as (o: Record<string, unknown>) => unknown,
+        {
+          config: phones.config,
+          sns,
+          s3,
+          topicArn: resources.topicArn,
+          region: LOCAL_REGION,
+          accountId: LOCAL_ACCOUNT_ID,
+          log: (line: string) => logger.warn(`sandbox: ${line}`),
+        },
+        ports.sandbox,
+      );
+      cleanups.push(() => sandbox!.stop());
+    } else if (opts.sandbox !== false) {
+      missing.push('sandbox: local/sandbox/ exports no createSandbox yet; no socialmessaging endpoint');
+    }
+
+    // Everything a deployed function gets from its environment, pointed at the local servers.
+    env.set('AWS_REGION', LOCAL_REGION);
+    env.set('AWS_DEFAULT_REGION', LOCAL_REGION);
+    env.set('AWS_ACCESS_KEY_ID', 'local');
+    env.set('AWS_SECRET_ACCESS_KEY', 'local');
+    env.set('AWS_SESSION_TOKEN', undefined);
+    env.set('AWS_PROFILE', undefined);
+    env.set('AWS_ENDPOINT_URL_DYNAMODB', dynamo.endpoint);
+    env.set('AWS_ENDPOINT_URL_S3', aws.endpoint);
+    env.set('AWS_ENDPOINT_URL_SNS', aws.endpoint);
+    env.set('AWS_ENDPOINT_URL_SQS', aws.endpoint);
+    env.set('AWS_ENDPOINT_URL_SOCIALMESSAGING', sandbox?.url);
+    env.set('TABLE_NAME', resources.tableName);
+    env.set('MEDIA_BUCKET', resources.mediaBucket);
+    env.set('EVENT_TOPIC_ARN', resources.topicArn);
+    env.set('PHONE_NUMBER_IDS', phones.numbers.map((p) => p.phoneNumberId).join(','));
+    for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
+    cleanups.push(async () => env.restore());
+
+    const pollers: Record<string, Poller> = {};
+    const queueInfo: RuntimeInfo['queues'] = {};
+    for (const spec of QUEUES) {
+      const q = resources.queues[spec.name]!;
+      const handlerPath = `lambdas/${spec.handler}/handler.ts`;
+      const handler = opts.handlers?.queues?.[spec.name] ?? (await importHandler<SqsHandler>(handlerPath, logger));
+      queueInfo[spec.name] = { url: q.url, dlqUrl: q.dlqUrl, polled: Boolean(handler) };
+      if (!handler) {
+        missing.push(`queue ${spec.name}: ${handlerPath} does not exist yet; its messages wait in the queue`);
+        continue;
+      }
+      const poller = await startPoller({
+        sqs,
+        queueUrl: q.url,
+        queueArn: q.arn,
+        spec,
+        handler,
+        concurrency: opts.pollerConcurrency ?? 2,
+        logger,
+      });
+      pollers[spec.name] = poller;
+      cleanups.push(() => poller.stop());
+    }
+
+    let gateway: HttpGateway | undefined;
+    const apiHandler =
+      opts.handlers?.api === null
+        ? undefined
+        : (opts.handlers?.api ?? (await importHandler<ApiHandler>('lambdas/api/handler.ts', logger)));
+    if (apiHandler) {
+      gateway = await startHttpGateway({ port: ports.api, host: HOST, handler: apiHandler, logger });
+      cleanups.push(() => gateway!.stop());
+    } else if (opts.handlers?.api !== null) {
+      missing.push('api: lambdas/api/handler.ts does not exist yet; no HTTP API');
+    }
+
+    const info: RuntimeInfo = {
+      apiUrl: gateway?.url ?? null,
+      sandboxUrl: sandbox?.url ?? null,
+      awsEndpointUrl: aws.endpoint,
+      dynamodbEndpointUrl: dynamo.endpoint,
+      region: LOCAL_REGION,
+      eventTopicArn: resources.topicArn,
+      tableName: resources.tableName,
+      mediaBucket: resources.mediaBucket,
+      phoneNumbers: phones.numbers,
+      queues: queueInfo,
+      sampleUserPhone: phones.userPhone,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      readyInMs: Math.round(performance.now() - t0),
+      dataDir,
+      missing,
+    };
+    writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
+    cleanups.push(async () => rmSync(runtimeFile, { force: true }));
+    for (const m of missing) logger.warn(`not running: ${m}`);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      info,
+      resources,
+      pollers,
+      stop: () => (stopped ??= runCleanups()),
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+
+/** The banner `npm start` prints once everything is ready. */
+export function banner(info: RuntimeInfo): string {
+  const lines = [
+    '',
+    `whatsapp-backend is running locally (ready in ${(info.readyInMs / 1000).toFixed(1)} s)`,
+    '',
+    `  API          ${info.apiUrl ?? '(not yet: lambdas/api/handler.ts is missing)'}`,
+    `  Sandbox      ${info.sandboxUrl ?? '(not yet: local/sandbox is missing)'}`,
+    `  S3/SNS/SQS   ${info.awsEndpointUrl}`,
+    `  DynamoDB     ${info.dynamodbEndpointUrl}`,
+    `  Event topic  ${info.eventTopicArn}`,
+    `  Data         ${info.dataDir} (npm start -- --fresh starts empty)`,
+    '',
+    '  Business numbers:',
+    ...(info.phoneNumbers.length
+      ? info.phoneNumbers.map((p) => `    +${p.displayPhoneNumber}  ${p.phoneNumberId}`)
+      : ['    (none: the sandbox config is missing)']),
+  ];
+  const number = info.phoneNumbers[0];
+  const user = info.sampleUserPhone;
+  if (number && user) {
+    const sandboxUrl = info.sandboxUrl ?? 'http://127.0.0.1:3001';
+    const apiUrl = info.apiUrl ?? 'http://127.0.0.1:3000';
+    lines.push(
+      '',
+      '  Try it: a user writes to the business, then read the conversation',
+      `    curl -s -X POST ${sandboxUrl}/sandbox/inbound -H 'content-type: application/json' \\`,
+      `      -d '{"from":"${user}","to":"${number.phoneNumberId}","type":"text","text":{"body":"hi"}}'`,
+      `    curl -s ${apiUrl}/v1/conversations/${number.phoneNumberId}/${user}/messages`,
+    );
+  }
+  if (info.missing.length) lines.push('', '  Not running yet:', ...info.missing.map((m) => `    - ${m}`));
+  lines.push('', `  Details in ${join(info.dataDir, 'runtime.json')}. Ctrl-C stops.`, '');
+  return lines.join('\n');
+}

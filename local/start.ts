@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole backend on loopback until Ctrl-C. `npm start -- --fresh` wipes `.local/`
+ * first. Ports move with PORT, SANDBOX_PORT, AWS_PORT and DYNAMODB_PORT.
+ */
+import { parseArgs } from 'node:util';
+import { banner, consoleLogger, startRuntime } from './runtime.ts';
+
+const { values } = parseArgs({
+  options: {
+    fresh: { type: 'boolean', default: false },
+    'data-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    [
+      'Usage: npm start [-- --fresh] [-- --data-dir <dir>]',
+      '  --fresh           start with empty tables, queues and buckets',
+      '  --data-dir <dir>  where the local data lives (default .local)',
+      'Ports: PORT (3000), SANDBOX_PORT (3001), AWS_PORT (4566), DYNAMODB_PORT (8000); 0 picks a free one.',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+
+let runtime: Awaited<ReturnType<typeof startRuntime>>;
+try {
+  runtime = await startRuntime({ fresh: values.fresh, dataDir: values['data-dir'] ?? '.local' });
+} catch (err) {
+  console.error(`[local] could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+console.log(banner(runtime.info));
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) {
+    console.error(`[local] ${signal} again: exiting now`);
+    process.exit(1); // the servers module kills DynamoDB Local on exit
+  }
+  stopping = true;
+  console.log(`[local] ${signal}: stopping…`);
+  runtime.stop().then(
+    () => {
+      console.log('[local] stopped');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      consoleLogger.error('stop failed', { error: String(err) });
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, describe, expect, it } from 'vitest';
+import { INBOUND_QUEUE } from '../../lib/resource-spec.ts';
+import { startRuntime, type Runtime, type RuntimeInfo } from '../../local/runtime.ts';
+
+const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
+const silent = { info() {}, warn() {}, error() {} };
+
+function javaFor(dir: string): string {
+  try {
+    return execFileSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).trim();
+  } catch {
+    return ''; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe('startRuntime', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'runtime-'));
+  const received: SQSEvent[] = [];
+  const start = (fresh = false) =>
+    startRuntime({
+      dataDir,
+      fresh,
+      ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
+      sandbox: false,
+      logger: silent,
+      handlers: {
+        queues: {
+          [INBOUND_QUEUE.name]: async (event) => {
+            received.push(event);
+          },
+        },
+        api: async (event) => ({ statusCode: 200, body: JSON.stringify({ path: event.path, table: process.env.TABLE_NAME }) }),
+      },
+    });
+  let runtime: Runtime | undefined;
+
+  afterAll(async () => {
+    await runtime?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('wires SNS to SQS to the inbound handler, serves the API, writes runtime.json and stops cleanly', async () => {
+    // Prepare
+    const envBefore = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    runtime = await start(true);
+    const info = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as RuntimeInfo;
+    const sns = new SNSClient({ endpoint: info.awsEndpointUrl, region: info.region, credentials });
+
+    // Act
+    await sns.send(new PublishCommand({ TopicArn: info.eventTopicArn, Message: '{"probe":1}' }));
+    const deadline = Date.now() + 10_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const api = await fetch(`${info.apiUrl}/v1/ping`);
+
+    // Assess
+    expect(info).toMatchObject({
+      region: 'us-east-1',
+      tableName: 'whatsapp-backend',
+      mediaBucket: 'whatsapp-backend-media',
+      eventTopicArn: 'arn:aws:sns:us-east-1:000000000000:whatsapp-backend-events',
+      sandboxUrl: null,
+    });
+    for (const url of [info.apiUrl, info.awsEndpointUrl, info.dynamodbEndpointUrl]) {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    }
+    expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(info.dynamodbEndpointUrl);
+    expect(process.env.AWS_ENDPOINT_URL_SQS).toBe(info.awsEndpointUrl);
+    expect(process.env.EVENT_TOPIC_ARN).toBe(info.eventTopicArn);
+    expect(process.env.INBOUND_EVENTS_QUEUE_URL).toBe(info.queues[INBOUND_QUEUE.name]!.url);
+
+    const record = received[0]!.Records[0]!;
+    expect(record.eventSourceARN).toBe(`arn:aws:sqs:us-east-1:000000000000:whatsapp-backend-${INBOUND_QUEUE.name}`);
+    const notification = JSON.parse(record.body) as Record<string, string>;
+    expect(notification).toMatchObject({ Type: 'Notification', TopicArn: info.eventTopicArn, Message: '{"probe":1}' });
+
+    expect(api.status).toBe(200);
+    expect(await api.json()).toEqual({ path: '/v1/ping', table: 'whatsapp-backend' });
+
+    await runtime.stop();
+    runtime = undefined;
+    expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
+    expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(envBefore);
+    expect(javaFor(dataDir)).toBe('');
+  }, 60_000);
+
+  it('keeps the data across a restart and starts empty with fresh', async () => {
+    // Prepare
+    runtime = await start();
+    const key = { PK: { S: 'TEST#persist' }, SK: { S: 'TEST' } };
+    const put = new DynamoDBClient({ endpoint: runtime.info.dynamodbEndpointUrl, region: 'us-east-1', credentials });
+    await put.send(new PutItemCommand({ TableName: runtime.info.tableName, Item: key }));
+    await runtime.stop();
+
+    // Act
+    runtime = await start();
+    const afterRestart = new DynamoDBClient({ endpoint: runtime.info.dynamodbEndpointUrl, region: 'us-east-1', credentials });
+    const kept = await afterRestart.send(new GetItemCommand({ TableName: runtime.info.tableName, Key: key }));
+    await runtime.stop();
+    runtime = await start(true);
+    const afterFresh = new DynamoDBClient({ endpoint: runtime.info.dynamodbEndpointUrl, region: 'us-east-1', credentials });
+    const wiped = await afterFresh.send(new GetItemCommand({ TableName: runtime.info.tableName, Key: key }));
+
+    // Assess
+    expect(kept.Item).toEqual(key);
+    expect(wiped.Item).toBeUndefined();
+  }, 90_000);
+
+  it('refuses a data dir another live runtime is using', async () => {
+    // Prepare: a runtime.json left by a process that is alive (our parent)
+    const busyDir = mkdtempSync(join(tmpdir(), 'runtime-busy-'));
+    writeFileSync(join(busyDir, 'runtime.json'), JSON.stringify({ pid: process.ppid }));
+
+    // Act
+    const second = startRuntime({ dataDir: busyDir, logger: silent, sandbox: false });
+
+    // Assess
+    await expect(second).rejects.toThrow(/Another local runtime/);
+    rmSync(busyDir, { recursive: true, force: true });
+  });
+});
