@@ -1,0 +1,40 @@
+/**
+ * Meta's error objects as they appear in webhooks (`statuses[].errors[]`, unsupported messages),
+ * for the failures the sandbox simulates.
+ */
+export interface MetaErrorObject {
+  code: number;
+  title: string;
+  message: string;
+  error_data: { details: string };
+  href: string;
+}
+
+const HREF = '/documentation/business-messaging/whatsapp/support/error-codes';
+
+const META_ERRORS: Readonly<Record<number, { title: string; details: string }>> = {
+  130429: { title: 'Rate limit hit', details: 'Cloud API message throughput has been reached.' },
+  131008: { title: 'Required parameter is missing', details: 'The request is missing a required parameter.' },
+  131021: { title: 'Recipient cannot be sender', details: 'Sender and recipient phone number is the same.' },
+  131026: {
+    title: 'Message undeliverable',
+    details: 'Unable to deliver message. The recipient may not be a WhatsApp user or has not accepted the latest terms.',
+  },
+  131047: {
+    title: 'Re-engagement message',
+    details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+  },
+  131051: { title: 'Message type unknown', details: 'Message type is currently not supported.' },
+  131053: { title: 'Media upload error', details: 'Unable to upload the media used in the message.' },
+  131056: {
+    title: '(Business Account, Consumer Account) pair rate limit hit',
+    details: 'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.',
+  },
+};
+
+/** The webhook error object of `code`; `details` overrides Meta's generic text. */
+export function metaError(code: number, details?: string): MetaErrorObject {
+  const known = META_ERRORS[code];
+  const title = known?.title ?? 'Unknown error';
+  return { code, title, message: title, error_data: { details: details ?? known?.details ?? title }, href: HREF };
+}

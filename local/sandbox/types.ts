@@ -1,0 +1,141 @@
+/**
+ * Types shared by the parts of the sandbox: its observable state and the internal core that the
+ * route modules work on.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SandboxConfig, SandboxPhoneNumber } from './config.ts';
+import type { Rng } from './rng.ts';
+import type { EumEnvelope } from './webhooks.ts';
+
+export interface StatusDelays {
+  sent: number;
+  delivered: number;
+  read: number;
+}
+
+export interface SandboxOptions {
+  /** Business numbers, users and limits (see `loadSandboxConfig`). */
+  config: SandboxConfig;
+  /** Client used to publish EUM envelopes (SNS Publish). */
+  sns: SNSClient;
+  /** The event destination: where every envelope is published. */
+  topicArn: string;
+  /** Client for media: GetWhatsAppMessageMedia writes with it, PostWhatsAppMessageMedia reads. */
+  s3: S3Client;
+  /** Region and account of the ARNs the sandbox reports. */
+  region: string;
+  accountId: string;
+  /** Epoch ms; default `Date.now`. Sandbox time is this plus what `/sandbox/clock` advanced. */
+  clock?: () => number;
+  /** Delays (ms after the send was accepted) of the status events; default 50/150/300. */
+  statusDelaysMs?: StatusDelays;
+  /** Seed of the RNG behind chaos decisions; default random. */
+  seed?: number;
+  /** Where the sandbox reports background failures (publish errors); default `console.error`. */
+  log?: (line: string) => void;
+}
+
+/** Settings of `/sandbox/chaos`; all off by default. */
+export interface ChaosSettings {
+  /** Probability that an envelope is published twice. */
+  duplicateRate: number;
+  /** Publish the status events of each message in a shuffled order (never the natural one). */
+  reorder: boolean;
+  /** Added latency of API answers and of event publication, ms. */
+  delayMs: number;
+  /** Probability that SendWhatsAppMessage answers DependencyException. */
+  failRate: number;
+  /** Probability that a socialmessaging API call answers ThrottledRequestException. */
+  throttleRate: number;
+}
+
+export const NO_CHAOS: Readonly<ChaosSettings> = { duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0 };
+
+/** What the business sent through SendWhatsAppMessage. */
+export interface OutboxEntry {
+  awsMessageId: string;
+  /** The wamid WhatsApp assigned; null for a mark-as-read request, which has none. */
+  wamid: string | null;
+  /** Recipient: phone digits, or the BSUID when the message was addressed with `recipient`. */
+  to: string | null;
+  /** The decoded Meta JSON, as sent. */
+  message: unknown;
+  /** The latest status published for it (`accepted` until the first one). */
+  status: string;
+  /** Every status published for it, in publication order. */
+  statuses: string[];
+  kind: 'message' | 'mark_read';
+  phoneNumberId: string;
+  /** Sandbox time of acceptance, ISO. */
+  acceptedAt: string;
+}
+
+/** A media file WhatsApp holds: received from a user, or uploaded by the business. */
+export interface StoredMedia {
+  mediaId: string;
+  bytes: Buffer;
+  /** As Meta reports it (audio: `audio/ogg; codecs=opus`). */
+  mimeType: string;
+  /** Base64 of the SHA-256 of the bytes, as webhooks carry it. */
+  sha256: string;
+  extension: string;
+  filename?: string;
+  source: 'inbound' | 'upload';
+  phoneNumberId: string;
+  /** AWS WABA id of the number that received or uploaded it: media is visible within its WABA. */
+  wabaId: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+}
+
+/** A WhatsApp user the sandbox knows: configured, or seen sending a message. */
+export interface KnownUser {
+  phone: string;
+  name?: string;
+  userId?: string;
+  onWhatsApp: boolean;
+}
+
+/** The sandbox's bookkeeping, readable by the runtime and by tests. */
+export interface SandboxState {
+  readonly config: SandboxConfig;
+  readonly outbox: OutboxEntry[];
+  readonly media: Map<string, StoredMedia>;
+  /** Last inbound message time (sandbox ms) per `windowKey(phoneNumberId, userPhone)`. */
+  readonly lastInboundMs: Map<string, number>;
+  /** Users by phone. */
+  readonly users: Map<string, KnownUser>;
+  /** Inbound messages by wamid (for mark-as-read). */
+  readonly inbound: Map<string, { phoneNumberId: string; from: string }>;
+  chaos: ChaosSettings;
+  /** What `/sandbox/clock` added to the clock, ms. */
+  clockOffsetMs: number;
+  /** Sandbox time, epoch ms. */
+  now(): number;
+}
+
+/** Key of the 24-hour window of a user with a business number. */
+export function windowKey(phoneNumberId: string, userPhone: string): string {
+  return `${phoneNumberId}|${userPhone}`;
+}
+
+/** What the route modules work on. */
+export interface SandboxCore {
+  readonly opts: SandboxOptions;
+  readonly state: SandboxState;
+  readonly delays: StatusDelays;
+  rng: Rng;
+  /** Send times (sandbox ms) per business number and per window key, for Meta's rate limits. */
+  readonly sendTimes: { byNumber: Map<string, number[]>; byPair: Map<string, number[]> };
+  /** Open pricing conversations by window key. */
+  readonly conversations: Map<string, { id: string; expiresMs: number }>;
+  /** The business number given by AWS id, ARN, Meta id or display number. */
+  findNumber(ref: string): SandboxPhoneNumber | undefined;
+  /** Publishes an envelope now (twice when `duplicate`). */
+  publish(envelope: EumEnvelope, duplicate: boolean): Promise<void>;
+  /** Runs `task` after `ms`; `idle()` waits for it. */
+  later(ms: number, task: () => Promise<void>): void;
+  /** Reports a background failure without personal data. */
+  log(line: string): void;
+}
