@@ -23,3 +23,8 @@ export function allRoutes(deps: ApiDeps): RouteDef[] {
   };
   return [...routes, openapi];
 }
+
+/** The OpenAPI document alone; building the route table calls no dependency. */
+export function openApiDocument() {
+  return buildOpenApi(allRoutes({} as ApiDeps));
+}
