@@ -8,8 +8,6 @@
  * endpoint variables at the local servers: no code path knows it runs locally.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -171,32 +169,34 @@ async function importHandler<T>(relative: string, logger: LocalLogger): Promise<
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sandbox (local/sandbox/, written separately; optional until it lands)
+// Sandbox (local/sandbox/, optional: the runtime starts without it)
+
+/** What the runtime uses of `local/sandbox/index.ts`. */
+interface SandboxModule {
+  createSandbox?: (opts: Record<string, unknown>) => {
+    listen(port: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
+    /** Cancels the status events not yet published. */
+    stop(): void;
+  };
+  loadSandboxConfig?: () => {
+    phoneNumbers: Array<Omit<RuntimePhoneNumber, 'phoneNumberArn'>>;
+    users?: Array<{ phone: string; onWhatsApp?: boolean }>;
+  };
+  phoneNumbersForRuntime?: (config: unknown, region: string, accountId: string) => RuntimePhoneNumber[];
+}
 
 interface RunningSandbox {
   readonly url: string;
   stop(): Promise<void>;
 }
 
-const SANDBOX_ENTRIES = ['local/sandbox/index.ts', 'local/sandbox/sandbox.ts', 'local/sandbox/server.ts'];
-
-async function findSandboxModule(): Promise<Record<string, unknown> | undefined> {
-  for (const rel of SANDBOX_ENTRIES) {
-    const file = join(ROOT, rel);
-    if (!existsSync(file)) continue;
-    const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    if (typeof mod.createSandbox === 'function') return mod;
-  }
-  return undefined;
+async function loadSandboxModule(): Promise<SandboxModule> {
+  const file = join(ROOT, 'local/sandbox/index.ts');
+  if (!existsSync(file)) return {};
+  return (await import(pathToFileURL(file).href)) as SandboxModule;
 }
 
-async function loadPhoneNumbers(): Promise<{ numbers: RuntimePhoneNumber[]; userPhone: string | null; config?: unknown }> {
-  const file = join(ROOT, 'local/sandbox/config.ts');
-  if (!existsSync(file)) return { numbers: [], userPhone: null };
-  const mod = (await import(pathToFileURL(file).href)) as {
-    loadSandboxConfig?: () => { phoneNumbers: RuntimePhoneNumber[]; users?: Array<{ phone: string; onWhatsApp?: boolean }> };
-    phoneNumbersForRuntime?: (config: unknown, region: string, accountId: string) => RuntimePhoneNumber[];
-  };
+function phoneNumbersOf(mod: SandboxModule): { numbers: RuntimePhoneNumber[]; userPhone: string | null; config?: unknown } {
   if (typeof mod.loadSandboxConfig !== 'function') return { numbers: [], userPhone: null };
   const config = mod.loadSandboxConfig();
   const numbers =
@@ -212,74 +212,6 @@ async function loadPhoneNumbers(): Promise<{ numbers: RuntimePhoneNumber[]; user
         }));
   const userPhone = config.users?.find((u) => u.onWhatsApp !== false)?.phone ?? null;
   return { numbers, userPhone, config };
-}
-
-async function listen(server: Server, port: number): Promise<string> {
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, HOST, () => {
-      server.off('error', fail);
-      done();
-    });
-  });
-  return `http://${HOST}:${(server.address() as AddressInfo).port}`;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((done) => {
-    server.close(() => done());
-    server.closeIdleConnections();
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
-  });
-}
-
-/**
- * Starts the sandbox from whatever `createSandbox` returns: a server already listening (`url`), an
- * `http.Server` (or `{ server }`) to listen with, or a request listener (a function or `{ handle }`).
- */
-async function startSandbox(
-  create: (opts: Record<string, unknown>) => unknown,
-  opts: Record<string, unknown>,
-  port: number,
-): Promise<RunningSandbox> {
-  const made = (await create({ ...opts, port, host: HOST })) as Record<string, unknown> | RequestListener;
-  const stopOf = (obj: Record<string, unknown>) => async () => {
-    for (const m of ['stop', 'close']) {
-      if (typeof obj[m] === 'function') {
-        await (obj[m] as () => unknown).call(obj);
-        return;
-      }
-    }
-  };
-  if (typeof made === 'function') {
-    const server = createServer(made as RequestListener);
-    return { url: await listen(server, port), stop: () => closeServer(server) };
-  }
-  if (made && typeof made.url === 'string') return { url: made.url.replace(/\/$/, ''), stop: stopOf(made) };
-  const isServer = (x: unknown): x is Server =>
-    typeof (x as Server | undefined)?.listen === 'function' && typeof (x as Server).address === 'function';
-  const server = isServer(made) ? made : isServer(made?.server) ? made.server : undefined;
-  if (server && typeof server.listen === 'function') {
-    const url = server.listening ? `http://${HOST}:${(server.address() as AddressInfo).port}` : await listen(server, port);
-    const extraStop = made !== (server as unknown) ? stopOf(made) : async () => {};
-    return {
-      url,
-      stop: async () => {
-        await extraStop();
-        if (server.listening) await closeServer(server);
-      },
-    };
-  }
-  for (const m of ['handle', 'handler', 'requestListener']) {
-    if (made && typeof made[m] === 'function') {
-      const fn = (made[m] as RequestListener).bind(made);
-      const s = createServer((req: IncomingMessage, res: ServerResponse) => void fn(req, res));
-      const url = await listen(s, port);
-      const inner = stopOf(made);
-      return { url, stop: async () => (await closeServer(s), await inner()) };
-    }
-  }
-  throw new Error('createSandbox returned nothing the runtime knows how to serve (url, server or request listener)');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +236,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   };
   const ports = {
     api: opts.ports?.api ?? envPort('PORT', 3000),
-    sandbox: await portOf(opts.ports?.sandbox, 'SANDBOX_PORT', 3001),
+    sandbox: opts.ports?.sandbox ?? envPort('SANDBOX_PORT', 3001),
     aws: opts.ports?.aws ?? envPort('AWS_PORT', 4566),
     dynamodb: await portOf(opts.ports?.dynamodb, 'DYNAMODB_PORT', 8000),
   };
@@ -349,26 +281,30 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const missing: string[] = [];
 
     // The sandbox comes first: its URL is the socialmessaging endpoint the handlers will use.
-    const phones = await loadPhoneNumbers();
+    const sandboxModule = await loadSandboxModule();
+    const phones = phoneNumbersOf(sandboxModule);
     let sandbox: RunningSandbox | undefined;
-    const sandboxModule = opts.sandbox === false ? undefined : await findSandboxModule();
-    if (sandboxModule) {
-      sandbox = await startSandbox(
-        sandboxModule.createSandbox as (o: Record<string, unknown>) => unknown,
-        {
-          config: phones.config,
-          sns,
-          s3,
-          topicArn: resources.topicArn,
-          region: LOCAL_REGION,
-          accountId: LOCAL_ACCOUNT_ID,
-          log: (line: string) => logger.warn(`sandbox: ${line}`),
+    if (opts.sandbox !== false && typeof sandboxModule.createSandbox === 'function' && phones.config) {
+      const created = sandboxModule.createSandbox({
+        config: phones.config,
+        sns,
+        s3,
+        topicArn: resources.topicArn,
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        log: (line: string) => logger.warn(line),
+      });
+      const listening = await created.listen(ports.sandbox, HOST);
+      sandbox = {
+        url: listening.url.replace(/\/$/, ''),
+        stop: async () => {
+          created.stop();
+          await listening.close();
         },
-        ports.sandbox,
-      );
+      };
       cleanups.push(() => sandbox!.stop());
     } else if (opts.sandbox !== false) {
-      missing.push('sandbox: local/sandbox/ exports no createSandbox yet; no socialmessaging endpoint');
+      missing.push('sandbox: local/sandbox/index.ts exports no createSandbox yet; no socialmessaging endpoint');
     }
 
     // Everything a deployed function gets from its environment, pointed at the local servers.

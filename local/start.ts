@@ -34,14 +34,16 @@ try {
 }
 console.log(banner(runtime.info));
 
-let stopping = false;
-const shutdown = (signal: string) => {
-  if (stopping) {
-    console.error(`[local] ${signal} again: exiting now`);
+let stoppingSince: number | undefined;
+const shutdown = (reason: string) => {
+  if (stoppingSince !== undefined) {
+    // A terminal's Ctrl-C can reach us twice (directly and through npm); only a later one forces.
+    if (Date.now() - stoppingSince < 1000) return;
+    console.error(`[local] ${reason} again: exiting now`);
     process.exit(1); // the servers module kills DynamoDB Local on exit
   }
-  stopping = true;
-  console.log(`[local] ${signal}: stopping…`);
+  stoppingSince = Date.now();
+  console.log(`[local] ${reason}: stopping…`);
   runtime.stop().then(
     () => {
       console.log('[local] stopped');
@@ -55,3 +57,11 @@ const shutdown = (signal: string) => {
 };
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGHUP', () => shutdown('SIGHUP'));
+
+// `kill <npm pid>` stops npm and the shell it started, not this process: notice the orphaning
+// and stop, so no server outlives `npm start`.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) shutdown('parent process exited');
+}, 500).unref();
