@@ -1,0 +1,164 @@
+/**
+ * Where the integration journeys run. By default a local runtime started here (the same handlers,
+ * DynamoDB Local, the S3/SNS/SQS emulator and the sandbox WABA). With `WB_API_URL` set, a deployed
+ * stack: its API (SigV4-signed requests), its event topic (`WB_EVENT_TOPIC_ARN`), and a sandbox WABA
+ * run here that publishes real envelopes to that topic (`WB_SANDBOX_CONFIG` names the business
+ * numbers the stack was deployed with). The journeys are the same code for both.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { startRuntime, type Runtime, type RuntimePhoneNumber } from '../../../local/runtime.ts';
+import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime } from '../../../local/sandbox/index.ts';
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export interface Target {
+  kind: 'local' | 'deployed';
+  phoneNumbers: RuntimePhoneNumber[];
+  /** Calls the backend's HTTP API. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
+  /** Calls the sandbox WABA's control routes. */
+  sandbox(method: string, path: string, body?: unknown): Promise<Reply>;
+  /** Publishes a raw SNS message to the event topic, as End User Messaging Social does. */
+  publish(message: string): Promise<void>;
+  /** Restarts the local runtime on the same data (local only). */
+  restart?(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function request(url: string, method: string, body?: unknown, headers: Record<string, string> = {}, sign?: (r: Request) => Promise<Request>): Promise<Reply> {
+  let req = new Request(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  if (sign) req = await sign(req);
+  const res = await fetch(req);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
+
+async function localTarget(): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wb-it-'));
+  let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet });
+  // A restart keeps the ports: the handler modules keep their SDK clients, as a warm Lambda would.
+  const ports = () => {
+    const port = (u: string | null) => Number(new URL(u!).port);
+    return { api: port(runtime.info.apiUrl), sandbox: port(runtime.info.sandboxUrl), aws: port(runtime.info.awsEndpointUrl), dynamodb: port(runtime.info.dynamodbEndpointUrl) };
+  };
+  const sns = () => new SNSClient({ endpoint: runtime.info.awsEndpointUrl, region: runtime.info.region, credentials: { accessKeyId: 'it', secretAccessKey: 'it' } });
+  return {
+    kind: 'local',
+    get phoneNumbers() {
+      return runtime.info.phoneNumbers;
+    },
+    api: (method, path, body, headers) => request(`${runtime.info.apiUrl}${path}`, method, body, headers),
+    sandbox: (method, path, body) => request(`${runtime.info.sandboxUrl}${path}`, method, body),
+    async publish(message) {
+      await sns().send(new PublishCommand({ TopicArn: runtime.info.eventTopicArn, Message: message }));
+    },
+    async restart() {
+      const p = ports();
+      await runtime.stop();
+      runtime = await startRuntime({ dataDir, fresh: false, ports: p, logger: quiet });
+    },
+    async stop() {
+      await runtime.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** SigV4 for API Gateway with IAM auth (service `execute-api`). */
+class NodeSha256 {
+  private readonly h;
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  }
+  update(data: string | Uint8Array) {
+    this.h.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+  reset() {}
+}
+
+async function deployedTarget(): Promise<Target> {
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const apiUrl = process.env.WB_API_URL!.replace(/\/$/, '');
+  const topicArn = process.env.WB_EVENT_TOPIC_ARN;
+  if (!topicArn) throw new Error('WB_EVENT_TOPIC_ARN must be set with WB_API_URL');
+  const credentials = defaultProvider();
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: NodeSha256 as never });
+  const sign = async (r: Request) => {
+    const url = new URL(r.url);
+    const body = r.body ? await r.text() : undefined;
+    const signed = await signer.sign({
+      method: r.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: { host: url.host, ...Object.fromEntries(r.headers) },
+      ...(body !== undefined && { body }),
+    });
+    return new Request(r.url, { method: r.method, headers: signed.headers as Record<string, string>, ...(body !== undefined && { body }) });
+  };
+  const sns = new SNSClient({ region });
+  const accountId = topicArn.split(':')[4]!;
+  const config = loadSandboxConfig(process.env.WB_SANDBOX_CONFIG);
+  const sandbox = createSandbox({ config, sns, s3: new S3Client({ region }), topicArn, region, accountId });
+  const running = await sandbox.listen(0);
+  return {
+    kind: 'deployed',
+    phoneNumbers: phoneNumbersForRuntime(config, region, accountId),
+    api: (method, path, body, headers) => request(`${apiUrl}${path}`, method, body, headers, sign),
+    sandbox: (method, path, body) => request(`${running.url.replace(/\/$/, '')}${path}`, method, body),
+    async publish(message) {
+      await sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }));
+    },
+    async stop() {
+      sandbox.stop();
+      await running.close();
+    },
+  };
+}
+
+export function startTarget(): Promise<Target> {
+  return process.env.WB_API_URL ? deployedTarget() : localTarget();
+}
+
+/** Polls `probe` until it returns a value, or fails after `timeoutMs` with the last answer. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
