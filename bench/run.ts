@@ -2,6 +2,7 @@
  * `npm run bench`: every benchmark of the project, measured in one run on this machine.
  * Ratios are measured side by side; absolute times vary with the machine and its load.
  */
+import { benchEndToEnd } from './e2e.ts';
 import { benchInbound } from './inbound.ts';
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
@@ -21,3 +22,16 @@ console.table({
 });
 console.log(`DynamoDB requests per event above (target: status ≤ 1 write, inbound ≤ 2 writes, 0 reads).`);
 console.log(`Inbound bundle (esbuild, ESM, minified, @aws-sdk external): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
+
+const messages = Number(process.env.BENCH_E2E_MESSAGES ?? 1000);
+const e2e = await benchEndToEnd({ messages, perSecond: 10 });
+console.log('\n== Local runtime, end to end (sandbox inbound → readable in the API) ==');
+console.log(`start → ready: ${(e2e.readyMs / 1000).toFixed(1)} s (fresh data dir)`);
+console.table({
+  [`${e2e.messages} messages at ${e2e.perSecond}/s`]: {
+    'p50 ms': Math.round(e2e.p50),
+    'p90 ms': Math.round(e2e.p90),
+    'p99 ms': Math.round(e2e.p99),
+    'max ms': Math.round(e2e.max),
+  },
+});
