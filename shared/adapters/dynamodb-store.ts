@@ -7,6 +7,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
+import { accountEventKind } from '../domain/account-events.ts';
 import { messageIdFromWamid } from '../domain/ids.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 
@@ -227,6 +228,7 @@ export class DynamoDbStore implements EventStore {
       entity: 'accountEvent',
       wabaId: e.wabaId,
       field: e.field,
+      kind: accountEventKind(e.field),
       value: e.value,
       receivedAt: at,
       GSI1PK: 'ACCOUNT_EVENTS',

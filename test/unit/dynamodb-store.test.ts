@@ -132,7 +132,7 @@ describe('account events and quarantine', () => {
     await store.recordAccountEvent(e!);
     const items = (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'entity = :e', ExpressionAttributeValues: { ':e': 'accountEvent' } }))).Items!;
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ field: 'message_template_status_update', value: { event: 'APPROVED' } });
+    expect(items[0]).toMatchObject({ field: 'message_template_status_update', kind: 'template', value: { event: 'APPROVED' } });
   });
 
   it('keeps a quarantined event once, with its raw body and reason, and cuts a huge body', async () => {
