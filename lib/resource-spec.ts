@@ -49,7 +49,21 @@ export const INBOUND_QUEUE: QueueSpec = {
   subscribedToEventTopic: true,
 };
 
-export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE];
+/**
+ * Inbound media jobs (one per media message), sent by the inbound function, drained by `media`.
+ * Small batches: each job may copy a file of up to 100 MB within the timeout.
+ */
+export const MEDIA_QUEUE: QueueSpec = {
+  name: 'media',
+  handler: 'media',
+  handlerTimeoutSeconds: 120,
+  batchSize: 5,
+  maxBatchingWindowSeconds: 1,
+  maxReceiveCount: 5,
+  subscribedToEventTopic: false,
+};
+
+export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE];
 
 /** Visibility timeout for a queue drained by a Lambda of the given timeout. */
 export function visibilityTimeoutSeconds(q: QueueSpec): number {

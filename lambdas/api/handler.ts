@@ -6,6 +6,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
+import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
+import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
+import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
+import { phoneNumberResolver } from '../../shared/domain/media-jobs.ts';
+import type { MediaApiDeps } from './routes/media.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 
@@ -15,7 +21,23 @@ export const makeHandler = (deps: ApiDeps) => makeApi(allRoutes(deps));
 function defaultDeps(): ApiDeps {
   const config = loadConfig(['TABLE_NAME']);
   const doc = documentClient();
-  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now };
+  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc) };
+}
+
+/** Media wiring, on first use of a media route: a missing MEDIA_BUCKET fails those routes, loudly. */
+function mediaDeps(doc: ReturnType<typeof documentClient>): () => MediaApiDeps {
+  let built: MediaApiDeps | undefined;
+  return () =>
+    (built ??= (() => {
+      const config = loadConfig(['TABLE_NAME', 'MEDIA_BUCKET', 'PHONE_NUMBER_IDS']);
+      return {
+        records: new DynamoDbMediaRecords(doc, config.TABLE_NAME),
+        storage: new S3MediaStorage(mediaS3Client(), config.MEDIA_BUCKET),
+        whatsapp: new SocialMessagingMedia(new SocialMessagingClient({})),
+        resolvePhoneNumber: phoneNumberResolver(config.PHONE_NUMBER_IDS.split(',')),
+        now: Date.now,
+      };
+    })());
 }
 
 let wired: ReturnType<typeof makeHandler> | undefined;

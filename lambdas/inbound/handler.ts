@@ -4,22 +4,26 @@
  * reported as a batch item failure so only that record comes back.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ingestEvent } from '../../shared/domain/ingest.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
+import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { logger } from '../../shared/observability.ts';
 import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
 
-export function makeHandler(deps: { store: EventStore; now?: () => number }) {
+/** `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches). */
+export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseEventBody(record.body, receivedAtMs);
-    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store);
+    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     return outcome;
   };
@@ -35,6 +39,12 @@ export function makeHandler(deps: { store: EventStore; now?: () => number }) {
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
 let wired: ReturnType<typeof makeHandler> | undefined;
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  wired ??= makeHandler({ store: new DynamoDbStore(documentClient(), loadConfig(['TABLE_NAME']).TABLE_NAME) });
+  wired ??= (() => {
+    const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+    return makeHandler({
+      store: new DynamoDbStore(documentClient(), config.TABLE_NAME),
+      mediaJobs: new SqsMediaJobQueue(new SQSClient({}), config.MEDIA_QUEUE_URL),
+    });
+  })();
   return wired(event, context);
 };

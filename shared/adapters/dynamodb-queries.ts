@@ -5,6 +5,7 @@
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
 import { isMessageId } from '../domain/ids.ts';
+import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import { currentStatus, STATUS_RANK } from '../domain/status.ts';
@@ -82,7 +83,7 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
         hint: policy.hint,
       };
     }),
-    ...(primary.media && { media: primary.media }),
+    ...(primary.media && { media: publicMedia(primary.media) }),
     ...(primary.awsMessageId && { awsMessageId: primary.awsMessageId }),
     ...(primary.callbackData && { bizOpaqueCallbackData: primary.callbackData }),
   };

@@ -1,5 +1,7 @@
 import type { EventStore } from '../ports/event-store.ts';
 import { PermanentWriteError } from '../ports/event-store.ts';
+import type { MediaJobQueue } from '../ports/media.ts';
+import { inboundMediaJob } from './media-jobs.ts';
 import type { ParsedEnvelope } from './types.ts';
 
 export interface IngestOutcome {
@@ -12,7 +14,9 @@ export interface IngestOutcome {
 /**
  * Records everything one event carried.
  * 1. Invalid event → quarantine it (raw body + reason), done.
- * 2. Every message, status and account event is recorded (idempotent writes, in parallel).
+ * 2. Every message, status and account event is recorded (idempotent writes, in parallel). A
+ *    media message then gets its copy job sent, on redeliveries too: jobs are idempotent, and a
+ *    crash between the write and the send heals when the event comes back.
  * 3. Elements that failed their schema, or writes the store refused for good, → quarantine the raw
  *    event with the reasons; the good elements beside them are already stored.
  * Transient store failures propagate, so the caller can have only this event retried.
@@ -21,6 +25,7 @@ export async function ingestEvent(
   event: { raw: string; receivedAtMs: number; source?: string },
   parsed: { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] } | { kind: 'invalid'; reason: string },
   store: EventStore,
+  mediaJobs?: MediaJobQueue,
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
     await store.quarantine({ raw: event.raw, reason, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
@@ -31,7 +36,11 @@ export async function ingestEvent(
   }
   const { messages, statuses, accountEvents } = parsed.parsed;
   const results = await Promise.allSettled([
-    ...messages.map((m) => store.recordInbound(m)),
+    ...messages.map(async (m) => {
+      await store.recordInbound(m);
+      const job = mediaJobs && inboundMediaJob(m);
+      if (job) await mediaJobs.enqueue(job);
+    }),
     ...statuses.map((s) => store.recordStatus(s)),
     ...accountEvents.map((e) => store.recordAccountEvent(e)),
   ]);

@@ -1,16 +1,20 @@
 /** Every route of the API, and the OpenAPI document built from them. */
 import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
+import { InternalError } from '../../../shared/domain/errors.ts';
 import { buildOpenApi } from '../openapi.ts';
 import type { RouteDef } from '../route.ts';
+import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
 
 export interface ApiDeps {
   queries: DynamoDbQueries;
   now: () => number;
+  /** Media routes' dependencies, built on first use; without them the media routes answer 500. */
+  media?: () => MediaApiDeps;
 }
 
 export function allRoutes(deps: ApiDeps): RouteDef[] {
-  const routes: RouteDef[] = [...readRoutes(deps)];
+  const routes: RouteDef[] = [...readRoutes(deps), ...mediaRoutes({ media: () => required(deps.media, 'media') })];
   const openapi: RouteDef = {
     method: 'GET',
     path: '/v1/openapi.json',
@@ -27,4 +31,9 @@ export function allRoutes(deps: ApiDeps): RouteDef[] {
 /** The OpenAPI document alone; building the route table calls no dependency. */
 export function openApiDocument() {
   return buildOpenApi(allRoutes({} as ApiDeps));
+}
+
+function required<T>(make: (() => T) | undefined, what: string): T {
+  if (!make) throw new InternalError('not_configured', `The ${what} routes are not configured in this deployment.`);
+  return make();
 }
