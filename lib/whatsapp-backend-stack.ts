@@ -21,5 +21,14 @@ export class WhatsAppBackendStack extends Stack {
     new CfnOutput(this, 'InboundQueueUrl', { value: this.backend.inboundQueue.queueUrl });
     new CfnOutput(this, 'InboundDeadLetterQueueUrl', { value: this.backend.inboundDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'InboundFunctionName', { value: this.backend.inboundFunction.functionName });
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the HTTP API (requests must be SigV4-signed for execute-api)',
+      value: this.backend.apiUrl,
+    });
+    new CfnOutput(this, 'ApiFunctionName', { value: this.backend.apiFunction.functionName });
+    new CfnOutput(this, 'MediaBucketName', { value: this.backend.mediaBucket.bucketName });
+    new CfnOutput(this, 'MediaQueueUrl', { value: this.backend.mediaQueue.queueUrl });
+    new CfnOutput(this, 'MediaDeadLetterQueueUrl', { value: this.backend.mediaDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'MediaFunctionName', { value: this.backend.mediaFunction.functionName });
   }
 }

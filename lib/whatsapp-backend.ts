@@ -1,13 +1,18 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INBOUND_QUEUE } from './resource-spec.ts';
+import { INBOUND_QUEUE, MEDIA_QUEUE } from './resource-spec.ts';
 import { EventIngest } from './constructs/event-ingest.ts';
+import { HttpApi, type HttpApiOptions } from './constructs/http-api.ts';
 import { InboundProcessor } from './constructs/inbound-processor.ts';
+import { MediaProcessor } from './constructs/media-processor.ts';
+import { MediaStore, type MediaStoreOptions } from './constructs/media-store.ts';
 import { MessageStore } from './constructs/message-store.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
 
@@ -24,9 +29,9 @@ export interface WhatsAppBackendProps {
    */
   readonly wabaId?: string;
   /**
-   * AWS phone number ids (`phone-number-id-<hex>`) the backend sends from. Kept for the send API,
-   * which scopes its permissions to them.
-   * @default - none
+   * AWS phone number ids (`phone-number-id-<hex>`) the backend sends from. The API and media
+   * functions may act on these numbers only.
+   * @default - none: the API cannot send, upload or download media
    */
   readonly phoneNumberIds?: readonly string[];
   /**
@@ -40,16 +45,30 @@ export interface WhatsAppBackendProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * How long function logs are kept.
+   * How long function logs and API access logs are kept.
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Settings of the HTTP API (Meta API version, throttling, stage, WAF, access log detail).
+   * @default - the defaults of {@link HttpApiOptions}
+   */
+  readonly apiOptions?: HttpApiOptions;
+  /**
+   * Settings of the media bucket (retention per prefix, browser origins).
+   * @default - the defaults of {@link MediaStoreOptions}
+   */
+  readonly mediaOptions?: MediaStoreOptions;
 }
 
 /**
  * A serverless WhatsApp backend on AWS End User Messaging Social, to embed in any CDK app.
  *
- * Events of the WABA flow SNS topic → SQS queue (with DLQ) → `inbound` Lambda → DynamoDB table.
+ * Events of the WABA flow SNS topic → SQS queue (with DLQ) → `inbound` Lambda → DynamoDB table;
+ * each inbound media message becomes a job on the media queue (with DLQ), whose `media` Lambda
+ * copies the file from WhatsApp into the media bucket.
+ * Callers use the IAM-authorized REST API (`api` Lambda), which sends through End User Messaging
+ * Social and hands out presigned URLs of the media bucket.
  */
 export class WhatsAppBackend extends Construct {
   /** The WABA's event destination (standard topic, KMS-encrypted). */
@@ -62,6 +81,20 @@ export class WhatsAppBackend extends Construct {
   readonly inboundDeadLetterQueue: Queue;
   /** The function storing inbound messages, statuses and account events. */
   readonly inboundFunction: NodejsFunction;
+  /** The queue of inbound media jobs (one per media message), fed by the inbound function. */
+  readonly mediaQueue: Queue;
+  /** Where media jobs land that the media function could not process. */
+  readonly mediaDeadLetterQueue: Queue;
+  /** The function copying inbound media from WhatsApp into the media bucket. */
+  readonly mediaFunction: NodejsFunction;
+  /** The IAM-authorized REST API. */
+  readonly api: RestApi;
+  /** The invoke URL of the API's stage. */
+  readonly apiUrl: string;
+  /** The function behind every API route. */
+  readonly apiFunction: NodejsFunction;
+  /** The bucket of inbound (`inbound/`) and outbound (`outbound/`) media. */
+  readonly mediaBucket: Bucket;
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
   /** The AWS phone number ids the backend sends from. */
@@ -92,6 +125,26 @@ export class WhatsAppBackend extends Construct {
       logRetention: props.logRetention,
     });
 
+    const media = new MediaStore(this, 'MediaStore', { ...props.mediaOptions, removalPolicy });
+    const api = new HttpApi(this, 'HttpApi', {
+      ...props.apiOptions,
+      store,
+      media,
+      phoneNumberIds,
+      logRetention: props.logRetention,
+      removalPolicy,
+    });
+
+    const mediaJobs = new MediaProcessor(this, 'MediaProcessor', {
+      store,
+      media,
+      phoneNumberIds,
+      queueSpec: MEDIA_QUEUE,
+      logRetention: props.logRetention,
+      keyRemovalPolicy: removalPolicy,
+    });
+    mediaJobs.grantEnqueue(inbound.function);
+
     if (props.wabaId !== undefined) {
       new WabaEventDestination(this, 'WabaEventDestination', {
         wabaId: props.wabaId,
@@ -106,5 +159,12 @@ export class WhatsAppBackend extends Construct {
     this.inboundQueue = ingest.queue;
     this.inboundDeadLetterQueue = ingest.deadLetterQueue;
     this.inboundFunction = inbound.function;
+    this.api = api.api;
+    this.apiUrl = api.url;
+    this.apiFunction = api.function;
+    this.mediaBucket = media.bucket;
+    this.mediaQueue = mediaJobs.queue;
+    this.mediaDeadLetterQueue = mediaJobs.deadLetterQueue;
+    this.mediaFunction = mediaJobs.function;
   }
 }

@@ -1,0 +1,104 @@
+/** Helpers of the CDK template tests: one synthesis per distinct props, lookups by what matters. */
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { expect } from 'vitest';
+import { type QueueSpec, visibilityTimeoutSeconds } from '../../lib/resource-spec.ts';
+import { WhatsAppBackendStack, type WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
+
+export const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';
+export const PHONE_NUMBER_ID = 'phone-number-id-fedcba9876543210fedcba9876543210';
+export const OTHER_PHONE_NUMBER_ID = 'phone-number-id-00112233445566778899aabbccddeeff';
+
+/** The feature flags `cdk synth` runs with, so the tests see the template that is deployed. */
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+}).context;
+
+const synthesized = new Map<string, { stack: WhatsAppBackendStack; template: Template }>();
+
+/** Synthesizes once per distinct props (bundling skipped): the assertions only read the template. */
+export function synthesize(props: WhatsAppBackendStackProps = {}) {
+  const key = JSON.stringify(props);
+  const cached = synthesized.get(key);
+  if (cached) return cached;
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new WhatsAppBackendStack(app, 'Test', props);
+  const result = { stack, template: Template.fromStack(stack) };
+  synthesized.set(key, result);
+  return result;
+}
+
+/** Logical id of the only resource of a type that matches the given properties. */
+export function logicalIdOf(template: Template, type: string, props: object): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids, `${type} matching ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+/** The queue (with a DLQ) drained by the handler of a queue spec. */
+export function queueIdOf(template: Template, spec: QueueSpec): string {
+  return logicalIdOf(template, 'AWS::SQS::Queue', {
+    VisibilityTimeout: visibilityTimeoutSeconds(spec),
+    RedrivePolicy: Match.anyValue(),
+  });
+}
+
+/** The DLQ of a queue, from its redrive policy. */
+export function deadLetterQueueIdOf(template: Template, queueId: string): string {
+  const queue = template.toJSON().Resources[queueId] as {
+    Properties: { RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } } };
+  };
+  return queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+}
+
+/** The Lambda function built from `lambdas/<handler>/handler.ts` (known by its description). */
+export function functionIdOf(template: Template, description: RegExp): string {
+  return logicalIdOf(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp(description.source) });
+}
+
+export type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+/** Logical id of a function's execution role. */
+export function roleIdOf(template: Template, functionId: string): string {
+  const fn = template.toJSON().Resources[functionId] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+  return fn.Properties.Role['Fn::GetAtt'][0];
+}
+
+/** Every statement of every policy attached to a function's role. */
+export function statementsOf(template: Template, functionId: string): Statement[] {
+  const roleId = roleIdOf(template, functionId);
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** The statements that allow at least one action of a service (`s3`, `sqs`, `social-messaging`…). */
+export function statementsFor(statements: Statement[], service: string): Statement[] {
+  return statements.filter((s) => actionsOf(s).some((a) => a.startsWith(`${service}:`)));
+}
+
+export function actionsOf(statement: Statement): string[] {
+  return [statement.Action].flat();
+}
+
+/** `{ "Fn::GetAtt": [id, "Arn"] }` */
+export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** The ARN of objects under a prefix of a bucket, as CDK renders it. */
+export const objectsArn = (bucketId: string, prefix: string) => ({ 'Fn::Join': ['', [arnOf(bucketId), `/${prefix}*`]] });
+
+/** The IAM ARN of an AWS phone number id (the resource name is the id without its prefix). */
+export const phoneNumberArn = (phoneNumberId: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':social-messaging:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:phone-number-id/${phoneNumberId.slice('phone-number-id-'.length)}`,
+    ],
+  ],
+});
