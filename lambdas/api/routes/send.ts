@@ -1,0 +1,70 @@
+/** Send routes: `POST /v1/messages` and `POST /v1/messages/{id}/read` (api-contract.md §3). */
+import { z } from 'zod';
+import type { MessageSender } from '../../../shared/domain/send-message.ts';
+import { SendMessageRequest } from '../../../shared/whatsapp/outbound.ts';
+import type { RouteDef } from '../route.ts';
+
+/**
+ * The body is validated by the use case (`parseSendMessageRequest`, which words each error and
+ * names the field); the router passes it through. The document still shows the full schema.
+ */
+const { $schema: _, ...sendRequestJsonSchema } = z.toJSONSchema(SendMessageRequest, {
+  target: 'draft-2020-12',
+  unrepresentable: 'any',
+  io: 'input',
+});
+const SendBody = z.unknown().meta({
+  description:
+    "Meta's Cloud API send-message JSON (`to` or `recipient`, `type`, the type's object, optional `context` and `biz_opaque_callback_data`) plus `from`: the business number as its phone number id, its ARN or its display number.",
+  ...sendRequestJsonSchema,
+});
+
+const SendAcceptedSchema = z
+  .object({ id: z.string(), status: z.literal('accepted'), awsMessageId: z.string().nullable() })
+  .meta({ id: 'SendAccepted' });
+
+const MarkReadSchema = z.object({ id: z.string(), wamid: z.string(), read: z.literal(true) }).meta({ id: 'MarkReadResult' });
+
+/** Visible ASCII, as the IETF Idempotency-Key draft's examples; long enough for a UUID or a hash. */
+const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, { error: 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice)' })
+  .optional();
+
+/** `sender` is called when a request comes, so that building the route table needs no dependency. */
+export function sendRoutes(deps: { sender: () => MessageSender }): RouteDef[] {
+  const { sender } = deps;
+  return [
+    {
+      method: 'POST',
+      path: '/v1/messages',
+      operationId: 'sendMessage',
+      summary:
+        'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true).',
+      headers: z.object({ 'idempotency-key': IdempotencyKey }),
+      body: SendBody,
+      responses: { 202: { description: 'Accepted by WhatsApp (through AWS) for delivery', schema: SendAcceptedSchema } },
+      errors: [400, 404, 409, 422, 429, 500, 502, 503],
+      async handle({ headers, body }) {
+        const key = headers['idempotency-key'];
+        const out = await sender().send(body, key !== undefined ? { idempotencyKey: key } : {});
+        return { status: 202, body: out.body, ...(out.replayed && { headers: { 'idempotent-replayed': 'true' } }) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/messages/{id}/read',
+      operationId: 'markMessageRead',
+      summary: 'Mark an inbound message read (by id or wamid); with typingIndicator, the user also sees "typing…" for up to 25 s.',
+      params: z.object({ id: z.string().min(1) }),
+      body: z.strictObject({ typingIndicator: z.boolean().optional() }).default({}),
+      responses: { 200: { description: 'Marked read', schema: MarkReadSchema } },
+      errors: [400, 404, 409, 429, 500, 502, 503],
+      async handle({ params, body }) {
+        const { typingIndicator } = body as { typingIndicator?: boolean };
+        const result = await sender().markRead(params.id!, typingIndicator !== undefined ? { typingIndicator } : {});
+        return { status: 200, body: result };
+      },
+    },
+  ];
+}

@@ -1,0 +1,421 @@
+/**
+ * Sending a message (`POST /v1/messages`) exactly once, and marking an inbound message read
+ * (`POST /v1/messages/{id}/read`).
+ *
+ * A send:
+ * 1. Validates the body (`parseSendMessageRequest`) → 400 `validation_error` with `details.path`.
+ * 2. Resolves `from` (phone number id, its ARN or its display number) against the configured
+ *    numbers → 404 `unknown_phone_number`.
+ * 3. Derives the id: from the Idempotency-Key (`msg_` + sha256(phoneNumberId \n key)), else random;
+ *    and the hash of the canonical request.
+ * 4. A non-template message needs an open 24-hour window → 409 `window_closed` (nothing stored, nothing sent).
+ * 5. Writes the record (`sending`) if the id is free. If it is taken: another body → 422; `sent` →
+ *    the first answer again; `rejected` → the first error again; `sending` → 409 `send_in_progress`
+ *    (recent) or `send_in_doubt` (the first attempt's outcome was lost: never sent again);
+ *    `retryable_failure` → this request takes the send over.
+ * 6. Calls SendWhatsAppMessage with our id in `biz_opaque_callback_data`.
+ * 7. Records the outcome: `sent` (+ conversation), `rejected` (4xx), `retryable_failure` (throttled,
+ *    5xx), or `in_doubt` (no answer from AWS).
+ *
+ * The call (6) and the update (7) are separate steps: a crash between them leaves `sending`, and
+ * the retry answers `send_in_doubt` instead of sending again.
+ */
+import { createHash } from 'node:crypto';
+import type { OutboundRecord, OutboundStore, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
+import type { WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
+import {
+  isTemplate,
+  markReadMessage,
+  parseSendMessageRequest,
+  recipientContactId,
+  toMetaMessage,
+  type SendMessageRequest,
+} from '../whatsapp/outbound.ts';
+import { encodeCallbackData } from './callback.ts';
+import {
+  ApiError,
+  ConflictError,
+  fromAwsError,
+  IdempotencyKeyReuseError,
+  InternalError,
+  NotFoundError,
+  ValidationError,
+  WindowClosedError,
+} from './errors.ts';
+import { newMessageId, phoneDigits, phoneNumberIdFromArn } from './ids.ts';
+import type { Message } from './resources.ts';
+import type { Contact, MessageContext } from './types.ts';
+import { isWindowOpen, windowExpiresAt } from './window.ts';
+
+/**
+ * How long a `sending` record counts as a request still running (409 `send_in_progress`) before it
+ * counts as a lost outcome (409 `send_in_doubt`). Longer than any API request can live (API
+ * Gateway gives up after 29 s).
+ */
+export const SEND_IN_PROGRESS_MS = 30_000;
+
+/**
+ * The stored copy of a message must fit in a DynamoDB item (400 KB) beside the rest of the record.
+ * WhatsApp takes up to 2 MB; no real message comes near either.
+ */
+export const STORED_CONTENT_MAX_BYTES = 300_000;
+
+/** The answer of an accepted send. */
+export interface SendAccepted {
+  id: string;
+  status: 'accepted';
+  awsMessageId: string | null;
+}
+
+export interface SendOutcome {
+  body: SendAccepted;
+  /** True when this is the answer of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+export interface MarkReadResult {
+  id: string;
+  wamid: string;
+  read: true;
+}
+
+/** Reads a message by id or wamid (the read side: `DynamoDbQueries`). */
+export interface MessageLookup {
+  getMessage(idOrWamid: string): Promise<Message | undefined>;
+}
+
+export interface MessageSenderDeps {
+  gateway: WhatsAppGateway;
+  store: OutboundStore;
+  messages: MessageLookup;
+  /** The AWS phone number ids this backend may send from (`PHONE_NUMBER_IDS`). */
+  phoneNumberIds: readonly string[];
+  /** `META_API_VERSION`, e.g. `v24.0`. */
+  metaApiVersion: string;
+  now: () => number;
+  newId?: () => string;
+  inProgressMs?: number;
+  /** Where to report what the caller is not told (ids only). */
+  log?: { warn(message: string, attributes: Record<string, unknown>): void };
+}
+
+/**
+ * How a failed SendWhatsAppMessage call leaves the message, by exception name (facts §1.3):
+ * `rejected` (a client error: sending it again cannot help), `retryable` (nothing was accepted:
+ * throttled, AWS or Meta failed, or our IAM permissions refused the call).
+ */
+export const SEND_FAILURE_BY_EXCEPTION: Readonly<Record<string, 'rejected' | 'retryable'>> = {
+  ValidationException: 'rejected',
+  InvalidParametersException: 'rejected',
+  LimitExceededException: 'rejected',
+  ResourceNotFoundException: 'rejected',
+  AccessDeniedByMetaException: 'rejected',
+  AccessDeniedException: 'retryable',
+  ThrottledRequestException: 'retryable',
+  InternalServiceException: 'retryable',
+  DependencyException: 'retryable',
+};
+
+/**
+ * `rejected` / `retryable` as above; other errors by the HTTP status AWS answered (4xx rejected,
+ * 429 and 5xx retryable); `unknown` when no answer came back (network error, timeout): AWS may
+ * have accepted the message.
+ */
+export function classifySendFailure(err: unknown): 'rejected' | 'retryable' | 'unknown' {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  if (typeof e.name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, e.name)) return SEND_FAILURE_BY_EXCEPTION[e.name]!;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number') {
+    if (status === 429 || status >= 500) return 'retryable';
+    if (status >= 400) return 'rejected';
+  }
+  return 'unknown';
+}
+
+/** JSON with object keys sorted at every level: equal values give equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The message id of a keyed request: the same key from the same number always names the same message. */
+export function messageIdForKey(phoneNumberId: string, idempotencyKey: string): string {
+  return `msg_${sha256(`${phoneNumberId}\n${idempotencyKey}`).slice(0, 32)}`;
+}
+
+/**
+ * The hash that tells a retry from a different request under the same key: the number and the
+ * exact Meta message the request sends (so `"+1 650…"` and `"1650…"`, or `from` as an id or as an
+ * ARN, are the same request).
+ */
+export function requestHash(phoneNumberId: string, req: SendMessageRequest): string {
+  return sha256(canonicalJson({ phoneNumberId, message: toMetaMessage(req, req.biz_opaque_callback_data ?? '') }));
+}
+
+/** 409 `send_in_doubt`: the first attempt's outcome is unknown, and it is never sent again. */
+function sendInDoubt(id: string, status = 409, keyed = true): ApiError {
+  const again = keyed
+    ? 'It will not be sent again with this Idempotency-Key.'
+    : 'This backend will not send it again; a new request (without an Idempotency-Key) would send a second message.';
+  return new ApiError(
+    status,
+    'send_in_doubt',
+    `Whether message ${id} was sent is unknown: AWS did not confirm it. ${again} ` +
+      `Watch GET /v1/messages/${id}: WhatsApp's statuses carry this id, so the message fills in if it went out.`,
+    { id },
+  );
+}
+
+function sendInProgress(id: string): ApiError {
+  return new ConflictError(
+    `A request with this Idempotency-Key is still sending message ${id}: retry in a few seconds to get its answer.`,
+    'send_in_progress',
+    { id },
+  );
+}
+
+const toStoredError = (e: ApiError): StoredSendError => ({
+  status: e.status,
+  code: e.code,
+  message: e.message,
+  ...(e.details !== undefined && { details: e.details }),
+});
+
+/** How the message shows in the store: its contact, content and reply context. */
+function storedShape(req: SendMessageRequest): { contact: Contact; content: unknown; context?: MessageContext } {
+  const contact: Contact = {};
+  if (req.recipient_type !== 'group') {
+    if (req.to !== undefined) contact.waId = phoneDigits(req.to);
+    if (req.recipient !== undefined) contact.userId = req.recipient;
+  }
+  return {
+    contact,
+    content: (req as Record<string, unknown>)[req.type],
+    ...(req.context && { context: { replyTo: req.context.message_id, forwarded: false, frequentlyForwarded: false } }),
+  };
+}
+
+export class MessageSender {
+  private readonly deps: MessageSenderDeps;
+  private readonly configured: ReadonlySet<string>;
+  /** Display number (digits) → phone number id, learned once per container. */
+  private displayNumbers: Promise<{ byDigits: Map<string, string>; failure?: unknown }> | undefined;
+
+  constructor(deps: MessageSenderDeps) {
+    this.deps = deps;
+    this.configured = new Set(deps.phoneNumberIds.filter((id) => id !== ''));
+  }
+
+  /** Sends one message (see the steps at the top of this file). Throws `ApiError`s. */
+  async send(body: unknown, opts: { idempotencyKey?: string } = {}): Promise<SendOutcome> {
+    const { store, now } = this.deps;
+    const parsed = parseSendMessageRequest(body);
+    if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
+    const req = parsed.value;
+    const phoneNumberId = await this.resolvePhoneNumber(req.from);
+    const key = opts.idempotencyKey;
+    const id = key !== undefined ? messageIdForKey(phoneNumberId, key) : (this.deps.newId ?? newMessageId)();
+    const hash = requestHash(phoneNumberId, req);
+    const contactId = recipientContactId(req);
+    const { contact, content, context } = storedShape(req);
+    const contentBytes = Buffer.byteLength(JSON.stringify({ content, context }) ?? '');
+    if (contentBytes > STORED_CONTENT_MAX_BYTES) {
+      throw new ValidationError(
+        `the message is too large to keep: at most ${STORED_CONTENT_MAX_BYTES} bytes of JSON (got ${contentBytes})`,
+        { path: req.type },
+      );
+    }
+    const requestedAt = now();
+
+    if (!isTemplate(req)) {
+      const lastInbound = await store.lastInboundAt(phoneNumberId, contactId);
+      if (!isWindowOpen(lastInbound, requestedAt)) {
+        // A retry of a request accepted while the window was open gets its first answer.
+        const earlier = key !== undefined ? await store.find(id) : undefined;
+        if (earlier !== undefined) {
+          const settled = this.settle(earlier, hash, requestedAt);
+          if (settled !== 'take_over') return settled;
+        }
+        throw new WindowClosedError(
+          lastInbound !== undefined ? { windowExpiresAt: new Date(windowExpiresAt(lastInbound)).toISOString() } : {},
+        );
+      }
+    }
+
+    let record: OutboundRecord = {
+      id,
+      phoneNumberId,
+      contactId,
+      contact,
+      type: req.type,
+      content,
+      ...(context && { context }),
+      ...(req.biz_opaque_callback_data !== undefined && { callbackData: req.biz_opaque_callback_data }),
+      timestampMs: requestedAt,
+      requestHash: hash,
+      ...(key !== undefined && { idempotencyKey: key }),
+    };
+    const begun = await store.begin(record, requestedAt);
+    if (!begun.created) {
+      let existing: StoredOutbound | undefined = begun.existing;
+      for (let round = 0; ; round++) {
+        if (existing === undefined || round === 3) throw sendInProgress(id);
+        const settled = this.settle(existing, hash, now());
+        if (settled !== 'take_over') return settled;
+        // The message keeps its place in the conversation: the time of the first request.
+        record = { ...record, timestampMs: existing.timestampMs ?? record.timestampMs };
+        const taken = await store.takeOver(record, now());
+        if (taken.taken) break;
+        existing = taken.existing;
+      }
+    }
+
+    const message = toMetaMessage(req, encodeCallbackData(id, req.biz_opaque_callback_data));
+    let accepted: { awsMessageId?: string };
+    try {
+      accepted = await this.deps.gateway.sendMessage({ phoneNumberId, message, metaApiVersion: this.deps.metaApiVersion });
+    } catch (err) {
+      throw await this.recordFailure(id, err, key !== undefined);
+    }
+    try {
+      await store.markSent(record, accepted.awsMessageId, now());
+    } catch (err) {
+      // AWS has the message: the caller must hear so. The record stays `sending`, so a retry with
+      // the same key answers send_in_doubt and never sends it twice.
+      this.deps.log?.warn('send accepted but not recorded', { messageId: id, phoneNumberId, error: (err as Error)?.name });
+    }
+    return { body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null }, replayed: false };
+  }
+
+  /**
+   * What a request whose id is already taken gets: the first answer, the first error, a 409 or
+   * 422; or `take_over` when the first attempt failed in a way that sent nothing.
+   */
+  private settle(existing: StoredOutbound, hash: string, nowMs: number): SendOutcome | 'take_over' {
+    const { id } = existing;
+    if (existing.sendState === undefined) throw sendInDoubt(id);
+    if (existing.requestHash !== hash) throw new IdempotencyKeyReuseError();
+    switch (existing.sendState) {
+      case 'sent':
+        return { body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null }, replayed: true };
+      case 'rejected': {
+        const e = existing.sendError;
+        throw e ? new ApiError(e.status, e.code, e.message, e.details) : sendInDoubt(id);
+      }
+      case 'sending': {
+        const started = existing.attemptStartedAtMs;
+        const running = started !== undefined && nowMs - started < (this.deps.inProgressMs ?? SEND_IN_PROGRESS_MS);
+        throw running ? sendInProgress(id) : sendInDoubt(id);
+      }
+      case 'in_doubt':
+        throw sendInDoubt(id);
+      case 'retryable_failure':
+        return 'take_over';
+    }
+  }
+
+  /** Records a failed call and returns the error to answer. */
+  private async recordFailure(id: string, err: unknown, keyed: boolean): Promise<ApiError> {
+    const { store, now } = this.deps;
+    const kind = classifySendFailure(err);
+    try {
+      if (kind === 'unknown') {
+        await store.markInDoubt(id, now());
+      } else {
+        const answer = fromAwsError(err);
+        await store.markFailed(id, kind === 'rejected' ? 'rejected' : 'retryable_failure', toStoredError(answer), now());
+        return answer;
+      }
+    } catch (storeErr) {
+      // The record stays `sending`: a retry answers send_in_progress, then send_in_doubt. Safe.
+      this.deps.log?.warn('send outcome not recorded', { messageId: id, error: (storeErr as Error)?.name });
+      if (kind !== 'unknown') return fromAwsError(err);
+    }
+    const e = sendInDoubt(id, 502, keyed);
+    return new ApiError(e.status, e.code, e.message, e.details, { cause: err });
+  }
+
+  /** Marks an inbound message read (and shows "typing…" with `typingIndicator`). */
+  async markRead(idOrWamid: string, opts: { typingIndicator?: boolean } = {}): Promise<MarkReadResult> {
+    let m: Message | undefined;
+    try {
+      m = await this.deps.messages.getMessage(idOrWamid);
+    } catch (err) {
+      throw err instanceof ApiError ? err : new InternalError('store_error', undefined, { cause: err });
+    }
+    if (!m) throw new NotFoundError(`No message has the id or wamid ${idOrWamid}.`, 'message_not_found');
+    if (m.direction !== 'inbound' || !m.wamid || !m.phoneNumberId) {
+      throw new ConflictError('Only inbound messages (messages a user sent to the business) can be marked read.', 'not_inbound', {
+        id: m.id,
+      });
+    }
+    const phoneNumberId = this.requireConfigured(m.phoneNumberId, m.phoneNumberId);
+    try {
+      await this.deps.gateway.sendMessage({
+        phoneNumberId,
+        message: markReadMessage(m.wamid, opts.typingIndicator),
+        metaApiVersion: this.deps.metaApiVersion,
+      });
+    } catch (err) {
+      throw fromAwsError(err);
+    }
+    return { id: m.id, wamid: m.wamid, read: true };
+  }
+
+  /**
+   * `from` → a configured phone number id. A display number is matched by its digits against
+   * the numbers AWS describes (GetLinkedWhatsAppBusinessAccountPhoneNumber), looked up once.
+   */
+  async resolvePhoneNumber(from: string): Promise<string> {
+    if (from.startsWith('phone-number-id-') || from.startsWith('arn:')) {
+      return this.requireConfigured(phoneNumberIdFromArn(from), from);
+    }
+    const digits = phoneDigits(from);
+    const { byDigits, failure } = await this.learnDisplayNumbers();
+    const id = byDigits.get(digits);
+    if (id !== undefined) return id;
+    // A number AWS could not describe just now may be the one asked for: say so rather than 404.
+    if (failure !== undefined) throw fromAwsError(failure);
+    throw this.unknownNumber(from);
+  }
+
+  private requireConfigured(phoneNumberId: string, asGiven: string): string {
+    if (!this.configured.has(phoneNumberId)) throw this.unknownNumber(asGiven);
+    return phoneNumberId;
+  }
+
+  private unknownNumber(asGiven: string): ApiError {
+    return new NotFoundError(
+      'from is not one of the business numbers this backend sends from: use the phone number id (phone-number-id-…), its ARN, or its display number.',
+      'unknown_phone_number',
+      { from: asGiven },
+    );
+  }
+
+  private learnDisplayNumbers(): Promise<{ byDigits: Map<string, string>; failure?: unknown }> {
+    const learning = (this.displayNumbers ??= (async () => {
+      const ids = [...this.configured];
+      const results = await Promise.allSettled(ids.map((id) => this.deps.gateway.getPhoneNumber(id)));
+      const byDigits = new Map<string, string>();
+      let failure: unknown;
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') {
+          if (r.value.displayPhoneNumber) byDigits.set(r.value.displayPhoneNumber, ids[i]!);
+        } else if ((r.reason as { name?: unknown } | undefined)?.name !== 'ResourceNotFoundException') {
+          failure = r.reason;
+        }
+      });
+      return failure === undefined ? { byDigits } : { byDigits, failure };
+    })());
+    // Only a complete answer is kept; after a transient failure the next request asks again.
+    void learning.then((r) => {
+      if (r.failure !== undefined && this.displayNumbers === learning) this.displayNumbers = undefined;
+    });
+    return learning;
+  }
+}
