@@ -175,22 +175,30 @@ function scheduleStatuses(
     order = core.rng.shuffle(events);
     if (order.every((e, i) => e === events[i])) order = [...events.slice(1), events[0]!];
   }
+  // Each publication of a message waits for the one before it, so that a slow Publish call never
+  // swaps two statuses: without `reorder` the order is always the natural one.
+  let previous: Promise<void> = Promise.resolve();
   order.forEach((event, i) => {
     const slot = events[i]!.delay + chaos.delayMs;
     const duplicate = core.rng.chance(chaos.duplicateRate);
-    core.later(slot, async () => {
-      const entryObj = messagesEntry(number, { statuses: [event.body] });
-      const envelope = envelopeOf({
-        number,
-        entry: entryObj,
-        region: core.opts.region,
-        accountId: core.opts.accountId,
-        nowMs: core.state.now(),
-        awsMessageId: entry.awsMessageId,
-      });
-      await core.publish(envelope, duplicate);
-      entry.status = event.status;
-      entry.statuses.push(event.status);
+    core.later(slot, () => {
+      const publish = async () => {
+        const envelope = envelopeOf({
+          number,
+          entry: messagesEntry(number, { statuses: [event.body] }),
+          region: core.opts.region,
+          accountId: core.opts.accountId,
+          nowMs: core.state.now(),
+          awsMessageId: entry.awsMessageId,
+        });
+        await core.publish(envelope, duplicate);
+        entry.status = event.status;
+        entry.statuses.push(event.status);
+      };
+      // A failed publication is reported by `later`; the next status is still attempted.
+      const run = previous.catch(() => {}).then(publish);
+      previous = run;
+      return run;
     });
   });
 }

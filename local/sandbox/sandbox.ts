@@ -91,7 +91,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     waiters = [];
     for (const f of w) f();
   };
-  const log = opts.log ?? ((line: string) => console.error(line));
+  const log = opts.log ?? ((line: string) => console.error(`sandbox: ${line}`));
 
   const core: SandboxCore = {
     opts,
@@ -111,7 +111,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       const timer = setTimeout(() => {
         timers.delete(timer);
         task()
-          .catch((err: unknown) => log(`sandbox: publishing a status event failed: ${(err as Error).name}: ${(err as Error).message}`))
+          .catch((err: unknown) => log(`publishing a status event failed: ${(err as Error).name}: ${(err as Error).message}`))
           .finally(() => {
             pending--;
             settle();
@@ -131,7 +131,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     route(core, req, res).catch((err: unknown) => {
-      log(`sandbox: request failed: ${(err as Error).name}`);
+      log(`request failed: ${(err as Error).name}`);
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal_error', message: 'The sandbox failed on this request.' } });
       else res.end();
     });
@@ -224,7 +224,7 @@ async function awsRoute(
     if (err instanceof AwsApiError) error = err;
     else if (err instanceof BodyTooLargeError) error = new AwsApiError('ValidationException', 'The request body is too large.');
     else {
-      core.log(`sandbox: ${method} ${path} failed: ${(err as Error).name}`);
+      core.log(`${method} ${path} failed: ${(err as Error).name}`);
       error = new AwsApiError('InternalServiceException', 'The sandbox failed on this request.');
     }
     sendJson(res, error.status, { message: error.message }, { 'x-amzn-errortype': error.errorType, 'x-amzn-requestid': requestId });

@@ -1,0 +1,538 @@
+import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteWhatsAppMessageMediaCommand,
+  GetLinkedWhatsAppBusinessAccountCommand,
+  GetLinkedWhatsAppBusinessAccountPhoneNumberCommand,
+  GetWhatsAppMessageMediaCommand,
+  ListLinkedWhatsAppBusinessAccountsCommand,
+  PostWhatsAppMessageMediaCommand,
+  SendWhatsAppMessageCommand,
+} from '@aws-sdk/client-socialmessaging';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sampleMedia } from '../../local/sandbox/media-samples.ts';
+import { ACCOUNT_ID, REGION, blob, drain, startEmulator, startSandbox, statusesOf } from '../sandbox/harness.ts';
+import type { Emulator, TestSandbox } from '../sandbox/harness.ts';
+
+const BASE_MS = Date.parse('2026-03-01T10:00:00.000Z');
+const SHEENA = '16505551234';
+const ALEX = '14155550100';
+const NOT_ON_WHATSAPP = '15550109999';
+const DAY_MS = 24 * 60 * 60 * 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let emu: Emulator;
+let sb: TestSandbox;
+const realStart = Date.now();
+
+beforeAll(async () => {
+  emu = await startEmulator();
+  sb = await startSandbox(emu, { clock: () => BASE_MS + (Date.now() - realStart) });
+});
+
+afterEach(async () => {
+  await sb.call('DELETE', '/sandbox/chaos');
+  // Keeps Meta's per-second and pair rate limits of one test out of the next.
+  await sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 });
+  await drain(emu, sb.sandbox);
+});
+
+afterAll(async () => {
+  await sb?.close();
+  await emu?.stop();
+});
+
+const number = () => sb.config.phoneNumbers[0]!;
+
+async function openWindow(from: string, t: TestSandbox = sb) {
+  const res = await t.call('POST', '/sandbox/inbound', { from, to: t.config.phoneNumbers[0]!.phoneNumberId, type: 'text', text: { body: 'hello' } });
+  expect(res.status).toBe(201);
+  await drain(emu);
+  return res.body.wamid as string;
+}
+
+function send(message: Record<string, unknown>, t: TestSandbox = sb, originationPhoneNumberId = t.config.phoneNumbers[0]!.phoneNumberId) {
+  return t.sm.send(
+    new SendWhatsAppMessageCommand({ originationPhoneNumberId, message: blob({ messaging_product: 'whatsapp', ...message }), metaApiVersion: 'v20.0' }),
+  );
+}
+
+const text = (to: string, body = 'hi', extra: Record<string, unknown> = {}) => ({ recipient_type: 'individual', to: `+${to}`, type: 'text', text: { body }, ...extra });
+
+describe('SendWhatsAppMessage', () => {
+  it('answers an AWS message id and publishes sent, delivered and read with the wamid, callback data and pricing', async () => {
+    // Prepare
+    await openWindow(SHEENA);
+
+    // Act
+    const { messageId } = await send(text(SHEENA, 'hi', { biz_opaque_callback_data: 'msg_0123|mine' }));
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    expect(messageId).toMatch(UUID);
+    const statuses = statusesOf(events);
+    expect(statuses.map((s) => s.status)).toEqual(['sent', 'delivered', 'read']);
+    for (const e of events) {
+      expect(e.envelope.messageId).toBe(messageId);
+      expect(e.entry.id).toBe(number().metaWabaId);
+      expect(e.value.metadata.phone_number_id).toBe(number().metaPhoneNumberId);
+      expect(e.value).not.toHaveProperty('messages');
+    }
+    const wamid = statuses[0]!.id;
+    expect(wamid).toMatch(/^wamid\./);
+    for (const s of statuses) {
+      expect(s).toMatchObject({ id: wamid, recipient_id: SHEENA, biz_opaque_callback_data: 'msg_0123|mine' });
+      expect(s.timestamp).toMatch(/^\d+$/);
+    }
+    expect(statuses[0]!.pricing).toEqual({ billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' });
+    expect(statuses[0]!.conversation).toMatchObject({ origin: { type: 'service' }, expiration_timestamp: expect.stringMatching(/^\d+$/) });
+    expect(statuses[2]).not.toHaveProperty('pricing');
+    expect(statuses[2]).not.toHaveProperty('errors');
+
+    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body;
+    expect(outbox.at(-1)).toMatchObject({ awsMessageId: messageId, wamid, to: SHEENA, status: 'read', message: text(SHEENA, 'hi', { messaging_product: 'whatsapp', biz_opaque_callback_data: 'msg_0123|mine' }) });
+  });
+
+  it('accepts the phone number ARN as originationPhoneNumberId', async () => {
+    // Prepare
+    await openWindow(ALEX);
+    const arn = `arn:aws:social-messaging:${REGION}:${ACCOUNT_ID}:phone-number-id/${number().phoneNumberId.slice(16)}`;
+
+    // Act
+    const { messageId } = await send(text(ALEX), sb, arn);
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    expect(events.map((e) => e.envelope.messageId)).toEqual([messageId, messageId, messageId]);
+  });
+
+  it('fails a text with 131047 and no sent status when the user never wrote to that number', async () => {
+    // Act
+    const { messageId } = await send(text(ALEX), sb, sb.config.phoneNumbers[1]!.phoneNumberId);
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    expect(statuses).toHaveLength(1);
+    expect(statuses[0]).toMatchObject({ status: 'failed', recipient_id: ALEX });
+    expect(statuses[0]!.errors).toEqual([
+      {
+        code: 131047,
+        title: 'Re-engagement message',
+        message: 'Re-engagement message',
+        error_data: { details: expect.stringContaining('24 hours') },
+        href: expect.stringContaining('error-codes'),
+      },
+    ]);
+    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
+    expect(outbox.find((e: { awsMessageId: string }) => e.awsMessageId === messageId).status).toBe('failed');
+  });
+
+  it('closes the window 24 hours after the last inbound message but still delivers a template', async () => {
+    // Prepare
+    await openWindow(SHEENA);
+    await sb.call('POST', '/sandbox/clock', { advanceMs: DAY_MS });
+    const template = { to: SHEENA, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } };
+
+    // Act
+    await send(text(SHEENA, 'too late'));
+    await send(template);
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    const [failed, ...delivered] = statuses;
+    expect(failed).toMatchObject({ status: 'failed', errors: [expect.objectContaining({ code: 131047 })] });
+    expect(delivered.map((s) => s.status)).toEqual(['sent', 'delivered', 'read']);
+    expect(delivered[0]!.pricing).toEqual({ billable: true, pricing_model: 'PMP', type: 'regular', category: 'utility' });
+  });
+
+  it('fails with 131026 for a user configured not on WhatsApp and for an unknown number', async () => {
+    // Act
+    await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    await send({ to: '+44 7700 900999', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    expect(statuses.map((s) => [s.status, s.recipient_id, s.errors?.[0]?.code])).toEqual([
+      ['failed', NOT_ON_WHATSAPP, 131026],
+      ['failed', '447700900999', 131026],
+    ]);
+  });
+
+  it('publishes only sent for a reaction', async () => {
+    // Prepare
+    const inboundWamid = await openWindow(SHEENA);
+
+    // Act
+    await send({ to: SHEENA, type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } });
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    expect(statuses.map((s) => s.status)).toEqual(['sent']);
+  });
+
+  it('records a mark-as-read request without publishing any status', async () => {
+    // Prepare
+    const inboundWamid = await openWindow(ALEX);
+
+    // Act
+    const { messageId } = await send({ status: 'read', message_id: inboundWamid, typing_indicator: { type: 'text' } });
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    expect(messageId).toMatch(UUID);
+    expect(events).toEqual([]);
+    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
+    expect(outbox.at(-1)).toMatchObject({ awsMessageId: messageId, wamid: null, to: ALEX, kind: 'mark_read', status: 'accepted' });
+    expect(outbox.at(-1).message.message_id).toBe(inboundWamid);
+  });
+
+  it('delivers to a BSUID recipient and reports it as recipient_id', async () => {
+    // Prepare
+    await openWindow(SHEENA);
+
+    // Act
+    await send({ recipient: 'US.13491208655302741918', type: 'text', text: { body: 'by user id' } });
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    expect(statuses.map((s) => [s.status, s.recipient_id])).toEqual([
+      ['sent', 'US.13491208655302741918'],
+      ['delivered', 'US.13491208655302741918'],
+      ['read', 'US.13491208655302741918'],
+    ]);
+  });
+
+  it('lists the outbox of one recipient oldest first', async () => {
+    // Prepare
+    await openWindow(ALEX);
+
+    // Act
+    const first = await send(text(ALEX, 'first'));
+    const second = await send(text(ALEX, 'second'));
+    await sb.sandbox.idle();
+    const all = (await sb.call('GET', `/sandbox/outbox?to=%2B${ALEX}`)).body as { awsMessageId: string; to: string }[];
+
+    // Assess
+    const ids = all.map((e) => e.awsMessageId);
+    expect(ids.indexOf(first.messageId!)).toBeLessThan(ids.indexOf(second.messageId!));
+    expect(new Set(all.map((e) => e.to))).toEqual(new Set([ALEX]));
+  });
+});
+
+describe('socialmessaging errors, as the SDK raises them', () => {
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: { name: string; $metadata?: { httpStatusCode?: number } }) => err);
+
+  it('raises ValidationException for a bad metaApiVersion, a message that is not JSON and a missing messaging_product', async () => {
+    // Prepare
+    const before = sb.sandbox.state.outbox.length;
+
+    // Act
+    const badVersion = await failure(
+      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: '20' })),
+    );
+    const notJson = await failure(
+      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: new TextEncoder().encode('{nope'), metaApiVersion: 'v20.0' })),
+    );
+    const noProduct = await failure(
+      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: 'v20.0' })),
+    );
+
+    // Assess
+    expect([badVersion?.name, notJson?.name, noProduct?.name]).toEqual(['ValidationException', 'ValidationException', 'ValidationException']);
+    expect(badVersion?.$metadata?.httpStatusCode).toBe(400);
+    expect(sb.sandbox.state.outbox.length).toBe(before);
+  });
+
+  it('raises ResourceNotFoundException for an unknown phone number id', async () => {
+    const err = await failure(send(text(SHEENA), sb, 'phone-number-id-00000000000000000000000000000000'));
+    expect(err?.name).toBe('ResourceNotFoundException');
+    expect(err?.$metadata?.httpStatusCode).toBe(404);
+  });
+
+  it('raises ThrottledRequestException (429) when chaos throttles every call', async () => {
+    // Prepare
+    await sb.call('POST', '/sandbox/chaos', { throttleRate: 1 });
+
+    // Act
+    const err = await failure(send(text(SHEENA)));
+
+    // Assess
+    expect(err?.name).toBe('ThrottledRequestException');
+    expect(err?.$metadata?.httpStatusCode).toBe(429);
+  });
+
+  it('raises DependencyException when chaos fails every send, and records nothing', async () => {
+    // Prepare
+    await sb.call('POST', '/sandbox/chaos', { failRate: 1 });
+    const before = sb.sandbox.state.outbox.length;
+
+    // Act
+    const err = await failure(send(text(SHEENA)));
+
+    // Assess
+    expect(err?.name).toBe('DependencyException');
+    expect(err?.$metadata?.httpStatusCode).toBe(502);
+    expect(sb.sandbox.state.outbox.length).toBe(before);
+  });
+
+  it('raises InvalidParametersException for an upload with both or neither source', async () => {
+    // Act
+    const neither = await failure(sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId })));
+    const both = await failure(
+      sb.sm.send(
+        new PostWhatsAppMessageMediaCommand({
+          originationPhoneNumberId: number().phoneNumberId,
+          sourceS3File: { bucketName: emu.bucket, key: 'a.jpg' },
+          sourceS3PresignedUrl: { url: 'https://bucket.s3.amazonaws.com/a.jpg', headers: { 'Content-Type': 'image/jpeg' } },
+        }),
+      ),
+    );
+
+    // Assess
+    expect([neither?.name, both?.name]).toEqual(['InvalidParametersException', 'InvalidParametersException']);
+  });
+
+  it('raises AccessDeniedByMetaException for media of a number in another WABA', async () => {
+    // Prepare: a sandbox whose two numbers belong to two WABAs
+    const defaults = sb.config.phoneNumbers;
+    const other = await startSandbox(emu, {
+      config: {
+        phoneNumbers: [
+          defaults[0],
+          { ...defaults[1], wabaId: 'waba-0123456789abcdef0123456789abcdef', metaWabaId: '555000111222333' },
+        ],
+      },
+    });
+    const res = await other.call('POST', '/sandbox/inbound', { from: SHEENA, to: defaults[0]!.phoneNumberId, type: 'image' });
+    await drain(emu);
+
+    // Act
+    const err = await failure(
+      other.sm.send(new GetWhatsAppMessageMediaCommand({ mediaId: res.body.mediaId, originationPhoneNumberId: defaults[1]!.phoneNumberId, metadataOnly: true })),
+    );
+    await other.close();
+
+    // Assess
+    expect(err?.name).toBe('AccessDeniedByMetaException');
+    expect(err?.$metadata?.httpStatusCode).toBe(403);
+  });
+});
+
+describe("Meta's rate limits", () => {
+  let rated: TestSandbox;
+  const frozen = BASE_MS;
+  const users = ['447700900001', '447700900002', '447700900003', '447700900004'];
+
+  beforeAll(async () => {
+    rated = await startSandbox(emu, { clock: () => frozen, config: { limits: { messagesPerSecond: 3, pairRateBurst: 2 } } });
+    for (const u of users) await openWindow(u, rated);
+  });
+
+  afterAll(async () => {
+    await rated.close();
+  });
+
+  it('fails the message over the per-second throughput of a number with 130429', async () => {
+    // Act
+    for (const u of users) await send(text(u), rated);
+    const statuses = statusesOf(await drain(emu, rated.sandbox));
+
+    // Assess
+    const failed = statuses.filter((s) => s.status === 'failed');
+    expect(failed.map((s) => [s.recipient_id, s.errors[0].code])).toEqual([[users[3], 130429]]);
+    expect(statuses.filter((s) => s.status === 'sent').map((s) => s.recipient_id)).toEqual(users.slice(0, 3));
+  });
+
+  it('fails the message over the burst to one user within 6 seconds with 131056', async () => {
+    // Prepare
+    await rated.call('POST', '/sandbox/clock', { advanceMs: 7000 });
+
+    // Act
+    await send(text(users[0]!, 'one'), rated);
+    await send(text(users[0]!, 'two'), rated);
+    await send(text(users[0]!, 'three'), rated);
+    const statuses = statusesOf(await drain(emu, rated.sandbox));
+
+    // Assess
+    expect(statuses.filter((s) => s.status === 'failed').map((s) => s.errors[0].code)).toEqual([131056]);
+    expect(statuses.filter((s) => s.status === 'sent')).toHaveLength(2);
+  });
+});
+
+describe('chaos', () => {
+  it('publishes the status events of a message in a shuffled order with their true timestamps', async () => {
+    // Prepare
+    await openWindow(SHEENA);
+    await sb.call('POST', '/sandbox/chaos', { reorder: true, seed: 42 });
+
+    // Act
+    const { messageId } = await send(text(SHEENA));
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    const order = statuses.map((s) => s.status);
+    expect([...order].sort()).toEqual(['delivered', 'read', 'sent']);
+    expect(order).not.toEqual(['sent', 'delivered', 'read']);
+    const entry = sb.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)!;
+    expect(entry.statuses).toEqual(order);
+    expect(entry.status).toBe(order.at(-1));
+  });
+
+  it('publishes every status envelope twice when duplicateRate is 1', async () => {
+    // Prepare
+    await openWindow(ALEX);
+    await sb.call('POST', '/sandbox/chaos', { duplicateRate: 1 });
+
+    // Act
+    await send(text(ALEX));
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    expect(events).toHaveLength(6);
+    const messages = events.map((e) => e.sns.Message);
+    expect(new Set(messages).size).toBe(3);
+  });
+
+  it('adds latency to API answers and resets with DELETE', async () => {
+    // Prepare
+    await sb.call('POST', '/sandbox/chaos', { delayMs: 150 });
+
+    // Act
+    const t0 = performance.now();
+    await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
+    const slow = performance.now() - t0;
+    const reset = await sb.call('DELETE', '/sandbox/chaos');
+
+    // Assess
+    expect(slow).toBeGreaterThanOrEqual(140);
+    expect(reset.body).toEqual({ duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0 });
+  });
+
+  it('refuses settings out of range', async () => {
+    const res = await sb.call('POST', '/sandbox/chaos', { failRate: 2 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+  });
+
+  it('makes the same decisions for the same seed', async () => {
+    // Prepare
+    const decide = async () => {
+      await sb.call('POST', '/sandbox/chaos', { throttleRate: 0.5, seed: 9 });
+      const names: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const out = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId })).then(
+          () => 'ok',
+          (err: Error) => err.name,
+        );
+        names.push(out);
+      }
+      return names;
+    };
+
+    // Act
+    const a = await decide();
+    const b = await decide();
+
+    // Assess
+    expect(a).toEqual(b);
+    expect(new Set(a)).toEqual(new Set(['ok', 'ThrottledRequestException']));
+  });
+});
+
+describe('media upload and delete', () => {
+  async function putObject(key: string, bytes: Buffer, contentType: string) {
+    await emu.s3.send(new PutObjectCommand({ Bucket: emu.bucket, Key: key, Body: bytes, ContentType: contentType }));
+  }
+  const post = (key: string) =>
+    sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId, sourceS3File: { bucketName: emu.bucket, key } }));
+
+  it('registers a valid upload from S3 and gives the same bytes back through GetWhatsAppMessageMedia', async () => {
+    // Prepare
+    const jpeg = sampleMedia('image').bytes;
+    await putObject('uploads/photo.jpg', jpeg, 'image/jpeg');
+
+    // Act
+    const { mediaId } = await post('uploads/photo.jpg');
+    const got = await sb.sm.send(
+      new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, destinationS3File: { bucketName: emu.bucket, key: 'copies/' } }),
+    );
+    const copy = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: `copies/${mediaId}.jpg` }));
+
+    // Assess
+    expect(mediaId).toMatch(/^[0-9]+$/);
+    expect(got).toMatchObject({ mimeType: 'image/jpeg', fileSize: jpeg.length });
+    expect(Buffer.from(await copy.Body!.transformToByteArray()).equals(jpeg)).toBe(true);
+  });
+
+  it('refuses, as Meta does with 131053, a mismatched type, an unsupported type and an oversize sticker', async () => {
+    // Prepare
+    await putObject('uploads/fake.png', sampleMedia('image').bytes, 'image/png');
+    await putObject('uploads/anim.gif', Buffer.from('GIF89a...'), 'image/gif');
+    const bigSticker = Buffer.concat([sampleMedia('sticker').bytes, Buffer.alloc(120 * 1024)]);
+    await putObject('uploads/big.webp', bigSticker, 'image/webp');
+
+    // Act
+    const errors = await Promise.all(['uploads/fake.png', 'uploads/anim.gif', 'uploads/big.webp'].map((k) => post(k).catch((e: Error) => e)));
+
+    // Assess
+    for (const err of errors) {
+      expect((err as Error).name).toBe('InvalidParametersException');
+      expect((err as Error).message).toContain('131053');
+    }
+    expect((errors[0] as Error).message).toMatch(/does not match/);
+    expect((errors[1] as Error).message).toMatch(/not supported/);
+    expect((errors[2] as Error).message).toMatch(/at most/);
+  });
+
+  it('refuses an S3 object that does not exist', async () => {
+    const err = await post('uploads/missing.pdf').catch((e: Error) => e);
+    expect((err as Error).name).toBe('InvalidParametersException');
+  });
+
+  it('deletes a media id, after which it is not found', async () => {
+    // Prepare
+    await putObject('uploads/doc.pdf', sampleMedia('document').bytes, 'application/pdf');
+    const { mediaId } = await post('uploads/doc.pdf');
+
+    // Act
+    const deleted = await sb.sm.send(new DeleteWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId }));
+    const again = await sb.sm
+      .send(new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, metadataOnly: true }))
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(deleted.success).toBe(true);
+    expect((again as Error).name).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('linked accounts', () => {
+  it('describes a phone number and its WABA', async () => {
+    // Act
+    const phone = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
+    const waba = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: number().wabaId }));
+
+    // Assess
+    expect(phone.linkedWhatsAppBusinessAccountId).toBe(number().wabaId);
+    expect(phone.phoneNumber).toMatchObject({
+      phoneNumberId: number().phoneNumberId,
+      metaPhoneNumberId: number().metaPhoneNumberId,
+      arn: `arn:aws:social-messaging:${REGION}:${ACCOUNT_ID}:phone-number-id/${number().phoneNumberId.slice(16)}`,
+      phoneNumber: `+${number().displayPhoneNumber}`,
+    });
+    expect(waba.account).toMatchObject({ id: number().wabaId, wabaId: number().metaWabaId, registrationStatus: 'COMPLETE' });
+    expect(waba.account!.linkDate).toBeInstanceOf(Date);
+    expect(waba.account!.eventDestinations).toEqual([{ eventDestinationArn: emu.topicArn }]);
+    expect(waba.account!.phoneNumbers!.map((p) => p.phoneNumberId)).toEqual(sb.config.phoneNumbers.map((p) => p.phoneNumberId));
+  });
+
+  it('lists the linked WABAs and answers ResourceNotFoundException for an unknown one', async () => {
+    // Act
+    const list = await sb.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 10 }));
+    const err = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: 'waba-ffffffffffffffffffffffffffffffff' })).catch((e: Error) => e);
+
+    // Assess
+    expect(list.linkedAccounts!.map((a) => a.id)).toEqual([number().wabaId]);
+    expect(list.nextToken).toBeUndefined();
+    expect((err as Error).name).toBe('ResourceNotFoundException');
+  });
+});
