@@ -8,6 +8,7 @@ import {
   PostWhatsAppMessageMediaCommand,
   SendWhatsAppMessageCommand,
 } from '@aws-sdk/client-socialmessaging';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sampleMedia } from '../../local/sandbox/media-samples.ts';
 import { ACCOUNT_ID, REGION, blob, drain, startEmulator, startSandbox, statusesOf } from '../sandbox/harness.ts';
@@ -483,6 +484,42 @@ describe('media upload and delete', () => {
     expect((errors[2] as Error).message).toMatch(/at most/);
   });
 
+  it('reads an upload from a presigned URL and writes a download to one', async () => {
+    // Prepare
+    const pdf = sampleMedia('document').bytes;
+    await putObject('uploads/presigned.pdf', pdf, 'application/pdf');
+    const source = await getSignedUrl(emu.s3, new GetObjectCommand({ Bucket: emu.bucket, Key: 'uploads/presigned.pdf' }), { expiresIn: 300 });
+    const target = await getSignedUrl(emu.s3, new PutObjectCommand({ Bucket: emu.bucket, Key: 'presigned/out.pdf', ContentType: 'application/pdf' }), { expiresIn: 300 });
+
+    // Act
+    const { mediaId } = await sb.sm.send(
+      new PostWhatsAppMessageMediaCommand({
+        originationPhoneNumberId: number().phoneNumberId,
+        sourceS3PresignedUrl: { url: source, headers: { 'Content-Type': 'application/pdf' } },
+      }),
+    );
+    await sb.sm.send(
+      new GetWhatsAppMessageMediaCommand({
+        mediaId: mediaId!,
+        originationPhoneNumberId: number().phoneNumberId,
+        destinationS3PresignedUrl: { url: target, headers: { 'Content-Type': 'application/pdf' } },
+      }),
+    );
+    const written = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: 'presigned/out.pdf' }));
+    const elsewhere = await sb.sm
+      .send(
+        new PostWhatsAppMessageMediaCommand({
+          originationPhoneNumberId: number().phoneNumberId,
+          sourceS3PresignedUrl: { url: 'https://example.com/file.pdf', headers: { 'Content-Type': 'application/pdf' } },
+        }),
+      )
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(Buffer.from(await written.Body!.transformToByteArray()).equals(pdf)).toBe(true);
+    expect((elsewhere as Error).name).toBe('ValidationException');
+  });
+
   it('refuses an S3 object that does not exist', async () => {
     const err = await post('uploads/missing.pdf').catch((e: Error) => e);
     expect((err as Error).name).toBe('InvalidParametersException');
@@ -523,6 +560,26 @@ describe('linked accounts', () => {
     expect(waba.account!.linkDate).toBeInstanceOf(Date);
     expect(waba.account!.eventDestinations).toEqual([{ eventDestinationArn: emu.topicArn }]);
     expect(waba.account!.phoneNumbers!.map((p) => p.phoneNumberId)).toEqual(sb.config.phoneNumbers.map((p) => p.phoneNumberId));
+  });
+
+  it('pages the linked WABAs with nextToken', async () => {
+    // Prepare
+    const defaults = sb.config.phoneNumbers;
+    const two = await startSandbox(emu, {
+      config: { phoneNumbers: [defaults[0], { ...defaults[1], wabaId: 'waba-0123456789abcdef0123456789abcdef', metaWabaId: '555000111222333' }] },
+    });
+
+    // Act
+    const first = await two.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 1 }));
+    const second = await two.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 1, nextToken: first.nextToken }));
+    const tooMany = await two.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 101 })).catch((e: Error) => e);
+    await two.close();
+
+    // Assess
+    expect(first.linkedAccounts!.map((a) => a.id)).toEqual([defaults[0]!.wabaId]);
+    expect(second.linkedAccounts!.map((a) => a.id)).toEqual(['waba-0123456789abcdef0123456789abcdef']);
+    expect(second.nextToken).toBeUndefined();
+    expect((tooMany as Error).name).toBe('ValidationException');
   });
 
   it('lists the linked WABAs and answers ResourceNotFoundException for an unknown one', async () => {
