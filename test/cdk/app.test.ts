@@ -34,7 +34,15 @@ afterAll(() => {
 describe('CDK app', () => {
   it('builds the stack from context and passes its cdk-nag checks', async () => {
     // Prepare
-    const context = { stackName: 'WaDev', wabaId: WABA_ID, phoneNumberIds: ' phone-number-id-0a , ', retainData: 'false' };
+    const context = {
+      stackName: 'WaDev',
+      wabaId: WABA_ID,
+      phoneNumberIds: ' phone-number-id-0a , ',
+      retainData: 'false',
+      metaApiVersion: 'v23.0',
+      apiCloudWatchRole: 'false',
+      mediaCorsOrigins: 'https://a.example.com, https://b.example.com',
+    };
 
     // Act
     const template = (await runApp(context))('WaDev');
@@ -46,5 +54,13 @@ describe('CDK app', () => {
     expect(JSON.stringify(destination?.Properties?.Create)).toContain(WABA_ID);
     expect(table?.DeletionPolicy).toBe('Delete');
     expect(table?.Properties?.DeletionProtectionEnabled).toBe(false);
+    const api = resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Description === 'WhatsApp backend HTTP API');
+    const variables = (api?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables.META_API_VERSION).toBe('v23.0');
+    expect(variables.PHONE_NUMBER_IDS).toBe('phone-number-id-0a');
+    expect(resources.filter((r) => r.Type === 'AWS::ApiGateway::Account')).toEqual([]);
+    const bucket = resources.find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties?.CorsConfiguration !== undefined);
+    expect(bucket?.DeletionPolicy).toBe('Delete');
+    expect(JSON.stringify(bucket?.Properties?.CorsConfiguration)).toContain('"AllowedOrigins":["https://a.example.com","https://b.example.com"]');
   });
 });

@@ -443,7 +443,20 @@ describe('cdk-nag AwsSolutions', () => {
   it.each([
     ['without a WABA id', {}],
     ['with a WABA id and phone numbers', { wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] }],
-  ])('finds no unacknowledged violation %s', (_name, props: WhatsAppBackendStackProps) => {
+    [
+      'with every API and media option set',
+      {
+        phoneNumberIds: [PHONE_NUMBER_ID],
+        apiOptions: {
+          webAclArn: 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api/0123abcd-0123-4567-89ab-0123456789ab',
+          cloudWatchRole: false,
+          accessLogIncludesPath: true,
+          metaApiVersion: 'v23.0',
+        },
+        mediaOptions: { encryption: 'S3_MANAGED', corsAllowedOrigins: ['https://app.example.com'] },
+      },
+    ],
+  ] as [string, WhatsAppBackendStackProps][])('finds no unacknowledged violation %s', (_name, props) => {
     // Prepare
     const { stack } = synthesize(props);
 
