@@ -41,9 +41,15 @@ function decodeParams(params: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.includes('%') ? decodeURIComponent(v) : v]));
 }
 
+/** Largest request body accepted (API Gateway itself allows 10 MB). */
+export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 1024 * 1024);
+
 async function readBody(req: Request, route: RouteDef): Promise<unknown> {
   if (!route.body) return undefined;
   const text = await req.text();
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new ApiError(413, 'payload_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  }
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
