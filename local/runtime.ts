@@ -8,6 +8,7 @@
  * endpoint variables at the local servers: no code path knows it runs locally.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -129,6 +130,17 @@ function assertNotInUse(file: string): void {
   throw new Error(`Another local runtime (pid ${pid}) is using ${file}; stop it first`);
 }
 
+async function assertPortFree(port: number, what: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((done, fail) => {
+    const probe = createNetServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      fail(err.code === 'EADDRINUSE' ? new Error(`Port ${port} for the ${what} is in use; set another one`) : err),
+    );
+    probe.listen(port, HOST, () => probe.close(() => done()));
+  });
+}
+
 /** Sets variables and remembers the previous values. */
 class EnvScope {
   private readonly saved = new Map<string, string | undefined>();
@@ -240,6 +252,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     aws: opts.ports?.aws ?? envPort('AWS_PORT', 4566),
     dynamodb: await portOf(opts.ports?.dynamodb, 'DYNAMODB_PORT', 8000),
   };
+  // DynamoDB Local would fail to bind but the readiness probe could reach whatever holds the port.
+  await assertPortFree(ports.dynamodb, 'DynamoDB Local (DYNAMODB_PORT)');
+  await assertPortFree(ports.aws, 'S3/SNS/SQS emulator (AWS_PORT)');
+  await assertPortFree(ports.api, 'HTTP API (PORT)');
+  await assertPortFree(ports.sandbox, 'sandbox (SANDBOX_PORT)');
 
   const env = new EnvScope();
   const cleanups: Array<() => Promise<void>> = [];
