@@ -14,6 +14,10 @@ import { phoneNumberResolver } from '../../shared/domain/media-jobs.ts';
 import type { MediaApiDeps } from './routes/media.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
+import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
+import { socialMessagingClient, SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
+import { MessageSender } from '../../shared/domain/send-message.ts';
+import { logger } from '../../shared/observability.ts';
 
 export const makeHandler = (deps: ApiDeps) => makeApi(allRoutes(deps));
 
@@ -21,7 +25,7 @@ export const makeHandler = (deps: ApiDeps) => makeApi(allRoutes(deps));
 function defaultDeps(): ApiDeps {
   const config = loadConfig(['TABLE_NAME']);
   const doc = documentClient();
-  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc) };
+  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc), sender: senderDeps(doc) };
 }
 
 /** Media wiring, on first use of a media route: a missing MEDIA_BUCKET fails those routes, loudly. */
@@ -37,6 +41,24 @@ function mediaDeps(doc: ReturnType<typeof documentClient>): () => MediaApiDeps {
         resolvePhoneNumber: phoneNumberResolver(config.PHONE_NUMBER_IDS.split(',')),
         now: Date.now,
       };
+    })());
+}
+
+/** Send wiring, on first use of a send route; one instance per container (it caches display numbers). */
+function senderDeps(doc: ReturnType<typeof documentClient>): () => MessageSender {
+  let built: MessageSender | undefined;
+  return () =>
+    (built ??= (() => {
+      const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION']);
+      return new MessageSender({
+        gateway: new SocialMessagingGateway(socialMessagingClient()),
+        store: new DynamoDbOutbound(doc, config.TABLE_NAME),
+        messages: new DynamoDbQueries(doc, config.TABLE_NAME),
+        phoneNumberIds: config.PHONE_NUMBER_IDS.split(',').map((id) => id.trim()),
+        metaApiVersion: config.META_API_VERSION,
+        now: Date.now,
+        log: logger,
+      });
     })());
 }
 

@@ -118,7 +118,9 @@ export class DynamoDbOutbound implements OutboundStore {
             contactId: r.contactId,
             contact: r.contact,
             type: r.type,
-            content: r.content,
+            // As JSON text: the caller's object may hold what a DynamoDB map cannot (an empty key,
+            // a number out of DynamoDB's range, nesting deeper than 32 levels).
+            contentJson: JSON.stringify(r.content),
             context: r.context,
             callbackData: r.callbackData,
             timestamp: iso(r.timestampMs),

@@ -56,7 +56,9 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     ...((primary.errors as Array<Record<string, any>>) ?? []),
     ...statuses.flatMap((s) => s.errors ?? []),
   ] as Array<{ code: number; title?: string; details?: string }>;
-  const status = direction === 'inbound' ? 'received' : (currentStatus(byStatus.keys()) ?? 'accepted');
+  // A send AWS refused (rejected, or throttled/failed and not yet taken over by a retry) never got a status.
+  const sendFailed = primary.sendState === 'rejected' || primary.sendState === 'retryable_failure';
+  const status = direction === 'inbound' ? 'received' : (currentStatus(byStatus.keys()) ?? (sendFailed ? 'failed' : 'accepted'));
   return {
     id: primary.id,
     wamid: primary.wamid ?? others.find((o) => o.wamid)?.wamid ?? null,
@@ -67,6 +69,8 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
       : primary.recipientId && { contact: /^\d+$/.test(primary.recipientId) ? { waId: primary.recipientId } : { userId: primary.recipientId } }),
     ...(primary.type && { type: primary.type }),
     ...(primary.content !== undefined && { content: primary.content }),
+    // A send keeps the caller's object as JSON text (see DynamoDbOutbound).
+    ...(primary.content === undefined && typeof primary.contentJson === 'string' && { content: JSON.parse(primary.contentJson) }),
     ...(primary.context && { context: primary.context }),
     ...(primary.referral && { referral: primary.referral }),
     ...(primary.timestamp && { timestamp: primary.timestamp }),
@@ -86,6 +90,7 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     ...(primary.media && { media: publicMedia(primary.media) }),
     ...(primary.awsMessageId && { awsMessageId: primary.awsMessageId }),
     ...(primary.callbackData && { bizOpaqueCallbackData: primary.callbackData }),
+    ...(sendFailed && primary.sendError && { sendError: { code: primary.sendError.code, message: primary.sendError.message } }),
   };
 }
 

@@ -67,6 +67,8 @@ export const MessageSchema = z
     media: MediaSchema.optional(),
     awsMessageId: z.string().optional(),
     bizOpaqueCallbackData: z.string().optional(),
+    /** Why AWS refused the send (the error `POST /v1/messages` answered); only on a send that never went out. */
+    sendError: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .meta({ id: 'Message' });
 

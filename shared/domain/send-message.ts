@@ -157,26 +157,37 @@ export function requestHash(phoneNumberId: string, req: SendMessageRequest): str
   return sha256(canonicalJson({ phoneNumberId, message: toMetaMessage(req, req.biz_opaque_callback_data ?? '') }));
 }
 
-/** 409 `send_in_doubt`: the first attempt's outcome is unknown, and it is never sent again. */
-function sendInDoubt(id: string, status = 409, keyed = true): ApiError {
-  const again = keyed
-    ? 'It will not be sent again with this Idempotency-Key.'
-    : 'This backend will not send it again; a new request (without an Idempotency-Key) would send a second message.';
-  return new ApiError(
-    status,
-    'send_in_doubt',
-    `Whether message ${id} was sent is unknown: AWS did not confirm it. ${again} ` +
-      `Watch GET /v1/messages/${id}: WhatsApp's statuses carry this id, so the message fills in if it went out.`,
-    { id },
-  );
+/**
+ * `send_in_doubt`: whether the message went out is unknown (AWS did not answer, or the process
+ * died between the call and the record update), so it is never sent again. 409 for a retry; 502
+ * for the request whose call got no answer.
+ */
+export class SendInDoubtError extends ApiError {
+  constructor(id: string, opts: { status?: 409 | 502; keyed?: boolean; cause?: unknown } = {}) {
+    const again =
+      opts.keyed === false
+        ? 'This backend will not send it again; a new request (without an Idempotency-Key) would send a second message.'
+        : 'It will not be sent again with this Idempotency-Key.';
+    super(
+      opts.status ?? 409,
+      'send_in_doubt',
+      `Whether message ${id} was sent is unknown: AWS did not confirm it. ${again} ` +
+        `Watch GET /v1/messages/${id}: WhatsApp's statuses carry this id, so the message fills in if it went out.`,
+      { id },
+      opts.cause !== undefined ? { cause: opts.cause } : undefined,
+    );
+  }
 }
 
-function sendInProgress(id: string): ApiError {
-  return new ConflictError(
-    `A request with this Idempotency-Key is still sending message ${id}: retry in a few seconds to get its answer.`,
-    'send_in_progress',
-    { id },
-  );
+/** 409 `send_in_progress`: a request with the same Idempotency-Key is sending right now. */
+export class SendInProgressError extends ConflictError {
+  constructor(id: string) {
+    super(
+      `A request with this Idempotency-Key is still sending message ${id}: retry in a few seconds to get its answer.`,
+      'send_in_progress',
+      { id },
+    );
+  }
 }
 
 const toStoredError = (e: ApiError): StoredSendError => ({
@@ -264,7 +275,7 @@ export class MessageSender {
     if (!begun.created) {
       let existing: StoredOutbound | undefined = begun.existing;
       for (let round = 0; ; round++) {
-        if (existing === undefined || round === 3) throw sendInProgress(id);
+        if (existing === undefined || round === 3) throw new SendInProgressError(id);
         const settled = this.settle(existing, hash, now());
         if (settled !== 'take_over') return settled;
         // The message keeps its place in the conversation: the time of the first request.
@@ -298,22 +309,22 @@ export class MessageSender {
    */
   private settle(existing: StoredOutbound, hash: string, nowMs: number): SendOutcome | 'take_over' {
     const { id } = existing;
-    if (existing.sendState === undefined) throw sendInDoubt(id);
+    if (existing.sendState === undefined) throw new SendInDoubtError(id);
     if (existing.requestHash !== hash) throw new IdempotencyKeyReuseError();
     switch (existing.sendState) {
       case 'sent':
         return { body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null }, replayed: true };
       case 'rejected': {
         const e = existing.sendError;
-        throw e ? new ApiError(e.status, e.code, e.message, e.details) : sendInDoubt(id);
+        throw e ? new ApiError(e.status, e.code, e.message, e.details) : new SendInDoubtError(id);
       }
       case 'sending': {
         const started = existing.attemptStartedAtMs;
         const running = started !== undefined && nowMs - started < (this.deps.inProgressMs ?? SEND_IN_PROGRESS_MS);
-        throw running ? sendInProgress(id) : sendInDoubt(id);
+        throw running ? new SendInProgressError(id) : new SendInDoubtError(id);
       }
       case 'in_doubt':
-        throw sendInDoubt(id);
+        throw new SendInDoubtError(id);
       case 'retryable_failure':
         return 'take_over';
     }
@@ -336,8 +347,7 @@ export class MessageSender {
       this.deps.log?.warn('send outcome not recorded', { messageId: id, error: (storeErr as Error)?.name });
       if (kind !== 'unknown') return fromAwsError(err);
     }
-    const e = sendInDoubt(id, 502, keyed);
-    return new ApiError(e.status, e.code, e.message, e.details, { cause: err });
+    return new SendInDoubtError(id, { status: 502, keyed, cause: err });
   }
 
   /** Marks an inbound message read (and shows "typing…" with `typingIndicator`). */

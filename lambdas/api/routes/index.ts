@@ -1,20 +1,28 @@
 /** Every route of the API, and the OpenAPI document built from them. */
 import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
+import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { InternalError } from '../../../shared/domain/errors.ts';
 import { buildOpenApi } from '../openapi.ts';
 import type { RouteDef } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
+import { sendRoutes } from './send.ts';
 
 export interface ApiDeps {
   queries: DynamoDbQueries;
   now: () => number;
   /** Media routes' dependencies, built on first use; without them the media routes answer 500. */
   media?: () => MediaApiDeps;
+  /** The send use case (`POST /v1/messages`, `POST /v1/messages/{id}/read`), built on first use; without it those routes answer 500. */
+  sender?: () => MessageSender;
 }
 
 export function allRoutes(deps: ApiDeps): RouteDef[] {
-  const routes: RouteDef[] = [...readRoutes(deps), ...mediaRoutes({ media: () => required(deps.media, 'media') })];
+  const routes: RouteDef[] = [
+    ...readRoutes(deps),
+    ...mediaRoutes({ media: () => required(deps.media, 'media') }),
+    ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
+  ];
   const openapi: RouteDef = {
     method: 'GET',
     path: '/v1/openapi.json',

@@ -1,0 +1,270 @@
+import 'aws-sdk-client-mock-vitest/extend';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  SendWhatsAppMessageCommand,
+  SocialMessagingClient,
+  ThrottledRequestException,
+  ValidationException,
+} from '@aws-sdk/client-socialmessaging';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { messageIdForKey } from '../../shared/domain/send-message.ts';
+import type { OutboundStore } from '../../shared/ports/outbound-store.ts';
+import type { LinkedPhoneNumber, WhatsAppGateway } from '../../shared/ports/whatsapp-gateway.ts';
+import { call } from '../support/api.ts';
+import { outboundFixture, PN, PN2, PN_ARN, sendWorld, sentCalls, USER, type SendWorld } from '../support/send.ts';
+
+const HOUR = 60 * 60 * 1000;
+const T0 = Date.parse('2026-03-02T12:00:00.000Z');
+const sm = mockClient(SocialMessagingClient);
+let w: SendWorld;
+
+const keyed = (key: string) => ({ 'Idempotency-Key': key });
+const text = () => outboundFixture('text');
+
+beforeAll(async () => {
+  w = await sendWorld(T0);
+  await w.userWrites(T0 - HOUR);
+  await w.userWrites(T0 - HOUR, USER, PN2);
+});
+
+beforeEach(() => {
+  sm.reset();
+  sm.on(SendWhatsAppMessageCommand).callsFake(async () => ({ messageId: randomUUID() }));
+  w.clock.now = T0;
+});
+
+afterAll(() => sm.restore());
+
+describe('Idempotency-Key', () => {
+  it('replays the first answer for a retry, without sending again', async () => {
+    // Prepare
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Act
+    w.clock.now = T0 + 60_000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect(first.status).toBe(202);
+    expect(first.body.id).toBe(messageIdForKey(PN, key));
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('treats the same message written differently (from as ARN, to with spaces, keys reordered) as the same request', async () => {
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const { text: t, type, ...rest } = text();
+    const retry = await call(w.api, 'POST', '/v1/messages', {
+      body: { text: { body: t.body, preview_url: t.preview_url }, type, ...rest, from: PN_ARN, to: '+1 650 555 1234' },
+      headers: keyed(key),
+    });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('answers 422 idempotency_key_reused for the same key with a different body, sending nothing more', async () => {
+    const key = randomUUID();
+    await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const other = await call(w.api, 'POST', '/v1/messages', {
+      body: { ...text(), text: { body: 'a different message' } },
+      headers: keyed(key),
+    });
+    expect(other.status).toBe(422);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('scopes a key to its business number', async () => {
+    const key = randomUUID();
+    const a = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const b = await call(w.api, 'POST', '/v1/messages', { body: { ...text(), from: PN2 }, headers: keyed(key) });
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(a.body.id).not.toBe(b.body.id);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
+  });
+
+  it('sends twice without a key: two requests, two messages', async () => {
+    const a = await call(w.api, 'POST', '/v1/messages', { body: text() });
+    const b = await call(w.api, 'POST', '/v1/messages', { body: text() });
+    expect(a.body.id).not.toBe(b.body.id);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
+  });
+
+  it('replays an accepted send even after the window closed', async () => {
+    const key = randomUUID();
+    await w.userWrites(T0 - HOUR, '491702000001');
+    const body = { ...text(), to: '+491702000001' };
+    const first = await call(w.api, 'POST', '/v1/messages', { body, headers: keyed(key) });
+    w.clock.now = T0 + 25 * HOUR;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body, headers: keyed(key) });
+    const fresh = await call(w.api, 'POST', '/v1/messages', { body, headers: keyed(randomUUID()) });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(fresh.status).toBe(409);
+    expect(fresh.body.error.code).toBe('window_closed');
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('replays the same error for a send AWS rejected, without sending again', async () => {
+    sm.on(SendWhatsAppMessageCommand).rejects(new ValidationException({ message: 'Invalid destination phone number or message Id.', $metadata: {} }));
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    expect(first.status).toBe(400);
+    expect(first.body.error).toMatchObject({ code: 'invalid_request', details: { reason: 'Invalid destination phone number or message Id.' } });
+    expect(retry.status).toBe(400);
+    expect(retry.body).toEqual(first.body);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('lets a retry take over a send that AWS throttled (nothing was accepted), then replays it', async () => {
+    // Prepare: the first attempt is throttled
+    sm.on(SendWhatsAppMessageCommand)
+      .rejectsOnce(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }))
+      .callsFake(async () => ({ messageId: 'aws-second-attempt' }));
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const id = messageIdForKey(PN, key);
+    const between = await call(w.api, 'GET', `/v1/messages/${id}`);
+    // Act
+    w.clock.now = T0 + 2000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const again = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect([first.status, first.headers['retry-after']]).toEqual([429, '1']);
+    expect(between.body).toMatchObject({ status: 'failed', sendError: { code: 'throttled' } });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual({ id, status: 'accepted', awsMessageId: 'aws-second-attempt' });
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.body).toEqual(retry.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
+    const after = await call(w.api, 'GET', `/v1/messages/${id}`);
+    expect(after.body).toMatchObject({ status: 'accepted', awsMessageId: 'aws-second-attempt', timestamp: new Date(T0).toISOString() });
+    expect(after.body.sendError).toBeUndefined();
+    const item = (await w.outboundItems()).find((i) => i.id === id)!;
+    expect(item).toMatchObject({ sendState: 'sent', attempts: 2, GSI1SK: `${new Date(T0).toISOString()}#${id}` });
+  });
+
+  it('refuses a different body under the key of a throttled send (422), without sending', async () => {
+    sm.on(SendWhatsAppMessageCommand).rejectsOnce(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+    const key = randomUUID();
+    await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const other = await call(w.api, 'POST', '/v1/messages', { body: { ...text(), text: { body: 'other' } }, headers: keyed(key) });
+    expect(other.status).toBe(422);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+});
+
+describe('concurrent identical requests', () => {
+  it('send exactly once; the others get the replay or 409 send_in_progress', async () => {
+    // Prepare: AWS takes a while to answer, so that the requests overlap
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => {
+      await sleep(400);
+      return { messageId: 'aws-only-one' };
+    });
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    // Act
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) })),
+    );
+    const later = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    const firsts = answers.filter((a) => a.status === 202 && a.headers['idempotent-replayed'] === undefined);
+    expect(firsts).toHaveLength(1);
+    for (const a of answers) {
+      if (a.status === 202) expect(a.body).toEqual({ id, status: 'accepted', awsMessageId: 'aws-only-one' });
+      else expect([a.status, a.body.error.code, a.body.error.details]).toEqual([409, 'send_in_progress', { id }]);
+    }
+    expect(answers.some((a) => a.status === 409)).toBe(true);
+    expect([later.status, later.headers['idempotent-replayed'], later.body.awsMessageId]).toEqual([202, 'true', 'aws-only-one']);
+    expect((await w.outboundItems()).filter((i) => i.id === id)).toHaveLength(1);
+  });
+});
+
+/** A gateway whose process dies right after WhatsApp accepted the message. */
+class DiesAfterSend implements WhatsAppGateway {
+  dead = false;
+  private readonly inner: WhatsAppGateway;
+  constructor(inner: WhatsAppGateway) {
+    this.inner = inner;
+  }
+  async sendMessage(input: Parameters<WhatsAppGateway['sendMessage']>[0]): Promise<{ awsMessageId?: string }> {
+    await this.inner.sendMessage(input);
+    this.dead = true;
+    throw new Error('the process died after AWS accepted the message');
+  }
+  getPhoneNumber(id: string): Promise<LinkedPhoneNumber> {
+    return this.inner.getPhoneNumber(id);
+  }
+}
+
+/** The store as seen from a dead process: nothing more gets written. */
+function storeOf(gateway: DiesAfterSend, store: OutboundStore): OutboundStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (gateway.dead) return Promise.reject(new Error('the process is gone'));
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+describe('a crash between the call and the record update', () => {
+  it('never sends again: a retry answers send_in_progress, then send_in_doubt, and statuses fill the record in', async () => {
+    // Prepare: the first container sends, then dies before recording the outcome
+    const dying = new DiesAfterSend(w.gateway);
+    const crashed = w.restart({ gateway: dying, store: storeOf(dying, w.store) });
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    await call(crashed.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    const sentMessage = sentCalls(sm)[0]!.message;
+    // Act: the caller retries on a healthy container, at once and after the in-progress lease
+    const healthy = w.restart();
+    w.clock.now = T0 + 5_000;
+    const soon = await call(healthy.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    w.clock.now = T0 + 31_000;
+    const later = await call(healthy.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    expect([soon.status, soon.body.error.code]).toEqual([409, 'send_in_progress']);
+    expect([later.status, later.body.error.code, later.body.error.details]).toEqual([409, 'send_in_doubt', { id }]);
+    expect(later.body.error.message).toContain(`GET /v1/messages/${id}`);
+    expect(sentMessage.biz_opaque_callback_data).toBe(id);
+    // WhatsApp's status carries our id: the record fills in
+    await w.inbound.recordStatus({
+      wamid: 'wamid.CRASHED',
+      status: 'sent',
+      business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
+      timestampMs: T0 + 1000,
+      messageId: id,
+    });
+    const msg = await call(healthy.api, 'GET', `/v1/messages/${id}`);
+    expect(msg.body).toMatchObject({ id, wamid: 'wamid.CRASHED', status: 'sent', type: 'text', contact: { waId: USER } });
+  });
+
+  it('never sends again after a call that ended without an answer (network error): 502, then 409 send_in_doubt', async () => {
+    sm.on(SendWhatsAppMessageCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    expect([first.status, first.body.error.code, first.body.error.details]).toEqual([502, 'send_in_doubt', { id }]);
+    expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    const msg = await call(w.api, 'GET', `/v1/messages/${id}`);
+    expect(msg.body.status).toBe('accepted');
+  });
+});
