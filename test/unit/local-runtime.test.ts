@@ -6,7 +6,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INBOUND_QUEUE } from '../../lib/resource-spec.ts';
+import { INBOUND_QUEUE, QUEUES } from '../../lib/resource-spec.ts';
 import { startRuntime, type Runtime, type RuntimeInfo } from '../../local/runtime.ts';
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
@@ -31,11 +31,15 @@ describe('startRuntime', () => {
       sandbox: false,
       logger: silent,
       handlers: {
-        queues: {
-          [INBOUND_QUEUE.name]: async (event) => {
-            received.push(event);
-          },
-        },
+        // Every queue gets a test handler: importing the real ones would bind them to this runtime.
+        queues: Object.fromEntries(
+          QUEUES.map((q) => [
+            q.name,
+            async (event: SQSEvent) => {
+              if (q.name === INBOUND_QUEUE.name) received.push(event);
+            },
+          ]),
+        ),
         api: async (event) => ({ statusCode: 200, body: JSON.stringify({ path: event.path, table: process.env.TABLE_NAME }) }),
       },
     });
