@@ -6,11 +6,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
-import { phoneNumberResolver } from '../../shared/domain/media-jobs.ts';
 import type { MediaApiDeps } from './routes/media.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
@@ -25,20 +23,24 @@ export const makeHandler = (deps: ApiDeps) => makeApi(allRoutes(deps));
 function defaultDeps(): ApiDeps {
   const config = loadConfig(['TABLE_NAME']);
   const doc = documentClient();
-  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc), sender: senderDeps(doc) };
+  const sender = senderDeps(doc);
+  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc, sender), sender };
 }
 
-/** Media wiring, on first use of a media route: a missing MEDIA_BUCKET fails those routes, loudly. */
-function mediaDeps(doc: ReturnType<typeof documentClient>): () => MediaApiDeps {
+/**
+ * Media wiring, on first use of a media route: a missing MEDIA_BUCKET fails those routes, loudly.
+ * `from` is resolved as for sending (phone number id, ARN or display number).
+ */
+function mediaDeps(doc: ReturnType<typeof documentClient>, sender: () => MessageSender): () => MediaApiDeps {
   let built: MediaApiDeps | undefined;
   return () =>
     (built ??= (() => {
-      const config = loadConfig(['TABLE_NAME', 'MEDIA_BUCKET', 'PHONE_NUMBER_IDS']);
+      const config = loadConfig(['TABLE_NAME', 'MEDIA_BUCKET']);
       return {
         records: new DynamoDbMediaRecords(doc, config.TABLE_NAME),
         storage: new S3MediaStorage(mediaS3Client(), config.MEDIA_BUCKET),
-        whatsapp: new SocialMessagingMedia(new SocialMessagingClient({})),
-        resolvePhoneNumber: phoneNumberResolver(config.PHONE_NUMBER_IDS.split(',')),
+        whatsapp: new SocialMessagingMedia(socialMessagingClient()),
+        resolvePhoneNumber: (from) => sender().resolvePhoneNumber(from),
         now: Date.now,
       };
     })());
