@@ -4,6 +4,7 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
+  SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -16,15 +17,12 @@ import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/**
- * The inbound spec with a 1 s visibility timeout (six times the handler timeout) so that
- * redeliveries come back within the test.
- */
+/** The inbound spec under another name, drained without a batching window. */
 function fastSpec(name: string, overrides: Partial<QueueSpec> = {}): QueueSpec {
   return {
     ...INBOUND_QUEUE,
     name,
-    handlerTimeoutSeconds: 1 / 6,
+    handlerTimeoutSeconds: 5,
     maxBatchingWindowSeconds: 0,
     subscribedToEventTopic: false,
     ...overrides,
@@ -55,7 +53,11 @@ describe('startPoller', () => {
       names: defaultResourceNames('poller-test'),
       sqsEndpoint: aws.endpoint,
     });
-    return queues[spec.name]!;
+    const q = queues[spec.name]!;
+    // A 1 s visibility timeout (instead of six times the handler timeout) brings redeliveries
+    // back within the test; the redrive policy stays the one provision set.
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: q.url, Attributes: { VisibilityTimeout: '1' } }));
+    return q;
   }
 
   async function counts(url: string): Promise<{ visible: number; inFlight: number }> {
@@ -96,6 +98,7 @@ describe('startPoller', () => {
     const spec = fastSpec(`shape-${n++}`);
     const q = await queueFor(spec);
     const events: SQSEvent[] = [];
+    const contexts: { functionName: string; awsRequestId: string; remainingMs: number }[] = [];
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: q.url,
@@ -109,16 +112,18 @@ describe('startPoller', () => {
 
     // Act
     const poller = await poll(spec, q, async (event, context) => {
-      expect(context.functionName).toBe(spec.handler);
-      expect(context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
-      expect(context.getRemainingTimeInMillis()).toBeLessThanOrEqual(spec.handlerTimeoutSeconds * 1000);
+      const { functionName, awsRequestId } = context;
+      contexts.push({ functionName, awsRequestId, remainingMs: context.getRemainingTimeInMillis() });
       events.push(event);
     });
     await until(() => poller.counters.deleted === 1);
 
     // Assess
     expect(events).toHaveLength(1);
+    expect(contexts[0]!.functionName).toBe(spec.handler);
+    expect(contexts[0]!.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(contexts[0]!.remainingMs).toBeGreaterThan(1_000);
+    expect(contexts[0]!.remainingMs).toBeLessThanOrEqual(5_000);
     const record = events[0]!.Records[0]!;
     expect(record).toMatchObject({
       body: '{"hello":"world"}',
@@ -213,6 +218,25 @@ describe('startPoller', () => {
     expect(poller.counters).toMatchObject({ batches: 2, handlerErrors: 1, failures: 1, deleted: 1 });
   });
 
+  it('treats a handler that runs past its timeout as a failed invocation', async () => {
+    // Prepare
+    const spec = fastSpec(`timeout-${n++}`, { handlerTimeoutSeconds: 1 });
+    const q = await queueFor(spec);
+    let calls = 0;
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'slow once' }));
+
+    // Act
+    const poller = await poll(spec, q, async () => {
+      calls++;
+      if (calls === 1) await new Promise((r) => setTimeout(r, 1500));
+    });
+    await until(() => poller.counters.deleted === 1);
+
+    // Assess
+    expect(calls).toBe(2);
+    expect(poller.counters).toMatchObject({ batches: 2, handlerErrors: 1, failures: 1, deleted: 1 });
+  });
+
   it('never hands the handler more records than the batch size', async () => {
     // Prepare
     const spec = fastSpec(`size-${n++}`, { batchSize: 4, maxBatchingWindowSeconds: 0.5 });
@@ -242,7 +266,7 @@ describe('startPoller', () => {
 
   it('finishes the batch in flight before stop resolves', async () => {
     // Prepare
-    const spec = fastSpec(`stop-${n++}`, { handlerTimeoutSeconds: 5 });
+    const spec = fastSpec(`stop-${n++}`);
     const q = await queueFor(spec);
     let entered!: () => void;
     const inHandler = new Promise<void>((r) => (entered = r));
