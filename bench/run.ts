@@ -4,6 +4,7 @@
  */
 import { benchEndToEnd } from './e2e.ts';
 import { benchInbound } from './inbound.ts';
+import { benchMedia, printMediaBench } from './media.ts';
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
 
@@ -35,3 +36,6 @@ console.table({
     'max ms': Math.round(e2e.max),
   },
 });
+
+console.log('\n== Media Lambda: inbound copy with streamed SHA-256 ==');
+printMediaBench(await benchMedia());

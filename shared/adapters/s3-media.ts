@@ -23,6 +23,11 @@ export function mediaS3Client(config: S3ClientConfig = {}): S3Client {
   return new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...config });
 }
 
+function isForbidden(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'Forbidden' || e.name === 'AccessDenied' || e.$metadata?.httpStatusCode === 403;
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
@@ -76,8 +81,16 @@ export class S3MediaStorage implements MediaStorage {
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      // Without an unconditional s3:ListBucket, S3 answers a missing key with 403. The role may list
+      // only its own prefix, so a listing of exactly this key tells a missing object from a refusal.
+      if (isForbidden(err) && !(await this.listed(key))) return undefined;
       throw err;
     }
+  }
+
+  private async listed(key: string): Promise<boolean> {
+    const out = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }));
+    return (out.Contents ?? []).some((o) => o.Key === key);
   }
 
   async readHead(key: string, bytes: number): Promise<Uint8Array> {
