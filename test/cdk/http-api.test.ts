@@ -315,7 +315,7 @@ describe('api function', () => {
     expect(JSON.stringify(all)).not.toContain('social-messaging:');
   });
 
-  it('may write and read outbound uploads and read inbound media, nothing else in S3', () => {
+  it('may write, read and list outbound uploads and read inbound media, nothing else in S3', () => {
     // Prepare
     const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
     const bucketId = mediaBucketIdOf(template);
@@ -324,8 +324,14 @@ describe('api function', () => {
     const s3 = statementsFor(statementsOf(template, functionIdOf(template, API_FUNCTION)), 's3');
 
     // Assess
-    expect(s3).toHaveLength(2);
+    expect(s3).toHaveLength(3);
     expect(s3).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectsArn(bucketId, 'outbound/') });
+    expect(s3).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+      Condition: { StringLike: { 's3:prefix': 'outbound/*' } },
+    });
     expect(s3).toContainEqual({ Effect: 'Allow', Action: 's3:GetObject', Resource: objectsArn(bucketId, 'inbound/') });
   });
 
