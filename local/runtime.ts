@@ -7,6 +7,7 @@
  * Handlers are the deployed modules, imported after `process.env` points the SDK's standard
  * endpoint variables at the local servers: no code path knows it runs locally.
  */
+import type { RuntimePhoneNumber } from './sandbox/config.ts';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -27,14 +28,7 @@ const HOST = '127.0.0.1';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** One business number as `runtime.json` lists it (contract §1). */
-export interface RuntimePhoneNumber {
-  phoneNumberId: string;
-  phoneNumberArn: string;
-  metaPhoneNumberId: string;
-  displayPhoneNumber: string;
-  wabaId: string;
-  metaWabaId: string;
-}
+export type { RuntimePhoneNumber };
 
 /** The content of `.local/runtime.json`: the contract's fields first, then extras. */
 export interface RuntimeInfo {

@@ -1,33 +1,27 @@
 /**
  * Inbound journeys, end to end: a simulated user (the sandbox WABA) → SNS → SQS → inbound handler →
- * DynamoDB → the HTTP API. Runs against a local runtime, or a deployed stack (see support/target.ts).
+ * DynamoDB → the HTTP API. Runs against a local runtime, or a deployed stack (see support/t.current.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTarget, type Target } from './support/target.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, useTarget } from './support/target.ts';
 
-let target: Target;
-beforeAll(async () => {
-  target = await startTarget();
-}, 120_000);
-afterAll(async () => {
-  await target?.stop();
-});
+const t = useTarget();
 
 let n = 0;
 /** A user phone of its own for each test, so conversations do not mix. */
 const newUser = () => `1650555${String(1000 + ++n).slice(-4)}`;
-const pn = () => target.phoneNumbers[0]!;
+const pn = () => t.current.phoneNumbers[0]!;
 
 async function userSends(from: string, message: Record<string, unknown>): Promise<string> {
-  const res = await target.sandbox('POST', '/sandbox/inbound', { from, to: pn().phoneNumberId, name: 'Journey User', ...message });
+  const res = await t.current.sandbox('POST', '/sandbox/inbound', { from, to: pn().phoneNumberId, name: 'Journey User', ...message });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.wamid as string;
 }
 
 const readable = (wamid: string) =>
   eventually(async () => {
-    const res = await target.api('GET', `/v1/messages/${encodeURIComponent(wamid)}`);
+    const res = await t.current.api('GET', `/v1/messages/${encodeURIComponent(wamid)}`);
     return res.status === 200 ? res.body : undefined;
   }, `message ${wamid} readable through the API`);
 
@@ -72,12 +66,12 @@ describe('conversations', () => {
     const second = await userSends(from, { type: 'text', text: { body: 'two' } });
     await readable(first);
     await readable(second);
-    const conv = await target.api('GET', `/v1/conversations?phoneNumberId=${pn().phoneNumberId}&limit=100`);
+    const conv = await t.current.api('GET', `/v1/conversations?phoneNumberId=${pn().phoneNumberId}&limit=100`);
     const mine = conv.body.items.find((c: { contactId: string }) => c.contactId === from);
     expect(mine).toMatchObject({ windowOpen: true, messageCount: 2, contact: { name: 'Journey User' } });
-    const page = await target.api('GET', `/v1/conversations/${pn().phoneNumberId}/${from}/messages?limit=1`);
+    const page = await t.current.api('GET', `/v1/conversations/${pn().phoneNumberId}/${from}/messages?limit=1`);
     expect(page.body.items).toHaveLength(1);
-    const next = await target.api('GET', `/v1/conversations/${pn().phoneNumberId}/${from}/messages?limit=1&cursor=${page.body.nextCursor}`);
+    const next = await t.current.api('GET', `/v1/conversations/${pn().phoneNumberId}/${from}/messages?limit=1&cursor=${page.body.nextCursor}`);
     expect([page.body.items[0].wamid, next.body.items[0].wamid].sort()).toEqual([first, second].sort());
   });
 });
@@ -85,12 +79,12 @@ describe('conversations', () => {
 describe('bad input', () => {
   it('keeps a poison event in quarantine while the events beside it are stored', async () => {
     const marker = `poison-${randomUUID()}`;
-    await target.publish(marker);
+    await t.current.publish(marker);
     const from = newUser();
     const wamid = await userSends(from, { type: 'text', text: { body: 'after the poison' } });
     await readable(wamid);
     const q = await eventually(async () => {
-      const res = await target.api('GET', '/v1/quarantine?limit=100');
+      const res = await t.current.api('GET', '/v1/quarantine?limit=100');
       return res.body.items.find((i: { raw: string }) => i.raw.includes(marker));
     }, 'the poison event in quarantine');
     expect(q.reason).toBe('SNS Message is not JSON');

@@ -5,20 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sampleMedia } from '../../local/sandbox/index.ts';
-import { eventually, startTarget, type Target } from './support/target.ts';
+import { eventually, useTarget } from './support/target.ts';
 
-const local = !process.env.WB_API_URL;
-let target: Target;
-beforeAll(async () => {
-  if (local) target = await startTarget();
-}, 120_000);
-afterAll(async () => {
-  await target?.stop();
-});
+const t = useTarget({ localOnly: true });
+const local = t.enabled;
 
-const pn = () => target.phoneNumbers[0]!.phoneNumberId;
+const pn = () => t.current.phoneNumbers[0]!.phoneNumberId;
 
 /** A real 1×1 PNG. */
 function png(): Buffer {
@@ -46,22 +40,22 @@ function png(): Buffer {
 }
 
 async function upload(bytes: Buffer, contentType: string, filename: string) {
-  const started = await target.api('POST', '/v1/media', { from: pn(), contentType, filename, size: bytes.length });
+  const started = await t.current.api('POST', '/v1/media', { from: pn(), contentType, filename, size: bytes.length });
   expect(started.status, JSON.stringify(started.body)).toBe(201);
   const put = await fetch(started.body.uploadUrl, { method: 'PUT', headers: started.body.headers, body: bytes });
   expect(put.status).toBe(200);
-  return target.api('POST', `/v1/media/${started.body.uploadId}/complete`);
+  return t.current.api('POST', `/v1/media/${started.body.uploadId}/complete`);
 }
 
 it.runIf(local)("serves a user's image from S3 with the bytes WhatsApp had", async () => {
-  const sent = await target.sandbox('POST', '/sandbox/inbound', { from: '16505558001', to: pn(), type: 'image', image: { caption: 'receipt' } });
+  const sent = await t.current.sandbox('POST', '/sandbox/inbound', { from: '16505558001', to: pn(), type: 'image', image: { caption: 'receipt' } });
   const stored = await eventually(async () => {
-    const res = await target.api('GET', `/v1/messages/${sent.body.wamid}`);
+    const res = await t.current.api('GET', `/v1/messages/${sent.body.wamid}`);
     return res.body?.media?.state === 'stored' ? res.body : undefined;
   }, 'the image stored');
   expect(stored.media).toMatchObject({ id: sent.body.mediaId, mimeType: 'image/jpeg', size: expect.any(Number) });
 
-  const link = await target.api('GET', `/v1/messages/${stored.id}/media`);
+  const link = await t.current.api('GET', `/v1/messages/${stored.id}/media`);
   expect(link.status).toBe(200);
   expect(link.body).toMatchObject({ mimeType: 'image/jpeg', size: stored.media.size, expiresAt: expect.any(String) });
   const bytes = Buffer.from(await (await fetch(link.body.url)).arrayBuffer());
@@ -72,7 +66,7 @@ it.runIf(local)("serves a user's image from S3 with the bytes WhatsApp had", asy
 
 it.runIf(local)('uploads a PDF, sends it as a document, and the outbox shows its media id', async () => {
   const user = '16505558002';
-  await target.sandbox('POST', '/sandbox/inbound', { from: user, to: pn(), type: 'text', text: { body: 'send me the invoice' } });
+  await t.current.sandbox('POST', '/sandbox/inbound', { from: user, to: pn(), type: 'text', text: { body: 'send me the invoice' } });
   const pdf = sampleMedia('document');
 
   const done = await upload(pdf.bytes, 'application/pdf', 'invoice.pdf');
@@ -80,11 +74,11 @@ it.runIf(local)('uploads a PDF, sends it as a document, and the outbox shows its
   expect(done.body).toMatchObject({ mediaId: expect.stringMatching(/^[A-Za-z0-9]+$/), contentType: 'application/pdf', size: pdf.bytes.length });
 
   const res = await eventually(async () => {
-    const r = await target.api('POST', '/v1/messages', { from: pn(), to: user, type: 'document', document: { id: done.body.mediaId, filename: 'invoice.pdf' } });
+    const r = await t.current.api('POST', '/v1/messages', { from: pn(), to: user, type: 'document', document: { id: done.body.mediaId, filename: 'invoice.pdf' } });
     return r.status === 409 && r.body.error.code === 'window_closed' ? undefined : r;
   }, 'the window opened by the inbound message');
   expect(res.status).toBe(202);
-  const outbox = (await target.sandbox('GET', `/sandbox/outbox?to=${user}`)).body;
+  const outbox = (await t.current.sandbox('GET', `/sandbox/outbox?to=${user}`)).body;
   expect(outbox[0].message).toMatchObject({ type: 'document', document: { id: done.body.mediaId, filename: 'invoice.pdf' } });
 }, 60_000);
 

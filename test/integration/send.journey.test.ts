@@ -3,53 +3,48 @@
  * the sandbox outbox, and its statuses come back through SNS to the message record. Local only: a
  * deployed stack sends through the real service, where there is no outbox to look at.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTarget, type Target } from './support/target.ts';
+import { describe, expect, it } from 'vitest';
+import { eventually, useTarget } from './support/target.ts';
 
-const local = !process.env.WB_API_URL;
-let target: Target;
-beforeAll(async () => {
-  if (local) target = await startTarget();
-}, 120_000);
-afterAll(async () => {
-  await target?.stop();
-});
+const t = useTarget({ localOnly: true });
+const local = t.enabled;
 
 let n = 0;
 const newUser = () => `1415555${String(2000 + ++n).slice(-4)}`;
-const pn = () => target.phoneNumbers[0]!;
+const pn = () => t.current.phoneNumbers[0]!;
 
 async function userWrites(from: string): Promise<string> {
-  const res = await target.sandbox('POST', '/sandbox/inbound', { from, to: pn().phoneNumberId, type: 'text', text: { body: 'hello business' } });
+  const res = await t.current.sandbox('POST', '/sandbox/inbound', { from, to: pn().phoneNumberId, type: 'text', text: { body: 'hello business' } });
   const wamid = res.body.wamid as string;
-  await eventually(async () => ((await target.api('GET', `/v1/messages/${wamid}`)).status === 200 ? true : undefined), 'the inbound message');
+  await eventually(async () => ((await t.current.api('GET', `/v1/messages/${wamid}`)).status === 200 ? true : undefined), 'the inbound message');
   return wamid;
 }
 
-const outboxOf = async (to: string) => (await target.sandbox('GET', `/sandbox/outbox?to=${to}`)).body as any[];
+const outboxOf = async (to: string) => (await t.current.sandbox('GET', `/sandbox/outbox?to=${to}`)).body as any[];
 
-const finalStatus = (id: string, status: string) =>
+/** The message once `count` statuses arrived: they can come in any order, `read` first included. */
+const withStatuses = (id: string, count: number) =>
   eventually(async () => {
-    const res = await target.api('GET', `/v1/messages/${id}`);
-    return res.body?.status === status ? res.body : undefined;
-  }, `message ${id} reaching ${status}`);
+    const res = await t.current.api('GET', `/v1/messages/${id}`);
+    return res.body?.statuses?.length >= count ? res.body : undefined;
+  }, `message ${id} with ${count} statuses`);
 
 describe.runIf(local)('sending', () => {
   it('sends a reply that shows in the outbox and reaches read, with its wamid', async () => {
     const user = newUser();
     await userWrites(user);
 
-    const res = await target.api('POST', '/v1/messages', { from: pn().displayPhoneNumber, to: user, type: 'text', text: { body: 'Thanks, on its way' }, biz_opaque_callback_data: 'order-9' });
+    const res = await t.current.api('POST', '/v1/messages', { from: pn().displayPhoneNumber, to: user, type: 'text', text: { body: 'Thanks, on its way' }, biz_opaque_callback_data: 'order-9' });
 
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: expect.stringMatching(/^msg_/), status: 'accepted', awsMessageId: expect.any(String) });
     const [sent] = await outboxOf(user);
     expect(sent).toMatchObject({ awsMessageId: res.body.awsMessageId, message: { type: 'text', text: { body: 'Thanks, on its way' }, to: `+${user}` } });
     expect(sent.message.biz_opaque_callback_data).toBe(`${res.body.id}|order-9`);
-    const message = await finalStatus(res.body.id, 'read');
-    expect(message).toMatchObject({ direction: 'outbound', wamid: sent.wamid, bizOpaqueCallbackData: 'order-9' });
+    const message = await withStatuses(res.body.id, 3);
+    expect(message).toMatchObject({ status: 'read', direction: 'outbound', wamid: sent.wamid, bizOpaqueCallbackData: 'order-9' });
     expect(message.statuses.map((s: { status: string }) => s.status)).toEqual(['sent', 'delivered', 'read']);
-    const byWamid = await target.api('GET', `/v1/messages/${encodeURIComponent(sent.wamid)}`);
+    const byWamid = await t.current.api('GET', `/v1/messages/${encodeURIComponent(sent.wamid)}`);
     expect(byWamid.body.id).toBe(res.body.id);
   });
 
@@ -59,9 +54,9 @@ describe.runIf(local)('sending', () => {
     const body = { from: pn().phoneNumberId, to: user, type: 'text', text: { body: 'once only' } };
     const headers = { 'idempotency-key': `key-${user}` };
 
-    const first = await target.api('POST', '/v1/messages', body, headers);
-    const second = await target.api('POST', '/v1/messages', body, headers);
-    const reused = await target.api('POST', '/v1/messages', { ...body, text: { body: 'something else' } }, headers);
+    const first = await t.current.api('POST', '/v1/messages', body, headers);
+    const second = await t.current.api('POST', '/v1/messages', body, headers);
+    const reused = await t.current.api('POST', '/v1/messages', { ...body, text: { body: 'something else' } }, headers);
 
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
@@ -74,7 +69,7 @@ describe.runIf(local)('sending', () => {
   it('refuses a free-form message to a user who never wrote, before anything is sent', async () => {
     const user = newUser();
 
-    const res = await target.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'text', text: { body: 'cold message' } });
+    const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'text', text: { body: 'cold message' } });
 
     expect(res.status).toBe(409);
     expect(res.body.error).toMatchObject({ code: 'window_closed', details: { action: 'send_template' } });
@@ -83,7 +78,7 @@ describe.runIf(local)('sending', () => {
 
   it('sends a template to a user who never wrote', async () => {
     const user = newUser();
-    const res = await target.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } });
+    const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } });
     expect(res.status).toBe(202);
     expect((await outboxOf(user))[0].message.type).toBe('template');
   });
@@ -91,7 +86,7 @@ describe.runIf(local)('sending', () => {
   it('refuses an invalid message with the path of the offending field', async () => {
     const user = newUser();
     await userWrites(user);
-    const res = await target.api('POST', '/v1/messages', {
+    const res = await t.current.api('POST', '/v1/messages', {
       from: pn().phoneNumberId,
       to: user,
       type: 'interactive',
@@ -105,34 +100,30 @@ describe.runIf(local)('sending', () => {
   it('marks an inbound message read with a typing indicator', async () => {
     const user = newUser();
     const wamid = await userWrites(user);
-    const res = await target.api('POST', `/v1/messages/${encodeURIComponent(wamid)}/read`, { typingIndicator: true });
+    const res = await t.current.api('POST', `/v1/messages/${encodeURIComponent(wamid)}/read`, { typingIndicator: true });
     expect(res.status).toBe(200);
     const [entry] = await outboxOf(user).then((all) => all.filter((e) => e.kind === 'mark_read'));
     expect(entry?.message).toMatchObject({ status: 'read', message_id: wamid, typing_indicator: { type: 'text' } });
   });
 
   it('ends every message at read with each status once when statuses are duplicated and reordered', async () => {
-    await target.sandbox('POST', '/sandbox/chaos', { duplicateRate: 0.7, reorder: true, seed: 11 });
+    await t.current.sandbox('POST', '/sandbox/chaos', { duplicateRate: 0.7, reorder: true, seed: 11 });
     try {
       const user = newUser();
       await userWrites(user);
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) {
-        const res = await target.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'text', text: { body: `chaos ${i}` } });
+        const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'text', text: { body: `chaos ${i}` } });
         expect(res.status).toBe(202);
         ids.push(res.body.id);
       }
       for (const id of ids) {
-        // Reordered, `read` can arrive first: wait for the three statuses the sandbox published.
-        const m = await eventually(async () => {
-          const res = await target.api('GET', `/v1/messages/${id}`);
-          return res.body?.statuses?.length >= 3 ? res.body : undefined;
-        }, `message ${id} with all its statuses`);
+        const m = await withStatuses(id, 3);
         expect(m.status).toBe('read');
         expect(m.statuses.map((s: { status: string }) => s.status).sort()).toEqual(['delivered', 'read', 'sent']);
       }
     } finally {
-      await target.sandbox('DELETE', '/sandbox/chaos');
+      await t.current.sandbox('DELETE', '/sandbox/chaos');
     }
   }, 60_000);
 });

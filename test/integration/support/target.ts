@@ -13,6 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll } from 'vitest';
 import { startRuntime, type Runtime, type RuntimePhoneNumber } from '../../../local/runtime.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime } from '../../../local/sandbox/index.ts';
 
@@ -161,4 +162,26 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The target of a journey file: started before its tests, stopped after. With `localOnly`, nothing
+ * starts when a deployed stack is configured (those journeys need the local sandbox's outbox).
+ */
+export function useTarget(opts: { localOnly?: boolean } = {}): { readonly current: Target; readonly enabled: boolean } {
+  const enabled = !(opts.localOnly && process.env.WB_API_URL);
+  let target: Target | undefined;
+  beforeAll(async () => {
+    if (enabled) target = await startTarget();
+  }, 120_000);
+  afterAll(async () => {
+    await target?.stop();
+  });
+  return {
+    enabled,
+    get current() {
+      if (!target) throw new Error('the target is not started');
+      return target;
+    },
+  };
 }
