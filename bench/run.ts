@@ -39,3 +39,6 @@ console.table({
 
 console.log('\n== Media Lambda: inbound copy with streamed SHA-256 ==');
 printMediaBench(await benchMedia());
+
+const { benchSend, printSendBench } = await import('./send.ts');
+printSendBench(await benchSend());
