@@ -75,3 +75,6 @@ export const DLQ_RETENTION_DAYS = 14;
 
 /** The Lambda runtime every function uses. */
 export const LAMBDA_RUNTIME = { nodeMajor: 24, architecture: 'arm64', memoryMb: 512 } as const;
+
+/** Largest HTTP API request body accepted, in bytes (API Gateway itself allows 10 MB). */
+export const MAX_BODY_BYTES = 1024 * 1024;

@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { ApiError, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
 import { logger } from '../../shared/observability.ts';
+import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
 import type { RouteDef, RouteRequest, RouteResponse } from './route.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -40,9 +41,6 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
 function decodeParams(params: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.includes('%') ? decodeURIComponent(v) : v]));
 }
-
-/** Largest request body accepted (API Gateway itself allows 10 MB). */
-export const MAX_BODY_BYTES = Number(process.env.MAX_BODY_BYTES ?? 1024 * 1024);
 
 async function readBody(req: Request, route: RouteDef): Promise<unknown> {
   if (!route.body) return undefined;
