@@ -469,6 +469,21 @@ const ListRow = z.strictObject({
   title: chars('list row titles', OUTBOUND_LIMITS.listRowTitle),
   description: chars('list row descriptions', OUTBOUND_LIMITS.listRowDescription).optional(),
 });
+/** Meta requires a title on every section once there is more than one. */
+function requireSectionTitles(ctx: { value: { sections: Array<{ title?: string | undefined }> }; issues: unknown[] }, what: string): void {
+  const { sections } = ctx.value;
+  if (sections.length < 2) return;
+  const i = sections.findIndex((s) => s.title === undefined);
+  if (i >= 0) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      path: ['sections', i, 'title'],
+      message: `every ${what} section needs a title when there is more than one section`,
+    });
+  }
+}
+
 const ListAction = z
   .strictObject(
     {
@@ -486,18 +501,8 @@ const ListAction = z
     { error: objectError('interactive action') },
   )
   .check((ctx) => {
+    requireSectionTitles(ctx, 'list');
     const { sections } = ctx.value;
-    if (sections.length > 1) {
-      const i = sections.findIndex((s) => s.title === undefined);
-      if (i >= 0) {
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          path: ['sections', i, 'title'],
-          message: 'every list section needs a title when there is more than one section',
-        });
-      }
-    }
     const rows = sections.flatMap((s, si) => s.rows.map((r, ri) => ({ r, path: ['sections', si, 'rows', ri] })));
     if (rows.length > OUTBOUND_LIMITS.listRowsTotal) {
       ctx.issues.push({
@@ -606,18 +611,8 @@ const ProductListAction = z
     { error: objectError('interactive action') },
   )
   .check((ctx) => {
+    requireSectionTitles(ctx, 'product');
     const { sections } = ctx.value;
-    if (sections.length > 1) {
-      const i = sections.findIndex((s) => s.title === undefined);
-      if (i >= 0) {
-        ctx.issues.push({
-          code: 'custom',
-          input: ctx.value,
-          path: ['sections', i, 'title'],
-          message: 'every product section needs a title when there is more than one section',
-        });
-      }
-    }
     const items = sections.flatMap((s, si) => s.product_items.map((_, ii) => ['sections', si, 'product_items', ii]));
     if (items.length > OUTBOUND_LIMITS.productItemsTotal) {
       ctx.issues.push({
