@@ -2,9 +2,9 @@
  * Read side of the single table: items → API resources. Cursors are the query's
  * LastEvaluatedKey, base64url-encoded (keyset pagination: stable under concurrent writes).
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
-import { isMessageId } from '../domain/ids.ts';
+import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
@@ -42,8 +42,9 @@ const statusEntries = (item: Item) =>
     .map(([, v]) => v as { status: string; timestamp: string; errors?: Array<Record<string, unknown>> });
 
 /**
- * A message resource from its item, merged with other items of the same wamid (statuses of a
- * message filed before its record existed, under the id derived from the wamid).
+ * A message resource from its item, merged with the status-only items of the same message: AWS's
+ * own statuses (under the id derived from the AWS send id) and statuses that named no id (under
+ * the id derived from the wamid). Where two items hold the same status, the first one given wins.
  */
 export function toMessage(primary: Item, others: Item[] = []): Message {
   const byStatus = new Map<string, ReturnType<typeof statusEntries>[number]>();
@@ -94,6 +95,29 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
   };
 }
 
+/** A message's own record (an inbound message or a send), as opposed to an item of statuses only. */
+const isRecord = (item: Item) => item.type !== undefined || item.sendState !== undefined;
+
+/**
+ * Ids of the status-only items that may hold statuses of an outbound record: the one AWS's own
+ * statuses go to (derived from `awsMessageId`) and the one statuses without any id go to (derived
+ * from the wamid). Both are computed, never looked up, so a page of messages costs one BatchGet.
+ */
+function siblingIds(item: Item, wamid: unknown = item.wamid): string[] {
+  if (item.direction === 'inbound') return [];
+  const ids = new Set<string>();
+  if (typeof item.awsMessageId === 'string') ids.add(messageIdFromAwsMessageId(item.awsMessageId));
+  if (typeof wamid === 'string') ids.add(messageIdFromWamid(wamid));
+  ids.delete(item.id);
+  return [...ids];
+}
+
+const byId = (a: Item, b: Item) => String(a.id).localeCompare(String(b.id));
+
+/** BatchGetItem takes at most this many keys. */
+const BATCH_GET_MAX = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
 export function toConversation(item: Item, nowMs: number): Conversation {
   const lastInboundMs = item.lastInboundAt ? Date.parse(item.lastInboundAt) : undefined;
   return {
@@ -128,19 +152,77 @@ export class DynamoDbQueries {
     return out.Items ?? [];
   }
 
-  /** A message by the project's id or by wamid, with statuses filed under the other key merged in. */
+  /** Items by message id, in BatchGets of at most 100 keys; unprocessed keys are asked again. */
+  private async getMany(ids: readonly string[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    const unique = [...new Set(ids)];
+    const chunks = Array.from({ length: Math.ceil(unique.length / BATCH_GET_MAX) }, (_, i) =>
+      unique.slice(i * BATCH_GET_MAX, (i + 1) * BATCH_GET_MAX),
+    );
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending: Array<Record<string, unknown>> = chunk.map((id) => keys.message(id));
+        for (let attempt = 1; pending.length; attempt++) {
+          const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
+          for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.id, item);
+          pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+          if (!pending.length) break;
+          if (attempt >= BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts`);
+          await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        }
+      }),
+    );
+    return found;
+  }
+
+  /**
+   * The status-only items of each record (see `siblingIds`), sorted by id. A record that has no
+   * wamid yet (only AWS's own statuses came) learns it from the item derived from its AWS id, and
+   * the wamid's item is fetched in a second round.
+   */
+  private async siblingsOf(records: Item[]): Promise<Item[][]> {
+    const have = new Map<string, Item>();
+    const asked = new Set<string>();
+    const fetch = async (ids: string[]) => {
+      const missing = [...new Set(ids)].filter((id) => !asked.has(id));
+      for (const id of missing) asked.add(id);
+      if (missing.length) for (const [id, item] of await this.getMany(missing)) have.set(id, item);
+    };
+    const first = records.map((r) => siblingIds(r));
+    await fetch(first.flat());
+    const all = records.map((r, i) => {
+      if (typeof r.wamid === 'string') return first[i]!;
+      const learned = first[i]!.map((id) => have.get(id)?.wamid).find((w) => typeof w === 'string');
+      return learned === undefined ? first[i]! : [...new Set([...first[i]!, ...siblingIds(r, learned)])];
+    });
+    await fetch(all.flat());
+    return all.map((ids) => ids.flatMap((id) => have.get(id) ?? []).sort(byId));
+  }
+
+  /**
+   * A message by the project's id or by wamid, with the statuses filed under other items merged
+   * in: AWS's own statuses (under the id derived from the AWS send id) and statuses that named no
+   * id (under the id derived from the wamid). A record by id is merged exactly as `listMessages`
+   * merges it, so both show the same resource.
+   */
   async getMessage(idOrWamid: string): Promise<Message | undefined> {
     if (isMessageId(idOrWamid)) {
       const item = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(idOrWamid) }))).Item;
       if (!item) return undefined;
-      const others = item.wamid ? (await this.byWamid(item.wamid)).filter((o) => o.id !== item.id) : [];
-      return toMessage(item, others);
+      if (isRecord(item)) return toMessage(item, (await this.siblingsOf([item]))[0]);
+      // Statuses of a message with no record here: every item of its wamid.
+      const others = typeof item.wamid === 'string' ? (await this.byWamid(item.wamid)).filter((o) => o.id !== item.id) : [];
+      return toMessage(item, others.sort(byId));
     }
     const items = await this.byWamid(idOrWamid);
     if (!items.length) return undefined;
-    // The record made by a send or an inbound message leads; status-only items follow.
-    const [primary, ...others] = [...items].sort((a, b) => Number(b.GSI1PK !== undefined) - Number(a.GSI1PK !== undefined));
-    return toMessage(primary!, others);
+    // The record made by a send or an inbound message leads; then the wamid's own item; then by id.
+    const ownId = messageIdFromWamid(idOrWamid);
+    const rank = (i: Item) => (isRecord(i) ? 0 : i.id === ownId ? 1 : 2);
+    const [primary, ...rest] = [...items].sort((a, b) => rank(a) - rank(b) || byId(a, b));
+    // Every item that holds statuses of this wamid is in the index already; they merge in id
+    // order, as they do by id.
+    return toMessage(primary!, rest.sort(byId));
   }
 
   /** The raw item of a conversation (for the 24-hour window check). */
@@ -180,7 +262,8 @@ export class DynamoDbQueries {
 
   async listMessages(opts: { phoneNumberId: string; contactId: string; limit: number; cursor?: string }): Promise<Page<Message>> {
     const { items, nextCursor } = await this.page('GSI1', keys.timeline(opts.phoneNumberId, opts.contactId), opts.limit, opts.cursor);
-    return { items: items.map((i) => toMessage(i)), nextCursor };
+    const siblings = await this.siblingsOf(items);
+    return { items: items.map((i, n) => toMessage(i, siblings[n])), nextCursor };
   }
 
   async listQuarantine(opts: { limit: number; cursor?: string }): Promise<Page<QuarantineItem>> {

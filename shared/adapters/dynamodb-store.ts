@@ -8,8 +8,9 @@ import { PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentC
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
 import { accountEventKind } from '../domain/account-events.ts';
-import { messageIdFromWamid } from '../domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
+import { eventContentOf } from '../whatsapp/parse-event.ts';
 
 /** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;
@@ -25,14 +26,23 @@ export const keys = {
   conversationsOf: (phoneNumberId: string) => `CONVS#${phoneNumberId}`,
   allConversations: 'CONVS',
   wamid: (wamid: string) => `WAMID#${wamid}`,
+  /** A user's BSUID → phone (`wa_id`) on one business number, for sends addressed by BSUID. */
+  alias: (phoneNumberId: string, userId: string) => ({ PK: `ALIAS#${phoneNumberId}#${userId}`, SK: 'ALIAS' }),
   quarantine: 'QUARANTINE',
 } as const;
 
 /** Attribute holding one status of a message's history. */
 export const statusAttribute = (status: string) => `st:${status}`;
 
+/**
+ * A write DynamoDB refused for what it holds (too large, invalid), which no retry can fix. A single
+ * write says so with ValidationException; TransactWriteItems says so with a cancellation whose
+ * reason for the bad item is `ValidationError`.
+ */
 function isValidationError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ValidationException';
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'ValidationException') return true;
+  return err instanceof TransactionCanceledException && (err.CancellationReasons ?? []).some((r) => r.Code === 'ValidationError');
 }
 
 /** Maps a refused write to PermanentWriteError; anything else (throttling, network) is rethrown for retry. */
@@ -57,6 +67,25 @@ export class DynamoDbStore implements EventStore {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
     let inserted = true;
+    // A user who shows both ids lets a send addressed by BSUID find the phone number. Written with
+    // the message, so it costs no request of its own; last write wins.
+    const alias =
+      m.contact.waId !== undefined && m.contact.userId !== undefined
+        ? [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.alias(m.business.phoneNumberId, m.contact.userId),
+                  entity: 'alias',
+                  waId: m.contact.waId,
+                  phoneNumberId: m.business.phoneNumberId,
+                  userId: m.contact.userId,
+                },
+              },
+            },
+          ]
+        : [];
     // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
     try {
       await write('store inbound message', () =>
@@ -107,6 +136,7 @@ export class DynamoDbStore implements EventStore {
                   },
                 },
               },
+              ...alias,
             ],
           }),
         ),
@@ -170,8 +200,10 @@ export class DynamoDbStore implements EventStore {
   }
 
   async recordStatus(s: StatusUpdate): Promise<void> {
-    // The send put our id in the callback data; a message sent elsewhere is kept under its wamid.
-    const id = s.messageId ?? messageIdFromWamid(s.wamid);
+    // The send put our id in the callback data. AWS's own statuses (accepted, retries exhausted)
+    // carry none, only the AWS send id in the envelope: they go under an id derived from it, which
+    // the read side finds from the send record's awsMessageId. Anything else is kept under its wamid.
+    const id = s.messageId ?? (s.awsMessageId !== undefined ? messageIdFromAwsMessageId(s.awsMessageId) : messageIdFromWamid(s.wamid));
     const entry = {
       status: s.status,
       timestamp: iso(s.timestampMs),
@@ -220,24 +252,28 @@ export class DynamoDbStore implements EventStore {
 
   async recordAccountEvent(e: AccountEvent): Promise<void> {
     const body = JSON.stringify(e.value) ?? 'null';
-    const hash = sha256(`${e.field}\n${body}`);
     const at = iso(e.receivedAtMs);
+    // The envelope's own time tells a repeated event (FLAGGED again) from a redelivery of the same
+    // one; without it, the receive time stands in (an SQS retry keeps it, a second SNS delivery not).
+    const hash = sha256(`${e.field}\n${e.eventTimestamp ?? at}\n${body}`);
     await this.putOnce('record account event', {
       PK: `ACCT#${e.wabaId}`,
-      SK: `${e.field}#${hash}`,
+      SK: `${e.field}#${at}#${hash}`,
       entity: 'accountEvent',
       wabaId: e.wabaId,
       field: e.field,
       kind: accountEventKind(e.field),
       value: e.value,
       receivedAt: at,
+      eventTimestamp: e.eventTimestamp,
       GSI1PK: 'ACCOUNT_EVENTS',
       GSI1SK: `${at}#${hash}`,
     });
   }
 
   async quarantine(q: QuarantinedEvent): Promise<void> {
-    const hash = sha256(q.raw);
+    // Over the event, not the SQS body: the same envelope published twice is one item.
+    const hash = sha256(eventContentOf(q.raw));
     const at = iso(q.receivedAtMs);
     const truncated = q.raw.length > QUARANTINE_RAW_MAX;
     await this.putOnce('quarantine event', {

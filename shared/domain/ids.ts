@@ -8,6 +8,16 @@ export function messageIdFromWamid(wamid: string): string {
   return `msg_${createHash('sha256').update(wamid).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * The item of statuses that name a send only by its AWS id (AWS's own events, such as `accepted`
+ * and "Message retries exhausted", carry no `biz_opaque_callback_data`). The send record keeps the
+ * same AWS id as `awsMessageId`, so the read side finds this item from the record without a read
+ * on the inbound path.
+ */
+export function messageIdFromAwsMessageId(awsMessageId: string): string {
+  return `msg_${createHash('sha256').update(`aws:${awsMessageId}`).digest('hex').slice(0, 32)}`;
+}
+
 export function newMessageId(): string {
   return `msg_${randomUUID().replaceAll('-', '')}`;
 }

@@ -92,6 +92,12 @@ export interface AccountEvent {
   value: unknown;
   /** AWS receive time (envelope), epoch ms. */
   receivedAtMs: number;
+  /**
+   * The envelope's `message_timestamp` verbatim (nanoseconds), when present. It is the same on
+   * every redelivery of one event and differs between two events with the same value (FLAGGED,
+   * UNFLAGGED, FLAGGED again), so it tells a repeat from a redelivery.
+   */
+  eventTimestamp?: string;
 }
 
 /** An event that could not be understood: kept with its raw body and the reason. */

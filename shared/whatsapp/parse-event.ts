@@ -72,6 +72,19 @@ function envelopeOf(body: string): { ok: true; envelope: EumEnvelope } | { ok: f
   return { ok: true, envelope: env.data };
 }
 
+/**
+ * What identifies the event in an SQS body: the SNS `Message` when the body is an SNS notification
+ * (its MessageId, Timestamp and Signature change when the same envelope is published twice), else
+ * the body itself. Used to key quarantined events, so one poison event is kept once.
+ */
+export function eventContentOf(body: string): string {
+  const json = tryJson(body);
+  if (json.ok && isObject(json.value) && json.value.Type === 'Notification' && typeof json.value.Message === 'string') {
+    return json.value.Message;
+  }
+  return body;
+}
+
 const epochMs = (seconds: string): number => Number(seconds) * 1000;
 
 function metaErrors(errors: z.infer<typeof WebhookMessageSchema>['errors']): MetaError[] | undefined {
@@ -187,6 +200,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
 
   const envelopeTime = envelope.message_timestamp ? Date.parse(envelope.message_timestamp) : NaN;
   const eventTimeMs = Number.isFinite(envelopeTime) ? envelopeTime : receivedAtMs;
+  const eventTimestamp = envelope.message_timestamp !== undefined ? { eventTimestamp: envelope.message_timestamp } : {};
   const metaWabaId = entry.data.id;
   const phoneArns = new Map(envelope.context.MetaPhoneNumberIds.map((p) => [p.metaPhoneNumberId, p.arn]));
 
@@ -196,7 +210,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
   entry.data.changes.forEach((change, ci) => {
     const where = `changes.${ci}`;
     if (change.field !== 'messages') {
-      parsed.accountEvents.push({ wabaId: metaWabaId, field: change.field, value: change.value, receivedAtMs: eventTimeMs });
+      parsed.accountEvents.push({ wabaId: metaWabaId, field: change.field, value: change.value, receivedAtMs: eventTimeMs, ...eventTimestamp });
       return;
     }
     const value = MessagesValueSchema.safeParse(change.value);
@@ -262,6 +276,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         field: 'messages.errors',
         value: { metadata: value.data.metadata, errors: value.data.errors },
         receivedAtMs: eventTimeMs,
+        ...eventTimestamp,
       };
       parsed.accountEvents.push(accountEvent);
     }

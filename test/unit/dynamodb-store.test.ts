@@ -1,11 +1,16 @@
-import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import 'aws-sdk-client-mock-vitest/extend';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { DynamoDbStore, keys, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
 import { PermanentWriteError } from '../../shared/ports/event-store.ts';
 import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
-import { freshTable } from '../support/dynamodb.ts';
-import { eumFixture, snsNotification } from '../support/events.ts';
+import { freshTable, localDynamoClient } from '../support/dynamodb.ts';
+import { entryOf, eumFixture, snsNotification, withEntry } from '../support/events.ts';
 
 let store: DynamoDbStore;
 let doc: Awaited<ReturnType<typeof freshTable>>['doc'];
@@ -36,6 +41,21 @@ function inbound(opts: { contactId?: string; seconds: number; name?: string }): 
     contact: { waId: contactId, name: opts.name ?? 'Sheena' },
     timestampMs: opts.seconds * 1000,
   };
+}
+
+/** A store on the same table whose client counts requests by operation (GetItem, UpdateItem, …). */
+function countingStore() {
+  const client = localDynamoClient();
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, ctx) => async (args) => {
+      const op = (ctx.commandName as string).replace(/Command$/, '');
+      counts.set(op, (counts.get(op) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  return { store: new DynamoDbStore(documentClient(client), tableName), counts: () => Object.fromEntries(counts) };
 }
 
 const get = async (key: Record<string, string>) => (await doc.send(new GetCommand({ TableName: tableName, Key: key }))).Item;
@@ -94,6 +114,34 @@ describe('inbound messages', () => {
     });
   });
 
+  it('records the BSUID alias of a user who shows both ids, inside the one transaction of the message', async () => {
+    const m = inbound({ seconds: 1_750_000_000 });
+    const userId = `US.${seq}0001`;
+    const both = { ...m, contact: { ...m.contact, userId } };
+    const { store: counted, counts } = countingStore();
+
+    await counted.recordInbound(both);
+
+    expect(counts()).toEqual({ TransactWriteItems: 1, UpdateItem: 1 });
+    expect(await get(keys.alias(m.business.phoneNumberId, userId))).toEqual({
+      PK: `ALIAS#${m.business.phoneNumberId}#${userId}`,
+      SK: 'ALIAS',
+      entity: 'alias',
+      waId: m.contactId,
+      phoneNumberId: m.business.phoneNumberId,
+      userId,
+    });
+  });
+
+  it('records no alias when the user shows only one id', async () => {
+    const phoneOnly = inbound({ seconds: 1_750_000_000 });
+    const bsuid = parsedFixture('inbound-bsuid-only').messages[0]!;
+    await store.recordInbound(phoneOnly);
+    await store.recordInbound(bsuid);
+    const aliases = (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'entity = :e', ExpressionAttributeValues: { ':e': 'alias' } }))).Items!;
+    expect(aliases.filter((a) => a.waId === phoneOnly.contactId || a.userId === bsuid.contact.userId)).toEqual([]);
+  });
+
   it('refuses an item that is too large as a permanent failure, not a retryable one', async () => {
     const m = inbound({ seconds: 1_750_000_000 });
     await expect(store.recordInbound({ ...m, content: { body: 'x'.repeat(420_000) } })).rejects.toBeInstanceOf(PermanentWriteError);
@@ -101,7 +149,9 @@ describe('inbound messages', () => {
 });
 
 describe('statuses', () => {
-  const base = (): StatusUpdate => ({ ...parsedFixture('status-sent').statuses[0]!, wamid: `wamid.ST${++seq}` });
+  const base = (): StatusUpdate => ({ ...parsedFixture('status-sent').statuses[0]!, wamid: `wamid.ST${++seq}`, awsMessageId: `aws-${seq}` });
+  const itemsOf = async (wamid: string) =>
+    (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'wamid = :w', ExpressionAttributeValues: { ':w': wamid } }))).Items!;
 
   it('keeps each status once and never lets a late delivered overwrite read', async () => {
     const s = base();
@@ -110,12 +160,36 @@ describe('statuses', () => {
     await store.recordStatus({ ...s, status: 'delivered', timestampMs: 2000 });
     await store.recordStatus({ ...s, status: 'sent', timestampMs: 1000 });
 
-    const items = (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'wamid = :w', ExpressionAttributeValues: { ':w': s.wamid } }))).Items!;
+    const items = await itemsOf(s.wamid);
     expect(items).toHaveLength(1);
     const item = items[0]!;
     expect(Object.keys(item).filter((k) => k.startsWith('st:')).sort()).toEqual(['st:delivered', 'st:read', 'st:sent']);
     expect(item[statusAttribute('read')]).toMatchObject({ status: 'read', timestamp: '1970-01-01T00:00:03.000Z' });
-    expect(item).toMatchObject({ direction: 'outbound', GSI2PK: `WAMID#${s.wamid}`, awsMessageId: '6d69f07a-c317-4278-9d5c-6a84078419ec' });
+    expect(item).toMatchObject({ direction: 'outbound', GSI2PK: `WAMID#${s.wamid}`, awsMessageId: s.awsMessageId });
+  });
+
+  it("files AWS's own status, which names only the AWS send id, under the id derived from that id, in one write", async () => {
+    const [s] = parsedFixture('status-retries-exhausted-aws').statuses;
+    const { store: counted, counts } = countingStore();
+
+    await counted.recordStatus(s!);
+
+    expect(counts()).toEqual({ UpdateItem: 1 });
+    const id = messageIdFromAwsMessageId('0f6b3a1e-7b5e-4e4c-9d7a-2a9b3c4d5e6f');
+    expect(await get(keys.message(id))).toMatchObject({
+      id,
+      awsMessageId: '0f6b3a1e-7b5e-4e4c-9d7a-2a9b3c4d5e6f',
+      wamid: s!.wamid,
+      GSI2PK: `WAMID#${s!.wamid}`,
+      [statusAttribute('retries_exhausted')]: { status: 'retries_exhausted' },
+    });
+    expect(await get(keys.message(messageIdFromWamid(s!.wamid)))).toBeUndefined();
+  });
+
+  it('files a status that names neither our id nor an AWS id under the id derived from its wamid', async () => {
+    const { awsMessageId: _, ...s } = base();
+    await store.recordStatus(s);
+    expect((await itemsOf(s.wamid)).map((i) => i.id)).toEqual([messageIdFromWamid(s.wamid)]);
   });
 
   it('files a status under the id from the callback data, before the send record exists', async () => {
@@ -126,11 +200,48 @@ describe('statuses', () => {
 });
 
 describe('account events and quarantine', () => {
-  it('keeps an account event once per content', async () => {
+  const accountEvents = async (wabaId: string) =>
+    (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `ACCT#${wabaId}` } }))).Items!;
+
+  it('keeps a repeated account event each time it happens, and a redelivered one once', async () => {
+    const env = eumFixture('phone-number-quality-update');
+    const entry = entryOf(env);
+    entry.id = 'WABA-REPEAT';
+    const event = (time: string, value: string) => {
+      const e = structuredClone(entry);
+      e.changes[0].value.event = value;
+      return { ...withEntry(env, e), message_timestamp: time };
+    };
+    const happened = [
+      event('2025-06-08T20:59:43.271279391Z', 'FLAGGED'),
+      event('2025-06-09T08:00:00.000000001Z', 'UNFLAGGED'),
+      event('2025-06-10T08:00:00.000000002Z', 'FLAGGED'),
+    ];
+    const ingest = async (envelope: unknown) => {
+      const r = parseEventBody(snsNotification(envelope), Date.now());
+      if (r.kind !== 'ok') throw new Error(r.reason);
+      for (const a of r.parsed.accountEvents) await store.recordAccountEvent(a);
+    };
+
+    for (const e of happened) await ingest(e);
+    await ingest(happened[0]); // the same envelope again, in a new SNS notification
+
+    const items = await accountEvents('WABA-REPEAT');
+    expect(items.map((i) => [i.eventTimestamp, i.value.event]).sort()).toEqual([
+      ['2025-06-08T20:59:43.271279391Z', 'FLAGGED'],
+      ['2025-06-09T08:00:00.000000001Z', 'UNFLAGGED'],
+      ['2025-06-10T08:00:00.000000002Z', 'FLAGGED'],
+    ]);
+    const first = items.find((i) => i.eventTimestamp === '2025-06-08T20:59:43.271279391Z')!;
+    expect(first.SK).toMatch(/^phone_number_quality_update#2025-06-08T20:59:43\.271Z#[0-9a-f]{64}$/);
+    expect(first.GSI1SK).toBe(first.SK.slice('phone_number_quality_update#'.length));
+  });
+
+  it('keeps an account event once when it is delivered twice', async () => {
     const [e] = parsedFixture('template-status-update').accountEvents;
     await store.recordAccountEvent(e!);
     await store.recordAccountEvent(e!);
-    const items = (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'entity = :e', ExpressionAttributeValues: { ':e': 'accountEvent' } }))).Items!;
+    const items = await accountEvents(e!.wabaId);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ field: 'message_template_status_update', kind: 'template', value: { event: 'APPROVED' } });
   });
@@ -143,5 +254,75 @@ describe('account events and quarantine', () => {
     expect(items).toHaveLength(2);
     expect(items.find((i) => i.raw === 'garbage')).toMatchObject({ reason: 'body is not JSON', receivedAt: '1970-01-01T00:00:01.000Z' });
     expect(items.find((i) => i.reason === 'too big')).toMatchObject({ rawTruncated: true, rawLength: 500_000 });
+  });
+
+  it('keeps one poison envelope once when SNS delivers it in two notifications, with the first raw body', async () => {
+    const poison = JSON.stringify({ poison: seq++ });
+    const first = snsNotification(poison);
+    const second = snsNotification(poison); // another SNS MessageId, Timestamp and Signature
+    const other = snsNotification(JSON.stringify({ poison: seq++ }));
+    expect(second).not.toBe(first);
+
+    await store.quarantine({ raw: first, reason: 'not an envelope', receivedAtMs: 1000 });
+    await store.quarantine({ raw: second, reason: 'not an envelope', receivedAtMs: 2000 });
+    await store.quarantine({ raw: other, reason: 'not an envelope', receivedAtMs: 3000 });
+
+    const items = (await doc.send(new ScanCommand({ TableName: tableName, FilterExpression: 'reason = :r', ExpressionAttributeValues: { ':r': 'not an envelope' } }))).Items!;
+    expect(items.map((i) => i.raw).sort()).toEqual([first, other].sort());
+  });
+});
+
+describe('refusals from DynamoDB', () => {
+  // Real DynamoDB reports an invalid item inside a transaction as a cancellation whose reason is
+  // ValidationError (DynamoDB Local throws a ValidationException instead), so this is mocked.
+  const mocked = () => {
+    const mockedDoc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    return { ddb: mockClient(mockedDoc), store: new DynamoDbStore(mockedDoc, 'table') };
+  };
+  const cancelled = (...codes: string[]) =>
+    new TransactionCanceledException({
+      message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+      $metadata: {},
+      CancellationReasons: codes.map((Code) => ({ Code })),
+    });
+  const message = (): InboundMessage => ({ ...inbound({ seconds: 1_750_000_000 }), contact: { waId: '15550001111', userId: 'US.1' }, contactId: '15550001111' });
+
+  it('maps a transaction cancelled for a ValidationError to a permanent failure, after the one transaction', async () => {
+    const { ddb, store: s } = mocked();
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ValidationError'));
+    const m = message();
+
+    await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
+
+    expect(ddb.calls()).toHaveLength(1);
+    const [put, conversation, alias] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(put!.Put).toMatchObject({
+      TableName: 'table',
+      Item: { PK: `MSG#${m.id}`, SK: 'MSG', id: m.id, wamid: m.wamid, contactId: '15550001111' },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    });
+    expect(conversation!.Update).toMatchObject({ TableName: 'table', Key: { PK: `CONV#${m.business.phoneNumberId}#15550001111`, SK: 'CONV' } });
+    expect(alias!.Put).toEqual({
+      TableName: 'table',
+      Item: { PK: `ALIAS#${m.business.phoneNumberId}#US.1`, SK: 'ALIAS', entity: 'alias', waId: '15550001111', phoneNumberId: m.business.phoneNumberId, userId: 'US.1' },
+    });
+  });
+
+  it('treats a transaction cancelled because the message exists as a redelivery', async () => {
+    const { ddb, store: s } = mocked();
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
+    ddb.on(UpdateCommand).resolves({});
+
+    expect(await s.recordInbound(message())).toEqual({ inserted: false });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('leaves a transaction conflict retryable', async () => {
+    const { ddb, store: s } = mocked();
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict', 'None'));
+
+    const err = await s.recordInbound(message()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransactionCanceledException);
+    expect(err).not.toBeInstanceOf(PermanentWriteError);
   });
 });
