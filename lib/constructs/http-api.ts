@@ -16,20 +16,27 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { MAX_BODY_BYTES } from '../resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
-import type { MessageStore } from './message-store.ts';
+import type { MessageStore, TableAccess } from './message-store.ts';
 import { grantPhoneNumberActions } from './phone-numbers.ts';
-
-/**
- * The largest request body the API handler accepts (1 MiB). API Gateway itself only caps payloads
- * at 10 MB, so the handler enforces this limit; media bytes never pass through the API (callers
- * PUT them to S3 with a presigned URL).
- */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** API Gateway's REST integration timeout is 29 s; the function stops a little earlier. */
 const API_FUNCTION_TIMEOUT = Duration.seconds(28);
+
+/**
+ * The table calls of the API handler. Reads (DynamoDbQueries, DynamoDbOutbound, DynamoDbMediaRecords):
+ * GetItem, BatchGetItem (statuses filed under another id of the same message, merged in), Query on
+ * GSI1 (timelines, conversations by number, quarantine) and GSI2 (by wamid, all conversations).
+ * Writes: conditional Puts (send records, uploads), conditional Updates (send and upload states), a
+ * transaction of two Updates (a sent message and its conversation) and one conditional Delete (a
+ * send AWS throttled removes its own `sending` record, so the caller may retry). No Scan, no batch write.
+ */
+export const API_TABLE_ACCESS: TableAccess = {
+  items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  queryIndexes: ['GSI1', 'GSI2'],
+};
 
 /** What the API function may do on the configured phone numbers, and nothing else there. */
 export const API_PHONE_NUMBER_ACTIONS = [
@@ -113,8 +120,8 @@ export interface HttpApiProps extends HttpApiOptions {
  * unless asked) to a KMS-encrypted log group, and execution logs at ERROR level only, without
  * request or response data.
  *
- * The function may read and write the message table, send and upload media on the configured
- * phone numbers only, write and read `outbound/*` uploads and read `inbound/*` media.
+ * The function may make the table calls of {@link API_TABLE_ACCESS} only, send and upload media on
+ * the configured phone numbers only, write and read `outbound/*` uploads and read `inbound/*` media.
  */
 export class HttpApi extends Construct {
   readonly api: RestApi;
@@ -147,7 +154,7 @@ export class HttpApi extends Construct {
       },
     });
     this.function = handler.function;
-    props.store.grantReadWriteData(this.function);
+    props.store.grantItemAccess(this.function, API_TABLE_ACCESS);
     props.media.grantOutboundReadWrite(this.function);
     props.media.grantInboundRead(this.function);
     grantPhoneNumberActions(this, this.function, phoneNumberIds, API_PHONE_NUMBER_ACTIONS);

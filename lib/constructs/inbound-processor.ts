@@ -6,13 +6,21 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INBOUND_QUEUE, type QueueSpec } from '../resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
-import type { MessageStore } from './message-store.ts';
+import type { MessageStore, TableAccess } from './message-store.ts';
+
+/**
+ * The table calls of the inbound handler (DynamoDbStore): a transaction of Puts (the message, and a
+ * contact alias when there is one) and an Update (its conversation), conditional Updates
+ * (conversation window, statuses) and conditional Puts (account events, quarantine). It never
+ * reads, queries or deletes.
+ */
+export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['PutItem', 'UpdateItem'] };
 
 /** Properties of {@link InboundProcessor}. */
 export interface InboundProcessorProps {
   /** The queue the topic delivers WhatsApp events to. */
   readonly queue: IQueue;
-  /** The message store the handler reads and writes. */
+  /** The message store the handler writes to. */
   readonly store: MessageStore;
   /**
    * Handler folder, timeout and event source settings.
@@ -47,7 +55,7 @@ export class InboundProcessor extends Construct {
       environment: { TABLE_NAME: props.store.table.tableName },
     });
     this.function = handler.function;
-    props.store.grantReadWriteData(this.function);
+    props.store.grantItemAccess(this.function, INBOUND_TABLE_ACCESS);
 
     this.function.addEventSource(
       new SqsEventSource(props.queue, {

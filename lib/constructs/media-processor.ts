@@ -8,12 +8,19 @@ import { Construct } from 'constructs';
 import { MEDIA_QUEUE, type QueueSpec } from '../resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
-import type { MessageStore } from './message-store.ts';
+import type { MessageStore, TableAccess } from './message-store.ts';
 import { grantPhoneNumberActions } from './phone-numbers.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /** What the media function may do on the configured phone numbers, and nothing else there. */
 export const MEDIA_PHONE_NUMBER_ACTIONS = ['GetWhatsAppMessageMedia'] as const;
+
+/**
+ * The table calls of the media handler (DynamoDbMediaRecords, inbound copy only): every state change
+ * of a message's `media` map (claim, release, stored, failed) is one conditional Update, whose
+ * failed condition returns the old item without a read.
+ */
+export const MEDIA_TABLE_ACCESS: TableAccess = { items: ['UpdateItem'] };
 
 /** Properties of {@link MediaProcessor}. */
 export interface MediaProcessorProps {
@@ -79,7 +86,7 @@ export class MediaProcessor extends Construct {
       },
     });
     this.function = handler.function;
-    props.store.grantReadWriteData(this.function);
+    props.store.grantItemAccess(this.function, MEDIA_TABLE_ACCESS);
     props.media.grantInboundReadWrite(this.function);
     grantPhoneNumberActions(this, this.function, props.phoneNumberIds ?? [], MEDIA_PHONE_NUMBER_ACTIONS);
 

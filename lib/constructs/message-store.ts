@@ -1,32 +1,45 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLE_INDEXES, TABLE_KEYS } from '../resource-spec.ts';
 
-/** Item-level reads and writes (TransactWriteItems is authorised per item action). */
-const ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+/**
+ * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and
+ * table management are deliberately not offered. TransactWriteItems has no action of its own: each
+ * element is authorised as its item action (Put → PutItem, Update → UpdateItem, ConditionCheck →
+ * ConditionCheckItem).
+ */
+export type TableItemAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem'
+  | 'ConditionCheckItem';
 
-/** What DynamoDB needs of the table key on a caller's behalf, spelled out instead of wildcards. */
-const KEY_ACTIONS = [
-  'kms:Decrypt',
-  'kms:DescribeKey',
-  'kms:Encrypt',
-  'kms:GenerateDataKey',
-  'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:ReEncryptFrom',
-  'kms:ReEncryptTo',
-];
+/** Name of one of the table's GSIs (from the resource spec). */
+export type TableIndexName = (typeof TABLE_INDEXES)[number]['indexName'];
+
+/** What one principal may do with the table: exactly what its code calls, nothing more. */
+export interface TableAccess {
+  /** Item actions on the table itself. */
+  readonly items: readonly TableItemAction[];
+  /**
+   * GSIs the principal may Query (granted on those index ARNs only, never `index/*`).
+   * @default - none
+   */
+  readonly queryIndexes?: readonly TableIndexName[];
+}
+
+/**
+ * What DynamoDB needs of the table key when it serves a caller's request, allowed only for requests
+ * DynamoDB makes on the caller's behalf (`kms:ViaService`). No Encrypt, ReEncrypt or
+ * GenerateDataKeyWithoutPlaintext: the callers never use the key themselves.
+ */
+export const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'] as const;
 
 /** Properties of {@link MessageStore}. */
 export interface MessageStoreProps {
@@ -85,16 +98,35 @@ export class MessageStore extends Construct {
   }
 
   /**
-   * Lets a principal read and write items of the table and query its GSIs (named one by one,
-   * no `index/*`), and use the table key for it. No scans, no table management.
+   * Lets a principal make exactly the listed item calls on the table and Query the listed GSIs (each
+   * index ARN named, no `index/*`), and use the table key through DynamoDB ({@link TABLE_KEY_ACTIONS}).
+   * Each function declares its own {@link TableAccess} next to its handler's wiring.
+   * @throws Error when the access allows nothing (a grant with no action is a wiring mistake)
    */
-  grantReadWriteData(grantee: IGrantable): Grant {
-    const indexArns = TABLE_INDEXES.map((index) => `${this.table.tableArn}/index/${index.indexName}`);
-    this.key.grant(grantee, ...KEY_ACTIONS);
-    return Grant.addToPrincipal({
+  grantItemAccess(grantee: IGrantable, access: TableAccess): Grant {
+    const items = [...new Set(access.items)];
+    const indexes = [...new Set(access.queryIndexes ?? [])];
+    if (!items.length && !indexes.length) throw new Error('grantItemAccess: no item action and no index to query');
+    let grant = Grant.addToPrincipal({
       grantee,
-      actions: ITEM_ACTIONS,
-      resourceArns: [this.table.tableArn, ...indexArns],
+      actions: [...TABLE_KEY_ACTIONS],
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
     });
+    if (items.length) {
+      grant = grant.combine(
+        Grant.addToPrincipal({ grantee, actions: items.map((a) => `dynamodb:${a}`), resourceArns: [this.table.tableArn] }),
+      );
+    }
+    if (indexes.length) {
+      grant = grant.combine(
+        Grant.addToPrincipal({
+          grantee,
+          actions: ['dynamodb:Query'],
+          resourceArns: indexes.map((name) => `${this.table.tableArn}/index/${name}`),
+        }),
+      );
+    }
+    return grant;
   }
 }

@@ -102,3 +102,50 @@ export const phoneNumberArn = (phoneNumberId: string) => ({
     ],
   ],
 });
+
+/** The message table and its key. */
+export function messageTableOf(template: Template): { tableId: string; keyId: string } {
+  return {
+    tableId: logicalIdOf(template, 'AWS::DynamoDB::Table', {}),
+    keyId: logicalIdOf(template, 'AWS::KMS::Key', { Description: Match.stringLikeRegexp('message table') }),
+  };
+}
+
+/** A function's statements on the message table: any DynamoDB action, or any use of the table key. */
+export function tableStatementsOf(template: Template, functionId: string): Statement[] {
+  const { keyId } = messageTableOf(template);
+  return statementsOf(template, functionId).filter(
+    (s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) || JSON.stringify(s.Resource).includes(`"${keyId}"`),
+  );
+}
+
+/**
+ * The only use of the table key a function may have: what DynamoDB needs to serve its requests,
+ * and only through DynamoDB.
+ */
+export const tableKeyStatement = (keyId: string): Statement => ({
+  Effect: 'Allow',
+  Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+  Resource: arnOf(keyId),
+  Condition: {
+    StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+  },
+});
+
+/** The ARN of one of the table's GSIs, as CDK renders it. */
+export const indexArn = (tableId: string, indexName: string) => ({ 'Fn::Join': ['', [arnOf(tableId), `/index/${indexName}`]] });
+
+/** JSON with object keys sorted, so that two equal statements give the same text. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/** Asserts a list holds exactly these statements, in any order. */
+export function expectExactly(actual: Statement[], expected: Statement[]): void {
+  const byText = (a: Statement, b: Statement) => canonical(a).localeCompare(canonical(b));
+  expect([...actual].sort(byText)).toEqual([...expected].sort(byText));
+}

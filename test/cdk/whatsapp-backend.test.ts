@@ -12,14 +12,21 @@ import {
 } from '../../lib/resource-spec.ts';
 import type { WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
 import {
+  actionsOf,
+  arnOf,
   deadLetterQueueIdOf,
+  expectExactly,
   functionIdOf,
   logicalIdOf,
+  messageTableOf,
   PHONE_NUMBER_ID,
   queueIdOf,
   roleIdOf,
+  type Statement,
   statementsOf,
   synthesize,
+  tableKeyStatement,
+  tableStatementsOf,
   WABA_ID,
 } from './support.ts';
 
@@ -246,27 +253,33 @@ describe('inbound function', () => {
     });
   });
 
-  it('may touch items of its table and named GSIs only, with no managed policy', () => {
+  it('may only put and update items of the table, and use its key only through DynamoDB', () => {
     // Prepare
     const { template } = synthesize();
-    const tableId = logicalIdOf(template, 'AWS::DynamoDB::Table', {});
-    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const { tableId, keyId } = messageTableOf(template);
+
+    // Act
+    const onTable = tableStatementsOf(template, functionIdOf(template, INBOUND_FUNCTION));
+
+    // Assess
+    expectExactly(onTable, [
+      { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(tableId) },
+      tableKeyStatement(keyId),
+    ]);
+  });
+
+  it('has no managed policy and no wildcard action', () => {
+    // Prepare
+    const { template } = synthesize();
 
     // Act
     const functionId = functionIdOf(template, INBOUND_FUNCTION);
     const role = template.toJSON().Resources[roleIdOf(template, functionId)];
     const statements = statementsOf(template, functionId);
-    const dynamo = statements.filter((s) => [s.Action].flat().some((a) => String(a).startsWith('dynamodb:')));
 
     // Assess
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
-    expect(dynamo).toHaveLength(1);
-    expect(dynamo[0]?.Action).not.toContain('dynamodb:Scan');
-    expect(dynamo[0]?.Action).not.toContain('dynamodb:*');
-    expect(dynamo[0]?.Resource).toEqual([
-      tableArn,
-      ...TABLE_INDEXES.map((i) => ({ 'Fn::Join': ['', [tableArn, `/index/${i.indexName}`]] })),
-    ]);
+    expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements) {
       expect([statement.Action].flat().filter((a) => String(a).includes('*')), JSON.stringify(statement)).toEqual([]);
     }
@@ -340,6 +353,28 @@ describe('message table', () => {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
+  });
+
+  it('is reachable by the inbound, media and API functions alone, none of which may scan, batch-write or encrypt', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
+    const { tableId, keyId } = messageTableOf(template);
+    const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/].map((d) =>
+      roleIdOf(template, functionIdOf(template, d)),
+    );
+
+    // Act
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      [tableId, keyId].some((id) => JSON.stringify(p.Properties.PolicyDocument).includes(`"${id}"`)),
+    );
+    const roles = policies.flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
+    const actions = policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]).flatMap(actionsOf));
+
+    // Assess
+    expect(roles.sort()).toEqual([...functionRoles].sort());
+    for (const forbidden of ['dynamodb:BatchWriteItem', 'dynamodb:Scan', 'kms:Encrypt', 'kms:ReEncryptFrom']) {
+      expect(actions).not.toContain(forbidden);
+    }
   });
 });
 
