@@ -103,11 +103,12 @@ const isRecord = (item: Item) => item.type !== undefined || item.sendState !== u
  * statuses go to (derived from `awsMessageId`) and the one statuses without any id go to (derived
  * from the wamid). Both are computed, never looked up, so a page of messages costs one BatchGet.
  */
-function siblingIds(item: Item, wamid: unknown = item.wamid): string[] {
+function siblingIds(item: Item): string[] {
   if (item.direction === 'inbound') return [];
   const ids = new Set<string>();
   if (typeof item.awsMessageId === 'string') ids.add(messageIdFromAwsMessageId(item.awsMessageId));
-  if (typeof wamid === 'string') ids.add(messageIdFromWamid(wamid));
+  // Known once a status with our id came; a send's statuses without any id are not expected.
+  if (typeof item.wamid === 'string') ids.add(messageIdFromWamid(item.wamid));
   ids.delete(item.id);
   return [...ids];
 }
@@ -175,28 +176,11 @@ export class DynamoDbQueries {
     return found;
   }
 
-  /**
-   * The status-only items of each record (see `siblingIds`), sorted by id. A record that has no
-   * wamid yet (only AWS's own statuses came) learns it from the item derived from its AWS id, and
-   * the wamid's item is fetched in a second round.
-   */
+  /** The status-only items of each record (see `siblingIds`), sorted by id: one BatchGet per 100 keys. */
   private async siblingsOf(records: Item[]): Promise<Item[][]> {
-    const have = new Map<string, Item>();
-    const asked = new Set<string>();
-    const fetch = async (ids: string[]) => {
-      const missing = [...new Set(ids)].filter((id) => !asked.has(id));
-      for (const id of missing) asked.add(id);
-      if (missing.length) for (const [id, item] of await this.getMany(missing)) have.set(id, item);
-    };
-    const first = records.map((r) => siblingIds(r));
-    await fetch(first.flat());
-    const all = records.map((r, i) => {
-      if (typeof r.wamid === 'string') return first[i]!;
-      const learned = first[i]!.map((id) => have.get(id)?.wamid).find((w) => typeof w === 'string');
-      return learned === undefined ? first[i]! : [...new Set([...first[i]!, ...siblingIds(r, learned)])];
-    });
-    await fetch(all.flat());
-    return all.map((ids) => ids.flatMap((id) => have.get(id) ?? []).sort(byId));
+    const ids = records.map((r) => siblingIds(r));
+    const found = ids.some((i) => i.length) ? await this.getMany(ids.flat()) : new Map<string, Item>();
+    return ids.map((list) => list.flatMap((id) => found.get(id) ?? []).sort(byId));
   }
 
   /**

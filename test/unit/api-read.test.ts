@@ -1,12 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
+import { DynamoDbStore, keys } from '../../shared/adapters/dynamodb-store.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import { makeHandler as makeInbound } from '../../lambdas/inbound/handler.ts';
 import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
 import { call, type ApiHandler } from '../support/api.ts';
 import { freshTable } from '../support/dynamodb.ts';
-import { entryOf, eumFixture, snsNotification, sqsEvent } from '../support/events.ts';
+import { entryOf, eumFixture, snsNotification, sqsEvent, withEntry } from '../support/events.ts';
 
 const NOW = Date.parse('2025-06-09T10:00:00Z'); // 14 h after the fixtures' messages
 let api: ApiHandler;
@@ -94,5 +98,143 @@ describe('read API', () => {
     const res = await call(api, 'GET', '/v2/nothing');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('route_not_found');
+  });
+});
+
+describe('statuses AWS generates itself (no callback data, only the AWS send id in the envelope)', () => {
+  const USER = '16505550199';
+  const RETRIES_WAMID = entryOf(eumFixture('status-retries-exhausted-aws')).changes[0].value.statuses[0].id;
+  let aws: {
+    api: ApiHandler;
+    deliver: (fixture: string, awsId: string, edit?: (status: any) => void) => Promise<void>;
+    record: (id: string, awsId: string, second: number) => Promise<void>;
+  };
+
+  beforeAll(async () => {
+    const { doc, tableName } = await freshTable();
+    const inbound = makeInbound({ store: new DynamoDbStore(doc, tableName) });
+    aws = {
+      api: makeApiHandler({ queries: new DynamoDbQueries(doc, tableName), now: () => NOW }),
+      // A status event of a fixture, with the given AWS send id in its envelope.
+      deliver: async (fixture, awsId, edit) => {
+        const env = { ...eumFixture(fixture), messageId: awsId };
+        const entry = entryOf(env);
+        edit?.(entry.changes[0].value.statuses[0]);
+        await inbound(sqsEvent([snsNotification(withEntry(env, entry))]), {} as Context);
+      },
+      // A send record in state `sent`, as the send path leaves it once AWS accepted the message.
+      record: async (id, awsId, second) => {
+        const at = new Date(Date.parse('2025-06-08T21:00:00Z') + second * 1000).toISOString();
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keys.message(id), entity: 'message', id, direction: 'outbound', phoneNumberId: PN, contactId: USER,
+              contact: { waId: USER }, type: 'text', contentJson: JSON.stringify({ body: 'hello' }), timestamp: at,
+              sendState: 'sent', requestHash: 'h', awsMessageId: awsId, sentAt: at,
+              GSI1PK: keys.timeline(PN, USER), GSI1SK: `${at}#${id}`,
+            },
+          }),
+        );
+      },
+    };
+  });
+
+  const statusesOf = (m: { statuses: Array<{ status: string }> }) => m.statuses.map((s) => s.status);
+
+  it('shows a send AWS dropped after retries as failed, by id and in its conversation alike', async () => {
+    const id = 'msg_00000000000000000000000000a0a0a0';
+    await aws.record(id, 'aws-dropped', 0);
+    await aws.deliver('status-accepted-aws', 'aws-dropped', (s) => (s.id = RETRIES_WAMID));
+    await aws.deliver('status-retries-exhausted-aws', 'aws-dropped');
+
+    const res = await call(aws.api, 'GET', `/v1/messages/${id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, wamid: RETRIES_WAMID, awsMessageId: 'aws-dropped', status: 'failed', content: { body: 'hello' } });
+    expect(statusesOf(res.body)).toEqual(['accepted', 'retries_exhausted']);
+    const list = await call(aws.api, 'GET', `/v1/conversations/${PN}/${USER}/messages`);
+    expect(list.body.items.find((m: { id: string }) => m.id === id)).toEqual(res.body);
+    const byWamid = await call(aws.api, 'GET', `/v1/messages/${encodeURIComponent(RETRIES_WAMID)}`);
+    expect(byWamid.body).toMatchObject({ status: 'failed', statuses: res.body.statuses });
+  });
+
+  it("merges Meta's statuses (with our id) and AWS's own (with the AWS id) into one message, and no other send's", async () => {
+    const id = 'msg_00000000000000000000000000b0b0b0';
+    const bystander = 'msg_00000000000000000000000000c0c0c0';
+    await aws.record(id, 'aws-mixed', 1);
+    await aws.record(bystander, 'aws-bystander', 2);
+    const ours = (s: any) => {
+      s.id = 'wamid.MIXED';
+      s.biz_opaque_callback_data = `${id}|order-9`;
+    };
+    await aws.deliver('status-sent', 'aws-mixed', ours);
+    await aws.deliver('status-delivered', 'aws-mixed', ours);
+    await aws.deliver('status-accepted-aws', 'aws-mixed', (s) => (s.id = 'wamid.MIXED'));
+    await aws.deliver('status-retries-exhausted-aws', 'aws-mixed', (s) => (s.id = 'wamid.MIXED'));
+
+    const res = await call(aws.api, 'GET', `/v1/messages/${id}`);
+    expect(res.body).toMatchObject({ wamid: 'wamid.MIXED', status: 'failed', bizOpaqueCallbackData: 'order-9', awsMessageId: 'aws-mixed' });
+    expect(statusesOf(res.body).sort()).toEqual(['accepted', 'delivered', 'retries_exhausted', 'sent']);
+    const list = await call(aws.api, 'GET', `/v1/conversations/${PN}/${USER}/messages`);
+    expect(list.body.items.find((m: { id: string }) => m.id === id)).toEqual(res.body);
+    expect(list.body.items.find((m: { id: string }) => m.id === bystander)).toMatchObject({ status: 'accepted', statuses: [] });
+  });
+});
+
+describe('merging a page with its status-only items (DynamoDB answers mocked)', () => {
+  const mocked = () => {
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    return { ddb: mockClient(doc), queries: new DynamoDbQueries(doc, 'table') };
+  };
+  const record = (n: number) => ({
+    ...keys.message(`msg_${n.toString(16).padStart(32, '0')}`),
+    id: `msg_${n.toString(16).padStart(32, '0')}`,
+    direction: 'outbound',
+    type: 'text',
+    sendState: 'sent',
+    awsMessageId: `aws-${n}`,
+    wamid: `wamid.P${n}`,
+    timestamp: '2025-06-08T21:00:00.000Z',
+  });
+  const awsItem = (n: number) => ({
+    ...keys.message(messageIdFromAwsMessageId(`aws-${n}`)),
+    id: messageIdFromAwsMessageId(`aws-${n}`),
+    wamid: `wamid.P${n}`,
+    'st:retries_exhausted': { status: 'retries_exhausted', timestamp: '2025-06-08T23:00:00.000Z' },
+  });
+
+  it('asks for the keys DynamoDB left unprocessed again', async () => {
+    const { ddb, queries } = mocked();
+    ddb.on(QueryCommand).resolves({ Items: [record(1)] });
+    ddb.on(BatchGetCommand)
+      .resolvesOnce({ Responses: { table: [] }, UnprocessedKeys: { table: { Keys: [keys.message(awsItem(1).id)] } } })
+      .resolvesOnce({ Responses: { table: [awsItem(1)] } });
+
+    const page = await queries.listMessages({ phoneNumberId: PN, contactId: '1', limit: 20 });
+
+    expect(page.items[0]).toMatchObject({ status: 'failed', statuses: [{ status: 'retries_exhausted' }] });
+    const asked = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems);
+    expect(asked).toEqual([
+      { table: { Keys: [keys.message(awsItem(1).id), keys.message(messageIdFromWamid('wamid.P1'))] } },
+      { table: { Keys: [keys.message(awsItem(1).id)] } },
+    ]);
+  });
+
+  it('asks for at most 100 keys at a time, each key once, and for none on a page of inbound messages', async () => {
+    const { ddb, queries } = mocked();
+    const records = Array.from({ length: 60 }, (_, n) => record(n));
+    ddb.on(QueryCommand).resolvesOnce({ Items: records }).resolvesOnce({ Items: [{ ...record(99), direction: 'inbound' }] });
+    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Array<{ PK: string }> }> }) => ({
+      Responses: { table: input.RequestItems.table!.Keys.flatMap((k) => records.map((_, n) => awsItem(n)).filter((a) => a.PK === k.PK)) },
+    }));
+
+    const page = await queries.listMessages({ phoneNumberId: PN, contactId: '1', limit: 100 });
+    await queries.listMessages({ phoneNumberId: PN, contactId: '2', limit: 100 });
+
+    expect(page.items.map((m) => m.status)).toEqual(records.map(() => 'failed'));
+    const sizes = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.table!.Keys!.length);
+    expect(sizes.sort((a, b) => b - a)).toEqual([100, 20]);
+    const keysAsked = ddb.commandCalls(BatchGetCommand).flatMap((c) => c.args[0].input.RequestItems!.table!.Keys!.map((k) => k.PK));
+    expect(new Set(keysAsked).size).toBe(120);
   });
 });

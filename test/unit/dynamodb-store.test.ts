@@ -216,6 +216,7 @@ describe('account events and quarantine', () => {
       event('2025-06-08T20:59:43.271279391Z', 'FLAGGED'),
       event('2025-06-09T08:00:00.000000001Z', 'UNFLAGGED'),
       event('2025-06-10T08:00:00.000000002Z', 'FLAGGED'),
+      event('2025-06-10T08:00:00.000000003Z', 'FLAGGED'), // the same millisecond: told apart by the full time
     ];
     const ingest = async (envelope: unknown) => {
       const r = parseEventBody(snsNotification(envelope), Date.now());
@@ -231,6 +232,7 @@ describe('account events and quarantine', () => {
       ['2025-06-08T20:59:43.271279391Z', 'FLAGGED'],
       ['2025-06-09T08:00:00.000000001Z', 'UNFLAGGED'],
       ['2025-06-10T08:00:00.000000002Z', 'FLAGGED'],
+      ['2025-06-10T08:00:00.000000003Z', 'FLAGGED'],
     ]);
     const first = items.find((i) => i.eventTimestamp === '2025-06-08T20:59:43.271279391Z')!;
     expect(first.SK).toMatch(/^phone_number_quality_update#2025-06-08T20:59:43\.271Z#[0-9a-f]{64}$/);

@@ -47,6 +47,19 @@ describe('inbound handler', () => {
     });
   });
 
+  it('quarantines a poison envelope once though SNS delivered it in two notifications', async () => {
+    const handler = makeHandler({ store });
+    const poison = { context: { MetaPhoneNumberIds: [] }, whatsAppWebhookEntry: '{oops' };
+    const event = sqsEvent([snsNotification(poison), snsNotification(poison)]);
+
+    const response = await handler(event, context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const quarantined = await byEntity('quarantine');
+    expect(quarantined).toHaveLength(1);
+    expect(quarantined[0]).toMatchObject({ reason: 'whatsAppWebhookEntry is not JSON', raw: expect.stringContaining('"Type":"Notification"') });
+  });
+
   it('stores the good elements of a half-bad event and quarantines the event with the reason', async () => {
     const env = eumFixture('multi-change');
     const entry = entryOf(env);

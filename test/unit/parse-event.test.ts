@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageIdFromWamid } from '../../shared/domain/ids.ts';
-import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
+import { eventContentOf, parseEventBody } from '../../shared/whatsapp/parse-event.ts';
 import { entryOf, eumFixture, snsNotification, withEntry } from '../support/events.ts';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -197,9 +197,33 @@ describe('other fields and value-level errors', () => {
     expect(parsed.accountEvents[0]).toMatchObject({ field, wabaId: '1393727385109399', value: entryOf(eumFixture(fixture)).changes[0].value });
   });
 
+  it("carries the envelope's message_timestamp verbatim, nanoseconds and all, on account events", () => {
+    const [e] = ok('phone-number-quality-update').accountEvents;
+    expect(e).toMatchObject({ eventTimestamp: '2025-06-08T20:59:43.271279391Z', receivedAtMs: Date.parse('2025-06-08T20:59:43.271Z') });
+    const { message_timestamp: _, ...untimed } = eumFixture<Record<string, unknown>>('phone-number-quality-update');
+    const r = parseEventBody(snsNotification(untimed), NOW);
+    if (r.kind !== 'ok') throw new Error(r.reason);
+    expect(r.parsed.accountEvents[0]).not.toHaveProperty('eventTimestamp');
+    expect(r.parsed.accountEvents[0]?.receivedAtMs).toBe(NOW);
+  });
+
   it('keeps value-level errors as an account event', () => {
     const parsed = ok('value-errors');
     expect(parsed.accountEvents[0]).toMatchObject({ field: 'messages.errors', value: { errors: [expect.objectContaining({ code: 130429 })] } });
+  });
+});
+
+describe('the content that identifies an event', () => {
+  it('is the SNS Message of a notification, the same however many times SNS delivers it', () => {
+    const envelope = JSON.stringify(eumFixture('inbound-text'));
+    expect(eventContentOf(snsNotification(envelope))).toBe(envelope);
+    expect(eventContentOf(snsNotification(envelope))).toBe(eventContentOf(snsNotification(envelope)));
+  });
+
+  it('is the body itself when it is no SNS notification', () => {
+    for (const body of ['not json', '{"Type":"Notification"}', '[1,2]', JSON.stringify(eumFixture('inbound-text'))]) {
+      expect(eventContentOf(body)).toBe(body);
+    }
   });
 });
 
