@@ -33,7 +33,7 @@ function events(n: number) {
     inbound.push(snsNotification(withEntry(text, e)));
     const s = entryOf(status);
     s.changes[0].value.statuses[0].id = `wamid.BENCHOUT${randomUUID()}`;
-    statuses.push(snsNotification(withEntry(status, s)));
+    statuses.push(snsNotification({ ...withEntry(status, s), messageId: randomUUID() }));
   }
   return { inbound, statuses };
 }
