@@ -22,7 +22,7 @@ import { documentClient } from '../shared/adapters/aws-clients.ts';
 import { DynamoDbOutbound } from '../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
-import { socialMessagingClient, SocialMessagingGateway } from '../shared/adapters/socialmessaging-gateway.ts';
+import { socialMessagingClient, socialMessagingSendClient, SocialMessagingGateway } from '../shared/adapters/socialmessaging-gateway.ts';
 import { encodeCallbackData } from '../shared/domain/callback.ts';
 import { messageIdFromWamid, newMessageId } from '../shared/domain/ids.ts';
 import { MessageSender } from '../shared/domain/send-message.ts';
@@ -222,7 +222,8 @@ export async function benchSend(opts: { sends?: number; rounds?: number; concurr
   const [stub, ddb] = await Promise.all([startStub(), startDynamoDb()]);
   const dynamodb = new DynamoDBClient({ endpoint: ddb.endpoint, region: REGION, credentials: CREDENTIALS });
   const bareClient = socialMessagingClient({ endpoint: stub.endpoint, region: REGION, credentials: CREDENTIALS });
-  const apiClient = socialMessagingClient({ endpoint: stub.endpoint, region: REGION, credentials: CREDENTIALS });
+  // Sends go through a client without SDK retries, as in the Lambda.
+  const apiClient = socialMessagingSendClient({ endpoint: stub.endpoint, region: REGION, credentials: CREDENTIALS });
   try {
     const ddbCounts = countRequests(dynamodb);
     const smCounts = countRequests(apiClient);
@@ -295,6 +296,7 @@ export async function benchSend(opts: { sends?: number; rounds?: number; concurr
         content: text.text,
         timestampMs: Date.now(),
         requestHash: 'bench',
+        attemptId: randomUUID(),
       };
       if (!(await outbound.begin(record, Date.now())).created) throw new Error('the record was not created');
       const out = await gateway.sendMessage({ phoneNumberId: PN, message: metaText[lane]!, metaApiVersion: META_API_VERSION });

@@ -38,8 +38,30 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
   throw new ValidationError(`${path}: ${issue.message}`, { path });
 }
 
-function decodeParams(params: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.includes('%') ? decodeURIComponent(v) : v]));
+/**
+ * The router percent-decodes path parameters itself, and throws URIError on a malformed escape
+ * (`%E0%A4%A`): the caller's 400. This finds which parameter of the matching route it was.
+ */
+function malformedParam(method: string, pathname: string, routes: RouteDef[]): string | undefined {
+  const segments = pathname.split('/');
+  for (const route of routes) {
+    const pattern = route.path.split('/');
+    if (route.method !== method || pattern.length !== segments.length) continue;
+    const names = pattern.map((p, i) => (/^\{\w+\}$/.test(p) ? p.slice(1, -1) : p === segments[i] ? '' : undefined));
+    if (names.includes(undefined)) continue;
+    const bad = names.findIndex((name, i) => name !== '' && !decodes(segments[i]!));
+    if (bad >= 0) return names[bad];
+  }
+  return undefined;
+}
+
+function decodes(s: string): boolean {
+  try {
+    decodeURIComponent(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readBody(req: Request, route: RouteDef): Promise<unknown> {
@@ -72,8 +94,9 @@ export function makeApi(routes: RouteDef[]) {
       try {
         const url = new URL(ctx.req.url);
         const headers = Object.fromEntries([...ctx.req.headers.entries()].map(([k, v]) => [k.toLowerCase(), v]));
+        const params = ctx.params;
         const request: RouteRequest = {
-          params: (validate(route.params, decodeParams(ctx.params), 'path') as Record<string, string>) ?? decodeParams(ctx.params),
+          params: (validate(route.params, params, 'path') as Record<string, string>) ?? params,
           query: (validate(route.query, Object.fromEntries(url.searchParams), 'query') as RouteRequest['query']) ?? {},
           headers: (validate(route.headers, headers, 'header') as RouteRequest['headers']) ?? headers,
           body: undefined,
@@ -88,6 +111,11 @@ export function makeApi(routes: RouteDef[]) {
   }
   router.notFound(async () => errorResponse(new NotFoundError('No such route. See GET /v1/openapi.json for the routes of this API.', 'route_not_found')));
   router.methodNotAllowed(async () => errorResponse(new ApiError(405, 'method_not_allowed', 'This route does not accept that method.')));
+  router.errorHandler(URIError, async (err, ctx) => {
+    const name = malformedParam(ctx.req.method, new URL(ctx.req.url).pathname, routes);
+    if (name === undefined) return errorResponse(err);
+    return errorResponse(new ValidationError(`path.${name}: not a valid percent-encoded value`, { path: `path.${name}` }));
+  });
   router.errorHandler(Error, async (err) => errorResponse(err));
 
   return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>

@@ -13,7 +13,11 @@ import type { MediaApiDeps } from './routes/media.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
-import { socialMessagingClient, SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
+import {
+  socialMessagingClient,
+  socialMessagingSendClient,
+  SocialMessagingGateway,
+} from '../../shared/adapters/socialmessaging-gateway.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { logger } from '../../shared/observability.ts';
 
@@ -53,7 +57,8 @@ function senderDeps(doc: ReturnType<typeof documentClient>): () => MessageSender
     (built ??= (() => {
       const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION']);
       return new MessageSender({
-        gateway: new SocialMessagingGateway(socialMessagingClient()),
+        // Sends never retried by the SDK (a lost answer may hide a sent message); reads are.
+        gateway: new SocialMessagingGateway(socialMessagingClient(), { sendClient: socialMessagingSendClient() }),
         store: new DynamoDbOutbound(doc, config.TABLE_NAME),
         messages: new DynamoDbQueries(doc, config.TABLE_NAME),
         phoneNumberIds: config.PHONE_NUMBER_IDS.split(',').map((id) => id.trim()),

@@ -5,11 +5,14 @@
  *
  * DynamoDB requests of one send: a non-template message reads its conversation (1 GetItem, for
  * the 24-hour window), then 1 PutItem (the record) and 1 TransactWriteItems (record `sent` +
- * conversation counted and moved forward): 1 read + 2 writes; a template skips the read. The
- * rare late message (a newer one already moved the conversation) costs one more transaction.
+ * conversation counted and moved forward): 1 read + 2 writes; a template skips the read. A send
+ * to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem). The rare late message
+ * (a newer one already moved the conversation) costs one more transaction; a throttled send, one
+ * DeleteItem.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   TransactWriteCommand,
@@ -17,34 +20,22 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ApiError, InternalError, UnavailableError } from '../domain/errors.ts';
-import type {
-  BeginResult,
-  OutboundRecord,
-  OutboundStore,
-  SendState,
-  StoredOutbound,
-  StoredSendError,
-  TakeOverResult,
-} from '../ports/outbound-store.ts';
+import { ApiError, InternalError, STORE_BUSY_ERRORS, storeBusy } from '../domain/errors.ts';
+import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { keys } from './dynamodb-store.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 type Item = Record<string, any>;
 
-const DYNAMODB_BUSY = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
-
 /**
- * DynamoDB's own errors must not reach `fromAwsError`, whose table is for socialmessaging (a
- * DynamoDB ResourceNotFoundException is not an unknown phone number): busy → 503, anything else → 500.
+ * DynamoDB's own errors as API errors, named after the step that failed (for the log): busy → 503,
+ * anything else → 500. (A DynamoDB ResourceNotFoundException is not an unknown phone number.)
  */
 function storeError(what: string, err: unknown): never {
   if (err instanceof ApiError) throw err;
   const name = (err as { name?: unknown } | undefined)?.name;
-  if (typeof name === 'string' && DYNAMODB_BUSY.has(name)) {
-    throw new UnavailableError('The message store is busy: try again shortly.', 'store_unavailable');
-  }
+  if (typeof name === 'string' && STORE_BUSY_ERRORS.has(name)) throw storeBusy();
   throw new InternalError('store_error', undefined, { cause: new Error(what, { cause: err }) });
 }
 
@@ -97,6 +88,23 @@ export class DynamoDbOutbound implements OutboundStore {
     return Number.isFinite(ms) ? ms : undefined;
   }
 
+  async waIdOf(phoneNumberId: string, userId: string): Promise<string | undefined> {
+    // The alias the inbound path writes for a user who shows both ids (its conversation is filed
+    // under the wa_id). Consistent: a reply right after the user's first message must find it.
+    const out = await guard('read contact alias', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.alias(phoneNumberId, userId),
+          ProjectionExpression: 'waId',
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const waId = out.Item?.waId;
+    return typeof waId === 'string' && waId !== '' ? waId : undefined;
+  }
+
   async find(id: string): Promise<StoredOutbound | undefined> {
     const out = await guard('read send record', () =>
       this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(id), ConsistentRead: true })),
@@ -127,7 +135,7 @@ export class DynamoDbOutbound implements OutboundStore {
             sendState: 'sending' satisfies SendState,
             requestHash: r.requestHash,
             idempotencyKey: r.idempotencyKey,
-            attempts: 1,
+            attemptId: r.attemptId,
             attemptStartedAt: nowMs,
             GSI1PK: keys.timeline(r.phoneNumberId, r.contactId),
             GSI1SK: timelineKey(r),
@@ -140,37 +148,7 @@ export class DynamoDbOutbound implements OutboundStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) storeError('write send record', err);
       const existing = err.Item ? toStored(unmarshall(err.Item)) : await this.find(r.id);
-      return { created: false, existing: existing ?? { id: r.id } };
-    }
-  }
-
-  async takeOver(r: OutboundRecord, nowMs: number): Promise<TakeOverResult> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.message(r.id),
-          UpdateExpression:
-            'SET sendState = :sending, attemptStartedAt = :now, GSI1PK = :g1, GSI1SK = :g1sk REMOVE sendError ADD attempts :one',
-          ConditionExpression: 'sendState = :retryable AND requestHash = :h',
-          ExpressionAttributeValues: {
-            ':sending': 'sending',
-            ':retryable': 'retryable_failure',
-            ':h': r.requestHash,
-            ':now': nowMs,
-            ':one': 1,
-            ':g1': keys.timeline(r.phoneNumberId, r.contactId),
-            ':g1sk': timelineKey(r),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { taken: true };
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        return { taken: false, existing: err.Item ? toStored(unmarshall(err.Item)) : undefined };
-      }
-      storeError('take over send record', err);
+      return { created: false, existing };
     }
   }
 
@@ -182,10 +160,11 @@ export class DynamoDbOutbound implements OutboundStore {
         TableName: this.tableName,
         Key: keys.message(r.id),
         UpdateExpression: `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`,
-        ConditionExpression: 'sendState = :sending',
+        ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
         ExpressionAttributeValues: {
           ':sent': 'sent',
           ':sending': 'sending',
+          ':attempt': r.attemptId,
           ':now': iso(nowMs),
           ...(awsMessageId !== undefined && { ':aws': awsMessageId }),
         },
@@ -230,7 +209,7 @@ export class DynamoDbOutbound implements OutboundStore {
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) storeError('complete send record', err);
         const [onMessage, onConversation] = err.CancellationReasons ?? [];
-        // The record is no longer `sending`: whoever changed it owns it now.
+        // The record is no longer this attempt's `sending`: whoever changed it owns it now.
         if (onMessage?.Code === 'ConditionalCheckFailed') return;
         if (onConversation?.Code !== 'ConditionalCheckFailed' || conversation === countOnly) {
           storeError('complete send record', err);
@@ -239,29 +218,48 @@ export class DynamoDbOutbound implements OutboundStore {
     }
   }
 
-  async markFailed(id: string, state: 'rejected' | 'retryable_failure', error: StoredSendError, nowMs: number): Promise<void> {
+  async markRejected(r: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void> {
     // Nothing was sent: the record leaves the conversation's timeline but stays for replays.
-    await this.transition(id, 'SET sendState = :state, sendError = :err, failedAt = :now REMOVE GSI1PK, GSI1SK', {
-      ':state': state,
+    await this.transition(r, 'SET sendState = :state, sendError = :err, failedAt = :now REMOVE GSI1PK, GSI1SK', {
+      ':state': 'rejected' satisfies SendState,
       ':err': error,
       ':now': iso(nowMs),
     });
   }
 
-  async markInDoubt(id: string, nowMs: number): Promise<void> {
-    await this.transition(id, 'SET sendState = :state, inDoubtSince = :now', { ':state': 'in_doubt', ':now': iso(nowMs) });
+  async markInDoubt(r: OutboundRecord, nowMs: number): Promise<void> {
+    await this.transition(r, 'SET sendState = :state, inDoubtSince = :now', {
+      ':state': 'in_doubt' satisfies SendState,
+      ':now': iso(nowMs),
+    });
   }
 
-  /** A change from `sending`; a record in another state is left alone. */
-  private async transition(id: string, update: string, values: Record<string, unknown>): Promise<void> {
+  async discard(r: OutboundRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.message(r.id),
+          ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
+          ExpressionAttributeValues: { ':sending': 'sending', ':attempt': r.attemptId, ':h': r.requestHash },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return;
+      storeError('discard send record', err);
+    }
+  }
+
+  /** A change from this attempt's `sending`; a record in another state is left alone. */
+  private async transition(r: OutboundRecord, update: string, values: Record<string, unknown>): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.message(id),
+          Key: keys.message(r.id),
           UpdateExpression: update,
-          ConditionExpression: 'sendState = :sending',
-          ExpressionAttributeValues: { ...values, ':sending': 'sending' },
+          ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
+          ExpressionAttributeValues: { ...values, ':sending': 'sending', ':attempt': r.attemptId },
         }),
       );
     } catch (err) {

@@ -1,33 +1,100 @@
 /**
  * WhatsAppGateway over the socialmessaging SDK client: SendWhatsAppMessage and
- * GetLinkedWhatsAppBusinessAccountPhoneNumber. Exceptions pass through unchanged (the domain maps
- * them by name with `fromAwsError`).
+ * GetLinkedWhatsAppBusinessAccountPhoneNumber. Failed calls are thrown as `WhatsAppServiceError`
+ * (the SDK's exception name kept), which the domain maps with `AWS_ERROR_POLICY`.
+ *
+ * SendWhatsAppMessage has no client token: a call that reached AWS and lost its answer (timeout,
+ * reset connection, 5xx) may have sent the message, and sending it again could deliver it twice.
+ * So sends go through a client without SDK retries, and the gateway itself retries only
+ * `ThrottledRequestException` (a 429: AWS accepted nothing). Reads keep the SDK's retries.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetLinkedWhatsAppBusinessAccountPhoneNumberCommand,
   SendWhatsAppMessageCommand,
   SocialMessagingClient,
   type SocialMessagingClientConfig,
 } from '@aws-sdk/client-socialmessaging';
+import { WhatsAppServiceError } from '../domain/errors.ts';
 import { phoneDigits } from '../domain/ids.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 
 /**
- * Attempts per call, retries included. The SDK's standard strategy retries throttling and 5xx with
- * backoff; three attempts stay well inside API Gateway's 29-second limit, and a throttled call
- * that still fails becomes a 429 with Retry-After for the caller.
+ * Attempts per call, retries included, for calls that are safe to repeat (reads, media). The
+ * SDK's standard strategy retries throttling, 5xx and network errors with backoff; three
+ * attempts stay well inside API Gateway's 29-second limit.
  */
 export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
 
-/** The client, with the endpoint from the SDK's standard configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`). */
+/**
+ * Attempts of one SendWhatsAppMessage while AWS answers ThrottledRequestException; a send still
+ * throttled after them becomes a 429 with Retry-After for the caller.
+ */
+export const SEND_ATTEMPTS_WHEN_THROTTLED = 3;
+
+/** Wait before the n-th retry (1-based) of a throttled send: 100 ms, then 400 ms, with jitter. */
+export function throttledSendDelayMs(retry: number, random: () => number = Math.random): number {
+  const ceiling = 100 * 4 ** (Math.max(1, retry) - 1);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * The client for calls that are safe to repeat, with the endpoint from the SDK's standard
+ * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
+ */
 export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
   return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', ...config });
 }
 
+/**
+ * How long a send waits for AWS's answer before giving up on it (the message is then in doubt):
+ * long enough for a slow answer, short enough to record the outcome before the API function's
+ * 28-second timeout.
+ */
+export const SEND_TIMEOUT_MS = 20_000;
+
+/**
+ * The client for SendWhatsAppMessage: one attempt per call, never a retry by the SDK, and an
+ * answer awaited at most `SEND_TIMEOUT_MS` (a `TimeoutError` after that).
+ */
+export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
+  return new SocialMessagingClient({
+    requestHandler: { requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
+    ...config,
+    maxAttempts: 1,
+  });
+}
+
+export interface SocialMessagingGatewayOptions {
+  /**
+   * The client SendWhatsAppMessage goes through; it must not retry (`socialMessagingSendClient`).
+   * @default the client given for reads: only for a client whose calls never reach AWS (tests)
+   */
+  sendClient?: SocialMessagingClient;
+  /** @default SEND_ATTEMPTS_WHEN_THROTTLED */
+  attemptsWhenThrottled?: number;
+  /** @default throttledSendDelayMs */
+  delayMs?: (retry: number) => number;
+  /** @default a timer */
+  sleep?: (ms: number) => Promise<unknown>;
+}
+
+const isThrottled = (err: unknown) => (err as { name?: unknown } | null)?.name === 'ThrottledRequestException';
+
 export class SocialMessagingGateway implements WhatsAppGateway {
   private readonly client: SocialMessagingClient;
-  constructor(client: SocialMessagingClient) {
+  private readonly sendClient: SocialMessagingClient;
+  private readonly attemptsWhenThrottled: number;
+  private readonly delayMs: (retry: number) => number;
+  private readonly sleep: (ms: number) => Promise<unknown>;
+
+  /** `client` for reads (with the SDK's retries); `options.sendClient` for sends (without). */
+  constructor(client: SocialMessagingClient, options: SocialMessagingGatewayOptions = {}) {
     this.client = client;
+    this.sendClient = options.sendClient ?? client;
+    this.attemptsWhenThrottled = Math.max(1, options.attemptsWhenThrottled ?? SEND_ATTEMPTS_WHEN_THROTTLED);
+    this.delayMs = options.delayMs ?? ((retry) => throttledSendDelayMs(retry));
+    this.sleep = options.sleep ?? sleep;
   }
 
   async sendMessage(input: {
@@ -35,19 +102,32 @@ export class SocialMessagingGateway implements WhatsAppGateway {
     message: Record<string, unknown>;
     metaApiVersion: string;
   }): Promise<{ awsMessageId?: string }> {
-    const out = await this.client.send(
+    const command = () =>
       new SendWhatsAppMessageCommand({
         originationPhoneNumberId: input.phoneNumberId,
         // Raw JSON bytes: the SDK base64-encodes blobs itself.
         message: new TextEncoder().encode(JSON.stringify(input.message)),
         metaApiVersion: input.metaApiVersion,
-      }),
-    );
-    return out.messageId ? { awsMessageId: out.messageId } : {};
+      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.sendClient.send(command());
+        return out.messageId ? { awsMessageId: out.messageId } : {};
+      } catch (err) {
+        // Only a throttle is known to have sent nothing; any other failure may hide a sent message.
+        if (!isThrottled(err) || attempt >= this.attemptsWhenThrottled) throw new WhatsAppServiceError(err);
+      }
+      await this.sleep(this.delayMs(attempt));
+    }
   }
 
   async getPhoneNumber(phoneNumberId: string): Promise<LinkedPhoneNumber> {
-    const out = await this.client.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: phoneNumberId }));
+    let out;
+    try {
+      out = await this.client.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: phoneNumberId }));
+    } catch (err) {
+      throw new WhatsAppServiceError(err);
+    }
     const p = out.phoneNumber;
     const display = p?.displayPhoneNumber ?? p?.phoneNumber;
     return {

@@ -1,14 +1,24 @@
 /**
  * WhatsApp media through AWS End User Messaging Social: GetWhatsAppMessageMedia (inbound file →
  * the media bucket) and PostWhatsAppMessageMedia (an object of the bucket → a WhatsApp media id).
- * SDK exceptions pass through unchanged: the use cases classify them by name.
+ * Failed calls are thrown as `WhatsAppServiceError` (the SDK's exception name kept): the use cases
+ * classify them by name, and the API maps only these with `AWS_ERROR_POLICY`.
  */
 import {
   GetWhatsAppMessageMediaCommand,
   PostWhatsAppMessageMediaCommand,
   type SocialMessagingClient,
 } from '@aws-sdk/client-socialmessaging';
+import { WhatsAppServiceError } from '../domain/errors.ts';
 import type { WhatsAppMedia } from '../ports/media.ts';
+
+async function call<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw new WhatsAppServiceError(err);
+  }
+}
 
 export class SocialMessagingMedia implements WhatsAppMedia {
   private readonly client: SocialMessagingClient;
@@ -22,13 +32,15 @@ export class SocialMessagingMedia implements WhatsAppMedia {
     bucket: string;
     keyPrefix: string;
   }): Promise<{ mimeType?: string; fileSize?: number }> {
-    const out = await this.client.send(
-      new GetWhatsAppMessageMediaCommand({
-        mediaId: input.mediaId,
-        originationPhoneNumberId: input.phoneNumberId,
-        // A prefix: AWS appends `<mediaId>.<ext>` to it.
-        destinationS3File: { bucketName: input.bucket, key: input.keyPrefix },
-      }),
+    const out = await call(() =>
+      this.client.send(
+        new GetWhatsAppMessageMediaCommand({
+          mediaId: input.mediaId,
+          originationPhoneNumberId: input.phoneNumberId,
+          // A prefix: AWS appends `<mediaId>.<ext>` to it.
+          destinationS3File: { bucketName: input.bucket, key: input.keyPrefix },
+        }),
+      ),
     );
     return {
       ...(out.mimeType !== undefined && { mimeType: out.mimeType }),
@@ -37,11 +49,13 @@ export class SocialMessagingMedia implements WhatsAppMedia {
   }
 
   async uploadFromBucket(input: { phoneNumberId: string; bucket: string; key: string }): Promise<{ mediaId: string }> {
-    const out = await this.client.send(
-      new PostWhatsAppMessageMediaCommand({
-        originationPhoneNumberId: input.phoneNumberId,
-        sourceS3File: { bucketName: input.bucket, key: input.key },
-      }),
+    const out = await call(() =>
+      this.client.send(
+        new PostWhatsAppMessageMediaCommand({
+          originationPhoneNumberId: input.phoneNumberId,
+          sourceS3File: { bucketName: input.bucket, key: input.key },
+        }),
+      ),
     );
     if (!out.mediaId) throw new Error('PostWhatsAppMessageMedia answered without a mediaId');
     return { mediaId: out.mediaId };

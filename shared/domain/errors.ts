@@ -4,8 +4,10 @@
  * (see `toErrorBody`). 5xx errors carry fixed, safe messages: what went wrong in detail belongs in
  * the log, not in the answer.
  *
- * AWS SDK exceptions are mapped by `err.name` in one table (`fromAwsError`), so this module needs
- * no SDK import.
+ * Errors of AWS End User Messaging Social reach this module wrapped by its adapters
+ * (`WhatsAppServiceError`) and are mapped by `err.name` in one table (`AWS_ERROR_POLICY`), so this
+ * module needs no SDK import. Errors of other services (DynamoDB, S3) never go through that table:
+ * the same exception name means something else there.
  */
 
 export type ErrorDetails = Readonly<Record<string, unknown>>;
@@ -136,14 +138,37 @@ export class UnavailableError extends ApiError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS SDK exceptions (socialmessaging), by `err.name`
+// AWS End User Messaging Social (socialmessaging) exceptions, by `err.name`
 // ---------------------------------------------------------------------------------------------
 
 /** The parts of an SDK exception this module reads; structural, so no SDK import. */
 export interface AwsLikeError {
   name?: unknown;
   message?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
   $response?: { headers?: Record<string, string | undefined> };
+}
+
+/**
+ * A failed call to AWS End User Messaging Social, as its adapters throw it: the SDK's exception,
+ * or the network error or timeout on the way, with `cause` set to it. `name` stays the SDK's
+ * name (`ThrottledRequestException`, `TimeoutError`…), so tables keyed by name and logs keep
+ * working; the class is what tells `toApiError` that `AWS_ERROR_POLICY` applies.
+ */
+export class WhatsAppServiceError extends Error {
+  /** The HTTP status AWS answered; undefined when no answer came back (network error, timeout). */
+  readonly httpStatusCode: number | undefined;
+  /** The Retry-After header of AWS's answer, as written. */
+  readonly retryAfter: string | undefined;
+
+  constructor(cause: unknown) {
+    const e = (typeof cause === 'object' && cause !== null ? cause : {}) as AwsLikeError;
+    super(typeof e.message === 'string' ? e.message : 'The call to AWS End User Messaging Social failed.', { cause });
+    this.name = typeof e.name === 'string' && e.name !== '' ? e.name : 'Error';
+    const status = e.$metadata?.httpStatusCode;
+    this.httpStatusCode = typeof status === 'number' ? status : undefined;
+    this.retryAfter = e.$response?.headers?.['retry-after'];
+  }
 }
 
 const DEFAULT_RETRY_AFTER_SECONDS = 1;
@@ -157,7 +182,7 @@ function awsReason(err: AwsLikeError): ErrorDetails | undefined {
 }
 
 function retryAfterOf(err: AwsLikeError): number {
-  const header = err.$response?.headers?.['retry-after'];
+  const header = err instanceof WhatsAppServiceError ? err.retryAfter : err.$response?.headers?.['retry-after'];
   const seconds = header !== undefined && /^\d+$/.test(header.trim()) ? Number(header) : Number.NaN;
   return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_RETRY_AFTER_SECONDS;
 }
@@ -191,17 +216,49 @@ export const AWS_ERROR_POLICY: Readonly<Record<string, (err: AwsLikeError) => Ap
   DependencyException: () => new UpstreamError(),
 };
 
-/** Maps an error thrown by the socialmessaging client; anything unknown becomes a safe 500. */
+/**
+ * Maps an error of the socialmessaging client by `AWS_ERROR_POLICY`. Only for errors known to come
+ * from that client (`toApiError` calls it for `WhatsAppServiceError`s). A name the table does not
+ * know becomes a safe 500, or a 502 when AWS never answered (network error, timeout).
+ */
 export function fromAwsError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as AwsLikeError;
   const make = typeof e.name === 'string' && Object.hasOwn(AWS_ERROR_POLICY, e.name) ? AWS_ERROR_POLICY[e.name] : undefined;
-  return make ? make(e) : new InternalError('internal_error', undefined, { cause: err });
+  if (make) return make(e);
+  if (err instanceof WhatsAppServiceError && err.httpStatusCode === undefined) {
+    return new UpstreamError('AWS End User Messaging Social did not answer the request: try again later.');
+  }
+  return new InternalError('internal_error', undefined, { cause: err });
 }
 
-/** Any thrown value as an ApiError: ApiErrors unchanged, SDK exceptions by policy, the rest a 500. */
+/**
+ * Exception names with which DynamoDB and S3 say "too busy right now, retry": a 503 the caller
+ * may retry, not a failure of the request.
+ */
+export const STORE_BUSY_ERRORS: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+]);
+
+/** 503 `store_unavailable`: DynamoDB or S3 is too busy to answer now. */
+export function storeBusy(): UnavailableError {
+  return new UnavailableError("The backend's storage is busy: try again shortly.", 'store_unavailable');
+}
+
+/**
+ * Any thrown value as an ApiError: ApiErrors unchanged; End User Messaging Social failures
+ * (`WhatsAppServiceError`) by `AWS_ERROR_POLICY`; a busy store (`STORE_BUSY_ERRORS`) → 503
+ * `store_unavailable`; anything else a 500 with a safe message.
+ */
 export function toApiError(err: unknown): ApiError {
-  return fromAwsError(err);
+  if (err instanceof ApiError) return err;
+  if (err instanceof WhatsAppServiceError) return fromAwsError(err);
+  const name = (typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined);
+  if (typeof name === 'string' && STORE_BUSY_ERRORS.has(name)) return storeBusy();
+  return new InternalError('internal_error', undefined, { cause: err });
 }
 
 /** The JSON error body of the contract. */

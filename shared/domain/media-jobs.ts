@@ -17,7 +17,7 @@ import type {
   WhatsAppMedia,
 } from '../ports/media.ts';
 import { ApiError, ConflictError, NotFoundError } from './errors.ts';
-import { isMessageId, messageIdFromWamid, phoneNumberIdFromArn } from './ids.ts';
+import { isMessageId, messageIdFromWamid } from './ids.ts';
 import {
   canonicalMime,
   checkOutboundMedia,
@@ -320,7 +320,7 @@ export class MediaRejectedError extends ApiError {
 }
 
 export interface StartUploadInput {
-  /** The business number: AWS phone number id or its ARN. */
+  /** The business number: its AWS phone number id, its ARN or its display number. */
   from: string;
   contentType: string;
   filename?: string;
@@ -340,7 +340,10 @@ export interface UploadDeps {
   storage: MediaStorage;
   whatsapp: WhatsAppMedia;
   now: () => number;
-  /** The AWS phone number id of `from`, or `undefined` when it is not one of the backend's numbers. */
+  /**
+   * The AWS phone number id of `from` (id, ARN or display number), as for sending
+   * (`PhoneNumberResolver`); `undefined` or a 404 when it is not one of the backend's numbers.
+   */
   resolvePhoneNumber: (from: string) => Promise<string | undefined>;
 }
 
@@ -364,7 +367,7 @@ function formatSize(n: number): string {
 export async function startUpload(input: StartUploadInput, deps: UploadDeps): Promise<UploadTicket> {
   const phoneNumberId = await deps.resolvePhoneNumber(input.from);
   if (!phoneNumberId) {
-    throw new NotFoundError('"from" is not a business phone number of this backend (give its phone number id or ARN).', 'unknown_phone_number');
+    throw new NotFoundError('"from" is not a business phone number of this backend: give its phone number id, its ARN or its display number.', 'unknown_phone_number');
   }
   if (input.size === 0) throw new MediaRejectedError('empty_file', 'The file is empty.');
   const kind = kindOfMime(input.contentType);
@@ -490,16 +493,3 @@ export async function completeUpload(uploadId: string, deps: UploadDeps): Promis
     throw err;
   }
 }
-
-/**
- * A resolver of `from` over the backend's AWS phone number ids (`PHONE_NUMBER_IDS`): the id or
- * its ARN. An empty list resolves nothing, as for sending.
- */
-export function phoneNumberResolver(allowed: readonly string[]): (from: string) => Promise<string | undefined> {
-  const set = new Set(allowed.map((s) => s.trim()).filter((s) => s !== ''));
-  return async (from) => {
-    const id = phoneNumberIdFromArn(from.trim());
-    return set.has(id) ? id : undefined;
-  };
-}
-

@@ -8,19 +8,24 @@
  *    numbers → 404 `unknown_phone_number`.
  * 3. Derives the id: from the Idempotency-Key (`msg_` + sha256(phoneNumberId \n key)), else random;
  *    and the hash of the canonical request.
- * 4. A non-template message needs an open 24-hour window → 409 `window_closed` (nothing stored, nothing sent).
- * 5. Writes the record (`sending`) if the id is free. If it is taken: another body → 422; `sent` →
+ * 4. Finds the conversation: the wa_id of `to`; for a BSUID in `recipient`, the wa_id the inbound
+ *    path filed that user under (its alias), else the BSUID itself.
+ * 5. A non-template message needs an open 24-hour window → 409 `window_closed` (nothing stored, nothing sent).
+ * 6. Writes the record (`sending`) if the id is free. If it is taken: another body → 422; `sent` →
  *    the first answer again; `rejected` → the first error again; `sending` → 409 `send_in_progress`
  *    (recent) or `send_in_doubt` (the first attempt's outcome was lost: never sent again);
- *    `retryable_failure` → this request takes the send over.
- * 6. Calls SendWhatsAppMessage with our id in `biz_opaque_callback_data`.
- * 7. Records the outcome: `sent` (+ conversation), `rejected` (4xx), `retryable_failure` (throttled,
- *    5xx), or `in_doubt` (no answer from AWS).
+ *    `in_doubt` → 409 `send_in_doubt`.
+ * 7. Calls SendWhatsAppMessage with our id in `biz_opaque_callback_data` (the gateway retries a
+ *    throttled call a few times, nothing else).
+ * 8. Records the outcome: `sent` (+ conversation); `rejected` (a client error: nothing was sent;
+ *    final); still throttled → the record is deleted (nothing was accepted) and the caller gets
+ *    429, so a retry with the key starts again; anything else (5xx, network error, timeout) →
+ *    `in_doubt` and 502 `send_in_doubt`: AWS may have accepted it, so it is never sent again.
  *
- * The call (6) and the update (7) are separate steps: a crash between them leaves `sending`, and
+ * The call (7) and the update (8) are separate steps: a crash between them leaves `sending`, and
  * the retry answers `send_in_doubt` instead of sending again.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { OutboundRecord, OutboundStore, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import type { WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 import {
@@ -37,7 +42,6 @@ import {
   ConflictError,
   fromAwsError,
   IdempotencyKeyReuseError,
-  InternalError,
   NotFoundError,
   ValidationError,
   WindowClosedError,
@@ -101,35 +105,28 @@ export interface MessageSenderDeps {
 
 /**
  * How a failed SendWhatsAppMessage call leaves the message, by exception name (facts §1.3):
- * `rejected` (a client error: sending it again cannot help), `retryable` (nothing was accepted:
- * throttled, AWS or Meta failed, or our IAM permissions refused the call).
+ * `rejected` (AWS refused it as a client error, so nothing was sent: sending it again cannot help),
+ * `retryable` (throttled: AWS accepted nothing). Every other failure, a 5xx included, may hide an
+ * accepted message (`classifySendFailure` → `unknown`).
  */
 export const SEND_FAILURE_BY_EXCEPTION: Readonly<Record<string, 'rejected' | 'retryable'>> = {
   ValidationException: 'rejected',
   InvalidParametersException: 'rejected',
-  LimitExceededException: 'rejected',
   ResourceNotFoundException: 'rejected',
+  AccessDeniedException: 'rejected',
+  LimitExceededException: 'rejected',
   AccessDeniedByMetaException: 'rejected',
-  AccessDeniedException: 'retryable',
   ThrottledRequestException: 'retryable',
-  InternalServiceException: 'retryable',
-  DependencyException: 'retryable',
 };
 
 /**
- * `rejected` / `retryable` as above; other errors by the HTTP status AWS answered (4xx rejected,
- * 429 and 5xx retryable); `unknown` when no answer came back (network error, timeout): AWS may
- * have accepted the message.
+ * `rejected` / `retryable` as above; `unknown` for anything else (InternalServiceException,
+ * DependencyException, a network error, a timeout, an exception this table does not know): AWS
+ * may have accepted the message.
  */
 export function classifySendFailure(err: unknown): 'rejected' | 'retryable' | 'unknown' {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  if (typeof e.name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, e.name)) return SEND_FAILURE_BY_EXCEPTION[e.name]!;
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number') {
-    if (status === 429 || status >= 500) return 'retryable';
-    if (status >= 400) return 'rejected';
-  }
-  return 'unknown';
+  const name = (typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined);
+  return typeof name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, name) ? SEND_FAILURE_BY_EXCEPTION[name]! : 'unknown';
 }
 
 /** JSON with object keys sorted at every level: equal values give equal strings. */
@@ -213,13 +210,11 @@ function storedShape(req: SendMessageRequest): { contact: Contact; content: unkn
 
 export class MessageSender {
   private readonly deps: MessageSenderDeps;
-  private readonly configured: ReadonlySet<string>;
-  /** Display number (digits) → phone number id, learned once per container. */
-  private displayNumbers: Promise<{ byDigits: Map<string, string>; failure?: unknown }> | undefined;
+  private readonly numbers: PhoneNumberResolver;
 
   constructor(deps: MessageSenderDeps) {
     this.deps = deps;
-    this.configured = new Set(deps.phoneNumberIds.filter((id) => id !== ''));
+    this.numbers = new PhoneNumberResolver(deps.gateway, deps.phoneNumberIds);
   }
 
   /** Sends one message (see the steps at the top of this file). Throws `ApiError`s. */
@@ -232,7 +227,6 @@ export class MessageSender {
     const key = opts.idempotencyKey;
     const id = key !== undefined ? messageIdForKey(phoneNumberId, key) : (this.deps.newId ?? newMessageId)();
     const hash = requestHash(phoneNumberId, req);
-    const contactId = recipientContactId(req);
     const { contact, content, context } = storedShape(req);
     const contentBytes = Buffer.byteLength(JSON.stringify({ content, context }) ?? '');
     if (contentBytes > STORED_CONTENT_MAX_BYTES) {
@@ -241,6 +235,15 @@ export class MessageSender {
         { path: req.type },
       );
     }
+    let contactId = recipientContactId(req);
+    if (req.to === undefined && req.recipient !== undefined) {
+      // The inbound path files a user who has both under the wa_id: the reply joins that conversation.
+      const waId = await store.waIdOf(phoneNumberId, req.recipient);
+      if (waId !== undefined) {
+        contactId = waId;
+        contact.waId = waId;
+      }
+    }
     const requestedAt = now();
 
     if (!isTemplate(req)) {
@@ -248,17 +251,14 @@ export class MessageSender {
       if (!isWindowOpen(lastInbound, requestedAt)) {
         // A retry of a request accepted while the window was open gets its first answer.
         const earlier = key !== undefined ? await store.find(id) : undefined;
-        if (earlier !== undefined) {
-          const settled = this.settle(earlier, hash, requestedAt);
-          if (settled !== 'take_over') return settled;
-        }
+        if (earlier !== undefined) return this.settle(earlier, hash, requestedAt);
         throw new WindowClosedError(
           lastInbound !== undefined ? { windowExpiresAt: new Date(windowExpiresAt(lastInbound)).toISOString() } : {},
         );
       }
     }
 
-    let record: OutboundRecord = {
+    const record: OutboundRecord = {
       id,
       phoneNumberId,
       contactId,
@@ -270,20 +270,14 @@ export class MessageSender {
       timestampMs: requestedAt,
       requestHash: hash,
       ...(key !== undefined && { idempotencyKey: key }),
+      attemptId: randomUUID(),
     };
-    const begun = await store.begin(record, requestedAt);
-    if (!begun.created) {
-      let existing: StoredOutbound | undefined = begun.existing;
-      for (let round = 0; ; round++) {
-        if (existing === undefined || round === 3) throw new SendInProgressError(id);
-        const settled = this.settle(existing, hash, now());
-        if (settled !== 'take_over') return settled;
-        // The message keeps its place in the conversation: the time of the first request.
-        record = { ...record, timestampMs: existing.timestampMs ?? record.timestampMs };
-        const taken = await store.takeOver(record, now());
-        if (taken.taken) break;
-        existing = taken.existing;
-      }
+    for (let round = 0; ; round++) {
+      const begun = await store.begin(record, requestedAt);
+      if (begun.created) break;
+      // Gone in between (a throttled attempt discarded it): the id is free again, so try once more.
+      if (begun.existing !== undefined) return this.settle(begun.existing, hash, now());
+      if (round === 2) throw new SendInProgressError(id);
     }
 
     const message = toMetaMessage(req, encodeCallbackData(id, req.biz_opaque_callback_data));
@@ -291,7 +285,7 @@ export class MessageSender {
     try {
       accepted = await this.deps.gateway.sendMessage({ phoneNumberId, message, metaApiVersion: this.deps.metaApiVersion });
     } catch (err) {
-      throw await this.recordFailure(id, err, key !== undefined);
+      throw await this.recordFailure(record, err, key !== undefined);
     }
     try {
       await store.markSent(record, accepted.awsMessageId, now());
@@ -303,11 +297,8 @@ export class MessageSender {
     return { body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null }, replayed: false };
   }
 
-  /**
-   * What a request whose id is already taken gets: the first answer, the first error, a 409 or
-   * 422; or `take_over` when the first attempt failed in a way that sent nothing.
-   */
-  private settle(existing: StoredOutbound, hash: string, nowMs: number): SendOutcome | 'take_over' {
+  /** What a request whose id is already taken gets: the first answer, the first error, a 409 or 422. */
+  private settle(existing: StoredOutbound, hash: string, nowMs: number): SendOutcome {
     const { id } = existing;
     if (existing.sendState === undefined) throw new SendInDoubtError(id);
     if (existing.requestHash !== hash) throw new IdempotencyKeyReuseError();
@@ -323,48 +314,46 @@ export class MessageSender {
         const running = started !== undefined && nowMs - started < (this.deps.inProgressMs ?? SEND_IN_PROGRESS_MS);
         throw running ? new SendInProgressError(id) : new SendInDoubtError(id);
       }
-      case 'in_doubt':
+      default:
+        // `in_doubt`, or a state this version does not know: never sent again.
         throw new SendInDoubtError(id);
-      case 'retryable_failure':
-        return 'take_over';
     }
   }
 
   /** Records a failed call and returns the error to answer. */
-  private async recordFailure(id: string, err: unknown, keyed: boolean): Promise<ApiError> {
+  private async recordFailure(record: OutboundRecord, err: unknown, keyed: boolean): Promise<ApiError> {
     const { store, now } = this.deps;
     const kind = classifySendFailure(err);
     try {
-      if (kind === 'unknown') {
-        await store.markInDoubt(id, now());
-      } else {
+      if (kind === 'rejected') {
         const answer = fromAwsError(err);
-        await store.markFailed(id, kind === 'rejected' ? 'rejected' : 'retryable_failure', toStoredError(answer), now());
+        await store.markRejected(record, toStoredError(answer), now());
         return answer;
       }
+      if (kind === 'retryable') {
+        // Throttled: AWS accepted nothing, so nothing is kept and a retry with the key starts again.
+        await store.discard(record);
+        return fromAwsError(err);
+      }
+      await store.markInDoubt(record, now());
     } catch (storeErr) {
       // The record stays `sending`: a retry answers send_in_progress, then send_in_doubt. Safe.
-      this.deps.log?.warn('send outcome not recorded', { messageId: id, error: (storeErr as Error)?.name });
+      this.deps.log?.warn('send outcome not recorded', { messageId: record.id, error: (storeErr as Error)?.name });
       if (kind !== 'unknown') return fromAwsError(err);
     }
-    return new SendInDoubtError(id, { status: 502, keyed, cause: err });
+    return new SendInDoubtError(record.id, { status: 502, keyed, cause: err });
   }
 
   /** Marks an inbound message read (and shows "typing…" with `typingIndicator`). */
   async markRead(idOrWamid: string, opts: { typingIndicator?: boolean } = {}): Promise<MarkReadResult> {
-    let m: Message | undefined;
-    try {
-      m = await this.deps.messages.getMessage(idOrWamid);
-    } catch (err) {
-      throw err instanceof ApiError ? err : new InternalError('store_error', undefined, { cause: err });
-    }
+    const m = await this.deps.messages.getMessage(idOrWamid);
     if (!m) throw new NotFoundError(`No message has the id or wamid ${idOrWamid}.`, 'message_not_found');
     if (m.direction !== 'inbound' || !m.wamid || !m.phoneNumberId) {
       throw new ConflictError('Only inbound messages (messages a user sent to the business) can be marked read.', 'not_inbound', {
         id: m.id,
       });
     }
-    const phoneNumberId = this.requireConfigured(m.phoneNumberId, m.phoneNumberId);
+    const phoneNumberId = this.numbers.requireConfigured(m.phoneNumberId, m.phoneNumberId);
     try {
       await this.deps.gateway.sendMessage({
         phoneNumberId,
@@ -377,31 +366,53 @@ export class MessageSender {
     return { id: m.id, wamid: m.wamid, read: true };
   }
 
-  /**
-   * `from` → a configured phone number id. A display number is matched by its digits against
-   * the numbers AWS describes (GetLinkedWhatsAppBusinessAccountPhoneNumber), looked up once.
-   */
-  async resolvePhoneNumber(from: string): Promise<string> {
-    if (from.startsWith('phone-number-id-') || from.startsWith('arn:')) {
-      return this.requireConfigured(phoneNumberIdFromArn(from), from);
+  /** `from` → a configured phone number id (see `PhoneNumberResolver`). */
+  resolvePhoneNumber(from: string): Promise<string> {
+    return this.numbers.resolve(from);
+  }
+}
+
+/**
+ * The business number of a request (`from` of a send or of a media upload) → one of the
+ * configured phone number ids (`PHONE_NUMBER_IDS`): given as the id, its ARN, or its display
+ * number. Display numbers are matched by their digits against what AWS describes
+ * (GetLinkedWhatsAppBusinessAccountPhoneNumber), learned once per container.
+ */
+export class PhoneNumberResolver {
+  private readonly gateway: Pick<WhatsAppGateway, 'getPhoneNumber'>;
+  private readonly configured: ReadonlySet<string>;
+  /** Display number (digits) → phone number id; only a complete answer is kept. */
+  private displayNumbers: Promise<{ byDigits: Map<string, string>; failure?: unknown }> | undefined;
+
+  constructor(gateway: Pick<WhatsAppGateway, 'getPhoneNumber'>, phoneNumberIds: readonly string[]) {
+    this.gateway = gateway;
+    this.configured = new Set(phoneNumberIds.map((id) => id.trim()).filter((id) => id !== ''));
+  }
+
+  /** The phone number id; throws 404 `unknown_phone_number`, or the AWS error of a failed lookup. */
+  async resolve(from: string): Promise<string> {
+    const given = from.trim();
+    if (given.startsWith('phone-number-id-') || given.startsWith('arn:')) {
+      return this.requireConfigured(phoneNumberIdFromArn(given), from);
     }
-    const digits = phoneDigits(from);
+    const digits = phoneDigits(given);
     const { byDigits, failure } = await this.learnDisplayNumbers();
-    const id = byDigits.get(digits);
+    const id = digits !== '' ? byDigits.get(digits) : undefined;
     if (id !== undefined) return id;
     // A number AWS could not describe just now may be the one asked for: say so rather than 404.
     if (failure !== undefined) throw fromAwsError(failure);
     throw this.unknownNumber(from);
   }
 
-  private requireConfigured(phoneNumberId: string, asGiven: string): string {
+  /** `phoneNumberId` if it is configured, else 404 `unknown_phone_number` naming `asGiven`. */
+  requireConfigured(phoneNumberId: string, asGiven: string): string {
     if (!this.configured.has(phoneNumberId)) throw this.unknownNumber(asGiven);
     return phoneNumberId;
   }
 
   private unknownNumber(asGiven: string): ApiError {
     return new NotFoundError(
-      'from is not one of the business numbers this backend sends from: use the phone number id (phone-number-id-…), its ARN, or its display number.',
+      'from is not one of the business numbers of this backend: use the phone number id (phone-number-id-…), its ARN, or its display number.',
       'unknown_phone_number',
       { from: asGiven },
     );
@@ -410,7 +421,7 @@ export class MessageSender {
   private learnDisplayNumbers(): Promise<{ byDigits: Map<string, string>; failure?: unknown }> {
     const learning = (this.displayNumbers ??= (async () => {
       const ids = [...this.configured];
-      const results = await Promise.allSettled(ids.map((id) => this.deps.gateway.getPhoneNumber(id)));
+      const results = await Promise.allSettled(ids.map((id) => this.gateway.getPhoneNumber(id)));
       const byDigits = new Map<string, string>();
       let failure: unknown;
       results.forEach((r, i) => {
@@ -422,7 +433,7 @@ export class MessageSender {
       });
       return failure === undefined ? { byDigits } : { byDigits, failure };
     })());
-    // Only a complete answer is kept; after a transient failure the next request asks again.
+    // After a transient failure the next request asks again.
     void learning.then((r) => {
       if (r.failure !== undefined && this.displayNumbers === learning) this.displayNumbers = undefined;
     });

@@ -7,13 +7,16 @@
  * - `sending`: the call to WhatsApp is under way, or its outcome was lost (crash between the call
  *   and the update). Never sent again.
  * - `sent`: AWS accepted the message (`awsMessageId`).
- * - `rejected`: AWS refused it as a client error (4xx); `sendError` is answered again on retry.
- * - `retryable_failure`: AWS throttled or failed (5xx) before accepting it; a retry may take over.
- * - `in_doubt`: the call ended without an answer from AWS (network error, timeout). Never sent again.
+ * - `rejected`: AWS refused it as a client error (nothing was sent); final: `sendError` is
+ *   answered again on retry.
+ * - `in_doubt`: the call ended without a clear answer (5xx, network error, timeout): AWS may have
+ *   accepted it. Never sent again.
+ * A send AWS throttled leaves no record at all (`discard`): nothing was accepted, so a retry with
+ * the same key simply starts again.
  */
 import type { Contact, MessageContext } from '../domain/types.ts';
 
-export type SendState = 'sending' | 'sent' | 'rejected' | 'retryable_failure' | 'in_doubt';
+export type SendState = 'sending' | 'sent' | 'rejected' | 'in_doubt';
 
 /** The error a failed send answered, kept so that a retry gets the same answer. */
 export interface StoredSendError {
@@ -42,6 +45,11 @@ export interface OutboundRecord {
   /** sha256 of the canonical request: a key reused with another body is refused. */
   requestHash: string;
   idempotencyKey?: string;
+  /**
+   * Random token of this attempt, written with the record: every later change is conditioned on
+   * it, so a late write of an earlier attempt can never touch a newer attempt's record.
+   */
+  attemptId: string;
 }
 
 /** A record found under an id, as far as the send needs to know it. */
@@ -57,28 +65,35 @@ export interface StoredOutbound {
   timestampMs?: number;
 }
 
-export type BeginResult = { created: true } | { created: false; existing: StoredOutbound };
-export type TakeOverResult = { taken: true } | { taken: false; existing: StoredOutbound | undefined };
+export type BeginResult = { created: true } | { created: false; existing: StoredOutbound | undefined };
 
 export interface OutboundStore {
   /** When the user last wrote in this conversation (epoch ms), read consistently; undefined if never. */
   lastInboundAt(phoneNumberId: string, contactId: string): Promise<number | undefined>;
+  /**
+   * The wa_id the inbound path filed a business-scoped user id (BSUID) under, read consistently;
+   * undefined when no message of that user carried both.
+   */
+  waIdOf(phoneNumberId: string, userId: string): Promise<string | undefined>;
   /** The record under an id, read consistently. */
   find(id: string): Promise<StoredOutbound | undefined>;
-  /** Writes the record in state `sending` if the id is free; otherwise returns what is there. */
+  /**
+   * Writes the record in state `sending` if the id is free; otherwise returns what is there
+   * (`undefined` when it vanished in between).
+   */
   begin(record: OutboundRecord, nowMs: number): Promise<BeginResult>;
   /**
-   * `retryable_failure` → `sending` for the same request hash (a retry takes over a send that AWS
-   * refused for a transient reason). Returns what is there when the record is in another state.
-   */
-  takeOver(record: OutboundRecord, nowMs: number): Promise<TakeOverResult>;
-  /**
    * `sending` → `sent`, counted in its conversation, whose last activity moves forward (never
-   * back). A record no longer `sending` is left alone.
+   * back). A record no longer `sending` (or of another attempt) is left alone.
    */
   markSent(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
-  /** `sending` → `rejected` or `retryable_failure`, with the error answered. */
-  markFailed(id: string, state: 'rejected' | 'retryable_failure', error: StoredSendError, nowMs: number): Promise<void>;
-  /** `sending` → `in_doubt`: the call ended without an answer. */
-  markInDoubt(id: string, nowMs: number): Promise<void>;
+  /** `sending` → `rejected`, with the error answered (final). */
+  markRejected(record: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void>;
+  /** `sending` → `in_doubt`: the call ended without a clear answer. */
+  markInDoubt(record: OutboundRecord, nowMs: number): Promise<void>;
+  /**
+   * Deletes the record of this attempt, still `sending` (AWS throttled it: nothing was accepted),
+   * so that a retry with the same key starts again.
+   */
+  discard(record: OutboundRecord): Promise<void>;
 }

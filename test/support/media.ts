@@ -15,7 +15,8 @@ import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
-import { phoneNumberResolver } from '../../shared/domain/media-jobs.ts';
+import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
+import { PhoneNumberResolver } from '../../shared/domain/send-message.ts';
 import { defaultResourceNames, provision, type ProvisionedResources } from '../../local/provision.ts';
 import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
 import { createSandbox, loadSandboxConfig, type RunningSandbox, type Sandbox } from '../../local/sandbox/index.ts';
@@ -55,6 +56,7 @@ export interface MediaBench {
   store: DynamoDbStore;
   queries: DynamoDbQueries;
   jobs: SqsMediaJobQueue;
+  /** `from` → phone number id, as production resolves it (id, ARN or display number, the latter asked of the sandbox). */
   resolvePhoneNumber: (from: string) => Promise<string | undefined>;
   callsOf(command: string): RecordedCall[];
   stop(): Promise<void>;
@@ -101,6 +103,7 @@ export async function startMediaBench(opts: { sandboxClock?: () => number } = {}
 
   const storage = new S3MediaStorage(s3, resources.mediaBucket);
   const phoneNumberIds = config.phoneNumbers.map((p) => p.phoneNumberId);
+  const numbers = new PhoneNumberResolver(new SocialMessagingGateway(socialMessaging), phoneNumberIds);
   return {
     aws,
     s3,
@@ -122,7 +125,7 @@ export async function startMediaBench(opts: { sandboxClock?: () => number } = {}
     store: new DynamoDbStore(doc, resources.tableName),
     queries: new DynamoDbQueries(doc, resources.tableName),
     jobs: new SqsMediaJobQueue(sqs, resources.queues[MEDIA_QUEUE.name]!.url),
-    resolvePhoneNumber: phoneNumberResolver(phoneNumberIds),
+    resolvePhoneNumber: (from) => numbers.resolve(from),
     callsOf: (command) => calls.filter((c) => c.command === command),
     async stop() {
       await sandboxServer.close();

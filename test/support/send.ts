@@ -3,13 +3,18 @@
  * client's calls answered by aws-sdk-client-mock (the caller owns the mock).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SendWhatsAppMessageCommand, SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SendWhatsAppMessageCommand } from '@aws-sdk/client-socialmessaging';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
-import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
+import {
+  socialMessagingClient,
+  socialMessagingSendClient,
+  SEND_ATTEMPTS_WHEN_THROTTLED,
+  SocialMessagingGateway,
+} from '../../shared/adapters/socialmessaging-gateway.ts';
 import { messageIdFromWamid } from '../../shared/domain/ids.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import type { OutboundStore } from '../../shared/ports/outbound-store.ts';
@@ -72,6 +77,10 @@ export interface SendWorld {
   userWrites(atMs: number, contactId?: string, phoneNumberId?: string): Promise<void>;
   /** Outbound send records in the table. */
   outboundItems(): Promise<Array<Record<string, any>>>;
+  /** The alias item the inbound path writes for a user known by both a BSUID and a wa_id. */
+  writeAlias(userId: string, waId: string, phoneNumberId?: string): Promise<void>;
+  /** Calls the gateway made while AWS kept throttling a send: its whole budget. */
+  throttledAttempts: number;
 }
 
 export async function sendWorld(startMs: number): Promise<SendWorld> {
@@ -80,7 +89,11 @@ export async function sendWorld(startMs: number): Promise<SendWorld> {
   const store = new DynamoDbOutbound(doc, tableName);
   const queries = new DynamoDbQueries(doc, tableName);
   const inbound = new DynamoDbStore(doc, tableName);
-  const gateway = new SocialMessagingGateway(new SocialMessagingClient({ region: 'us-east-1' }));
+  // Wired as in the Lambda (sends without SDK retries); no waiting between throttled attempts.
+  const gateway = new SocialMessagingGateway(socialMessagingClient({ region: 'us-east-1' }), {
+    sendClient: socialMessagingSendClient({ region: 'us-east-1' }),
+    sleep: async () => {},
+  });
   const build = (opts: { gateway?: WhatsAppGateway; store?: OutboundStore } = {}) => {
     const sender = new MessageSender({
       gateway: opts.gateway ?? gateway,
@@ -117,6 +130,10 @@ export async function sendWorld(startMs: number): Promise<SendWorld> {
         content: { body: 'hello' },
         timestampMs: atMs,
       });
+    },
+    throttledAttempts: SEND_ATTEMPTS_WHEN_THROTTLED,
+    async writeAlias(userId, waId, phoneNumberId = PN) {
+      await doc.send(new PutCommand({ TableName: tableName, Item: { PK: `ALIAS#${phoneNumberId}#${userId}`, SK: 'ALIAS', waId } }));
     },
     async outboundItems() {
       const out = await doc.send(

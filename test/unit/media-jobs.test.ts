@@ -3,9 +3,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MediaSchema } from '../../shared/domain/resources.ts';
-import { phoneNumberResolver, publicMedia, retryDelaySeconds, sha256Matches } from '../../shared/domain/media-jobs.ts';
-
-const PN = 'phone-number-id-5f811eaa4c81499384c496b909afbb1a';
+import { publicMedia, retryDelaySeconds, sha256Matches } from '../../shared/domain/media-jobs.ts';
 
 describe('media job rules', () => {
   it('matches a SHA-256 written in base64, base64url or hex, and nothing else', () => {
@@ -50,14 +48,5 @@ describe('media job rules', () => {
         },
       ),
     );
-  });
-
-  it("resolves 'from' given as the backend's phone number id or its ARN, and nothing else", async () => {
-    const resolve = phoneNumberResolver([PN]);
-
-    expect(await resolve(PN)).toBe(PN);
-    expect(await resolve(`arn:aws:social-messaging:us-east-1:111122223333:phone-number-id/${PN.slice('phone-number-id-'.length)}`)).toBe(PN);
-    expect(await resolve('phone-number-id-00000000000000000000000000000000')).toBeUndefined();
-    expect(await phoneNumberResolver([])(PN)).toBeUndefined();
   });
 });

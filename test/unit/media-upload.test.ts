@@ -6,7 +6,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
-import { sampleMedia } from '../../local/sandbox/index.ts';
+import { loadSandboxConfig, sampleMedia } from '../../local/sandbox/index.ts';
 import { NO_CHAOS } from '../../local/sandbox/types.ts';
 import { MB } from '../../shared/domain/media.ts';
 import { call, type ApiHandler } from '../support/api.ts';
@@ -264,6 +264,26 @@ describe('outbound media upload', () => {
     expect(unknownUpload).toMatchObject({ status: 404, body: { error: { code: 'upload_not_found' } } });
     expect(malformed).toMatchObject({ status: 400, body: { error: { code: 'validation_error' } } });
     expect(unknownNumber).toMatchObject({ status: 404, body: { error: { code: 'unknown_phone_number' } } });
+  });
+
+  it("resolves from given as the business number's display number or ARN, as a send does", async () => {
+    // Prepare: the sandbox's last business number, written as a person would and as its ARN
+    const number = loadSandboxConfig().phoneNumbers.at(-1)!;
+    const arn = `arn:aws:social-messaging:us-east-1:${'0'.repeat(12)}:phone-number-id/${number.phoneNumberId.slice('phone-number-id-'.length)}`;
+    const upload = { contentType: 'image/jpeg', size: 10 };
+    // Act
+    const byDisplay = await call(api, 'POST', '/v1/media', { body: { ...upload, from: `+${number.displayPhoneNumber}` } });
+    const byArn = await call(api, 'POST', '/v1/media', { body: { ...upload, from: arn } });
+    const unknownDisplay = await call(api, 'POST', '/v1/media', { body: { ...upload, from: '+1 555 000 9999' } });
+    // Assess
+    const phoneOf = async (uploadId: string) =>
+      (await bench.doc.send(new GetCommand({ TableName: bench.resources.tableName, Key: { PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' } }))).Item
+        ?.phoneNumberId;
+    expect([byDisplay.status, byArn.status]).toEqual([201, 201]);
+    expect(await phoneOf(byDisplay.body.uploadId)).toBe(number.phoneNumberId);
+    expect(await phoneOf(byArn.body.uploadId)).toBe(number.phoneNumberId);
+    expect(unknownDisplay).toMatchObject({ status: 404, body: { error: { code: 'unknown_phone_number' } } });
+    expect(bench.callsOf('GetLinkedWhatsAppBusinessAccountPhoneNumberCommand').length).toBeGreaterThan(0);
   });
 
   it('keeps an upload item that expires by TTL: a day when never completed, 30 days once completed', async () => {

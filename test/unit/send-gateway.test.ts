@@ -1,6 +1,7 @@
 /**
  * The socialmessaging gateway against a loopback HTTP server speaking AWS's wire format: what goes
- * on the wire, and the SDK's own retries before a throttled send becomes a 429.
+ * on the wire; a send is tried again only when AWS throttled it (the SDK never retries a send),
+ * while reads keep the SDK's retries.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,10 +9,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import {
+  SEND_ATTEMPTS_WHEN_THROTTLED,
   SOCIALMESSAGING_MAX_ATTEMPTS,
   socialMessagingClient,
+  socialMessagingSendClient,
   SocialMessagingGateway,
+  throttledSendDelayMs,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
+import { WhatsAppServiceError } from '../../shared/domain/errors.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { makeHandler } from '../../lambdas/api/handler.ts';
 import { call } from '../support/api.ts';
@@ -23,7 +28,8 @@ interface Seen {
   url: string;
   body: string;
 }
-type Reply = { status: number; headers?: Record<string, string>; body: unknown };
+/** An answer, or `hang` (never answer: the client times out) or `reset` (drop the connection). */
+type Reply = { status: number; headers?: Record<string, string>; body: unknown } | 'hang' | 'reset';
 
 let server: Server;
 let endpoint: string;
@@ -40,6 +46,8 @@ beforeAll(async () => {
   server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method!, url: req.url!, body: await readAll(req) });
     const reply = replies.shift() ?? { status: 500, body: { message: 'no reply scripted' } };
+    if (reply === 'hang') return;
+    if (reply === 'reset') return void req.socket.destroy();
     res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
     res.end(JSON.stringify(reply.body));
   });
@@ -48,6 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 
@@ -62,10 +71,20 @@ const throttled = (): Reply => ({
   body: { message: 'Rate exceeded' },
 });
 
-const gateway = () =>
-  new SocialMessagingGateway(
-    socialMessagingClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-  );
+const serverError = (name: string, status: number): Reply => ({ status, headers: { 'x-amzn-errortype': name }, body: { message: 'failed' } });
+
+/** Wired as in the Lambda: reads with the SDK's retries, sends through a client without them. */
+const gateway = () => {
+  const config = {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true },
+  };
+  return new SocialMessagingGateway(socialMessagingClient(config), { sendClient: socialMessagingSendClient(config) });
+};
+
+const send = () => gateway().sendMessage({ phoneNumberId: PN, message: { messaging_product: 'whatsapp' }, metaApiVersion: 'v24.0' });
 
 describe('SocialMessagingGateway on the wire', () => {
   it('posts the message as base64 of its JSON bytes with the phone number id and API version', async () => {
@@ -80,17 +99,52 @@ describe('SocialMessagingGateway on the wire', () => {
     expect(JSON.parse(Buffer.from(wire.message, 'base64').toString('utf8'))).toEqual(message);
   });
 
-  it('retries a throttled send itself and succeeds on the last attempt', async () => {
+  it('tries a throttled send again, with a pause, and succeeds on the last attempt', async () => {
     replies = [throttled(), throttled(), { status: 200, body: { messageId: 'third-time' } }];
-    const out = await gateway().sendMessage({ phoneNumberId: PN, message: { messaging_product: 'whatsapp' }, metaApiVersion: 'v24.0' });
+    const started = performance.now();
+    const out = await send();
     expect(out.awsMessageId).toBe('third-time');
-    expect(seen).toHaveLength(SOCIALMESSAGING_MAX_ATTEMPTS);
+    expect(seen).toHaveLength(SEND_ATTEMPTS_WHEN_THROTTLED);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(throttledSendDelayMs(1, () => 0) + throttledSendDelayMs(2, () => 0) - 5);
+  });
+
+  it.each([
+    ['an InternalServiceException (500)', serverError('InternalServiceException', 500), 'InternalServiceException', 500],
+    ['a DependencyException (502)', serverError('DependencyException', 502), 'DependencyException', 502],
+    ['a 503 without a modelled exception', { status: 503, body: { message: 'unavailable' } } as Reply, expect.any(String), 503],
+  ])('sends only once when AWS answers %s, and says which', async (_name, reply, name, status) => {
+    replies = [reply, { status: 200, body: { messageId: 'a-second-copy' } }];
+    const err = await send().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WhatsAppServiceError);
+    expect(err).toMatchObject({ name, httpStatusCode: status });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('sends only once when the answer never comes (timeout) or the connection drops', async () => {
+    for (const reply of ['hang', 'reset'] as const) {
+      seen.length = 0;
+      replies = [reply, { status: 200, body: { messageId: 'a-second-copy' } }];
+      const err = await send().catch((e: unknown) => e);
+      expect(err, reply).toBeInstanceOf(WhatsAppServiceError);
+      expect((err as WhatsAppServiceError).httpStatusCode, reply).toBeUndefined();
+      if (reply === 'hang') expect((err as Error).name).toBe('TimeoutError');
+      expect(seen, reply).toHaveLength(1);
+    }
+  });
+
+  it('keeps the SDK retries for reads: a 500 on a phone number lookup is asked again', async () => {
+    replies = [serverError('InternalServiceException', 500), { status: 200, body: { phoneNumber: { phoneNumberId: PN, displayPhoneNumber: '+1 555-010-0001' } } }];
+    const out = await gateway().getPhoneNumber(PN);
+    expect(out.displayPhoneNumber).toBe('15550100001');
+    expect(seen).toHaveLength(2);
+    expect(SOCIALMESSAGING_MAX_ATTEMPTS).toBeGreaterThan(1);
   });
 
   it('does not retry a validation error', async () => {
     replies = [{ status: 400, headers: { 'x-amzn-errortype': 'ValidationException' }, body: { message: 'bad' } }];
     await expect(gateway().sendMessage({ phoneNumberId: PN, message: {}, metaApiVersion: 'v24.0' })).rejects.toMatchObject({
       name: 'ValidationException',
+      httpStatusCode: 400,
     });
     expect(seen).toHaveLength(1);
   });
@@ -124,32 +178,52 @@ describe('SocialMessagingGateway on the wire', () => {
   });
 });
 
-describe('POST /v1/messages when AWS keeps throttling', () => {
-  it("answers 429 with Retry-After after the SDK's own retries, and a retry with the key may send later", async () => {
+async function sendApi() {
+  const { doc, tableName } = await freshTable();
+  const queries = new DynamoDbQueries(doc, tableName);
+  const sender = new MessageSender({
+    gateway: gateway(),
+    store: new DynamoDbOutbound(doc, tableName),
+    messages: queries,
+    phoneNumberIds: [PN],
+    metaApiVersion: 'v24.0',
+    now: Date.now,
+  });
+  return makeHandler({ queries, now: Date.now, sender: () => sender });
+}
+
+describe('POST /v1/messages on the wire', () => {
+  it('answers 429 with Retry-After once the throttled attempts are spent, and a retry with the key may send later', async () => {
     // Prepare
-    const { doc, tableName } = await freshTable();
-    const queries = new DynamoDbQueries(doc, tableName);
-    const sender = new MessageSender({
-      gateway: gateway(),
-      store: new DynamoDbOutbound(doc, tableName),
-      messages: queries,
-      phoneNumberIds: [PN],
-      metaApiVersion: 'v24.0',
-      now: Date.now,
-    });
-    const api = makeHandler({ queries, now: Date.now, sender: () => sender });
-    replies = [throttled(), throttled(), throttled()];
+    const api = await sendApi();
+    replies = Array.from({ length: SEND_ATTEMPTS_WHEN_THROTTLED }, throttled);
     const body = outboundFixture('template');
     // Act
     const res = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-1' } });
+    const callsThrottled = seen.length;
     replies = [{ status: 200, body: { messageId: 'later' } }];
     const retry = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-1' } });
     // Assess
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('1');
     expect(res.body.error.code).toBe('throttled');
+    expect(callsThrottled).toBe(SEND_ATTEMPTS_WHEN_THROTTLED);
     expect(retry.status).toBe(202);
     expect(retry.body.awsMessageId).toBe('later');
-    expect(seen).toHaveLength(SOCIALMESSAGING_MAX_ATTEMPTS + 1);
+    expect(seen).toHaveLength(SEND_ATTEMPTS_WHEN_THROTTLED + 1);
+  });
+
+  it('answers 502 send_in_doubt after one timed-out call, and never sends the message again', async () => {
+    // Prepare: AWS does not answer in time, then would accept anything
+    const api = await sendApi();
+    replies = ['hang', { status: 200, body: { messageId: 'a-second-copy' } }];
+    const body = outboundFixture('template');
+    // Act
+    const res = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-2' } });
+    const retry = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-2' } });
+    // Assess
+    expect([res.status, res.body.error.code]).toEqual([502, 'send_in_doubt']);
+    expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
+    expect(seen).toHaveLength(1);
   });
 });

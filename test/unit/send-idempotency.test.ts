@@ -2,6 +2,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  DependencyException,
+  InternalServiceException,
   SendWhatsAppMessageCommand,
   SocialMessagingClient,
   ThrottledRequestException,
@@ -123,42 +125,93 @@ describe('Idempotency-Key', () => {
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
   });
 
-  it('lets a retry take over a send that AWS throttled (nothing was accepted), then replays it', async () => {
-    // Prepare: the first attempt is throttled
-    sm.on(SendWhatsAppMessageCommand)
-      .rejectsOnce(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }))
-      .callsFake(async () => ({ messageId: 'aws-second-attempt' }));
+  it('leaves nothing behind for a send AWS kept throttling, so a retry with the key simply sends it', async () => {
+    // Prepare: every attempt of the first request is throttled
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
     const key = randomUUID();
-    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
     const id = messageIdForKey(PN, key);
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
     const between = await call(w.api, 'GET', `/v1/messages/${id}`);
+    const itemsBetween = (await w.outboundItems()).filter((i) => i.id === id);
     // Act
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-second-request' });
     w.clock.now = T0 + 2000;
     const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
     const again = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
     // Assess
-    expect([first.status, first.headers['retry-after']]).toEqual([429, '1']);
-    expect(between.body).toMatchObject({ status: 'failed', sendError: { code: 'throttled' } });
+    expect([first.status, first.headers['retry-after'], first.body.error.code]).toEqual([429, '1', 'throttled']);
+    expect([between.status, between.body.error.code]).toEqual([404, 'message_not_found']);
+    expect(itemsBetween).toEqual([]);
     expect(retry.status).toBe(202);
-    expect(retry.body).toEqual({ id, status: 'accepted', awsMessageId: 'aws-second-attempt' });
+    expect(retry.body).toEqual({ id, status: 'accepted', awsMessageId: 'aws-second-request' });
     expect(retry.headers['idempotent-replayed']).toBeUndefined();
     expect(again.body).toEqual(retry.body);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, w.throttledAttempts + 1);
     const after = await call(w.api, 'GET', `/v1/messages/${id}`);
-    expect(after.body).toMatchObject({ status: 'accepted', awsMessageId: 'aws-second-attempt', timestamp: new Date(T0).toISOString() });
+    expect(after.body).toMatchObject({ status: 'accepted', awsMessageId: 'aws-second-request', timestamp: new Date(T0 + 2000).toISOString() });
     expect(after.body.sendError).toBeUndefined();
-    const item = (await w.outboundItems()).find((i) => i.id === id)!;
-    expect(item).toMatchObject({ sendState: 'sent', attempts: 2, GSI1SK: `${new Date(T0).toISOString()}#${id}` });
   });
 
-  it('refuses a different body under the key of a throttled send (422), without sending', async () => {
-    sm.on(SendWhatsAppMessageCommand).rejectsOnce(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+  it('keeps a rejected send failed for good: a retry with the key gets the same error and never becomes accepted', async () => {
+    // Prepare: AWS refuses the first attempt, then would accept anything
+    sm.on(SendWhatsAppMessageCommand)
+      .rejectsOnce(new ValidationException({ message: 'Invalid destination phone number or message Id.', $metadata: {} }))
+      .resolves({ messageId: 'never' });
     const key = randomUUID();
-    await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
-    const other = await call(w.api, 'POST', '/v1/messages', { body: { ...text(), text: { body: 'other' } }, headers: keyed(key) });
-    expect(other.status).toBe(422);
+    const id = messageIdForKey(PN, key);
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Act
+    w.clock.now = T0 + 60_000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const shown = await call(w.api, 'GET', `/v1/messages/${id}`);
+    // Assess
+    expect(retry.status).toBe(400);
+    expect(retry.body).toEqual(first.body);
+    expect(shown.body).toMatchObject({ status: 'failed', sendError: { code: 'invalid_request' } });
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
+  it('lets the key of a throttled send carry another body afterwards, since nothing was kept under it', async () => {
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-other' });
+    const other = await call(w.api, 'POST', '/v1/messages', { body: { ...text(), text: { body: 'other' } }, headers: keyed(key) });
+    const sameAsFirst = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    expect([first.status, other.status, sameAsFirst.status]).toEqual([429, 202, 422]);
+    expect(sentCalls(sm).at(-1)!.message.text.body).toBe('other');
+  });
+});
+
+describe('the attempt token of a send record', () => {
+  it("keeps a late write of an earlier attempt (a discard or an update) off a newer attempt's record", async () => {
+    // Prepare: attempt A was throttled and discarded; the retry, attempt B, holds the same id
+    const id = messageIdForKey(PN, randomUUID());
+    const base = {
+      id,
+      phoneNumberId: PN,
+      contactId: USER,
+      contact: { waId: USER },
+      type: 'text',
+      content: { body: 'hi' },
+      timestampMs: T0,
+      requestHash: 'same-request',
+    };
+    const a = { ...base, attemptId: randomUUID() };
+    const b = { ...base, attemptId: randomUUID() };
+    expect(await w.store.begin(a, T0)).toEqual({ created: true });
+    await w.store.discard(a);
+    expect(await w.store.begin(b, T0 + 1000)).toEqual({ created: true });
+    // Act: A's writes arrive late (a duplicate delivery of the delete, a stale update)
+    await w.store.discard(a);
+    await w.store.markInDoubt(a, T0 + 2000);
+    await w.store.markRejected(a, { status: 400, code: 'invalid_request', message: 'late' }, T0 + 2000);
+    const whileB = await w.store.find(id);
+    await w.store.markSent(b, 'aws-b', T0 + 3000);
+    // Assess
+    expect(whileB).toMatchObject({ sendState: 'sending', attemptStartedAtMs: T0 + 1000 });
+    expect(await w.store.find(id)).toMatchObject({ sendState: 'sent', awsMessageId: 'aws-b' });
   });
 });
 
@@ -255,16 +308,37 @@ describe('a crash between the call and the record update', () => {
     expect(msg.body).toMatchObject({ id, wamid: 'wamid.CRASHED', status: 'sent', type: 'text', contact: { waId: USER } });
   });
 
-  it('never sends again after a call that ended without an answer (network error): 502, then 409 send_in_doubt', async () => {
-    sm.on(SendWhatsAppMessageCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+  it('never sends again after a call that timed out, even though AWS would accept the next one: 502, then 409 send_in_doubt', async () => {
+    // Prepare: the call times out (AWS may have the message), then AWS would accept anything
+    sm.on(SendWhatsAppMessageCommand)
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }))
+      .resolves({ messageId: 'would-be-a-second-copy' });
     const key = randomUUID();
     const id = messageIdForKey(PN, key);
+    // Act
     const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
     const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
     expect([first.status, first.body.error.code, first.body.error.details]).toEqual([502, 'send_in_doubt', { id }]);
     expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    expect((await w.outboundItems()).find((i) => i.id === id)).toMatchObject({ sendState: 'in_doubt' });
     const msg = await call(w.api, 'GET', `/v1/messages/${id}`);
     expect(msg.body.status).toBe('accepted');
+  });
+
+  it.each([
+    ['InternalServiceException (500)', new InternalServiceException({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
+    ['DependencyException (502)', new DependencyException({ message: 'Meta failed', $metadata: { httpStatusCode: 502 } })],
+    ['a connection reset', Object.assign(new Error('read ECONNRESET'), { name: 'Error', code: 'ECONNRESET' })],
+    ['an exception this backend does not know', Object.assign(new Error('new'), { name: 'SomethingNewException', $metadata: { httpStatusCode: 400 } })],
+  ])('treats %s as a send that may have gone out: one call, 502 send_in_doubt, never sent again', async (_name, err) => {
+    sm.on(SendWhatsAppMessageCommand).rejectsOnce(err).resolves({ messageId: 'would-be-a-second-copy' });
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    expect([first.status, first.body.error.code]).toEqual([502, 'send_in_doubt']);
+    expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
   });
 });

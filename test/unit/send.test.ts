@@ -211,6 +211,74 @@ describe('POST /v1/messages: every outbound type', () => {
   });
 });
 
+describe('POST /v1/messages: a reply to a BSUID', () => {
+  const BSUID = 'US.26852818834383302';
+  const reply = () => {
+    const { to: _to, ...body } = outboundFixture('text');
+    return { ...body, recipient: BSUID };
+  };
+
+  it("joins the conversation the inbound path filed under the user's wa_id, with its window", async () => {
+    // Prepare: the user wrote with both ids, so the inbound path filed it under the wa_id and wrote the alias
+    const waId = '4915112340001';
+    await w.userWrites(T0 - HOUR, waId);
+    await w.writeAlias(BSUID, waId);
+    // Act
+    const res = await call(w.api, 'POST', '/v1/messages', { body: reply() });
+    // Assess
+    expect(res.status).toBe(202);
+    expect(sentCalls(sm)[0]!.message).toMatchObject({ recipient: BSUID });
+    expect(sentCalls(sm)[0]!.message.to).toBeUndefined();
+    const msg = await call(w.api, 'GET', `/v1/messages/${res.body.id}`);
+    expect(msg.body.contact).toEqual({ waId, userId: BSUID });
+    const timeline = await call(w.api, 'GET', `/v1/conversations/${PN}/${waId}/messages`);
+    expect(timeline.body.items.map((m: { id: string }) => m.id)).toEqual([res.body.id, expect.any(String)]);
+    const stray = await call(w.api, 'GET', `/v1/conversations/${PN}/${BSUID}/messages`);
+    expect(stray.body.items ?? []).toEqual([]);
+  });
+
+  it('finds the conversation of a user whose inbound message carried both ids, as the inbound path stored it', async () => {
+    // Prepare: the inbound path files the message under the wa_id and keeps the alias
+    const waId = '4915112340003';
+    const userId = 'US.26852818834383304';
+    await w.inbound.recordInbound({
+      id: 'msg_22222222222222222222222222222222',
+      wamid: 'wamid.BOTH_IDS',
+      business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
+      contact: { waId, userId, name: 'Sheena' },
+      contactId: waId,
+      type: 'text',
+      content: { body: 'hello' },
+      timestampMs: T0 - HOUR,
+    });
+    // Act
+    const res = await call(w.api, 'POST', '/v1/messages', { body: { ...reply(), recipient: userId } });
+    // Assess
+    expect(res.status).toBe(202);
+    const timeline = await call(w.api, 'GET', `/v1/conversations/${PN}/${waId}/messages`);
+    expect(timeline.body.items.map((m: { id: string }) => m.id)).toEqual([res.body.id, 'msg_22222222222222222222222222222222']);
+  });
+
+  it('answers 409 window_closed for a BSUID with no alias and no conversation of its own', async () => {
+    const res = await call(w.api, 'POST', '/v1/messages', { body: { ...reply(), recipient: 'US.99999999999999999' } });
+    expect([res.status, res.body.error.code]).toEqual([409, 'window_closed']);
+    expect(sm).not.toHaveReceivedCommand(SendWhatsAppMessageCommand);
+  });
+
+  it('looks the alias up under the sending number only', async () => {
+    // Prepare: the alias and the conversation belong to the other business number
+    const waId = '4915112340002';
+    const bsuid = 'US.26852818834383303';
+    await w.userWrites(T0 - HOUR, waId, PN2);
+    await w.writeAlias(bsuid, waId, PN2);
+    // Act
+    const fromPn = await call(w.api, 'POST', '/v1/messages', { body: { ...reply(), recipient: bsuid } });
+    const fromPn2 = await call(w.api, 'POST', '/v1/messages', { body: { ...reply(), recipient: bsuid, from: PN2 } });
+    // Assess
+    expect([fromPn.status, fromPn2.status]).toEqual([409, 202]);
+  });
+});
+
 describe('POST /v1/messages: invalid bodies', () => {
   const cases: Array<[string, unknown, string]> = [
     ['a text without body', { ...outboundFixture('text'), text: {} }, 'text.body'],
@@ -371,10 +439,11 @@ describe('POST /v1/messages: AWS errors', () => {
   const cases: Array<[string, Error, number, string]> = [
     ['ValidationException', new ValidationException({ message: 'Invalid destination phone number or message Id.', $metadata: {} }), 400, 'invalid_request'],
     ['ResourceNotFoundException', new ResourceNotFoundException({ message: 'not found', $metadata: {} }), 404, 'unknown_phone_number'],
-    ['ThrottledRequestException', new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }), 429, 'throttled'],
-    ['DependencyException', new DependencyException({ message: 'Meta failed', $metadata: {} }), 502, 'upstream_error'],
-    ['InternalServiceException', new InternalServiceException({ message: 'oops', $metadata: {} }), 503, 'unavailable'],
     ['AccessDeniedException', new AccessDeniedException({ message: 'denied', $metadata: {} }), 500, 'upstream_forbidden'],
+    ['ThrottledRequestException', new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }), 429, 'throttled'],
+    // AWS may have accepted the message before failing: the outcome is unknown.
+    ['DependencyException', new DependencyException({ message: 'Meta failed', $metadata: {} }), 502, 'send_in_doubt'],
+    ['InternalServiceException', new InternalServiceException({ message: 'oops', $metadata: {} }), 502, 'send_in_doubt'],
   ];
   it.each(cases)('maps %s to %i %s', async (_name, err, status, code) => {
     sm.on(SendWhatsAppMessageCommand).rejects(err);
@@ -384,15 +453,26 @@ describe('POST /v1/messages: AWS errors', () => {
     expect(JSON.stringify(res.body)).not.toMatch(/at .*\.ts/); // no stack trace
   });
 
-  it('answers 429 with the Retry-After AWS gave, or 1 second', async () => {
+  it('answers 429 with the Retry-After AWS gave, or 1 second, once the throttled attempts are spent', async () => {
     const throttled = Object.assign(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }), {
       $response: { statusCode: 429, headers: { 'retry-after': '7' }, body: undefined },
     });
-    sm.on(SendWhatsAppMessageCommand).rejectsOnce(throttled).rejectsOnce(new ThrottledRequestException({ message: 'x', $metadata: {} }));
+    sm.on(SendWhatsAppMessageCommand).rejects(throttled);
     const a = await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('text') });
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'x', $metadata: {} }));
     const b = await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('text') });
     expect([a.status, a.headers['retry-after'], a.body.error.details]).toEqual([429, '7', { retryAfterSeconds: 7 }]);
     expect([b.status, b.headers['retry-after']]).toEqual([429, '1']);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2 * w.throttledAttempts);
+  });
+
+  it('sends once more after a throttled attempt and answers the send that went through', async () => {
+    sm.on(SendWhatsAppMessageCommand)
+      .rejectsOnce(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }))
+      .resolves({ messageId: 'aws-after-throttle' });
+    const res = await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('text') });
+    expect([res.status, res.body.awsMessageId]).toEqual([202, 'aws-after-throttle']);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
   });
 
   it('keeps a rejected send as failed with the error, out of the timeline', async () => {
@@ -476,10 +556,8 @@ describe('POST /v1/messages/{id}/read', () => {
 });
 
 describe('DynamoDB requests per send', () => {
-  it('costs 1 read and 2 writes for a free-form message, 2 writes for a template', async () => {
-    // Prepare: a conversation whose last activity is older than the sends; count every request
-    await w.userWrites(T0 + 9 * HOUR);
-    w.clock.now = T0 + 10 * HOUR;
+  /** The DynamoDB commands each act makes, in order. */
+  async function requestsOf(...acts: Array<() => Promise<unknown>>): Promise<string[][]> {
     const seen: string[] = [];
     w.client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -489,17 +567,58 @@ describe('DynamoDB requests per send', () => {
       { step: 'initialize', name: 'countRequests' },
     );
     try {
-      // Act
-      await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('text') });
-      const textRequests = [...seen];
-      seen.length = 0;
-      w.clock.now += 1;
-      await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template') });
-      // Assess
-      expect(textRequests).toEqual(['GetItemCommand', 'PutItemCommand', 'TransactWriteItemsCommand']);
-      expect(seen).toEqual(['PutItemCommand', 'TransactWriteItemsCommand']);
+      const out: string[][] = [];
+      for (const act of acts) {
+        // Each send newer than the last: a late message would cost one more transaction.
+        w.clock.now += 1;
+        seen.length = 0;
+        await act();
+        out.push([...seen]);
+      }
+      return out;
     } finally {
       w.client.middlewareStack.remove('countRequests');
     }
+  }
+
+  it('costs 1 read and 2 writes for a free-form message, 2 writes for a template, 1 more read for a BSUID', async () => {
+    // Prepare: conversations whose last activity is older than the sends
+    await w.userWrites(T0 + 9 * HOUR);
+    await w.userWrites(T0 + 9 * HOUR, '4915112340009');
+    await w.writeAlias('US.26852818834383309', '4915112340009');
+    w.clock.now = T0 + 10 * HOUR;
+    const { to: _to, ...toBsuid } = outboundFixture('text');
+    // Act
+    const [text, template, bsuid] = await requestsOf(
+      () => call(w.api, 'POST', '/v1/messages', { body: outboundFixture('text') }),
+      () => call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template') }),
+      () => call(w.api, 'POST', '/v1/messages', { body: { ...toBsuid, recipient: 'US.26852818834383309' } }),
+    );
+    // Assess
+    expect(text).toEqual(['GetItemCommand', 'PutItemCommand', 'TransactWriteItemsCommand']);
+    expect(template).toEqual(['PutItemCommand', 'TransactWriteItemsCommand']);
+    expect(bsuid).toEqual(['GetItemCommand', 'GetItemCommand', 'PutItemCommand', 'TransactWriteItemsCommand']);
+  });
+
+  it('costs one conditional delete for a throttled send and one update for a rejected or doubtful one', async () => {
+    w.clock.now = T0 + 10 * HOUR;
+    const send = () => call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template') });
+    const [throttled, rejected, doubtful] = await requestsOf(
+      async () => {
+        sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+        expect((await send()).status).toBe(429);
+      },
+      async () => {
+        sm.on(SendWhatsAppMessageCommand).rejects(new ValidationException({ message: 'bad', $metadata: {} }));
+        expect((await send()).status).toBe(400);
+      },
+      async () => {
+        sm.on(SendWhatsAppMessageCommand).rejects(new InternalServiceException({ message: 'oops', $metadata: {} }));
+        expect((await send()).status).toBe(502);
+      },
+    );
+    expect(throttled).toEqual(['PutItemCommand', 'DeleteItemCommand']);
+    expect(rejected).toEqual(['PutItemCommand', 'UpdateItemCommand']);
+    expect(doubtful).toEqual(['PutItemCommand', 'UpdateItemCommand']);
   });
 });

@@ -17,7 +17,7 @@ const MediaDownloadSchema = z
 
 const StartUploadSchema = z
   .object({
-    from: z.string().min(1).describe('The business number that will send the media: AWS phone number id or its ARN.'),
+    from: z.string().min(1).describe('The business number that will send the media: its AWS phone number id, its ARN or its display number.'),
     contentType: z.string().min(1).max(255).describe('MIME type of the file, e.g. image/jpeg or application/pdf.'),
     filename: z.string().min(1).max(255).optional(),
     size: z.number().int().nonnegative().describe('Exact size of the file in bytes.'),

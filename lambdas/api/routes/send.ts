@@ -40,7 +40,7 @@ export function sendRoutes(deps: { sender: () => MessageSender }): RouteDef[] {
       path: '/v1/messages',
       operationId: 'sendMessage',
       summary:
-        'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true).',
+        'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true). 429 (throttled, nothing sent): retry after Retry-After with the same key. 502 send_in_doubt: AWS did not confirm the send, which may have gone out; it is never sent again with that key.',
       headers: z.object({ 'idempotency-key': IdempotencyKey }),
       body: SendBody,
       responses: { 202: { description: 'Accepted by WhatsApp (through AWS) for delivery', schema: SendAcceptedSchema } },
