@@ -14,14 +14,18 @@
  * - Presigned URLs must match AWS's pattern (`https://…s3….amazonaws.com/…`) or point at
  *   loopback, so that local S3 emulators work.
  * - The file written by GetWhatsAppMessageMedia is `<key><mediaId>.<ext>` (AWS's prefix rule),
- *   with the extension of its MIME type (jpg, mp4, ogg, pdf, webp, png, …).
+ *   with `extensionFor` of its MIME type from `shared/domain/media.ts` (jpeg, mp4, ogg, pdf, webp,
+ *   png, …): AWS documents only `.ogg`, so the sandbox writes what the media worker looks for first.
+ * - An upload is registered under its type as WhatsApp's table writes it, without parameters
+ *   (`video/3gp` → `video/3gpp`, `audio/ogg; codecs=opus` → `audio/ogg`).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { SandboxPhoneNumber } from './config.ts';
 import { phoneNumberArn, wabaArn } from './config.ts';
 import { AwsApiError, missingMember, validationError } from './aws-errors.ts';
-import { baseMimeType, extensionFor, uploadProblem } from './media-rules.ts';
+import { canonicalMime } from '../../shared/domain/media.ts';
+import { baseMimeType, storedExtension, uploadProblem } from './media-rules.ts';
 import { acceptOutbound, isMarkAsRead } from './outbound.ts';
 import type { SandboxCore, StoredMedia } from './types.ts';
 import { newMediaId } from './webhooks.ts';
@@ -147,13 +151,14 @@ async function postMedia(core: SandboxCore, { body }: AwsRequest): Promise<unkno
 
   const now = core.state.now();
   const mediaId = newMediaId();
-  const mimeType = baseMimeType(contentType!);
+  // uploadProblem accepted the type, so it has a canonical form.
+  const mimeType = baseMimeType(canonicalMime(contentType!)!);
   core.state.media.set(mediaId, {
     mediaId,
     bytes,
     mimeType,
     sha256: createHash('sha256').update(bytes).digest('base64'),
-    extension: extensionFor(mimeType),
+    extension: storedExtension(mimeType),
     source: 'upload',
     phoneNumberId: number.phoneNumberId,
     wabaId: number.wabaId,

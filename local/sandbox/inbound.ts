@@ -10,7 +10,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { phoneDigits } from '../../shared/domain/ids.ts';
 import { ControlError, sleep } from './http.ts';
+import { storedExtension } from './media-rules.ts';
 import { MEDIA_KINDS, sampleMedia } from './media-samples.ts';
 import type { MediaKind } from './media-samples.ts';
 import { metaError } from './meta-errors.ts';
@@ -72,7 +74,7 @@ export async function simulateInbound(core: SandboxCore, raw: unknown): Promise<
   const { state } = core;
   const number = body.to === undefined ? state.config.phoneNumbers[0] : core.findNumber(body.to);
   if (!number) throw new ControlError(404, 'unknown_phone_number', 'No business number of the sandbox matches "to".');
-  const from = body.from.replace(/[^0-9]/g, '');
+  const from = phoneDigits(body.from);
   const known = state.users.get(from);
   if (known && !known.onWhatsApp) {
     throw new ControlError(409, 'user_not_on_whatsapp', 'That user is configured as not on WhatsApp, so cannot send messages.');
@@ -143,7 +145,7 @@ function createMedia(core: SandboxCore, kind: MediaKind, phoneNumberId: string, 
     bytes: sample.bytes,
     mimeType: sample.mimeType,
     sha256,
-    extension: sample.extension,
+    extension: storedExtension(sample.mimeType),
     ...(sample.filename ? { filename: sample.filename } : {}),
     source: 'inbound',
     phoneNumberId,

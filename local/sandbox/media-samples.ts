@@ -11,17 +11,14 @@
  * - sticker: RIFF/WEBP with a lossless VP8L bitstream, 512x512, a flat colour
  */
 import { Buffer } from 'node:buffer';
+import type { MediaKind } from '../../shared/domain/media.ts';
 
-export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
-
-export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'video', 'audio', 'document', 'sticker'];
+export { MEDIA_KINDS, type MediaKind } from '../../shared/domain/media.ts';
 
 export interface MediaSample {
   bytes: Buffer;
   /** MIME type as Meta writes it in webhooks (audio carries `; codecs=opus`). */
   mimeType: string;
-  /** File extension without the dot. */
-  extension: string;
   /** Set for documents, which carry a file name in webhooks. */
   filename?: string;
 }
@@ -34,11 +31,11 @@ export function sampleMedia(kind: MediaKind): MediaSample {
 }
 
 const SAMPLES: Record<MediaKind, () => MediaSample> = {
-  image: () => ({ bytes: jpegSample(), mimeType: 'image/jpeg', extension: 'jpg' }),
-  video: () => ({ bytes: mp4Sample(), mimeType: 'video/mp4', extension: 'mp4' }),
-  audio: () => ({ bytes: oggOpusSample(), mimeType: 'audio/ogg; codecs=opus', extension: 'ogg' }),
-  document: () => ({ bytes: pdfSample(), mimeType: 'application/pdf', extension: 'pdf', filename: 'sandbox-document.pdf' }),
-  sticker: () => ({ bytes: webpSample(), mimeType: 'image/webp', extension: 'webp' }),
+  image: () => ({ bytes: jpegSample(), mimeType: 'image/jpeg' }),
+  video: () => ({ bytes: mp4Sample(), mimeType: 'video/mp4' }),
+  audio: () => ({ bytes: oggOpusSample(), mimeType: 'audio/ogg; codecs=opus' }),
+  document: () => ({ bytes: pdfSample(), mimeType: 'application/pdf', filename: 'sandbox-document.pdf' }),
+  sticker: () => ({ bytes: webpSample(), mimeType: 'image/webp' }),
 };
 
 // ---------------------------------------------------------------------------------------------

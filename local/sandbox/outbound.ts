@@ -1,15 +1,24 @@
 /**
- * What WhatsApp does with a message the business sent, once AWS accepted it: record it in the
- * outbox, decide whether Meta would deliver it, and publish its status events (`sent` →
- * `delivered` → `read`, only `sent` for a reaction, only `failed` when Meta refuses it).
+ * What happens to a message the business sent, once AWS accepted it: record it in the outbox,
+ * publish the events End User Messaging Social generates itself, decide whether Meta would deliver
+ * it, and publish Meta's status events.
  *
- * Meta's refusals, checked in this order (the first that applies wins):
+ * AWS's own events (facts §2.4, §4.3) come in the same envelope and entry shape as Meta's, with the
+ * envelope `messageId` set but no `biz_opaque_callback_data` (AWS does not copy it):
+ * `accepted` right after the send, and with chaos `dropRate`, "Message retries exhausted,
+ * dropping message." for a message AWS never hands to WhatsApp (nothing else follows it).
+ *
+ * Meta's statuses: `sent` → `delivered` → `read`, only `sent` for a reaction, only `failed` when
+ * Meta refuses the message. Its refusals, checked in this order (the first that applies wins):
  * 131008 the type's object is missing · 130429 the business number sent more than
  * `limits.messagesPerSecond` in the last second · 131021 recipient is the sender · 131026
  * recipient not on WhatsApp or unknown · 131047 not a template and the user's 24-hour window is
  * closed · 131056 more than `limits.pairRateBurst` messages to this user within 6 s.
+ *
+ * A mark-as-read request gets no event at all: it has no wamid to report on.
  */
 import { randomBytes } from 'node:crypto';
+import { phoneDigits } from '../../shared/domain/ids.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { metaError } from './meta-errors.ts';
 import type { MetaErrorObject } from './meta-errors.ts';
@@ -22,7 +31,20 @@ const PAIR_WINDOW_MS = 6000;
 /** Templates have no category in the sandbox; they are priced as utility templates. */
 const TEMPLATE_CATEGORY = 'utility';
 
-type Status = 'sent' | 'delivered' | 'read' | 'failed';
+/** The status AWS publishes once it accepted a send. */
+export const AWS_ACCEPTED = 'accepted';
+/** The status AWS publishes when it gave up handing a message to WhatsApp (its wording, verbatim). */
+export const AWS_DROPPED = 'Message retries exhausted, dropping message.';
+
+type Status = typeof AWS_ACCEPTED | typeof AWS_DROPPED | 'sent' | 'delivered' | 'read' | 'failed';
+
+interface StatusEvent {
+  status: Status;
+  /** When to publish it, ms after the send was accepted. */
+  delay: number;
+  /** The `statuses[]` element. */
+  body: Record<string, unknown>;
+}
 
 /** Records a send at `now`, drops entries older than `spanMs`, returns how many remain. */
 function countRecent(map: Map<string, number[]>, key: string, now: number, spanMs: number): number {
@@ -63,7 +85,7 @@ export function acceptOutbound(core: SandboxCore, number: SandboxPhoneNumber, aw
     return entry;
   }
 
-  const toDigits = typeof message.to === 'string' ? message.to.replace(/[^0-9]/g, '') : '';
+  const toDigits = typeof message.to === 'string' ? phoneDigits(message.to) : '';
   const bsuid = typeof message.recipient === 'string' ? message.recipient : '';
   const user = findRecipient(core, toDigits, bsuid);
   const recipientId = toDigits || bsuid;
@@ -81,6 +103,35 @@ export function acceptOutbound(core: SandboxCore, number: SandboxPhoneNumber, aw
   };
   state.outbox.push(entry);
 
+  const chaos = { ...state.chaos };
+  // AWS's events report on the wamid but never carry the caller's callback data.
+  const awsStatus = (status: Status, atMs: number): Record<string, unknown> => ({
+    id: wamid,
+    status,
+    timestamp: unixSeconds(atMs),
+    recipient_id: recipientId,
+  });
+  const events: StatusEvent[] = [{ status: AWS_ACCEPTED, delay: 0, body: awsStatus(AWS_ACCEPTED, now) }];
+  if (core.rng.chance(chaos.dropRate)) {
+    // Never handed to WhatsApp: no Meta check applies and no Meta rate limit counts it.
+    const delay = core.delays.sent;
+    events.push({ status: AWS_DROPPED, delay, body: awsStatus(AWS_DROPPED, now + delay) });
+  } else {
+    events.push(...whatsAppStatuses(core, number, message, { wamid, recipientId, toDigits, user, now }));
+  }
+  scheduleStatuses(core, number, entry, events, chaos);
+  return entry;
+}
+
+/** What WhatsApp reports on a message it was handed: `failed` with the refusal, or its progress. */
+function whatsAppStatuses(
+  core: SandboxCore,
+  number: SandboxPhoneNumber,
+  message: Record<string, unknown>,
+  to: { wamid: string; recipientId: string; toDigits: string; user: KnownUser | undefined; now: number },
+): StatusEvent[] {
+  const { state } = core;
+  const { wamid, recipientId, toDigits, user, now } = to;
   const type = typeof message.type === 'string' ? message.type : 'text';
   const isTemplate = type === 'template';
   const userPhone = user?.phone ?? toDigits;
@@ -111,38 +162,36 @@ export function acceptOutbound(core: SandboxCore, number: SandboxPhoneNumber, aw
     ...(callback !== undefined ? { biz_opaque_callback_data: callback } : {}),
   });
 
-  const events: { status: Status; delay: number; body: Record<string, unknown> }[] = [];
+  const events: StatusEvent[] = [];
   if (refusal) {
     events.push({ status: 'failed', delay: core.delays.sent, body: { ...base('failed', now + core.delays.sent), errors: [refusal] } });
-  } else {
-    const category = isTemplate ? TEMPLATE_CATEGORY : 'service';
-    const free = !isTemplate || windowOpen;
-    const pricing = {
-      billable: !free,
-      pricing_model: 'PMP',
-      type: free ? 'free_customer_service' : 'regular',
-      category,
-    };
-    const conversation = conversationOf(core, wKey, now);
-    const steps: Status[] = type === 'reaction' ? ['sent'] : ['sent', 'delivered', 'read'];
-    for (const status of steps) {
-      const delay = core.delays[status as keyof typeof core.delays];
-      const at = now + delay;
-      const body = base(status, at);
-      // Meta attaches conversation and pricing to `sent` and to one later status.
-      if (status === 'sent') {
-        body.conversation = { id: conversation.id, expiration_timestamp: unixSeconds(conversation.expiresMs), origin: { type: category } };
-        body.pricing = pricing;
-      } else if (status === 'delivered') {
-        body.conversation = { id: conversation.id, origin: { type: category } };
-        body.pricing = pricing;
-      }
-      events.push({ status, delay, body });
-    }
+    return events;
   }
-
-  scheduleStatuses(core, number, entry, events, { ...state.chaos });
-  return entry;
+  const category = isTemplate ? TEMPLATE_CATEGORY : 'service';
+  const free = !isTemplate || windowOpen;
+  const pricing = {
+    billable: !free,
+    pricing_model: 'PMP',
+    type: free ? 'free_customer_service' : 'regular',
+    category,
+  };
+  const conversation = conversationOf(core, wKey, now);
+  const steps: ('sent' | 'delivered' | 'read')[] = type === 'reaction' ? ['sent'] : ['sent', 'delivered', 'read'];
+  for (const status of steps) {
+    const delay = core.delays[status];
+    const at = now + delay;
+    const body = base(status, at);
+    // Meta attaches conversation and pricing to `sent` and to one later status.
+    if (status === 'sent') {
+      body.conversation = { id: conversation.id, expiration_timestamp: unixSeconds(conversation.expiresMs), origin: { type: category } };
+      body.pricing = pricing;
+    } else if (status === 'delivered') {
+      body.conversation = { id: conversation.id, origin: { type: category } };
+      body.pricing = pricing;
+    }
+    events.push({ status, delay, body });
+  }
+  return events;
 }
 
 function findRecipient(core: SandboxCore, toDigits: string, bsuid: string): KnownUser | undefined {
@@ -167,7 +216,7 @@ function scheduleStatuses(
   core: SandboxCore,
   number: SandboxPhoneNumber,
   entry: OutboxEntry,
-  events: { status: Status; delay: number; body: Record<string, unknown> }[],
+  events: StatusEvent[],
   chaos: ChaosSettings,
 ): void {
   let order = events;
@@ -175,30 +224,43 @@ function scheduleStatuses(
     order = core.rng.shuffle(events);
     if (order.every((e, i) => e === events[i])) order = [...events.slice(1), events[0]!];
   }
-  // Each publication of a message waits for the one before it, so that a slow Publish call never
-  // swaps two statuses: without `reorder` the order is always the natural one.
+  // Each publication of a message waits for its time and for the publication before it, so the
+  // order is kept (without `reorder`, always the natural one) even when a Publish call is slow,
+  // or when timers of different delays fire out of order: Node runs every due timer of one delay
+  // before those of another, so after the event loop was busy a later status can come due first.
   let previous: Promise<void> = Promise.resolve();
   order.forEach((event, i) => {
     const slot = events[i]!.delay + chaos.delayMs;
     const duplicate = core.rng.chance(chaos.duplicateRate);
-    core.later(slot, () => {
-      const publish = async () => {
-        const envelope = envelopeOf({
-          number,
-          entry: messagesEntry(number, { statuses: [event.body] }),
-          region: core.opts.region,
-          accountId: core.opts.accountId,
-          nowMs: core.state.now(),
-          awsMessageId: entry.awsMessageId,
-        });
-        await core.publish(envelope, duplicate);
-        entry.status = event.status;
-        entry.statuses.push(event.status);
-      };
-      // A failed publication is reported by `later`; the next status is still attempted.
-      const run = previous.catch(() => {}).then(publish);
-      previous = run;
-      return run;
-    });
+    let settle!: (publish: boolean) => void;
+    const due = new Promise<boolean>((resolve) => (settle = resolve));
+    const publish = async () => {
+      const envelope = envelopeOf({
+        number,
+        entry: messagesEntry(number, { statuses: [event.body] }),
+        region: core.opts.region,
+        accountId: core.opts.accountId,
+        nowMs: core.state.now(),
+        awsMessageId: entry.awsMessageId,
+      });
+      await core.publish(envelope, duplicate);
+      entry.status = event.status;
+      entry.statuses.push(event.status);
+    };
+    // A failed publication is reported by `later`; the next status is still attempted. A status
+    // cancelled by `stop()` is skipped, so a later one that already came due is not held forever.
+    const run = previous
+      .catch(() => {})
+      .then(() => due)
+      .then((go) => (go ? publish() : undefined));
+    previous = run;
+    core.later(
+      slot,
+      () => {
+        settle(true);
+        return run;
+      },
+      () => settle(false),
+    );
   });
 }

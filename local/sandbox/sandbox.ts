@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
+import { phoneDigits } from '../../shared/domain/ids.ts';
 import { AWS_ROUTES } from './aws-api.ts';
 import { AwsApiError } from './aws-errors.ts';
 import { phoneNumberArn, phoneNumbersForRuntime } from './config.ts';
@@ -59,6 +60,7 @@ const ChaosSchema = z.strictObject({
   delayMs: z.int().min(0).max(60_000).default(0),
   failRate: z.number().min(0).max(1).default(0),
   throttleRate: z.number().min(0).max(1).default(0),
+  dropRate: z.number().min(0).max(1).default(0),
   /** Reseeds the RNG behind chaos decisions. */
   seed: z.int().optional(),
 });
@@ -82,7 +84,8 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     now: () => clock() + state.clockOffsetMs,
   };
 
-  const timers = new Set<NodeJS.Timeout>();
+  /** Timers not yet fired, with what to do when `stop()` cancels them. */
+  const timers = new Map<NodeJS.Timeout, (() => void) | undefined>();
   let pending = 0;
   let waiters: (() => void)[] = [];
   const settle = () => {
@@ -106,7 +109,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       await opts.sns.send(new PublishCommand({ TopicArn: opts.topicArn, Message }));
       if (duplicate) await opts.sns.send(new PublishCommand({ TopicArn: opts.topicArn, Message }));
     },
-    later(ms, task) {
+    later(ms, task, cancelled) {
       pending++;
       const timer = setTimeout(() => {
         timers.delete(timer);
@@ -117,15 +120,19 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
             settle();
           });
       }, ms);
-      timers.add(timer);
+      timers.set(timer, cancelled);
     },
     log,
   };
 
   const stop = () => {
-    for (const t of timers) clearTimeout(t);
-    pending -= timers.size;
+    const cancelled = [...timers];
     timers.clear();
+    pending -= cancelled.length;
+    for (const [timer, onCancel] of cancelled) {
+      clearTimeout(timer);
+      onCancel?.();
+    }
     settle();
   };
 
@@ -168,7 +175,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
 
 /** A business number by AWS id, ARN, Meta phone number id or display number. */
 function findNumber(opts: SandboxOptions, ref: string): SandboxPhoneNumber | undefined {
-  const digits = ref.replace(/[^0-9]/g, '');
+  const digits = phoneDigits(ref);
   return opts.config.phoneNumbers.find(
     (n) =>
       n.phoneNumberId === ref ||
@@ -255,7 +262,7 @@ const CONTROL_ROUTES: Readonly<Record<string, Readonly<Record<string, ControlHan
   '/sandbox/outbox': {
     GET: async (core, query) => {
       const raw = query.get('to');
-      const to = raw === null ? undefined : /^\+?[0-9 ()-]+$/.test(raw) ? raw.replace(/[^0-9]/g, '') : raw;
+      const to = raw === null ? undefined : /^\+?[0-9 ()-]+$/.test(raw) ? phoneDigits(raw) : raw;
       const entries = core.state.outbox.filter((e) => to === undefined || e.to === to);
       return { status: 200, body: entries.map((e) => ({ ...e, statuses: [...e.statuses] })) };
     },

@@ -48,9 +48,14 @@ export interface ChaosSettings {
   failRate: number;
   /** Probability that a socialmessaging API call answers ThrottledRequestException. */
   throttleRate: number;
+  /**
+   * Probability that AWS accepts a send (answers its messageId, publishes `accepted`) but never
+   * hands it to WhatsApp, then publishes "Message retries exhausted, dropping message.".
+   */
+  dropRate: number;
 }
 
-export const NO_CHAOS: Readonly<ChaosSettings> = { duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0 };
+export const NO_CHAOS: Readonly<ChaosSettings> = { duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0, dropRate: 0 };
 
 /** What the business sent through SendWhatsAppMessage. */
 export interface OutboxEntry {
@@ -61,7 +66,10 @@ export interface OutboxEntry {
   to: string | null;
   /** The decoded Meta JSON, as sent. */
   message: unknown;
-  /** The latest status published for it (`accepted` until the first one). */
+  /**
+   * The latest status published for it, AWS's included (`accepted`, "Message retries exhausted,
+   * dropping message."); `accepted` before the first one and for a mark-as-read request.
+   */
   status: string;
   /** Every status published for it, in publication order. */
   statuses: string[];
@@ -79,6 +87,10 @@ export interface StoredMedia {
   mimeType: string;
   /** Base64 of the SHA-256 of the bytes, as webhooks carry it. */
   sha256: string;
+  /**
+   * What GetWhatsAppMessageMedia appends after the media id in the S3 key: `extensionFor(mimeType)`
+   * of `shared/domain/media.ts` (see `storedExtension`), fixed when the media is stored.
+   */
   extension: string;
   filename?: string;
   source: 'inbound' | 'upload';
@@ -134,8 +146,8 @@ export interface SandboxCore {
   findNumber(ref: string): SandboxPhoneNumber | undefined;
   /** Publishes an envelope now (twice when `duplicate`). */
   publish(envelope: EumEnvelope, duplicate: boolean): Promise<void>;
-  /** Runs `task` after `ms`; `idle()` waits for it. */
-  later(ms: number, task: () => Promise<void>): void;
+  /** Runs `task` after `ms`; `idle()` waits for it. `stop()` cancels it and calls `cancelled`. */
+  later(ms: number, task: () => Promise<void>, cancelled?: () => void): void;
   /** Reports a background failure without personal data. */
   log(line: string): void;
 }

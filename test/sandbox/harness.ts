@@ -144,6 +144,22 @@ export function statusesOf(received: Received[]): Record<string, any>[] {
   return received.flatMap((r) => (r.value.statuses as Record<string, any>[] | undefined) ?? []);
 }
 
+/** Status words End User Messaging Social publishes itself, written here as AWS's page lists them. */
+export const AWS_GENERATED_STATUSES: ReadonlySet<string> = new Set(['accepted', 'Message retries exhausted, dropping message.']);
+
+/** Like `statusesOf`, without the statuses AWS generates itself: what WhatsApp reported. */
+export function whatsAppStatusesOf(received: Received[]): Record<string, any>[] {
+  return statusesOf(received).filter((s) => !AWS_GENERATED_STATUSES.has(s.status));
+}
+
+/**
+ * The `whatsAppStatusesOf` one send, by its AWS message id. SQS keeps no order between messages,
+ * only the sandbox's per-message publication order holds, so tests with several sends split them.
+ */
+export function whatsAppStatusesFor(received: Received[], awsMessageId: string | undefined): Record<string, any>[] {
+  return whatsAppStatusesOf(received.filter((r) => r.envelope.messageId === awsMessageId));
+}
+
 /** A Meta JSON message as the SDK's `message` blob. */
 export function blob(message: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(message));

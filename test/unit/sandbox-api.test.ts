@@ -11,7 +11,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sampleMedia } from '../../local/sandbox/media-samples.ts';
-import { ACCOUNT_ID, REGION, blob, drain, startEmulator, startSandbox, statusesOf } from '../sandbox/harness.ts';
+import { ACCOUNT_ID, REGION, blob, drain, startEmulator, startSandbox, statusesOf, whatsAppStatusesFor, whatsAppStatusesOf } from '../sandbox/harness.ts';
 import type { Emulator, TestSandbox } from '../sandbox/harness.ts';
 
 const BASE_MS = Date.parse('2026-03-01T10:00:00.000Z');
@@ -20,6 +20,7 @@ const ALEX = '14155550100';
 const NOT_ON_WHATSAPP = '15550109999';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DROPPED = 'Message retries exhausted, dropping message.';
 
 let emu: Emulator;
 let sb: TestSandbox;
@@ -70,7 +71,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Assess
     expect(messageId).toMatch(UUID);
-    const statuses = statusesOf(events);
+    const statuses = whatsAppStatusesOf(events);
     expect(statuses.map((s) => s.status)).toEqual(['sent', 'delivered', 'read']);
     for (const e of events) {
       expect(e.envelope.messageId).toBe(messageId);
@@ -91,6 +92,24 @@ describe('SendWhatsAppMessage', () => {
 
     const outbox = (await sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body;
     expect(outbox.at(-1)).toMatchObject({ awsMessageId: messageId, wamid, to: SHEENA, status: 'read', message: text(SHEENA, 'hi', { messaging_product: 'whatsapp', biz_opaque_callback_data: 'msg_0123|mine' }) });
+    expect(outbox.at(-1).statuses).toEqual(['accepted', 'sent', 'delivered', 'read']);
+  });
+
+  it("publishes AWS's own accepted status first: the wamid, the AWS message id, no callback data", async () => {
+    // Prepare
+    await openWindow(SHEENA);
+
+    // Act
+    const { messageId } = await send(text(SHEENA, 'hi', { biz_opaque_callback_data: 'msg_0123|mine' }));
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    const [first, ...rest] = events;
+    const accepted = first!.value.statuses[0];
+    expect(first!.envelope.messageId).toBe(messageId);
+    expect(first!.value.statuses).toHaveLength(1);
+    expect(accepted).toEqual({ id: rest[0]!.value.statuses[0].id, status: 'accepted', timestamp: expect.stringMatching(/^\d+$/), recipient_id: SHEENA });
+    expect(rest.map((e) => e.value.statuses[0].status)).toEqual(['sent', 'delivered', 'read']);
   });
 
   it('accepts the phone number ARN as originationPhoneNumberId', async () => {
@@ -103,15 +122,17 @@ describe('SendWhatsAppMessage', () => {
     const events = await drain(emu, sb.sandbox);
 
     // Assess
-    expect(events.map((e) => e.envelope.messageId)).toEqual([messageId, messageId, messageId]);
+    expect(events.map((e) => e.envelope.messageId)).toEqual([messageId, messageId, messageId, messageId]);
   });
 
   it('fails a text with 131047 and no sent status when the user never wrote to that number', async () => {
     // Act
     const { messageId } = await send(text(ALEX), sb, sb.config.phoneNumbers[1]!.phoneNumberId);
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const events = await drain(emu, sb.sandbox);
+    const statuses = whatsAppStatusesOf(events);
 
     // Assess
+    expect(statusesOf(events).map((s) => s.status)).toEqual(['accepted', 'failed']);
     expect(statuses).toHaveLength(1);
     expect(statuses[0]).toMatchObject({ status: 'failed', recipient_id: ALEX });
     expect(statuses[0]!.errors).toEqual([
@@ -134,12 +155,14 @@ describe('SendWhatsAppMessage', () => {
     const template = { to: SHEENA, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } };
 
     // Act
-    await send(text(SHEENA, 'too late'));
-    await send(template);
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const late = await send(text(SHEENA, 'too late'));
+    const templated = await send(template);
+    const events = await drain(emu, sb.sandbox);
 
     // Assess
-    const [failed, ...delivered] = statuses;
+    const [failed, ...rest] = whatsAppStatusesFor(events, late.messageId);
+    const delivered = whatsAppStatusesFor(events, templated.messageId);
+    expect(rest).toEqual([]);
     expect(failed).toMatchObject({ status: 'failed', errors: [expect.objectContaining({ code: 131047 })] });
     expect(delivered.map((s) => s.status)).toEqual(['sent', 'delivered', 'read']);
     expect(delivered[0]!.pricing).toEqual({ billable: true, pricing_model: 'PMP', type: 'regular', category: 'utility' });
@@ -147,15 +170,14 @@ describe('SendWhatsAppMessage', () => {
 
   it('fails with 131026 for a user configured not on WhatsApp and for an unknown number', async () => {
     // Act
-    await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
-    await send({ to: '+44 7700 900999', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const configured = await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    const unknown = await send({ to: '+44 7700 900999', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    const events = await drain(emu, sb.sandbox);
 
     // Assess
-    expect(statuses.map((s) => [s.status, s.recipient_id, s.errors?.[0]?.code])).toEqual([
-      ['failed', NOT_ON_WHATSAPP, 131026],
-      ['failed', '447700900999', 131026],
-    ]);
+    const summary = (id: string | undefined) => whatsAppStatusesFor(events, id).map((s) => [s.status, s.recipient_id, s.errors?.[0]?.code]);
+    expect(summary(configured.messageId)).toEqual([['failed', NOT_ON_WHATSAPP, 131026]]);
+    expect(summary(unknown.messageId)).toEqual([['failed', '447700900999', 131026]]);
   });
 
   it('publishes only sent for a reaction', async () => {
@@ -164,7 +186,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     await send({ to: SHEENA, type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } });
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const statuses = whatsAppStatusesOf(await drain(emu, sb.sandbox));
 
     // Assess
     expect(statuses.map((s) => s.status)).toEqual(['sent']);
@@ -192,7 +214,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     await send({ recipient: 'US.13491208655302741918', type: 'text', text: { body: 'by user id' } });
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const statuses = whatsAppStatusesOf(await drain(emu, sb.sandbox));
 
     // Assess
     expect(statuses.map((s) => [s.status, s.recipient_id])).toEqual([
@@ -200,6 +222,46 @@ describe('SendWhatsAppMessage', () => {
       ['delivered', 'US.13491208655302741918'],
       ['read', 'US.13491208655302741918'],
     ]);
+  });
+
+  it("keeps a message's statuses in order when the event loop was blocked past several of their times", async () => {
+    // Prepare: Node runs the due timers of one delay before those of another, so a list of
+    // 200 ms timers kept busy here is drained before the 30 ms list of the message's `sent`.
+    const slow = await startSandbox(emu, { delays: { sent: 30, delivered: 200, read: 400 } });
+    await openWindow(SHEENA, slow);
+    const filler = setInterval(() => setTimeout(() => {}, 200), 1);
+    await new Promise((r) => setTimeout(r, 220));
+
+    // Act
+    const { messageId } = await send(text(SHEENA), slow);
+    const until = performance.now() + 260;
+    while (performance.now() < until); // blocks the loop past the times of sent and delivered
+    clearInterval(filler);
+    const events = await drain(emu, slow.sandbox);
+    await slow.close();
+
+    // Assess
+    const entry = slow.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)!;
+    expect(entry.statuses).toEqual(['accepted', 'sent', 'delivered', 'read']);
+    expect(whatsAppStatusesFor(events, messageId).map((s) => s.status).sort()).toEqual(['delivered', 'read', 'sent']);
+  });
+
+  it('publishes nothing more after stop(), and idle() then resolves', async () => {
+    // Prepare
+    const slow = await startSandbox(emu, { delays: { sent: 5_000, delivered: 6_000, read: 7_000 } });
+    await openWindow(SHEENA, slow);
+    const { messageId } = await send(text(SHEENA), slow);
+    await new Promise((r) => setTimeout(r, 100)); // `accepted` is due at once
+
+    // Act
+    slow.sandbox.stop();
+    await slow.sandbox.idle();
+    const events = await drain(emu);
+    await slow.close();
+
+    // Assess
+    expect(statusesOf(events).map((s) => s.status)).toEqual(['accepted']);
+    expect(slow.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)).toMatchObject({ status: 'accepted', statuses: ['accepted'] });
   });
 
   it('lists the outbox of one recipient oldest first', async () => {
@@ -340,7 +402,8 @@ describe("Meta's rate limits", () => {
     // Assess
     const failed = statuses.filter((s) => s.status === 'failed');
     expect(failed.map((s) => [s.recipient_id, s.errors[0].code])).toEqual([[users[3], 130429]]);
-    expect(statuses.filter((s) => s.status === 'sent').map((s) => s.recipient_id)).toEqual(users.slice(0, 3));
+    // SQS does not keep the order between messages: compare as sets.
+    expect(new Set(statuses.filter((s) => s.status === 'sent').map((s) => s.recipient_id))).toEqual(new Set(users.slice(0, 3)));
   });
 
   it('fails the message over the burst to one user within 6 seconds with 131056', async () => {
@@ -371,8 +434,8 @@ describe('chaos', () => {
 
     // Assess
     const order = statuses.map((s) => s.status);
-    expect([...order].sort()).toEqual(['delivered', 'read', 'sent']);
-    expect(order).not.toEqual(['sent', 'delivered', 'read']);
+    expect([...order].sort()).toEqual(['accepted', 'delivered', 'read', 'sent']);
+    expect(order).not.toEqual(['accepted', 'sent', 'delivered', 'read']);
     const entry = sb.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)!;
     expect(entry.statuses).toEqual(order);
     expect(entry.status).toBe(order.at(-1));
@@ -388,9 +451,9 @@ describe('chaos', () => {
     const events = await drain(emu, sb.sandbox);
 
     // Assess
-    expect(events).toHaveLength(6);
+    expect(events).toHaveLength(8);
     const messages = events.map((e) => e.sns.Message);
-    expect(new Set(messages).size).toBe(3);
+    expect(new Set(messages).size).toBe(4);
   });
 
   it('adds latency to API answers and resets with DELETE', async () => {
@@ -405,13 +468,73 @@ describe('chaos', () => {
 
     // Assess
     expect(slow).toBeGreaterThanOrEqual(140);
-    expect(reset.body).toEqual({ duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0 });
+    expect(reset.body).toEqual({ duplicateRate: 0, reorder: false, delayMs: 0, failRate: 0, throttleRate: 0, dropRate: 0 });
   });
 
   it('refuses settings out of range', async () => {
     const res = await sb.call('POST', '/sandbox/chaos', { failRate: 2 });
-    expect(res.status).toBe(400);
+    const drop = await sb.call('POST', '/sandbox/chaos', { dropRate: -0.1 });
+    expect([res.status, drop.status]).toEqual([400, 400]);
     expect(res.body.error.code).toBe('invalid_request');
+  });
+
+  it('with dropRate 1, answers a message id and publishes accepted, then AWS dropping the message, and nothing from WhatsApp', async () => {
+    // Prepare
+    await openWindow(SHEENA);
+    await sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
+
+    // Act
+    const { messageId } = await send(text(SHEENA, 'lost', { biz_opaque_callback_data: 'msg_0123|mine' }));
+    const events = await drain(emu, sb.sandbox);
+
+    // Assess
+    expect(messageId).toMatch(UUID);
+    const statuses = statusesOf(events);
+    expect(statuses.map((s) => s.status)).toEqual(['accepted', DROPPED]);
+    expect(events.map((e) => e.envelope.messageId)).toEqual([messageId, messageId]);
+    const wamid = statuses[0]!.id;
+    expect(wamid).toMatch(/^wamid\./);
+    for (const s of statuses) {
+      expect(s).toMatchObject({ id: wamid, recipient_id: SHEENA });
+      expect(s).not.toHaveProperty('biz_opaque_callback_data');
+      expect(s).not.toHaveProperty('errors');
+    }
+    const entry = (await sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body.find((e: { awsMessageId: string }) => e.awsMessageId === messageId);
+    expect(entry).toMatchObject({ wamid, status: DROPPED, statuses: ['accepted', DROPPED] });
+  });
+
+  it('with dropRate 1, drops even a message WhatsApp would refuse, since WhatsApp never sees it', async () => {
+    // Prepare
+    await sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
+
+    // Act
+    await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    const statuses = statusesOf(await drain(emu, sb.sandbox));
+
+    // Assess
+    expect(statuses.map((s) => s.status)).toEqual(['accepted', DROPPED]);
+  });
+
+  it('drops some sends and delivers the others with dropRate 0.5, the same ones for the same seed', async () => {
+    // Prepare
+    await openWindow(ALEX);
+    const run = async () => {
+      await sb.call('POST', '/sandbox/chaos', { dropRate: 0.5, seed: 3 });
+      const ids: string[] = [];
+      for (let i = 0; i < 8; i++) ids.push((await send(text(ALEX, `n${i}`))).messageId!);
+      await sb.sandbox.idle();
+      await sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 });
+      const outbox = sb.sandbox.state.outbox;
+      return ids.map((id) => outbox.find((e) => e.awsMessageId === id)!.statuses);
+    };
+
+    // Act
+    const first = await run();
+    const second = await run();
+
+    // Assess
+    expect(first).toEqual(second);
+    expect(new Set(first.map((statuses) => statuses.join()))).toEqual(new Set(['accepted,sent,delivered,read', `accepted,${DROPPED}`]));
   });
 
   it('makes the same decisions for the same seed', async () => {
@@ -456,7 +579,7 @@ describe('media upload and delete', () => {
     const got = await sb.sm.send(
       new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, destinationS3File: { bucketName: emu.bucket, key: 'copies/' } }),
     );
-    const copy = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: `copies/${mediaId}.jpg` }));
+    const copy = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: `copies/${mediaId}.jpeg` }));
 
     // Assess
     expect(mediaId).toMatch(/^[0-9]+$/);

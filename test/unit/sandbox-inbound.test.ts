@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetWhatsAppMessageMediaCommand } from '@aws-sdk/client-socialmessaging';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { storedObjectKey } from '../../shared/domain/media.ts';
 import { ACCOUNT_ID, REGION, drain, startEmulator, startSandbox } from '../sandbox/harness.ts';
 import type { Emulator, TestSandbox } from '../sandbox/harness.ts';
 
@@ -183,14 +184,14 @@ describe('POST /sandbox/inbound', () => {
 
 describe('inbound media', () => {
   const kinds = [
-    ['image', 'image/jpeg', 'jpg', [0xff, 0xd8, 0xff]],
+    ['image', 'image/jpeg', 'jpeg', [0xff, 0xd8, 0xff]],
     ['video', 'video/mp4', 'mp4', [...Buffer.from('ftyp')]],
     ['audio', 'audio/ogg; codecs=opus', 'ogg', [...Buffer.from('OggS')]],
     ['document', 'application/pdf', 'pdf', [...Buffer.from('%PDF-')]],
     ['sticker', 'image/webp', 'webp', [...Buffer.from('RIFF')]],
   ] as const;
 
-  it.each(kinds)('creates a real %s file that GetWhatsAppMessageMedia writes byte for byte under the key prefix', async (kind, mime, ext, magic) => {
+  it.each(kinds)('creates a real %s file that GetWhatsAppMessageMedia writes byte for byte under the key the media worker looks for', async (kind, mime, ext, magic) => {
     // Prepare
     const prefix = `inbound/${kind}/`;
 
@@ -203,11 +204,13 @@ describe('inbound media', () => {
         destinationS3File: { bucketName: emu.bucket, key: prefix },
       }),
     );
-    const object = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: `${prefix}${res.body.mediaId}.${ext}` }));
+    const key = `${prefix}${res.body.mediaId}.${ext}`;
+    const object = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: key }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
 
     // Assess
     expect(res.body.mediaId).toMatch(/^[0-9]+$/);
+    expect(storedObjectKey(prefix, res.body.mediaId, mime)).toBe(key);
     const media = message[kind];
     expect(media).toMatchObject({ id: res.body.mediaId, mime_type: mime });
     expect(media.url).toMatch(/^https:\/\//);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MEDIA_KINDS, sampleMedia } from '../../local/sandbox/media-samples.ts';
-import { extensionFor, uploadProblem } from '../../local/sandbox/media-rules.ts';
+import { SIGNATURES, storedExtension, uploadProblem } from '../../local/sandbox/media-rules.ts';
+import { MEDIA_RULES, extensionFor, kindOfMime } from '../../shared/domain/media.ts';
 
 const ascii = (b: Buffer, start: number, end: number) => b.subarray(start, end).toString('latin1');
 
@@ -27,18 +28,19 @@ function boxes(b: Buffer, from = 0, to = b.length): [string, number, number][] {
 }
 
 describe('sampleMedia', () => {
-  it('gives every kind its MIME type and extension', () => {
+  it('gives every kind a MIME type WhatsApp files under that kind', () => {
     // Prepare / Act
-    const got = Object.fromEntries(MEDIA_KINDS.map((k) => [k, [sampleMedia(k).mimeType, sampleMedia(k).extension]]));
+    const got = Object.fromEntries(MEDIA_KINDS.map((k) => [k, sampleMedia(k).mimeType]));
 
     // Assess
     expect(got).toEqual({
-      image: ['image/jpeg', 'jpg'],
-      video: ['video/mp4', 'mp4'],
-      audio: ['audio/ogg; codecs=opus', 'ogg'],
-      document: ['application/pdf', 'pdf'],
-      sticker: ['image/webp', 'webp'],
+      image: 'image/jpeg',
+      video: 'video/mp4',
+      audio: 'audio/ogg; codecs=opus',
+      document: 'application/pdf',
+      sticker: 'image/webp',
     });
+    for (const kind of MEDIA_KINDS) expect(kindOfMime(sampleMedia(kind).mimeType), kind).toBe(kind);
     expect(sampleMedia('document').filename).toMatch(/\.pdf$/);
   });
 
@@ -157,13 +159,68 @@ describe('sampleMedia', () => {
   });
 });
 
+/** The head of an ISO-BMFF file with major brand `brand`. */
+function ftyp(brand: string): Buffer {
+  const box = Buffer.alloc(24);
+  box.writeUInt32BE(24, 0);
+  box.write(`ftyp${brand}`, 4, 'latin1');
+  box.write('isom', 16, 'latin1');
+  return Buffer.concat([box, Buffer.alloc(64)]);
+}
+
+/** An extended WebP (VP8X) whose header says animated, padded to `size` bytes. */
+function animatedWebp(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.write('RIFF', 0, 'latin1');
+  b.writeUInt32LE(size - 8, 4);
+  b.write('WEBPVP8X', 8, 'latin1');
+  b.writeUInt32LE(10, 16);
+  b[20] = 0x02; // animation flag
+  return b;
+}
+
+/** An AAC ADTS frame header (MPEG-4, layer 00, 44.1 kHz) and an MPEG-1 Layer III frame header. */
+const ADTS = Buffer.from([0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc, 0, 0, 0]);
+const MP3_FRAME = Buffer.from([0xff, 0xfb, 0x90, 0x64, 0, 0, 0, 0, 0, 0]);
+
 describe('media rules for uploads', () => {
   it('accepts every sample under its own MIME type', () => {
     for (const kind of MEDIA_KINDS) {
       const s = sampleMedia(kind);
       expect(uploadProblem(s.mimeType, s.bytes.length, s.bytes), kind).toBeUndefined();
-      expect(extensionFor(s.mimeType)).toBe(s.extension);
     }
+  });
+
+  it('has a content check for every type of the shared media table', () => {
+    // Prepare
+    const types = Object.values(MEDIA_RULES).flatMap((rule) => rule.types.map((t) => t.mime));
+
+    // Assess
+    expect(types.filter((mime) => SIGNATURES[mime] === undefined)).toEqual([]);
+    expect(Object.keys(SIGNATURES).sort()).toEqual([...types].sort());
+  });
+
+  it('names stored files with the extension of the shared media table, jpeg for a JPEG', () => {
+    expect(storedExtension('image/jpeg')).toBe('jpeg');
+    for (const kind of MEDIA_KINDS) {
+      const { mimeType } = sampleMedia(kind);
+      expect(storedExtension(mimeType)).toBe(extensionFor(mimeType));
+    }
+    expect(() => storedExtension('image/gif')).toThrow(/no file extension/);
+  });
+
+  it('accepts a 3GP video declared with AWS spelling video/3gp', () => {
+    const head = ftyp('3gp4');
+    expect(uploadProblem('video/3gp', head.length, head)).toBeUndefined();
+    expect(uploadProblem('video/3gpp', head.length, head)).toBeUndefined();
+    expect(uploadProblem('video/3gp', head.length, ftyp('isom'))).toMatch(/does not match/);
+  });
+
+  it('does not take an AAC ADTS stream for an MP3, nor an MP3 frame for AAC', () => {
+    expect(uploadProblem('audio/mpeg', ADTS.length, ADTS)).toMatch(/does not match/);
+    expect(uploadProblem('audio/aac', MP3_FRAME.length, MP3_FRAME)).toMatch(/does not match/);
+    expect(uploadProblem('audio/aac', ADTS.length, ADTS)).toBeUndefined();
+    expect(uploadProblem('audio/mpeg', MP3_FRAME.length, MP3_FRAME)).toBeUndefined();
   });
 
   it('refuses content that does not match the declared type', () => {
@@ -173,12 +230,20 @@ describe('media rules for uploads', () => {
     expect(uploadProblem('audio/ogg', pdf.length, pdf)).toMatch(/does not match/);
   });
 
-  it('refuses an unsupported type, an empty file and an oversize static sticker', () => {
+  it('refuses an unsupported type, OGG declared with another codec, and an empty file', () => {
+    const ogg = sampleMedia('audio').bytes;
     expect(uploadProblem('image/gif', 10)).toMatch(/not supported/);
+    expect(uploadProblem('audio/ogg; codecs=vorbis', ogg.length, ogg)).toMatch(/not supported/);
     expect(uploadProblem(undefined, 10)).toMatch(/no content type/);
     expect(uploadProblem('application/pdf', 0)).toMatch(/empty/);
+  });
+
+  it('holds a static sticker to 100 KB, an animated one to 500 KB and an image to 5 MB', () => {
     const sticker = sampleMedia('sticker').bytes;
     expect(uploadProblem('image/webp', 100 * 1024 + 1, sticker)).toMatch(/at most 102400/);
-    expect(uploadProblem('image/jpeg', 5 * 1024 * 1024 + 1)).toMatch(/at most/);
+    const animated = animatedWebp(300 * 1024);
+    expect(uploadProblem('image/webp', animated.length, animated)).toBeUndefined();
+    expect(uploadProblem('image/webp', 500 * 1024 + 1, animated)).toMatch(/at most 512000/);
+    expect(uploadProblem('image/jpeg', 5 * 1024 * 1024 + 1)).toMatch(/at most 5242880/);
   });
 });
