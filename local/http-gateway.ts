@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MAX_BODY_BYTES } from '../lib/resource-spec.ts';
 import { createLambdaContext, silentLogger, type LocalLogger } from './poller.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -17,7 +18,7 @@ export interface HttpGatewayOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** Larger request bodies get 413. @default 1 MiB */
+  /** Larger request bodies get 413. @default MAX_BODY_BYTES of `lib/resource-spec.ts`, as the handler and the stack use */
   readonly maxBodyBytes?: number;
   /** The handler's timeout; a slower answer gets 504 like API Gateway's integration timeout. @default 29 */
   readonly timeoutSeconds?: number;
@@ -36,8 +37,6 @@ export interface HttpGateway {
   readonly server: Server;
   stop(): Promise<void>;
 }
-
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 /** Bodies API Gateway passes as text; everything else reaches the handler base64-encoded. */
 function isTextual(contentType: string | undefined): boolean {
@@ -256,7 +255,7 @@ function writeError(res: ServerResponse, status: number, code: string, message: 
 export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGateway> {
   const logger = opts.logger ?? silentLogger;
   const stage = opts.stage ?? 'local';
-  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = (opts.timeoutSeconds ?? 29) * 1000;
   const functionName = opts.functionName ?? 'api';
   let port = 0;
@@ -267,6 +266,9 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     try {
       const body = await readBody(req, maxBodyBytes);
       if (!body) {
+        // The rest of the body is not wanted: close the connection instead of keeping it busy
+        // while the client finishes uploading (it would also hold `stop()` up).
+        res.setHeader('Connection', 'close');
         writeError(res, 413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`, requestId);
         return;
       }

@@ -4,37 +4,44 @@
  * queue in front of its Lambda handler, the HTTP API in front of the API handler, and the sandbox
  * WABA standing in for End User Messaging Social.
  *
- * Handlers are the deployed modules, imported after `process.env` points the SDK's standard
- * endpoint variables at the local servers: no code path knows it runs locally.
+ * Handlers are the deployed modules. They build their SDK clients on first use, which comes after
+ * `process.env` points the SDK's standard endpoint variables at the local servers: no code path
+ * knows it runs locally.
  */
-import type { RuntimePhoneNumber } from './sandbox/config.ts';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
+import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
+import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
 import { QUEUES, type QueueSpec } from '../lib/resource-spec.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { provision, type ProvisionedResources } from './provision.ts';
+import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const HOST = '127.0.0.1';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The deployed handler of each queue, by `QueueSpec.handler` (the folder under `lambdas/`). */
+const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
+  inbound: inboundModuleHandler,
+  media: mediaModuleHandler,
+};
 
 /** One business number as `runtime.json` lists it (contract §1). */
 export type { RuntimePhoneNumber };
 
 /** The content of `.local/runtime.json`: the contract's fields first, then extras. */
 export interface RuntimeInfo {
-  /** null while `lambdas/api/handler.ts` does not exist. */
-  apiUrl: string | null;
-  /** null while the sandbox does not exist. */
+  apiUrl: string;
+  /** null only when started with `sandbox: false`. */
   sandboxUrl: string | null;
   awsEndpointUrl: string;
   dynamodbEndpointUrl: string;
@@ -44,15 +51,13 @@ export interface RuntimeInfo {
   mediaBucket: string;
   phoneNumbers: RuntimePhoneNumber[];
   /** Extras. */
-  queues: Record<string, { url: string; dlqUrl: string; polled: boolean }>;
+  queues: Record<string, { url: string; dlqUrl: string }>;
   /** A sandbox user to try things with (fictional). */
   sampleUserPhone: string | null;
   pid: number;
   startedAt: string;
   readyInMs: number;
   dataDir: string;
-  /** What is not running yet, and why. */
-  missing: string[];
 }
 
 export interface RuntimeOptions {
@@ -66,11 +71,11 @@ export interface RuntimeOptions {
    */
   readonly ports?: { api?: number; sandbox?: number; aws?: number; dynamodb?: number };
   /**
-   * Handlers to use instead of importing `lambdas/<name>/handler.ts` (tests). A queue without an
-   * entry here is served by its module; `api: null` serves no API.
+   * Handlers to use instead of the deployed ones of `lambdas/<name>/handler.ts` (tests). A queue
+   * without an entry here is served by its module.
    */
-  readonly handlers?: { queues?: Record<string, SqsHandler>; api?: ApiHandler | null };
-  /** Start the sandbox WABA when it exists. @default true */
+  readonly handlers?: { queues?: Record<string, SqsHandler>; api?: ApiHandler };
+  /** Start the sandbox WABA; without it no socialmessaging endpoint is set. @default true */
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
   readonly pollerConcurrency?: number;
@@ -81,7 +86,7 @@ export interface RuntimeOptions {
 export interface Runtime {
   readonly info: RuntimeInfo;
   readonly resources: ProvisionedResources;
-  /** Keyed by `QueueSpec.name`; only the queues whose handler exists. */
+  /** Keyed by `QueueSpec.name`. */
   readonly pollers: Record<string, Poller>;
   /** Stops everything in order and removes `runtime.json`; restores `process.env`. */
   stop(): Promise<void>;
@@ -153,74 +158,27 @@ class EnvScope {
 }
 
 /**
- * Handler modules build their SDK clients at import, from `process.env`, and Node caches modules
+ * The deployed handlers build their SDK clients on first use, from `process.env`, and keep them
  * for the life of the process: a second runtime with other endpoints would talk to the first one's.
  */
 let handlersBoundTo: string | undefined;
 
-async function importHandler<T>(relative: string, logger: LocalLogger): Promise<T | undefined> {
-  const file = join(ROOT, relative);
-  if (!existsSync(file)) return undefined;
+function bindModuleHandlers(): void {
   const endpoints = `${process.env.AWS_ENDPOINT_URL_DYNAMODB} ${process.env.AWS_ENDPOINT_URL_SQS}`;
   if (handlersBoundTo !== undefined && handlersBoundTo !== endpoints) {
-    throw new Error('Handlers were already imported for another local runtime in this process; use one runtime per process');
+    throw new Error('The deployed handlers already serve another local runtime in this process; use one runtime per process');
   }
   handlersBoundTo = endpoints;
-  const mod = (await import(pathToFileURL(file).href)) as { handler?: unknown };
-  if (typeof mod.handler !== 'function') {
-    logger.warn(`${relative} exports no handler function`);
-    return undefined;
-  }
-  return mod.handler as T;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Sandbox (local/sandbox/, optional: the runtime starts without it)
-
-/** What the runtime uses of `local/sandbox/index.ts`. */
-interface SandboxModule {
-  createSandbox?: (opts: Record<string, unknown>) => {
-    listen(port: number, host?: string): Promise<{ url: string; close(): Promise<void> }>;
-    /** Cancels the status events not yet published. */
-    stop(): void;
-  };
-  loadSandboxConfig?: () => {
-    phoneNumbers: Array<Omit<RuntimePhoneNumber, 'phoneNumberArn'>>;
-    users?: Array<{ phone: string; onWhatsApp?: boolean }>;
-  };
-  phoneNumbersForRuntime?: (config: unknown, region: string, accountId: string) => RuntimePhoneNumber[];
+function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | undefined): SqsHandler {
+  const given = injected?.[spec.name];
+  if (given) return given;
+  const handler = QUEUE_HANDLERS[spec.handler];
+  if (!handler) throw new Error(`No handler for queue ${spec.name}: lambdas/${spec.handler}/handler.ts is not wired into local/runtime.ts`);
+  bindModuleHandlers();
+  return handler;
 }
-
-interface RunningSandbox {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-async function loadSandboxModule(): Promise<SandboxModule> {
-  const file = join(ROOT, 'local/sandbox/index.ts');
-  if (!existsSync(file)) return {};
-  return (await import(pathToFileURL(file).href)) as SandboxModule;
-}
-
-function phoneNumbersOf(mod: SandboxModule): { numbers: RuntimePhoneNumber[]; userPhone: string | null; config?: unknown } {
-  if (typeof mod.loadSandboxConfig !== 'function') return { numbers: [], userPhone: null };
-  const config = mod.loadSandboxConfig();
-  const numbers =
-    typeof mod.phoneNumbersForRuntime === 'function'
-      ? mod.phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID)
-      : config.phoneNumbers.map((p) => ({
-          phoneNumberId: p.phoneNumberId,
-          phoneNumberArn: `arn:aws:social-messaging:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:phone-number-id/${p.phoneNumberId.replace(/^phone-number-id-/, '')}`,
-          metaPhoneNumberId: p.metaPhoneNumberId,
-          displayPhoneNumber: p.displayPhoneNumber,
-          wabaId: p.wabaId,
-          metaWabaId: p.metaWabaId,
-        }));
-  const userPhone = config.users?.find((u) => u.onWhatsApp !== false)?.phone ?? null;
-  return { numbers, userPhone, config };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -289,15 +247,14 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     });
 
     const resources = await provision({ dynamodb, sqs, sns, s3, sqsEndpoint: aws.endpoint });
-    const missing: string[] = [];
 
     // The sandbox comes first: its URL is the socialmessaging endpoint the handlers will use.
-    const sandboxModule = await loadSandboxModule();
-    const phones = phoneNumbersOf(sandboxModule);
-    let sandbox: RunningSandbox | undefined;
-    if (opts.sandbox !== false && typeof sandboxModule.createSandbox === 'function' && phones.config) {
-      const created = sandboxModule.createSandbox({
-        config: phones.config,
+    const config = loadSandboxConfig();
+    const phoneNumbers = phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID);
+    let sandboxUrl: string | null = null;
+    if (opts.sandbox !== false) {
+      const sandbox = createSandbox({
+        config,
         sns,
         s3,
         topicArn: resources.topicArn,
@@ -305,17 +262,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         accountId: LOCAL_ACCOUNT_ID,
         log: (line: string) => logger.warn(line),
       });
-      const listening = await created.listen(ports.sandbox, HOST);
-      sandbox = {
-        url: listening.url.replace(/\/$/, ''),
-        stop: async () => {
-          created.stop();
-          await listening.close();
-        },
-      };
-      cleanups.push(() => sandbox!.stop());
-    } else if (opts.sandbox !== false) {
-      missing.push('sandbox: local/sandbox/index.ts exports no createSandbox yet; no socialmessaging endpoint');
+      const listening = await sandbox.listen(ports.sandbox, HOST);
+      cleanups.push(async () => {
+        sandbox.stop();
+        await listening.close();
+      });
+      sandboxUrl = listening.url;
     }
 
     // Everything a deployed function gets from its environment, pointed at the local servers.
@@ -329,11 +281,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     env.set('AWS_ENDPOINT_URL_S3', aws.endpoint);
     env.set('AWS_ENDPOINT_URL_SNS', aws.endpoint);
     env.set('AWS_ENDPOINT_URL_SQS', aws.endpoint);
-    env.set('AWS_ENDPOINT_URL_SOCIALMESSAGING', sandbox?.url);
+    env.set('AWS_ENDPOINT_URL_SOCIALMESSAGING', sandboxUrl ?? undefined);
     env.set('TABLE_NAME', resources.tableName);
     env.set('MEDIA_BUCKET', resources.mediaBucket);
     env.set('EVENT_TOPIC_ARN', resources.topicArn);
-    env.set('PHONE_NUMBER_IDS', phones.numbers.map((p) => p.phoneNumberId).join(','));
+    env.set('PHONE_NUMBER_IDS', phoneNumbers.map((p) => p.phoneNumberId).join(','));
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
@@ -341,19 +293,13 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const queueInfo: RuntimeInfo['queues'] = {};
     for (const spec of QUEUES) {
       const q = resources.queues[spec.name]!;
-      const handlerPath = `lambdas/${spec.handler}/handler.ts`;
-      const handler = opts.handlers?.queues?.[spec.name] ?? (await importHandler<SqsHandler>(handlerPath, logger));
-      queueInfo[spec.name] = { url: q.url, dlqUrl: q.dlqUrl, polled: Boolean(handler) };
-      if (!handler) {
-        missing.push(`queue ${spec.name}: ${handlerPath} does not exist yet; its messages wait in the queue`);
-        continue;
-      }
+      queueInfo[spec.name] = { url: q.url, dlqUrl: q.dlqUrl };
       const poller = await startPoller({
         sqs,
         queueUrl: q.url,
         queueArn: q.arn,
         spec,
-        handler,
+        handler: queueHandler(spec, opts.handlers?.queues),
         concurrency: opts.pollerConcurrency ?? 2,
         logger,
       });
@@ -361,39 +307,33 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       cleanups.push(() => poller.stop());
     }
 
-    let gateway: HttpGateway | undefined;
-    const apiHandler =
-      opts.handlers?.api === null
-        ? undefined
-        : (opts.handlers?.api ?? (await importHandler<ApiHandler>('lambdas/api/handler.ts', logger)));
-    if (apiHandler) {
-      gateway = await startHttpGateway({ port: ports.api, host: HOST, handler: apiHandler, logger });
-      cleanups.push(() => gateway!.stop());
-    } else if (opts.handlers?.api !== null) {
-      missing.push('api: lambdas/api/handler.ts does not exist yet; no HTTP API');
+    let apiHandler = opts.handlers?.api;
+    if (!apiHandler) {
+      bindModuleHandlers();
+      apiHandler = apiModuleHandler;
     }
+    const gateway: HttpGateway = await startHttpGateway({ port: ports.api, host: HOST, handler: apiHandler, logger });
+    cleanups.push(() => gateway.stop());
 
     const info: RuntimeInfo = {
-      apiUrl: gateway?.url ?? null,
-      sandboxUrl: sandbox?.url ?? null,
+      apiUrl: gateway.url,
+      sandboxUrl,
       awsEndpointUrl: aws.endpoint,
       dynamodbEndpointUrl: dynamo.endpoint,
       region: LOCAL_REGION,
       eventTopicArn: resources.topicArn,
       tableName: resources.tableName,
       mediaBucket: resources.mediaBucket,
-      phoneNumbers: phones.numbers,
+      phoneNumbers,
       queues: queueInfo,
-      sampleUserPhone: phones.userPhone,
+      sampleUserPhone: config.users.find((u) => u.onWhatsApp)?.phone ?? null,
       pid: process.pid,
       startedAt: new Date().toISOString(),
       readyInMs: Math.round(performance.now() - t0),
       dataDir,
-      missing,
     };
     writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
     cleanups.push(async () => rmSync(runtimeFile, { force: true }));
-    for (const m of missing) logger.warn(`not running: ${m}`);
 
     let stopped: Promise<void> | undefined;
     return {
@@ -414,32 +354,27 @@ export function banner(info: RuntimeInfo): string {
     '',
     `whatsapp-backend is running locally (ready in ${(info.readyInMs / 1000).toFixed(1)} s)`,
     '',
-    `  API          ${info.apiUrl ?? '(not yet: lambdas/api/handler.ts is missing)'}`,
-    `  Sandbox      ${info.sandboxUrl ?? '(not yet: local/sandbox is missing)'}`,
+    `  API          ${info.apiUrl}`,
+    `  Sandbox      ${info.sandboxUrl ?? '(off)'}`,
     `  S3/SNS/SQS   ${info.awsEndpointUrl}`,
     `  DynamoDB     ${info.dynamodbEndpointUrl}`,
     `  Event topic  ${info.eventTopicArn}`,
     `  Data         ${info.dataDir} (npm start -- --fresh starts empty)`,
     '',
     '  Business numbers:',
-    ...(info.phoneNumbers.length
-      ? info.phoneNumbers.map((p) => `    +${p.displayPhoneNumber}  ${p.phoneNumberId}`)
-      : ['    (none: the sandbox config is missing)']),
+    ...info.phoneNumbers.map((p) => `    +${p.displayPhoneNumber}  ${p.phoneNumberId}`),
   ];
   const number = info.phoneNumbers[0];
   const user = info.sampleUserPhone;
-  if (number && user) {
-    const sandboxUrl = info.sandboxUrl ?? 'http://127.0.0.1:3001';
-    const apiUrl = info.apiUrl ?? 'http://127.0.0.1:3000';
+  if (number && user && info.sandboxUrl) {
     lines.push(
       '',
       '  Try it: a user writes to the business, then read the conversation',
-      `    curl -s -X POST ${sandboxUrl}/sandbox/inbound -H 'content-type: application/json' \\`,
+      `    curl -s -X POST ${info.sandboxUrl}/sandbox/inbound -H 'content-type: application/json' \\`,
       `      -d '{"from":"${user}","to":"${number.phoneNumberId}","type":"text","text":{"body":"hi"}}'`,
-      `    curl -s ${apiUrl}/v1/conversations/${number.phoneNumberId}/${user}/messages`,
+      `    curl -s ${info.apiUrl}/v1/conversations/${number.phoneNumberId}/${user}/messages`,
     );
   }
-  if (info.missing.length) lines.push('', '  Not running yet:', ...info.missing.map((m) => `    - ${m}`));
   lines.push('', `  Details in ${join(info.dataDir, 'runtime.json')}. Ctrl-C stops.`, '');
   return lines.join('\n');
 }

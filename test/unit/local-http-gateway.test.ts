@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from '../../local/http-gateway.ts';
 
 describe('startHttpGateway', () => {
@@ -174,6 +175,23 @@ describe('startHttpGateway', () => {
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
     expect(seen.event).toBeUndefined();
+  });
+
+  it('by default passes a body of MAX_BODY_BYTES, the API limit of the resource spec, and refuses one byte more', async () => {
+    // Prepare
+    const { seen, handler } = recording();
+    const g = await gateway(handler);
+
+    // Act
+    const atLimit = await fetch(`${g.url}/v1/messages`, { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES) });
+    const passed = seen.event?.body?.length;
+    const over = await fetch(`${g.url}/v1/messages`, { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES + 1) });
+
+    // Assess
+    expect(atLimit.status).toBe(200);
+    expect(passed).toBe(MAX_BODY_BYTES);
+    expect(over.status).toBe(413);
+    expect(over.headers.get('connection')).toBe('close'); // the unread rest of the upload is not waited for
   });
 
   it('answers 413 to a chunked body that grows past the limit', async () => {

@@ -7,7 +7,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INBOUND_QUEUE, QUEUES } from '../../lib/resource-spec.ts';
-import { startRuntime, type Runtime, type RuntimeInfo } from '../../local/runtime.ts';
+import { banner, startRuntime, type Runtime, type RuntimeInfo } from '../../local/runtime.ts';
+import { loadSandboxConfig } from '../../local/sandbox/index.ts';
 
 const credentials = { accessKeyId: 'any', secretAccessKey: 'any' };
 const silent = { info() {}, warn() {}, error() {} };
@@ -28,7 +29,6 @@ describe('startRuntime', () => {
       dataDir,
       fresh,
       ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
-      sandbox: false,
       logger: silent,
       handlers: {
         // Every queue gets a test handler: importing the real ones would bind them to this runtime.
@@ -50,7 +50,7 @@ describe('startRuntime', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('wires SNS to SQS to the inbound handler, serves the API, writes runtime.json and stops cleanly', async () => {
+  it('wires SNS to SQS to the inbound handler, serves the API and the sandbox, writes runtime.json and stops cleanly', async () => {
     // Prepare
     const envBefore = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     runtime = await start(true);
@@ -62,6 +62,7 @@ describe('startRuntime', () => {
     const deadline = Date.now() + 10_000;
     while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const api = await fetch(`${info.apiUrl}/v1/ping`);
+    const sandboxNumbers = await fetch(`${info.sandboxUrl}/sandbox/phone-numbers`).then((r) => r.json());
 
     // Assess
     expect(info).toMatchObject({
@@ -69,11 +70,24 @@ describe('startRuntime', () => {
       tableName: 'whatsapp-backend',
       mediaBucket: 'whatsapp-backend-media',
       eventTopicArn: 'arn:aws:sns:us-east-1:000000000000:whatsapp-backend-events',
-      sandboxUrl: null,
     });
-    for (const url of [info.apiUrl, info.awsEndpointUrl, info.dynamodbEndpointUrl]) {
+    expect(info).not.toHaveProperty('missing');
+    for (const url of [info.apiUrl, info.sandboxUrl, info.awsEndpointUrl, info.dynamodbEndpointUrl]) {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     }
+    expect(process.env.AWS_ENDPOINT_URL_SOCIALMESSAGING).toBe(info.sandboxUrl);
+    const config = loadSandboxConfig();
+    expect(info.phoneNumbers.map((p) => p.phoneNumberId)).toEqual(config.phoneNumbers.map((p) => p.phoneNumberId));
+    for (const p of info.phoneNumbers) {
+      expect(p.phoneNumberArn).toBe(`arn:aws:social-messaging:us-east-1:000000000000:phone-number-id/${p.phoneNumberId.slice('phone-number-id-'.length)}`);
+    }
+    expect(sandboxNumbers).toEqual(info.phoneNumbers);
+    expect(process.env.PHONE_NUMBER_IDS).toBe(info.phoneNumbers.map((p) => p.phoneNumberId).join(','));
+    const text = banner(info);
+    expect(text).toContain(`API          ${info.apiUrl}`);
+    expect(text).toContain(`Sandbox      ${info.sandboxUrl}`);
+    expect(text).toContain(`${info.sandboxUrl}/sandbox/inbound`);
+    expect(text).not.toMatch(/not yet|missing/i);
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(info.dynamodbEndpointUrl);
     expect(process.env.AWS_ENDPOINT_URL_SQS).toBe(info.awsEndpointUrl);
     expect(process.env.EVENT_TOPIC_ARN).toBe(info.eventTopicArn);
@@ -91,6 +105,7 @@ describe('startRuntime', () => {
     runtime = undefined;
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(envBefore);
+    expect(await fetch(`${info.sandboxUrl}/sandbox/phone-numbers`).then(() => 'up', () => 'down')).toBe('down');
     expect(javaFor(dataDir)).toBe('');
   }, 60_000);
 
