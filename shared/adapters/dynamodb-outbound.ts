@@ -22,6 +22,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApiError, InternalError, STORE_BUSY_ERRORS, storeBusy } from '../domain/errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
+import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-store.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -204,7 +205,7 @@ export class DynamoDbOutbound implements OutboundStore {
     };
     for (const conversation of [forward, countOnly]) {
       try {
-        await this.doc.send(new TransactWriteCommand({ TransactItems: [message, conversation] }));
+        await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, conversation] })));
         return;
       } catch (err) {
         if (!(err instanceof TransactionCanceledException)) storeError('complete send record', err);

@@ -9,6 +9,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
 import { accountEventKind } from '../domain/account-events.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
+import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 import { eventContentOf } from '../whatsapp/parse-event.ts';
 
@@ -88,7 +89,7 @@ export class DynamoDbStore implements EventStore {
         : [];
     // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
     try {
-      await write('store inbound message', () =>
+      await retryTransactionConflicts(() => write('store inbound message', () =>
         this.doc.send(
           new TransactWriteCommand({
             TransactItems: [
@@ -140,7 +141,7 @@ export class DynamoDbStore implements EventStore {
             ],
           }),
         ),
-      );
+      ));
     } catch (err) {
       if (!(err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')) {
         throw err;

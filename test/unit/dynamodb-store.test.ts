@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand, TransactWriteCommand, 
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { CONFLICT_ATTEMPTS } from '../../shared/adapters/dynamodb-conflicts.ts';
 import { DynamoDbStore, keys, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
@@ -319,12 +320,22 @@ describe('refusals from DynamoDB', () => {
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
   });
 
-  it('leaves a transaction conflict retryable', async () => {
+  it('retries a transaction that lost a race on the conversation, in place', async () => {
+    const { ddb, store: s } = mocked();
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'TransactionConflict', 'None')).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+
+    expect(await s.recordInbound(message())).toEqual({ inserted: true });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
+  });
+
+  it('leaves a conflict that outlasts its retries for the queue to retry', async () => {
     const { ddb, store: s } = mocked();
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict', 'None'));
 
     const err = await s.recordInbound(message()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransactionCanceledException);
     expect(err).not.toBeInstanceOf(PermanentWriteError);
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, CONFLICT_ATTEMPTS);
   });
 });
