@@ -10,8 +10,6 @@ export interface RouteRequest {
   headers: Record<string, string | undefined>;
   /** The parsed JSON body (undefined when there is none). */
   body: unknown;
-  /** The caller, for logs and audit (IAM principal when deployed). */
-  caller?: string;
 }
 
 export interface RouteResponse {

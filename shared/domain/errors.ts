@@ -84,7 +84,7 @@ export class WindowClosedError extends ConflictError {
 /**
  * 422 `idempotency_key_reused`: the Idempotency-Key was already used with a different body.
  * (422 as in the IETF Idempotency-Key draft; a request still in progress with the same key is a
- * 409, `IdempotencyInProgressError`.)
+ * 409 `send_in_progress`, see the send use case.)
  */
 export class IdempotencyKeyReuseError extends ApiError {
   constructor() {
@@ -92,16 +92,6 @@ export class IdempotencyKeyReuseError extends ApiError {
       422,
       'idempotency_key_reused',
       'This Idempotency-Key was already used with a different request body: use a new key for a new request.',
-    );
-  }
-}
-
-/** 409 `idempotency_in_progress`: a request with the same Idempotency-Key is still being processed. */
-export class IdempotencyInProgressError extends ConflictError {
-  constructor() {
-    super(
-      'A request with this Idempotency-Key is still being processed: retry in a moment.',
-      'idempotency_in_progress',
     );
   }
 }
