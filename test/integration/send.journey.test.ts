@@ -41,9 +41,10 @@ describe.runIf(local)('sending', () => {
     const [sent] = await outboxOf(user);
     expect(sent).toMatchObject({ awsMessageId: res.body.awsMessageId, message: { type: 'text', text: { body: 'Thanks, on its way' }, to: `+${user}` } });
     expect(sent.message.biz_opaque_callback_data).toBe(`${res.body.id}|order-9`);
-    const message = await withStatuses(res.body.id, 3);
+    // AWS's own `accepted`, then WhatsApp's sent, delivered, read.
+    const message = await withStatuses(res.body.id, 4);
     expect(message).toMatchObject({ status: 'read', direction: 'outbound', wamid: sent.wamid, bizOpaqueCallbackData: 'order-9' });
-    expect(message.statuses.map((s: { status: string }) => s.status)).toEqual(['sent', 'delivered', 'read']);
+    expect(message.statuses.map((s: { status: string }) => s.status)).toEqual(['accepted', 'sent', 'delivered', 'read']);
     const byWamid = await t.current.api('GET', `/v1/messages/${encodeURIComponent(sent.wamid)}`);
     expect(byWamid.body.id).toBe(res.body.id);
   });
@@ -106,6 +107,24 @@ describe.runIf(local)('sending', () => {
     expect(entry?.message).toMatchObject({ status: 'read', message_id: wamid, typing_indicator: { type: 'text' } });
   });
 
+  it('shows a message that AWS accepted and then dropped as failed', async () => {
+    await t.current.sandbox('POST', '/sandbox/chaos', { dropRate: 1 });
+    try {
+      const user = newUser();
+      await userWrites(user);
+      const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'text', text: { body: 'never delivered' } });
+      expect(res.status).toBe(202);
+      // Neither of AWS's own events carries our id: they find the message by its AWS message id.
+      const m = await withStatuses(res.body.id, 2);
+      expect(m.status).toBe('failed');
+      expect(m.statuses.map((s: { status: string }) => s.status).sort()).toEqual(['accepted', 'retries_exhausted']);
+      const list = await t.current.api('GET', `/v1/conversations/${pn().phoneNumberId}/${user}/messages`);
+      expect(list.body.items.find((i: { id: string }) => i.id === res.body.id)).toEqual(m);
+    } finally {
+      await t.current.sandbox('DELETE', '/sandbox/chaos');
+    }
+  });
+
   it('ends every message at read with each status once when statuses are duplicated and reordered', async () => {
     await t.current.sandbox('POST', '/sandbox/chaos', { duplicateRate: 0.7, reorder: true, seed: 11 });
     try {
@@ -118,9 +137,9 @@ describe.runIf(local)('sending', () => {
         ids.push(res.body.id);
       }
       for (const id of ids) {
-        const m = await withStatuses(id, 3);
+        const m = await withStatuses(id, 4);
         expect(m.status).toBe('read');
-        expect(m.statuses.map((s: { status: string }) => s.status).sort()).toEqual(['delivered', 'read', 'sent']);
+        expect(m.statuses.map((s: { status: string }) => s.status).sort()).toEqual(['accepted', 'delivered', 'read', 'sent']);
       }
     } finally {
       await t.current.sandbox('DELETE', '/sandbox/chaos');
