@@ -14,7 +14,11 @@ console.table({
   'floor: JSON.parse chain + schema parse': { 'CPU µs/event': fmt(inbound.cpu.floorUs, 1), 'x floor': '1.00' },
   'inbound handler, no-op store (our code)': { 'CPU µs/event': fmt(inbound.cpu.noopUs, 1), 'x floor': fmt(inbound.cpu.ratioNoop) },
   'inbound handler, DynamoDB Local (+ SDK)': { 'CPU µs/event': fmt(inbound.cpu.ddbUs, 1), 'x floor': fmt(inbound.cpu.ratioDdb) },
+  'SDK alone: the same requests as bare PutItems': { 'CPU µs/event': fmt(inbound.cpu.sdkUs, 1), 'x floor': fmt(inbound.cpu.sdkUs / inbound.cpu.floorUs) },
 });
+console.log(
+  `Handler with DynamoDB Local vs (floor + the SDK's own cost of the same requests): ${fmt(inbound.cpu.ratioDdbToFloorPlusSdk)}x`,
+);
 console.table({
   'inbound message (new)': inbound.requests.inbound,
   'status event': inbound.requests.status,
