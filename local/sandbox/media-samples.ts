@@ -41,12 +41,25 @@ const SAMPLES: Record<MediaKind, () => MediaSample> = {
 // ---------------------------------------------------------------------------------------------
 // Bit writers
 
-/** Writes bits most significant first (JPEG entropy data, H.264 RBSP). */
-class MsbBitWriter {
-  private readonly bytes: number[] = [];
-  private cur = 0;
-  private n = 0;
+/** The byte buffer of both bit writers: `cur` holds the `n` bits of the byte being filled. */
+abstract class BitWriter {
+  protected readonly bytes: number[] = [];
+  protected cur = 0;
+  protected n = 0;
 
+  /** Counts the bit just placed in `cur`; a full byte moves to `bytes`. */
+  protected advance(): void {
+    this.n++;
+    if (this.n === 8) {
+      this.bytes.push(this.cur);
+      this.cur = 0;
+      this.n = 0;
+    }
+  }
+}
+
+/** Writes bits most significant first (JPEG entropy data, H.264 RBSP). */
+class MsbBitWriter extends BitWriter {
   bits(value: number, count: number): this {
     for (let i = count - 1; i >= 0; i--) this.bit((value >>> i) & 1);
     return this;
@@ -54,12 +67,7 @@ class MsbBitWriter {
 
   bit(b: number): this {
     this.cur = (this.cur << 1) | (b & 1);
-    this.n++;
-    if (this.n === 8) {
-      this.bytes.push(this.cur);
-      this.cur = 0;
-      this.n = 0;
-    }
+    this.advance();
     return this;
   }
 
@@ -88,20 +96,11 @@ class MsbBitWriter {
 }
 
 /** Writes bits least significant first (WebP lossless). */
-class LsbBitWriter {
-  private readonly bytes: number[] = [];
-  private cur = 0;
-  private n = 0;
-
+class LsbBitWriter extends BitWriter {
   bits(value: number, count: number): this {
     for (let i = 0; i < count; i++) {
       this.cur |= ((value >>> i) & 1) << this.n;
-      this.n++;
-      if (this.n === 8) {
-        this.bytes.push(this.cur);
-        this.cur = 0;
-        this.n = 0;
-      }
+      this.advance();
     }
     return this;
   }
@@ -113,26 +112,17 @@ class LsbBitWriter {
 }
 
 const u8 = (...v: number[]) => Buffer.from(v);
-function be16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v);
+/** An unsigned integer of `size` bytes; a negative 32-bit value is written as its two's complement. */
+function uint(v: number, size: 2 | 4, byteOrder: 'BE' | 'LE'): Buffer {
+  const b = Buffer.alloc(size);
+  if (byteOrder === 'BE') b.writeUIntBE(v >>> 0, 0, size);
+  else b.writeUIntLE(v >>> 0, 0, size);
   return b;
 }
-function be32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-}
-function le16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v);
-  return b;
-}
-function le32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0);
-  return b;
-}
+const be16 = (v: number) => uint(v, 2, 'BE');
+const be32 = (v: number) => uint(v, 4, 'BE');
+const le16 = (v: number) => uint(v, 2, 'LE');
+const le32 = (v: number) => uint(v, 4, 'LE');
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
 // ---------------------------------------------------------------------------------------------
