@@ -30,6 +30,17 @@ const MediaObject = z.looseObject({
   url: z.string().optional(),
 });
 
+/** Interactive replies this project knows (button, list, Flow). */
+const INTERACTIVE_REPLY_SCHEMAS = {
+  button_reply: z.looseObject({ button_reply: z.looseObject({ id: z.string(), title: z.string() }) }),
+  list_reply: z.looseObject({
+    list_reply: z.looseObject({ id: z.string(), title: z.string(), description: z.string().optional() }),
+  }),
+  nfm_reply: z.looseObject({
+    nfm_reply: z.looseObject({ name: z.string().optional(), body: z.string().optional(), response_json: z.string() }),
+  }),
+} as const;
+
 /** The object of each inbound type this project knows (facts §4.2). Unknown types are kept verbatim. */
 export const INBOUND_TYPE_SCHEMAS = {
   text: z.looseObject({ body: z.string() }),
@@ -46,24 +57,13 @@ export const INBOUND_TYPE_SCHEMAS = {
     url: z.string().optional(),
   }),
   contacts: z.array(z.looseObject({ name: z.looseObject({ formatted_name: z.string().optional() }).optional() })),
-  interactive: z.discriminatedUnion('type', [
-    z.looseObject({
-      type: z.literal('button_reply'),
-      button_reply: z.looseObject({ id: z.string(), title: z.string() }),
-    }),
-    z.looseObject({
-      type: z.literal('list_reply'),
-      list_reply: z.looseObject({ id: z.string(), title: z.string(), description: z.string().optional() }),
-    }),
-    z.looseObject({
-      type: z.literal('nfm_reply'),
-      nfm_reply: z.looseObject({
-        name: z.string().optional(),
-        body: z.string().optional(),
-        response_json: z.string(),
-      }),
-    }),
-  ]),
+  interactive: z.looseObject({ type: z.string().min(1) }).check((ctx) => {
+    // Known replies are checked; a reply type Meta adds later is kept verbatim, like an unknown type.
+    const known = INTERACTIVE_REPLY_SCHEMAS[ctx.value.type as keyof typeof INTERACTIVE_REPLY_SCHEMAS];
+    if (!known) return;
+    const r = known.safeParse(ctx.value);
+    if (!r.success) for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as never);
+  }),
   button: z.looseObject({ payload: z.string().optional(), text: z.string() }),
   reaction: z.looseObject({ message_id: z.string().min(1), emoji: z.string().optional() }),
   order: z.looseObject({

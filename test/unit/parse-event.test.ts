@@ -261,3 +261,26 @@ describe('bad input', () => {
     expect(r.problems[0]).toMatch(/phone number 999 is not in the envelope context/);
   });
 });
+
+describe('interactive replies', () => {
+  const withInteractive = (interactive: unknown) => {
+    const env = eumFixture<Record<string, unknown>>('inbound-interactive-button-reply');
+    const entry = entryOf(env);
+    entry.changes[0].value.messages[0].interactive = interactive;
+    return parseEventBody(snsNotification(withEntry(env, entry)), NOW);
+  };
+
+  it('keeps an interactive reply type it does not know verbatim', () => {
+    const r = withInteractive({ type: 'call_permission_reply', call_permission_reply: { response: 'accept' } });
+    if (r.kind !== 'ok') throw new Error(r.reason);
+    expect(r.problems).toEqual([]);
+    expect(r.parsed.messages[0]?.content).toEqual({ type: 'call_permission_reply', call_permission_reply: { response: 'accept' } });
+  });
+
+  it('still reports a known reply that is malformed, with the path', () => {
+    const r = withInteractive({ type: 'button_reply', button_reply: { title: 'Yes' } });
+    if (r.kind !== 'ok') throw new Error(r.reason);
+    expect(r.parsed.messages).toEqual([]);
+    expect(r.problems).toEqual([expect.stringMatching(/interactive\.button_reply\.id/)]);
+  });
+});
