@@ -22,6 +22,9 @@ import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
 import { createSandbox, loadSandboxConfig, type RunningSandbox, type Sandbox } from '../../local/sandbox/index.ts';
 import { INBOUND_QUEUE, MEDIA_QUEUE } from '../../lib/resource-spec.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
+import { NO_CHAOS } from '../../local/sandbox/types.ts';
+import type { ApiHandler } from './api.ts';
 import { localDynamoClient } from './dynamodb.ts';
 
 export const REGION = 'us-east-1';
@@ -133,6 +136,28 @@ export async function startMediaBench(opts: { sandboxClock?: () => number } = {}
       await aws.stop();
     },
   };
+}
+
+/** The API handler with its media routes wired to the bench's adapters, the clock real. */
+export function mediaApiHandler(bench: MediaBench): ApiHandler {
+  return makeApiHandler({
+    queries: bench.queries,
+    now: Date.now,
+    media: () => ({
+      records: bench.records,
+      storage: bench.storage,
+      whatsapp: bench.whatsapp,
+      resolvePhoneNumber: bench.resolvePhoneNumber,
+      now: Date.now,
+    }),
+  });
+}
+
+/** Undoes what one test may change on the bench: sandbox chaos and clock offset, recorded calls. */
+export function resetMediaBench(bench: MediaBench): void {
+  bench.sandbox.state.chaos = { ...NO_CHAOS };
+  bench.sandbox.state.clockOffsetMs = 0;
+  bench.calls.length = 0;
 }
 
 /** An SQS message as Lambda's event source mapping hands it over. */

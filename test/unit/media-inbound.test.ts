@@ -8,7 +8,6 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
 import { makeHandler as makeInbound } from '../../lambdas/inbound/handler.ts';
 import { makeHandler as makeMediaHandler, type MediaHandlerDeps } from '../../lambdas/media/handler.ts';
 import { MEDIA_QUEUE } from '../../lib/resource-spec.ts';
@@ -18,7 +17,16 @@ import { INBOUND_MEDIA_ID_TTL_MS } from '../../shared/domain/media.ts';
 import { NO_CHAOS } from '../../local/sandbox/types.ts';
 import type { InboundMediaJob } from '../../shared/ports/media.ts';
 import { call, type ApiHandler } from '../support/api.ts';
-import { eventOf, lambdaContext, receive, startMediaBench, toSqsRecord, type MediaBench } from '../support/media.ts';
+import {
+  eventOf,
+  lambdaContext,
+  mediaApiHandler,
+  receive,
+  resetMediaBench,
+  startMediaBench,
+  toSqsRecord,
+  type MediaBench,
+} from '../support/media.ts';
 
 const USER = '16505551234';
 const DAY = 24 * 60 * 60 * 1000;
@@ -67,17 +75,7 @@ async function mediaItem(messageId: string): Promise<Record<string, any>> {
 beforeAll(async () => {
   bench = await startMediaBench();
   inbound = makeInbound({ store: bench.store, mediaJobs: bench.jobs });
-  api = makeApiHandler({
-    queries: bench.queries,
-    now: Date.now,
-    media: () => ({
-      records: bench.records,
-      storage: bench.storage,
-      whatsapp: bench.whatsapp,
-      resolvePhoneNumber: bench.resolvePhoneNumber,
-      now: Date.now,
-    }),
-  });
+  api = mediaApiHandler(bench);
 });
 
 afterAll(async () => {
@@ -85,9 +83,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  bench.sandbox.state.chaos = { ...NO_CHAOS };
-  bench.sandbox.state.clockOffsetMs = 0;
-  bench.calls.length = 0;
+  resetMediaBench(bench);
 });
 
 describe('inbound media copy', () => {

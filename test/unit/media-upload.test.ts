@@ -5,12 +5,11 @@
 import { crc32, deflateSync } from 'node:zlib';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
 import { loadSandboxConfig, sampleMedia } from '../../local/sandbox/index.ts';
 import { NO_CHAOS } from '../../local/sandbox/types.ts';
 import { MB } from '../../shared/domain/media.ts';
 import { call, type ApiHandler } from '../support/api.ts';
-import { startMediaBench, type MediaBench } from '../support/media.ts';
+import { mediaApiHandler, resetMediaBench, startMediaBench, type MediaBench } from '../support/media.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 let bench: MediaBench;
@@ -56,17 +55,7 @@ const posts = () => bench.callsOf('PostWhatsAppMessageMediaCommand');
 beforeAll(async () => {
   bench = await startMediaBench();
   from = bench.phoneNumberIds[0]!;
-  api = makeApiHandler({
-    queries: bench.queries,
-    now: Date.now,
-    media: () => ({
-      records: bench.records,
-      storage: bench.storage,
-      whatsapp: bench.whatsapp,
-      resolvePhoneNumber: bench.resolvePhoneNumber,
-      now: Date.now,
-    }),
-  });
+  api = mediaApiHandler(bench);
 });
 
 afterAll(async () => {
@@ -74,8 +63,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  bench.sandbox.state.chaos = { ...NO_CHAOS };
-  bench.calls.length = 0;
+  resetMediaBench(bench);
 });
 
 describe('outbound media upload', () => {
