@@ -14,22 +14,7 @@ import {
   UPLOADED_MEDIA_ID_TTL_MS,
 } from '../../shared/domain/media.ts';
 import { LEGACY_OFFICE_FAMILY, OOXML_FAMILY, sniffMedia } from '../../shared/domain/sniff.ts';
-
-function bytes(...parts: (string | readonly number[] | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) =>
-    typeof p === 'string' ? Uint8Array.from(p, (c) => c.charCodeAt(0)) : Uint8Array.from(p),
-  );
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-const zeros = (n: number): number[] => new Array<number>(n).fill(0);
-const u32le = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
+import { bytes, oggFirstPage, u32le, zeros } from '../support/bytes.ts';
 
 const PNG = bytes([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], [0, 0, 0, 13], 'IHDR');
 const JPEG = bytes([0xff, 0xd8, 0xff, 0xe0, 0, 0x10], 'JFIF', [0]);
@@ -37,10 +22,8 @@ const PDF = bytes('%PDF-1.7\n');
 const MP4 = bytes([0, 0, 0, 24], 'ftyp', 'isom', zeros(4), 'isom', 'mp42');
 const ZIP = bytes('PK', [3, 4], zeros(22), [5, 0, 0, 0], 'a.exe');
 const CFB = bytes([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], zeros(24));
-const oggPage = (packet: Uint8Array): Uint8Array =>
-  bytes('OggS', [0, 2], zeros(8), u32le(1), u32le(0), u32le(0), [1, packet.length], packet);
-const OGG_OPUS = oggPage(bytes('OpusHead', [1, 1, 0x38, 1], u32le(48000), [0, 0, 0]));
-const OGG_VORBIS = oggPage(bytes([1], 'vorbis', u32le(0), [2], u32le(44100), zeros(12), [0xb8, 1]));
+const OGG_OPUS = oggFirstPage(bytes('OpusHead', [1, 1, 0x38, 1], u32le(48000), [0, 0, 0]));
+const OGG_VORBIS = oggFirstPage(bytes([1], 'vorbis', u32le(0), [2], u32le(44100), zeros(12), [0xb8, 1]));
 const webp = (vp8xFlags: number): Uint8Array =>
   bytes('RIFF', u32le(30), 'WEBP', 'VP8X', u32le(10), [vp8xFlags], zeros(9));
 

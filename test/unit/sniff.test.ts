@@ -1,33 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LEGACY_OFFICE_FAMILY, OOXML_FAMILY, SNIFF_BYTES, sniffMedia, sniffMime } from '../../shared/domain/sniff.ts';
-
-/** Concatenates byte arrays and latin1 strings into one buffer. */
-function bytes(...parts: (string | readonly number[] | Uint8Array)[]): Uint8Array {
-  const chunks = parts.map((p) =>
-    typeof p === 'string' ? Uint8Array.from(p, (c) => c.charCodeAt(0)) : Uint8Array.from(p),
-  );
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-const zeros = (n: number): number[] => new Array<number>(n).fill(0);
-const u32le = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
-const u32be = (n: number): number[] => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-const u16le = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff];
+import { bytes, oggFirstPage, u16le, u32be, u32le, zeros } from '../support/bytes.ts';
 
 function ftyp(major: string, ...compatible: string[]): Uint8Array {
   return bytes(u32be(16 + 4 * compatible.length), 'ftyp', major, zeros(4), ...compatible, u32be(8), 'mdat');
-}
-
-/** One OGG page holding one packet, as the first page of a stream. */
-function oggFirstPage(packet: Uint8Array): Uint8Array {
-  return bytes('OggS', [0, 0x02], zeros(8), u32le(1), u32le(0), u32le(0), [1, packet.length], packet);
 }
 
 const opusHead = bytes('OpusHead', [1, 1], u16le(312), u32le(48000), u16le(0), [0]);
