@@ -41,8 +41,10 @@ export function makeHandler(deps: MediaHandlerDeps) {
     }
     const parsed = InboundMediaJobSchema.safeParse(body);
     if (!parsed.success) {
-      logger.error('media job is not valid; dropped', { sqsMessageId: record.messageId });
-      return { outcome: 'invalid' };
+      // Jobs are made by the inbound handler, so this is a bug, not user input: keep the job by
+      // failing it, so that the queue moves it to its DLQ after its receives, where it can be redriven.
+      logger.error('media job is not valid; left for the DLQ', { sqsMessageId: record.messageId });
+      throw new Error('invalid media job');
     }
     const job = parsed.data;
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
