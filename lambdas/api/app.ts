@@ -7,7 +7,7 @@ import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ApiError, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
-import { logger } from '../../shared/observability.ts';
+import { logger, safeError } from '../../shared/observability.ts';
 import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
 import type { RouteDef, RouteRequest, RouteResponse } from './route.ts';
 
@@ -22,7 +22,7 @@ function json(res: RouteResponse): Response {
 
 function errorResponse(err: unknown): Response {
   const e = toApiError(err);
-  if (e.status >= 500) logger.error('request failed', { code: e.code, error: err as Error });
+  if (e.status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
   const headers: Record<string, string> = {};
   const retryAfter = (e as ApiError & { retryAfterSeconds?: number }).retryAfterSeconds;
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
