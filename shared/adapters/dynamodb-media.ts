@@ -116,18 +116,11 @@ export class DynamoDbMediaRecords implements MediaRecords {
   }
 
   async releaseInbound(messageId: string, token: string): Promise<void> {
-    await conditional(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.message(messageId),
-          UpdateExpression: 'SET media.#state = :pending REMOVE media.leaseUntil, media.leaseToken',
-          ConditionExpression: 'media.leaseToken = :token',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':token': token },
-        }),
-      ),
-    );
+    await this.updateLeasedMedia(messageId, token, {
+      expression: 'SET media.#state = :pending REMOVE media.leaseUntil, media.leaseToken',
+      names: { '#state': 'state' },
+      values: { ':pending': 'pending' },
+    });
   }
 
   async markStored(
@@ -136,29 +129,21 @@ export class DynamoDbMediaRecords implements MediaRecords {
     stored: { s3Key: string; size: number; mimeType?: string; nowMs: number },
   ): Promise<boolean> {
     const mime = stored.mimeType !== undefined;
-    return conditional(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.message(messageId),
-          UpdateExpression: [
-            'SET media.#state = :stored, media.s3Key = :key, media.#size = :size, media.storedAt = :at',
-            ...(mime ? [', media.mimeType = :mime'] : []),
-            ' REMOVE media.leaseUntil, media.leaseToken, media.reason, media.retryable',
-          ].join(''),
-          ConditionExpression: 'media.leaseToken = :token',
-          ExpressionAttributeNames: { '#state': 'state', '#size': 'size' },
-          ExpressionAttributeValues: {
-            ':stored': 'stored',
-            ':key': stored.s3Key,
-            ':size': stored.size,
-            ':at': iso(stored.nowMs),
-            ':token': token,
-            ...(mime && { ':mime': stored.mimeType }),
-          },
-        }),
-      ),
-    );
+    return this.updateLeasedMedia(messageId, token, {
+      expression: [
+        'SET media.#state = :stored, media.s3Key = :key, media.#size = :size, media.storedAt = :at',
+        ...(mime ? [', media.mimeType = :mime'] : []),
+        ' REMOVE media.leaseUntil, media.leaseToken, media.reason, media.retryable',
+      ].join(''),
+      names: { '#state': 'state', '#size': 'size' },
+      values: {
+        ':stored': 'stored',
+        ':key': stored.s3Key,
+        ':size': stored.size,
+        ':at': iso(stored.nowMs),
+        ...(mime && { ':mime': stored.mimeType }),
+      },
+    });
   }
 
   async markFailed(
@@ -167,26 +152,41 @@ export class DynamoDbMediaRecords implements MediaRecords {
     failure: { reason: string; retryable: boolean; nowMs: number; s3Key?: string },
   ): Promise<boolean> {
     const key = failure.s3Key !== undefined;
+    return this.updateLeasedMedia(messageId, token, {
+      expression: [
+        'SET media.#state = :failed, media.reason = :reason, media.retryable = :retryable, media.failedAt = :at',
+        ...(key ? [', media.s3Key = :key'] : []),
+        ' REMOVE media.leaseUntil, media.leaseToken',
+      ].join(''),
+      names: { '#state': 'state' },
+      values: {
+        ':failed': 'failed',
+        ':reason': failure.reason,
+        ':retryable': failure.retryable,
+        ':at': iso(failure.nowMs),
+        ...(key && { ':key': failure.s3Key }),
+      },
+    });
+  }
+
+  /**
+   * Updates a message's media map only while `token` holds its lease (`:token` is bound here);
+   * false when `token` no longer holds it.
+   */
+  private updateLeasedMedia(
+    messageId: string,
+    token: string,
+    update: { expression: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<boolean> {
     return conditional(() =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.message(messageId),
-          UpdateExpression: [
-            'SET media.#state = :failed, media.reason = :reason, media.retryable = :retryable, media.failedAt = :at',
-            ...(key ? [', media.s3Key = :key'] : []),
-            ' REMOVE media.leaseUntil, media.leaseToken',
-          ].join(''),
+          UpdateExpression: update.expression,
           ConditionExpression: 'media.leaseToken = :token',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':failed': 'failed',
-            ':reason': failure.reason,
-            ':retryable': failure.retryable,
-            ':at': iso(failure.nowMs),
-            ':token': token,
-            ...(key && { ':key': failure.s3Key }),
-          },
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: { ...update.values, ':token': token },
         }),
       ),
     );
