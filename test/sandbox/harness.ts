@@ -7,6 +7,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startAwsEmulator } from '../../local/servers.ts';
 import { createSandbox, parseSandboxConfig } from '../../local/sandbox/index.ts';
 import type { EumEnvelope, WebhookEntry } from '../../local/sandbox/webhooks.ts';
@@ -112,6 +113,57 @@ export async function startSandbox(
     async close() {
       sm.destroy();
       await running.close();
+    },
+  };
+}
+
+/** The emulator and sandbox of a test file, there from its `beforeAll` on. */
+export interface SandboxSuite {
+  readonly emu: Emulator;
+  readonly sb: TestSandbox;
+}
+
+/**
+ * Registers a test file's hooks around one emulator and one sandbox whose clock reads `startMs`
+ * when the file loads and then runs in real time. After each test: chaos off, then
+ * `afterEachTest`, then everything published is drained so that no event reaches the next test.
+ * Call it at the top level of the file.
+ */
+export function useSandboxSuite(
+  startMs: number,
+  opts: { afterEachTest?: (sb: TestSandbox) => Promise<unknown> } = {},
+): SandboxSuite {
+  const realStart = Date.now();
+  let emu: Emulator | undefined;
+  let sb: TestSandbox | undefined;
+  const started = () => {
+    if (!emu || !sb) throw new Error('the sandbox suite starts in beforeAll');
+    return { emu, sb };
+  };
+
+  beforeAll(async () => {
+    emu = await startEmulator();
+    sb = await startSandbox(emu, { clock: () => startMs + (Date.now() - realStart) });
+  });
+
+  afterEach(async () => {
+    const { emu, sb } = started();
+    await sb.call('DELETE', '/sandbox/chaos');
+    await opts.afterEachTest?.(sb);
+    await drain(emu, sb.sandbox);
+  });
+
+  afterAll(async () => {
+    await sb?.close();
+    await emu?.stop();
+  });
+
+  return {
+    get emu() {
+      return started().emu;
+    },
+    get sb() {
+      return started().sb;
     },
   };
 }

@@ -9,10 +9,20 @@ import {
   SendWhatsAppMessageCommand,
 } from '@aws-sdk/client-socialmessaging';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleMedia } from '../../local/sandbox/media-samples.ts';
-import { ACCOUNT_ID, REGION, blob, drain, startEmulator, startSandbox, statusesOf, whatsAppStatusesFor, whatsAppStatusesOf } from '../sandbox/harness.ts';
-import type { Emulator, TestSandbox } from '../sandbox/harness.ts';
+import {
+  ACCOUNT_ID,
+  REGION,
+  blob,
+  drain,
+  startSandbox,
+  statusesOf,
+  useSandboxSuite,
+  whatsAppStatusesFor,
+  whatsAppStatusesOf,
+} from '../sandbox/harness.ts';
+import type { TestSandbox } from '../sandbox/harness.ts';
 
 const BASE_MS = Date.parse('2026-03-01T10:00:00.000Z');
 const SHEENA = '16505551234';
@@ -22,37 +32,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DROPPED = 'Message retries exhausted, dropping message.';
 
-let emu: Emulator;
-let sb: TestSandbox;
-const realStart = Date.now();
-
-beforeAll(async () => {
-  emu = await startEmulator();
-  sb = await startSandbox(emu, { clock: () => BASE_MS + (Date.now() - realStart) });
-});
-
-afterEach(async () => {
-  await sb.call('DELETE', '/sandbox/chaos');
+const suite = useSandboxSuite(BASE_MS, {
   // Keeps Meta's per-second and pair rate limits of one test out of the next.
-  await sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 });
-  await drain(emu, sb.sandbox);
+  afterEachTest: (sb) => sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 }),
 });
 
-afterAll(async () => {
-  await sb?.close();
-  await emu?.stop();
-});
+const number = () => suite.sb.config.phoneNumbers[0]!;
 
-const number = () => sb.config.phoneNumbers[0]!;
-
-async function openWindow(from: string, t: TestSandbox = sb) {
+async function openWindow(from: string, t: TestSandbox = suite.sb) {
   const res = await t.call('POST', '/sandbox/inbound', { from, to: t.config.phoneNumbers[0]!.phoneNumberId, type: 'text', text: { body: 'hello' } });
   expect(res.status).toBe(201);
-  await drain(emu);
+  await drain(suite.emu);
   return res.body.wamid as string;
 }
 
-function send(message: Record<string, unknown>, t: TestSandbox = sb, originationPhoneNumberId = t.config.phoneNumbers[0]!.phoneNumberId) {
+function send(message: Record<string, unknown>, t: TestSandbox = suite.sb, originationPhoneNumberId = t.config.phoneNumbers[0]!.phoneNumberId) {
   return t.sm.send(
     new SendWhatsAppMessageCommand({ originationPhoneNumberId, message: blob({ messaging_product: 'whatsapp', ...message }), metaApiVersion: 'v20.0' }),
   );
@@ -67,7 +61,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     const { messageId } = await send(text(SHEENA, 'hi', { biz_opaque_callback_data: 'msg_0123|mine' }));
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     expect(messageId).toMatch(UUID);
@@ -90,7 +84,7 @@ describe('SendWhatsAppMessage', () => {
     expect(statuses[2]).not.toHaveProperty('pricing');
     expect(statuses[2]).not.toHaveProperty('errors');
 
-    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body;
+    const outbox = (await suite.sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body;
     expect(outbox.at(-1)).toMatchObject({ awsMessageId: messageId, wamid, to: SHEENA, status: 'read', message: text(SHEENA, 'hi', { messaging_product: 'whatsapp', biz_opaque_callback_data: 'msg_0123|mine' }) });
     expect(outbox.at(-1).statuses).toEqual(['accepted', 'sent', 'delivered', 'read']);
   });
@@ -101,7 +95,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     const { messageId } = await send(text(SHEENA, 'hi', { biz_opaque_callback_data: 'msg_0123|mine' }));
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     const [first, ...rest] = events;
@@ -118,8 +112,8 @@ describe('SendWhatsAppMessage', () => {
     const arn = `arn:aws:social-messaging:${REGION}:${ACCOUNT_ID}:phone-number-id/${number().phoneNumberId.slice(16)}`;
 
     // Act
-    const { messageId } = await send(text(ALEX), sb, arn);
-    const events = await drain(emu, sb.sandbox);
+    const { messageId } = await send(text(ALEX), suite.sb, arn);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     expect(events.map((e) => e.envelope.messageId)).toEqual([messageId, messageId, messageId, messageId]);
@@ -127,8 +121,8 @@ describe('SendWhatsAppMessage', () => {
 
   it('fails a text with 131047 and no sent status when the user never wrote to that number', async () => {
     // Act
-    const { messageId } = await send(text(ALEX), sb, sb.config.phoneNumbers[1]!.phoneNumberId);
-    const events = await drain(emu, sb.sandbox);
+    const { messageId } = await send(text(ALEX), suite.sb, suite.sb.config.phoneNumbers[1]!.phoneNumberId);
+    const events = await drain(suite.emu, suite.sb.sandbox);
     const statuses = whatsAppStatusesOf(events);
 
     // Assess
@@ -144,20 +138,20 @@ describe('SendWhatsAppMessage', () => {
         href: expect.stringContaining('error-codes'),
       },
     ]);
-    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
+    const outbox = (await suite.sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
     expect(outbox.find((e: { awsMessageId: string }) => e.awsMessageId === messageId).status).toBe('failed');
   });
 
   it('closes the window 24 hours after the last inbound message but still delivers a template', async () => {
     // Prepare
     await openWindow(SHEENA);
-    await sb.call('POST', '/sandbox/clock', { advanceMs: DAY_MS });
+    await suite.sb.call('POST', '/sandbox/clock', { advanceMs: DAY_MS });
     const template = { to: SHEENA, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } };
 
     // Act
     const late = await send(text(SHEENA, 'too late'));
     const templated = await send(template);
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     const [failed, ...rest] = whatsAppStatusesFor(events, late.messageId);
@@ -172,7 +166,7 @@ describe('SendWhatsAppMessage', () => {
     // Act
     const configured = await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
     const unknown = await send({ to: '+44 7700 900999', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     const summary = (id: string | undefined) => whatsAppStatusesFor(events, id).map((s) => [s.status, s.recipient_id, s.errors?.[0]?.code]);
@@ -186,7 +180,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     await send({ to: SHEENA, type: 'reaction', reaction: { message_id: inboundWamid, emoji: '👍' } });
-    const statuses = whatsAppStatusesOf(await drain(emu, sb.sandbox));
+    const statuses = whatsAppStatusesOf(await drain(suite.emu, suite.sb.sandbox));
 
     // Assess
     expect(statuses.map((s) => s.status)).toEqual(['sent']);
@@ -198,12 +192,12 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     const { messageId } = await send({ status: 'read', message_id: inboundWamid, typing_indicator: { type: 'text' } });
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     expect(messageId).toMatch(UUID);
     expect(events).toEqual([]);
-    const outbox = (await sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
+    const outbox = (await suite.sb.call('GET', `/sandbox/outbox?to=${ALEX}`)).body;
     expect(outbox.at(-1)).toMatchObject({ awsMessageId: messageId, wamid: null, to: ALEX, kind: 'mark_read', status: 'accepted' });
     expect(outbox.at(-1).message.message_id).toBe(inboundWamid);
   });
@@ -214,7 +208,7 @@ describe('SendWhatsAppMessage', () => {
 
     // Act
     await send({ recipient: 'US.13491208655302741918', type: 'text', text: { body: 'by user id' } });
-    const statuses = whatsAppStatusesOf(await drain(emu, sb.sandbox));
+    const statuses = whatsAppStatusesOf(await drain(suite.emu, suite.sb.sandbox));
 
     // Assess
     expect(statuses.map((s) => [s.status, s.recipient_id])).toEqual([
@@ -227,7 +221,7 @@ describe('SendWhatsAppMessage', () => {
   it("keeps a message's statuses in order when the event loop was blocked past several of their times", async () => {
     // Prepare: Node runs the due timers of one delay before those of another, so a list of
     // 200 ms timers kept busy here is drained before the 30 ms list of the message's `sent`.
-    const slow = await startSandbox(emu, { delays: { sent: 30, delivered: 200, read: 400 } });
+    const slow = await startSandbox(suite.emu, { delays: { sent: 30, delivered: 200, read: 400 } });
     await openWindow(SHEENA, slow);
     const filler = setInterval(() => setTimeout(() => {}, 200), 1);
     await new Promise((r) => setTimeout(r, 220));
@@ -237,7 +231,7 @@ describe('SendWhatsAppMessage', () => {
     const until = performance.now() + 260;
     while (performance.now() < until); // blocks the loop past the times of sent and delivered
     clearInterval(filler);
-    const events = await drain(emu, slow.sandbox);
+    const events = await drain(suite.emu, slow.sandbox);
     await slow.close();
 
     // Assess
@@ -248,7 +242,7 @@ describe('SendWhatsAppMessage', () => {
 
   it('publishes nothing more after stop(), and idle() then resolves', async () => {
     // Prepare
-    const slow = await startSandbox(emu, { delays: { sent: 5_000, delivered: 6_000, read: 7_000 } });
+    const slow = await startSandbox(suite.emu, { delays: { sent: 5_000, delivered: 6_000, read: 7_000 } });
     await openWindow(SHEENA, slow);
     const { messageId } = await send(text(SHEENA), slow);
     await new Promise((r) => setTimeout(r, 100)); // `accepted` is due at once
@@ -256,7 +250,7 @@ describe('SendWhatsAppMessage', () => {
     // Act
     slow.sandbox.stop();
     await slow.sandbox.idle();
-    const events = await drain(emu);
+    const events = await drain(suite.emu);
     await slow.close();
 
     // Assess
@@ -271,8 +265,8 @@ describe('SendWhatsAppMessage', () => {
     // Act
     const first = await send(text(ALEX, 'first'));
     const second = await send(text(ALEX, 'second'));
-    await sb.sandbox.idle();
-    const all = (await sb.call('GET', `/sandbox/outbox?to=%2B${ALEX}`)).body as { awsMessageId: string; to: string }[];
+    await suite.sb.sandbox.idle();
+    const all = (await suite.sb.call('GET', `/sandbox/outbox?to=%2B${ALEX}`)).body as { awsMessageId: string; to: string }[];
 
     // Assess
     const ids = all.map((e) => e.awsMessageId);
@@ -286,34 +280,34 @@ describe('socialmessaging errors, as the SDK raises them', () => {
 
   it('raises ValidationException for a bad metaApiVersion, a message that is not JSON and a missing messaging_product', async () => {
     // Prepare
-    const before = sb.sandbox.state.outbox.length;
+    const before = suite.sb.sandbox.state.outbox.length;
 
     // Act
     const badVersion = await failure(
-      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: '20' })),
+      suite.sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: '20' })),
     );
     const notJson = await failure(
-      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: new TextEncoder().encode('{nope'), metaApiVersion: 'v20.0' })),
+      suite.sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: new TextEncoder().encode('{nope'), metaApiVersion: 'v20.0' })),
     );
     const noProduct = await failure(
-      sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: 'v20.0' })),
+      suite.sb.sm.send(new SendWhatsAppMessageCommand({ originationPhoneNumberId: number().phoneNumberId, message: blob(text(SHEENA)), metaApiVersion: 'v20.0' })),
     );
 
     // Assess
     expect([badVersion?.name, notJson?.name, noProduct?.name]).toEqual(['ValidationException', 'ValidationException', 'ValidationException']);
     expect(badVersion?.$metadata?.httpStatusCode).toBe(400);
-    expect(sb.sandbox.state.outbox.length).toBe(before);
+    expect(suite.sb.sandbox.state.outbox.length).toBe(before);
   });
 
   it('raises ResourceNotFoundException for an unknown phone number id', async () => {
-    const err = await failure(send(text(SHEENA), sb, 'phone-number-id-00000000000000000000000000000000'));
+    const err = await failure(send(text(SHEENA), suite.sb, 'phone-number-id-00000000000000000000000000000000'));
     expect(err?.name).toBe('ResourceNotFoundException');
     expect(err?.$metadata?.httpStatusCode).toBe(404);
   });
 
   it('raises ThrottledRequestException (429) when chaos throttles every call', async () => {
     // Prepare
-    await sb.call('POST', '/sandbox/chaos', { throttleRate: 1 });
+    await suite.sb.call('POST', '/sandbox/chaos', { throttleRate: 1 });
 
     // Act
     const err = await failure(send(text(SHEENA)));
@@ -325,8 +319,8 @@ describe('socialmessaging errors, as the SDK raises them', () => {
 
   it('raises DependencyException when chaos fails every send, and records nothing', async () => {
     // Prepare
-    await sb.call('POST', '/sandbox/chaos', { failRate: 1 });
-    const before = sb.sandbox.state.outbox.length;
+    await suite.sb.call('POST', '/sandbox/chaos', { failRate: 1 });
+    const before = suite.sb.sandbox.state.outbox.length;
 
     // Act
     const err = await failure(send(text(SHEENA)));
@@ -334,17 +328,17 @@ describe('socialmessaging errors, as the SDK raises them', () => {
     // Assess
     expect(err?.name).toBe('DependencyException');
     expect(err?.$metadata?.httpStatusCode).toBe(502);
-    expect(sb.sandbox.state.outbox.length).toBe(before);
+    expect(suite.sb.sandbox.state.outbox.length).toBe(before);
   });
 
   it('raises InvalidParametersException for an upload with both or neither source', async () => {
     // Act
-    const neither = await failure(sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId })));
+    const neither = await failure(suite.sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId })));
     const both = await failure(
-      sb.sm.send(
+      suite.sb.sm.send(
         new PostWhatsAppMessageMediaCommand({
           originationPhoneNumberId: number().phoneNumberId,
-          sourceS3File: { bucketName: emu.bucket, key: 'a.jpg' },
+          sourceS3File: { bucketName: suite.emu.bucket, key: 'a.jpg' },
           sourceS3PresignedUrl: { url: 'https://bucket.s3.amazonaws.com/a.jpg', headers: { 'Content-Type': 'image/jpeg' } },
         }),
       ),
@@ -356,8 +350,8 @@ describe('socialmessaging errors, as the SDK raises them', () => {
 
   it('raises AccessDeniedByMetaException for media of a number in another WABA', async () => {
     // Prepare: a sandbox whose two numbers belong to two WABAs
-    const defaults = sb.config.phoneNumbers;
-    const other = await startSandbox(emu, {
+    const defaults = suite.sb.config.phoneNumbers;
+    const other = await startSandbox(suite.emu, {
       config: {
         phoneNumbers: [
           defaults[0],
@@ -366,7 +360,7 @@ describe('socialmessaging errors, as the SDK raises them', () => {
       },
     });
     const res = await other.call('POST', '/sandbox/inbound', { from: SHEENA, to: defaults[0]!.phoneNumberId, type: 'image' });
-    await drain(emu);
+    await drain(suite.emu);
 
     // Act
     const err = await failure(
@@ -386,7 +380,7 @@ describe("Meta's rate limits", () => {
   const users = ['447700900001', '447700900002', '447700900003', '447700900004'];
 
   beforeAll(async () => {
-    rated = await startSandbox(emu, { clock: () => frozen, config: { limits: { messagesPerSecond: 3, pairRateBurst: 2 } } });
+    rated = await startSandbox(suite.emu, { clock: () => frozen, config: { limits: { messagesPerSecond: 3, pairRateBurst: 2 } } });
     for (const u of users) await openWindow(u, rated);
   });
 
@@ -397,7 +391,7 @@ describe("Meta's rate limits", () => {
   it('fails the message over the per-second throughput of a number with 130429', async () => {
     // Act
     for (const u of users) await send(text(u), rated);
-    const statuses = statusesOf(await drain(emu, rated.sandbox));
+    const statuses = statusesOf(await drain(suite.emu, rated.sandbox));
 
     // Assess
     const failed = statuses.filter((s) => s.status === 'failed');
@@ -414,7 +408,7 @@ describe("Meta's rate limits", () => {
     await send(text(users[0]!, 'one'), rated);
     await send(text(users[0]!, 'two'), rated);
     await send(text(users[0]!, 'three'), rated);
-    const statuses = statusesOf(await drain(emu, rated.sandbox));
+    const statuses = statusesOf(await drain(suite.emu, rated.sandbox));
 
     // Assess
     expect(statuses.filter((s) => s.status === 'failed').map((s) => s.errors[0].code)).toEqual([131056]);
@@ -426,17 +420,17 @@ describe('chaos', () => {
   it('publishes the status events of a message in a shuffled order with their true timestamps', async () => {
     // Prepare
     await openWindow(SHEENA);
-    await sb.call('POST', '/sandbox/chaos', { reorder: true, seed: 42 });
+    await suite.sb.call('POST', '/sandbox/chaos', { reorder: true, seed: 42 });
 
     // Act
     const { messageId } = await send(text(SHEENA));
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const statuses = statusesOf(await drain(suite.emu, suite.sb.sandbox));
 
     // Assess
     const order = statuses.map((s) => s.status);
     expect([...order].sort()).toEqual(['accepted', 'delivered', 'read', 'sent']);
     expect(order).not.toEqual(['accepted', 'sent', 'delivered', 'read']);
-    const entry = sb.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)!;
+    const entry = suite.sb.sandbox.state.outbox.find((e) => e.awsMessageId === messageId)!;
     expect(entry.statuses).toEqual(order);
     expect(entry.status).toBe(order.at(-1));
   });
@@ -444,11 +438,11 @@ describe('chaos', () => {
   it('publishes every status envelope twice when duplicateRate is 1', async () => {
     // Prepare
     await openWindow(ALEX);
-    await sb.call('POST', '/sandbox/chaos', { duplicateRate: 1 });
+    await suite.sb.call('POST', '/sandbox/chaos', { duplicateRate: 1 });
 
     // Act
     await send(text(ALEX));
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     expect(events).toHaveLength(8);
@@ -458,13 +452,13 @@ describe('chaos', () => {
 
   it('adds latency to API answers and resets with DELETE', async () => {
     // Prepare
-    await sb.call('POST', '/sandbox/chaos', { delayMs: 150 });
+    await suite.sb.call('POST', '/sandbox/chaos', { delayMs: 150 });
 
     // Act
     const t0 = performance.now();
-    await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
+    await suite.sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
     const slow = performance.now() - t0;
-    const reset = await sb.call('DELETE', '/sandbox/chaos');
+    const reset = await suite.sb.call('DELETE', '/sandbox/chaos');
 
     // Assess
     expect(slow).toBeGreaterThanOrEqual(140);
@@ -472,8 +466,8 @@ describe('chaos', () => {
   });
 
   it('refuses settings out of range', async () => {
-    const res = await sb.call('POST', '/sandbox/chaos', { failRate: 2 });
-    const drop = await sb.call('POST', '/sandbox/chaos', { dropRate: -0.1 });
+    const res = await suite.sb.call('POST', '/sandbox/chaos', { failRate: 2 });
+    const drop = await suite.sb.call('POST', '/sandbox/chaos', { dropRate: -0.1 });
     expect([res.status, drop.status]).toEqual([400, 400]);
     expect(res.body.error.code).toBe('invalid_request');
   });
@@ -481,11 +475,11 @@ describe('chaos', () => {
   it('with dropRate 1, answers a message id and publishes accepted, then AWS dropping the message, and nothing from WhatsApp', async () => {
     // Prepare
     await openWindow(SHEENA);
-    await sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
+    await suite.sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
 
     // Act
     const { messageId } = await send(text(SHEENA, 'lost', { biz_opaque_callback_data: 'msg_0123|mine' }));
-    const events = await drain(emu, sb.sandbox);
+    const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     expect(messageId).toMatch(UUID);
@@ -499,17 +493,17 @@ describe('chaos', () => {
       expect(s).not.toHaveProperty('biz_opaque_callback_data');
       expect(s).not.toHaveProperty('errors');
     }
-    const entry = (await sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body.find((e: { awsMessageId: string }) => e.awsMessageId === messageId);
+    const entry = (await suite.sb.call('GET', `/sandbox/outbox?to=${SHEENA}`)).body.find((e: { awsMessageId: string }) => e.awsMessageId === messageId);
     expect(entry).toMatchObject({ wamid, status: DROPPED, statuses: ['accepted', DROPPED] });
   });
 
   it('with dropRate 1, drops even a message WhatsApp would refuse, since WhatsApp never sees it', async () => {
     // Prepare
-    await sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
+    await suite.sb.call('POST', '/sandbox/chaos', { dropRate: 1 });
 
     // Act
     await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
-    const statuses = statusesOf(await drain(emu, sb.sandbox));
+    const statuses = statusesOf(await drain(suite.emu, suite.sb.sandbox));
 
     // Assess
     expect(statuses.map((s) => s.status)).toEqual(['accepted', DROPPED]);
@@ -519,12 +513,12 @@ describe('chaos', () => {
     // Prepare
     await openWindow(ALEX);
     const run = async () => {
-      await sb.call('POST', '/sandbox/chaos', { dropRate: 0.5, seed: 3 });
+      await suite.sb.call('POST', '/sandbox/chaos', { dropRate: 0.5, seed: 3 });
       const ids: string[] = [];
       for (let i = 0; i < 8; i++) ids.push((await send(text(ALEX, `n${i}`))).messageId!);
-      await sb.sandbox.idle();
-      await sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 });
-      const outbox = sb.sandbox.state.outbox;
+      await suite.sb.sandbox.idle();
+      await suite.sb.call('POST', '/sandbox/clock', { advanceMs: 10_000 });
+      const outbox = suite.sb.sandbox.state.outbox;
       return ids.map((id) => outbox.find((e) => e.awsMessageId === id)!.statuses);
     };
 
@@ -540,10 +534,10 @@ describe('chaos', () => {
   it('makes the same decisions for the same seed', async () => {
     // Prepare
     const decide = async () => {
-      await sb.call('POST', '/sandbox/chaos', { throttleRate: 0.5, seed: 9 });
+      await suite.sb.call('POST', '/sandbox/chaos', { throttleRate: 0.5, seed: 9 });
       const names: string[] = [];
       for (let i = 0; i < 8; i++) {
-        const out = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId })).then(
+        const out = await suite.sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId })).then(
           () => 'ok',
           (err: Error) => err.name,
         );
@@ -564,10 +558,10 @@ describe('chaos', () => {
 
 describe('media upload and delete', () => {
   async function putObject(key: string, bytes: Buffer, contentType: string) {
-    await emu.s3.send(new PutObjectCommand({ Bucket: emu.bucket, Key: key, Body: bytes, ContentType: contentType }));
+    await suite.emu.s3.send(new PutObjectCommand({ Bucket: suite.emu.bucket, Key: key, Body: bytes, ContentType: contentType }));
   }
   const post = (key: string) =>
-    sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId, sourceS3File: { bucketName: emu.bucket, key } }));
+    suite.sb.sm.send(new PostWhatsAppMessageMediaCommand({ originationPhoneNumberId: number().phoneNumberId, sourceS3File: { bucketName: suite.emu.bucket, key } }));
 
   it('registers a valid upload from S3 and gives the same bytes back through GetWhatsAppMessageMedia', async () => {
     // Prepare
@@ -576,10 +570,10 @@ describe('media upload and delete', () => {
 
     // Act
     const { mediaId } = await post('uploads/photo.jpg');
-    const got = await sb.sm.send(
-      new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, destinationS3File: { bucketName: emu.bucket, key: 'copies/' } }),
+    const got = await suite.sb.sm.send(
+      new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, destinationS3File: { bucketName: suite.emu.bucket, key: 'copies/' } }),
     );
-    const copy = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: `copies/${mediaId}.jpeg` }));
+    const copy = await suite.emu.s3.send(new GetObjectCommand({ Bucket: suite.emu.bucket, Key: `copies/${mediaId}.jpeg` }));
 
     // Assess
     expect(mediaId).toMatch(/^[0-9]+$/);
@@ -611,25 +605,25 @@ describe('media upload and delete', () => {
     // Prepare
     const pdf = sampleMedia('document').bytes;
     await putObject('uploads/presigned.pdf', pdf, 'application/pdf');
-    const source = await getSignedUrl(emu.s3, new GetObjectCommand({ Bucket: emu.bucket, Key: 'uploads/presigned.pdf' }), { expiresIn: 300 });
-    const target = await getSignedUrl(emu.s3, new PutObjectCommand({ Bucket: emu.bucket, Key: 'presigned/out.pdf', ContentType: 'application/pdf' }), { expiresIn: 300 });
+    const source = await getSignedUrl(suite.emu.s3, new GetObjectCommand({ Bucket: suite.emu.bucket, Key: 'uploads/presigned.pdf' }), { expiresIn: 300 });
+    const target = await getSignedUrl(suite.emu.s3, new PutObjectCommand({ Bucket: suite.emu.bucket, Key: 'presigned/out.pdf', ContentType: 'application/pdf' }), { expiresIn: 300 });
 
     // Act
-    const { mediaId } = await sb.sm.send(
+    const { mediaId } = await suite.sb.sm.send(
       new PostWhatsAppMessageMediaCommand({
         originationPhoneNumberId: number().phoneNumberId,
         sourceS3PresignedUrl: { url: source, headers: { 'Content-Type': 'application/pdf' } },
       }),
     );
-    await sb.sm.send(
+    await suite.sb.sm.send(
       new GetWhatsAppMessageMediaCommand({
         mediaId: mediaId!,
         originationPhoneNumberId: number().phoneNumberId,
         destinationS3PresignedUrl: { url: target, headers: { 'Content-Type': 'application/pdf' } },
       }),
     );
-    const written = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: 'presigned/out.pdf' }));
-    const elsewhere = await sb.sm
+    const written = await suite.emu.s3.send(new GetObjectCommand({ Bucket: suite.emu.bucket, Key: 'presigned/out.pdf' }));
+    const elsewhere = await suite.sb.sm
       .send(
         new PostWhatsAppMessageMediaCommand({
           originationPhoneNumberId: number().phoneNumberId,
@@ -654,8 +648,8 @@ describe('media upload and delete', () => {
     const { mediaId } = await post('uploads/doc.pdf');
 
     // Act
-    const deleted = await sb.sm.send(new DeleteWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId }));
-    const again = await sb.sm
+    const deleted = await suite.sb.sm.send(new DeleteWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId }));
+    const again = await suite.sb.sm
       .send(new GetWhatsAppMessageMediaCommand({ mediaId, originationPhoneNumberId: number().phoneNumberId, metadataOnly: true }))
       .catch((e: Error) => e);
 
@@ -668,8 +662,8 @@ describe('media upload and delete', () => {
 describe('linked accounts', () => {
   it('describes a phone number and its WABA', async () => {
     // Act
-    const phone = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
-    const waba = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: number().wabaId }));
+    const phone = await suite.sb.sm.send(new GetLinkedWhatsAppBusinessAccountPhoneNumberCommand({ id: number().phoneNumberId }));
+    const waba = await suite.sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: number().wabaId }));
 
     // Assess
     expect(phone.linkedWhatsAppBusinessAccountId).toBe(number().wabaId);
@@ -681,14 +675,14 @@ describe('linked accounts', () => {
     });
     expect(waba.account).toMatchObject({ id: number().wabaId, wabaId: number().metaWabaId, registrationStatus: 'COMPLETE' });
     expect(waba.account!.linkDate).toBeInstanceOf(Date);
-    expect(waba.account!.eventDestinations).toEqual([{ eventDestinationArn: emu.topicArn }]);
-    expect(waba.account!.phoneNumbers!.map((p) => p.phoneNumberId)).toEqual(sb.config.phoneNumbers.map((p) => p.phoneNumberId));
+    expect(waba.account!.eventDestinations).toEqual([{ eventDestinationArn: suite.emu.topicArn }]);
+    expect(waba.account!.phoneNumbers!.map((p) => p.phoneNumberId)).toEqual(suite.sb.config.phoneNumbers.map((p) => p.phoneNumberId));
   });
 
   it('pages the linked WABAs with nextToken', async () => {
     // Prepare
-    const defaults = sb.config.phoneNumbers;
-    const two = await startSandbox(emu, {
+    const defaults = suite.sb.config.phoneNumbers;
+    const two = await startSandbox(suite.emu, {
       config: { phoneNumbers: [defaults[0], { ...defaults[1], wabaId: 'waba-0123456789abcdef0123456789abcdef', metaWabaId: '555000111222333' }] },
     });
 
@@ -707,8 +701,8 @@ describe('linked accounts', () => {
 
   it('lists the linked WABAs and answers ResourceNotFoundException for an unknown one', async () => {
     // Act
-    const list = await sb.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 10 }));
-    const err = await sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: 'waba-ffffffffffffffffffffffffffffffff' })).catch((e: Error) => e);
+    const list = await suite.sb.sm.send(new ListLinkedWhatsAppBusinessAccountsCommand({ maxResults: 10 }));
+    const err = await suite.sb.sm.send(new GetLinkedWhatsAppBusinessAccountCommand({ id: 'waba-ffffffffffffffffffffffffffffffff' })).catch((e: Error) => e);
 
     // Assess
     expect(list.linkedAccounts!.map((a) => a.id)).toEqual([number().wabaId]);

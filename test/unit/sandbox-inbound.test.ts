@@ -1,40 +1,22 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetWhatsAppMessageMediaCommand } from '@aws-sdk/client-socialmessaging';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { storedObjectKey } from '../../shared/domain/media.ts';
-import { ACCOUNT_ID, REGION, drain, startEmulator, startSandbox } from '../sandbox/harness.ts';
-import type { Emulator, TestSandbox } from '../sandbox/harness.ts';
+import { ACCOUNT_ID, REGION, drain, useSandboxSuite } from '../sandbox/harness.ts';
 
 const BASE_MS = Date.parse('2026-03-01T10:00:00.000Z');
 const SHEENA = '16505551234'; // default user with a BSUID
 const ALEX = '14155550100'; // default user without one
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let emu: Emulator;
-let sb: TestSandbox;
-const realStart = Date.now();
+const suite = useSandboxSuite(BASE_MS);
 
-beforeAll(async () => {
-  emu = await startEmulator();
-  sb = await startSandbox(emu, { clock: () => BASE_MS + (Date.now() - realStart) });
-});
-
-afterEach(async () => {
-  await sb.call('DELETE', '/sandbox/chaos');
-  await drain(emu, sb.sandbox);
-});
-
-afterAll(async () => {
-  await sb?.close();
-  await emu?.stop();
-});
-
-const number = () => sb.config.phoneNumbers[0]!;
+const number = () => suite.sb.config.phoneNumbers[0]!;
 
 async function inbound(body: Record<string, unknown>) {
-  const res = await sb.call('POST', '/sandbox/inbound', { to: number().phoneNumberId, ...body });
-  const [event] = await drain(emu);
+  const res = await suite.sb.call('POST', '/sandbox/inbound', { to: number().phoneNumberId, ...body });
+  const [event] = await drain(suite.emu);
   return { res, event: event!, message: event?.value.messages?.[0] as Record<string, any> };
 }
 
@@ -50,7 +32,7 @@ describe('POST /sandbox/inbound', () => {
     // Assess
     expect(res.status).toBe(201);
     expect(event.sns.Type).toBe('Notification');
-    expect(event.sns.TopicArn).toBe(emu.topicArn);
+    expect(event.sns.TopicArn).toBe(suite.emu.topicArn);
     expect(event.envelope.context).toEqual({
       MetaWabaIds: [{ wabaId: n.metaWabaId, arn: `arn:aws:social-messaging:${REGION}:${ACCOUNT_ID}:waba/${n.wabaId.slice(5)}` }],
       MetaPhoneNumberIds: [{ metaPhoneNumberId: n.metaPhoneNumberId, arn: `arn:aws:social-messaging:${REGION}:${ACCOUNT_ID}:phone-number-id/${hex}` }],
@@ -153,26 +135,26 @@ describe('POST /sandbox/inbound', () => {
 
   it('refuses a message Meta could not send, an unknown business number and a user not on WhatsApp', async () => {
     // Act
-    const noFrom = await sb.call('POST', '/sandbox/inbound', { type: 'text', text: { body: 'x' } });
-    const noBody = await sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'text', text: {} });
-    const noLatitude = await sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'location', location: { longitude: 1 } });
-    const unknownTo = await sb.call('POST', '/sandbox/inbound', { from: ALEX, to: '19999999999', type: 'text', text: { body: 'x' } });
-    const notOnWhatsApp = await sb.call('POST', '/sandbox/inbound', { from: '15550109999', type: 'text', text: { body: 'x' } });
+    const noFrom = await suite.sb.call('POST', '/sandbox/inbound', { type: 'text', text: { body: 'x' } });
+    const noBody = await suite.sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'text', text: {} });
+    const noLatitude = await suite.sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'location', location: { longitude: 1 } });
+    const unknownTo = await suite.sb.call('POST', '/sandbox/inbound', { from: ALEX, to: '19999999999', type: 'text', text: { body: 'x' } });
+    const notOnWhatsApp = await suite.sb.call('POST', '/sandbox/inbound', { from: '15550109999', type: 'text', text: { body: 'x' } });
 
     // Assess
     expect([noFrom.status, noBody.status, noLatitude.status, unknownTo.status, notOnWhatsApp.status]).toEqual([400, 400, 400, 404, 409]);
     expect(noBody.body.error.code).toBe('invalid_request');
     expect(unknownTo.body.error.code).toBe('unknown_phone_number');
-    expect(await drain(emu)).toEqual([]);
+    expect(await drain(suite.emu)).toEqual([]);
   });
 
   it('publishes the same envelope twice when chaos duplicates everything', async () => {
     // Prepare
-    await sb.call('POST', '/sandbox/chaos', { duplicateRate: 1 });
+    await suite.sb.call('POST', '/sandbox/chaos', { duplicateRate: 1 });
 
     // Act
-    const res = await sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'text', text: { body: 'dup' } });
-    const events = await drain(emu);
+    const res = await suite.sb.call('POST', '/sandbox/inbound', { from: ALEX, type: 'text', text: { body: 'dup' } });
+    const events = await drain(suite.emu);
 
     // Assess
     expect(res.status).toBe(201);
@@ -197,15 +179,15 @@ describe('inbound media', () => {
 
     // Act
     const { res, message } = await inbound({ from: SHEENA, type: kind, [kind]: kind === 'image' ? { caption: 'look' } : {} });
-    const out = await sb.sm.send(
+    const out = await suite.sb.sm.send(
       new GetWhatsAppMessageMediaCommand({
         mediaId: res.body.mediaId,
         originationPhoneNumberId: number().phoneNumberId,
-        destinationS3File: { bucketName: emu.bucket, key: prefix },
+        destinationS3File: { bucketName: suite.emu.bucket, key: prefix },
       }),
     );
     const key = `${prefix}${res.body.mediaId}.${ext}`;
-    const object = await emu.s3.send(new GetObjectCommand({ Bucket: emu.bucket, Key: key }));
+    const object = await suite.emu.s3.send(new GetObjectCommand({ Bucket: suite.emu.bucket, Key: key }));
     const bytes = Buffer.from(await object.Body!.transformToByteArray());
 
     // Assess
@@ -239,22 +221,22 @@ describe('inbound media', () => {
   it('answers metadata only without writing anything to S3', async () => {
     // Prepare
     const { res } = await inbound({ from: ALEX, type: 'document', document: { filename: 'receipt.pdf' } });
-    const keys = async () => (await emu.s3.send(new ListObjectsV2Command({ Bucket: emu.bucket }))).Contents?.map((o) => o.Key) ?? [];
+    const keys = async () => (await suite.emu.s3.send(new ListObjectsV2Command({ Bucket: suite.emu.bucket }))).Contents?.map((o) => o.Key) ?? [];
     const before = await keys();
 
     // Act
-    const out = await sb.sm.send(
+    const out = await suite.sb.sm.send(
       new GetWhatsAppMessageMediaCommand({
         mediaId: res.body.mediaId,
         originationPhoneNumberId: number().phoneNumberId,
         metadataOnly: true,
-        destinationS3File: { bucketName: emu.bucket, key: 'meta-only/' },
+        destinationS3File: { bucketName: suite.emu.bucket, key: 'meta-only/' },
       }),
     );
 
     // Assess
     expect(out.mimeType).toBe('application/pdf');
-    expect(out.fileSize).toBe(sb.sandbox.state.media.get(res.body.mediaId)!.bytes.length);
+    expect(out.fileSize).toBe(suite.sb.sandbox.state.media.get(res.body.mediaId)!.bytes.length);
     expect(await keys()).toEqual(before);
   });
 
@@ -262,12 +244,12 @@ describe('inbound media', () => {
     // Prepare
     const { res } = await inbound({ from: ALEX, type: 'image' });
     const get = () =>
-      sb.sm.send(new GetWhatsAppMessageMediaCommand({ mediaId: res.body.mediaId, originationPhoneNumberId: number().phoneNumberId, metadataOnly: true }));
+      suite.sb.sm.send(new GetWhatsAppMessageMediaCommand({ mediaId: res.body.mediaId, originationPhoneNumberId: number().phoneNumberId, metadataOnly: true }));
 
     // Act
-    await sb.call('POST', '/sandbox/clock', { advanceMs: 7 * DAY_MS - 60_000 });
+    await suite.sb.call('POST', '/sandbox/clock', { advanceMs: 7 * DAY_MS - 60_000 });
     const before = await get();
-    const clock = await sb.call('POST', '/sandbox/clock', { advanceMs: 120_000 });
+    const clock = await suite.sb.call('POST', '/sandbox/clock', { advanceMs: 120_000 });
     const after = await get().catch((err: Error) => err);
 
     // Assess
