@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseSendMessageRequest, toMetaMessage } from '../../shared/whatsapp/outbound.ts';
+import { editedFixture } from '../support/body-edits.ts';
 
 const FIXTURE_DIR = join(import.meta.dirname, '../fixtures/outbound');
 const FIXTURES: Array<Record<string, unknown>> = readdirSync(FIXTURE_DIR)
@@ -11,51 +12,21 @@ const FIXTURES: Array<Record<string, unknown>> = readdirSync(FIXTURE_DIR)
 
 const CALLBACK = 'msg_0123456789abcdef0123456789abcdef';
 
-/** Every path inside a JSON value (objects and arrays included), root excluded. */
-function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
-  if (Array.isArray(value)) return value.flatMap((v, i) => [[...prefix, i], ...pathsOf(v, [...prefix, i])]);
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]);
-  }
-  return [];
-}
-
-/** A mutation: replace (or delete, when `value` is undefined) the node at one of the fixture's paths. */
-function mutate(body: Record<string, unknown>, pick: number, value: unknown): Record<string, unknown> {
-  const copy = structuredClone(body);
-  const paths = pathsOf(copy);
-  const path = paths[pick % paths.length]!;
-  let cur: any = copy;
-  for (const k of path.slice(0, -1)) cur = cur[k];
-  const last = path[path.length - 1]!;
-  if (value === undefined) {
-    if (Array.isArray(cur)) cur.splice(Number(last), 1);
-    else delete cur[last];
-  } else {
-    cur[last] = value;
-  }
-  return copy;
-}
-
 /** Near-valid bodies: a fixture with a few random replacements or deletions (accepted and rejected). */
-const nearValidBody = fc
-  .tuple(
-    fc.constantFrom(...FIXTURES),
-    fc.array(
-      fc.tuple(
-        fc.nat(),
-        fc.oneof(
-          fc.constant(undefined),
-          fc.jsonValue({ maxDepth: 2 }),
-          fc.string({ maxLength: 30 }),
-          fc.string({ unit: 'grapheme', maxLength: 5 }),
-          fc.integer(),
-        ),
-      ),
-      { maxLength: 3 },
+const nearValidBody = editedFixture(
+  FIXTURES,
+  fc.tuple(
+    fc.nat(),
+    fc.oneof(
+      fc.constant(undefined),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.string({ maxLength: 30 }),
+      fc.string({ unit: 'grapheme', maxLength: 5 }),
+      fc.integer(),
     ),
-  )
-  .map(([body, mutations]) => mutations.reduce((b, [pick, value]) => mutate(b, pick, value), body));
+  ),
+  { maxLength: 3 },
+);
 
 describe('parseSendMessageRequest properties', () => {
   it('never throws on arbitrary JSON and always answers ok or a path and a message', () => {

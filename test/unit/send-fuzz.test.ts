@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
 import { call } from '../support/api.ts';
+import { editedFixture } from '../support/body-edits.ts';
 import { outboundFixtures, sendWorld, USER, type SendWorld } from '../support/send.ts';
 
 const T0 = Date.parse('2026-03-02T12:00:00.000Z');
@@ -17,31 +18,6 @@ const sm = mockClient(SocialMessagingClient);
 let w: SendWorld;
 
 const FIXTURES = Object.values(outboundFixtures());
-
-/** Every path inside a JSON value (objects and arrays included), root excluded. */
-function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
-  if (Array.isArray(value)) return value.flatMap((v, i) => [[...prefix, i], ...pathsOf(v, [...prefix, i])]);
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]);
-  }
-  return [];
-}
-
-/** Replaces (or deletes, for `undefined`) the node at one of the body's paths, or adds a key. */
-function mutate(body: Record<string, unknown>, pick: number, value: unknown, addKey?: string): Record<string, unknown> {
-  const copy = structuredClone(body);
-  const paths = pathsOf(copy);
-  const path = paths[pick % paths.length]!;
-  let cur: any = copy;
-  for (const k of path.slice(0, -1)) cur = cur[k];
-  const last = path[path.length - 1]!;
-  if (addKey !== undefined && typeof cur === 'object' && !Array.isArray(cur)) cur[addKey] = value;
-  else if (value === undefined) {
-    if (Array.isArray(cur)) cur.splice(Number(last), 1);
-    else delete cur[last];
-  } else cur[last] = value;
-  return copy;
-}
 
 const replacement = fc.oneof(
   fc.constant(undefined),
@@ -51,9 +27,11 @@ const replacement = fc.oneof(
   fc.integer(),
 );
 
-const mutated = fc
-  .tuple(fc.constantFrom(...FIXTURES), fc.array(fc.tuple(fc.nat(), replacement, fc.option(fc.string({ maxLength: 8 }), { nil: undefined })), { minLength: 1, maxLength: 3 }))
-  .map(([fixture, edits]) => edits.reduce<Record<string, unknown>>((b, [pick, value, key]) => mutate(b, pick, value, key), fixture));
+const mutated = editedFixture(
+  FIXTURES,
+  fc.tuple(fc.nat(), replacement, fc.option(fc.string({ maxLength: 8 }), { nil: undefined })),
+  { minLength: 1, maxLength: 3 },
+);
 
 const anyJson = fc.oneof(fc.jsonValue(), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })));
 
