@@ -7,11 +7,13 @@ import {
   functionIdOf,
   indexArn,
   logicalIdOf,
+  mediaBucketIdOf,
   messageTableOf,
   objectsArn,
   OTHER_PHONE_NUMBER_ID,
   PHONE_NUMBER_ID,
   phoneNumberArn,
+  policyStatementsOf,
   statementsFor,
   statementsOf,
   synthesize,
@@ -21,10 +23,6 @@ import {
 
 const API_FUNCTION = /HTTP API/;
 const WEB_ACL_ARN = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/api/0123abcd-0123-4567-89ab-0123456789ab';
-
-/** The media bucket (the one that is not the access log destination). */
-const mediaBucketIdOf = (template: ReturnType<typeof synthesize>['template']) =>
-  logicalIdOf(template, 'AWS::S3::Bucket', { LoggingConfiguration: Match.anyValue() });
 
 describe('HTTP API methods', () => {
   it('require IAM authorization on every method, the root included', () => {
@@ -310,9 +308,7 @@ describe('api function', () => {
     const { template } = synthesize();
 
     // Act
-    const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as { Action: unknown }[],
-    );
+    const all = policyStatementsOf(template);
 
     // Assess
     expect(JSON.stringify(all)).not.toContain('social-messaging:');

@@ -9,11 +9,13 @@ import {
   expectExactly,
   functionIdOf,
   logicalIdOf,
+  mediaBucketIdOf,
   messageTableOf,
   objectsArn,
   OTHER_PHONE_NUMBER_ID,
   PHONE_NUMBER_ID,
   phoneNumberArn,
+  queueAndDlqPropertiesOf,
   queueIdOf,
   roleIdOf,
   statementsFor,
@@ -28,8 +30,6 @@ const INBOUND_FUNCTION = /Stores WhatsApp events/;
 const API_FUNCTION = /HTTP API/;
 const ORIGIN = 'https://app.example.com';
 
-const mediaBucketIdOf = (template: Template) =>
-  logicalIdOf(template, 'AWS::S3::Bucket', { LoggingConfiguration: Match.anyValue() });
 const accessLogBucketIdOf = (template: Template) =>
   logicalIdOf(template, 'AWS::S3::Bucket', { LoggingConfiguration: Match.absent() });
 const bucketProps = (template: Template, id: string) => template.toJSON().Resources[id].Properties;
@@ -182,14 +182,12 @@ describe('media queue', () => {
     const { template } = synthesize();
 
     // Act
-    const queueId = queueIdOf(template, MEDIA_QUEUE);
-    const dlqId = deadLetterQueueIdOf(template, queueId);
-    const resources = template.toJSON().Resources;
+    const { queue, dlq } = queueAndDlqPropertiesOf(template, MEDIA_QUEUE);
 
     // Assess
-    expect(resources[queueId].Properties.RedrivePolicy.maxReceiveCount).toBe(MEDIA_QUEUE.maxReceiveCount);
-    expect(resources[queueId].Properties.VisibilityTimeout).toBe(visibilityTimeoutSeconds(MEDIA_QUEUE));
-    expect(resources[dlqId].Properties.MessageRetentionPeriod).toBe(DLQ_RETENTION_DAYS * 24 * 60 * 60);
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(MEDIA_QUEUE.maxReceiveCount);
+    expect(queue.VisibilityTimeout).toBe(visibilityTimeoutSeconds(MEDIA_QUEUE));
+    expect(dlq.MessageRetentionPeriod).toBe(DLQ_RETENTION_DAYS * 24 * 60 * 60);
   });
 
   it('is encrypted, with its DLQ, by a rotating key of its own', () => {

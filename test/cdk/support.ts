@@ -52,6 +52,17 @@ export function deadLetterQueueIdOf(template: Template, queueId: string): string
   return queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
 }
 
+/** The properties of the queue of a queue spec and of its DLQ. */
+export function queueAndDlqPropertiesOf(template: Template, spec: QueueSpec): { queue: any; dlq: any } {
+  const queueId = queueIdOf(template, spec);
+  const resources = template.toJSON().Resources;
+  return { queue: resources[queueId].Properties, dlq: resources[deadLetterQueueIdOf(template, queueId)].Properties };
+}
+
+/** The media bucket (the one that is not the access log destination). */
+export const mediaBucketIdOf = (template: Template) =>
+  logicalIdOf(template, 'AWS::S3::Bucket', { LoggingConfiguration: Match.anyValue() });
+
 /** The Lambda function built from `lambdas/<handler>/handler.ts` (known by its description). */
 export function functionIdOf(template: Template, description: RegExp): string {
   return logicalIdOf(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp(description.source) });
@@ -65,11 +76,15 @@ export function roleIdOf(template: Template, functionId: string): string {
   return fn.Properties.Role['Fn::GetAtt'][0];
 }
 
+/** Every statement of the IAM policies of a template that match `props` (all of them by default). */
+export function policyStatementsOf(template: Template, props: object = {}): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: props }));
+  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
 /** Every statement of every policy attached to a function's role. */
 export function statementsOf(template: Template, functionId: string): Statement[] {
-  const roleId = roleIdOf(template, functionId);
-  const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
-  return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+  return policyStatementsOf(template, { Roles: [{ Ref: roleIdOf(template, functionId) }] });
 }
 
 /** The statements that allow at least one action of a service (`s3`, `sqs`, `social-messaging`…). */
@@ -87,21 +102,20 @@ export const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 /** The ARN of objects under a prefix of a bucket, as CDK renders it. */
 export const objectsArn = (bucketId: string, prefix: string) => ({ 'Fn::Join': ['', [arnOf(bucketId), `/${prefix}*`]] });
 
-/** The IAM ARN of an AWS phone number id (the resource name is the id without its prefix). */
-export const phoneNumberArn = (phoneNumberId: string) => ({
+/** The IAM ARN of an End User Messaging Social resource of the stack's account and region. */
+const socialMessagingArn = (resource: string) => ({
   'Fn::Join': [
     '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      ':social-messaging:',
-      { Ref: 'AWS::Region' },
-      ':',
-      { Ref: 'AWS::AccountId' },
-      `:phone-number-id/${phoneNumberId.slice('phone-number-id-'.length)}`,
-    ],
+    ['arn:', { Ref: 'AWS::Partition' }, ':social-messaging:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`],
   ],
 });
+
+/** The IAM ARN of an AWS phone number id (the resource name is the id without its prefix). */
+export const phoneNumberArn = (phoneNumberId: string) =>
+  socialMessagingArn(`phone-number-id/${phoneNumberId.slice('phone-number-id-'.length)}`);
+
+/** The IAM ARN of an AWS WABA id (the resource name is the id without its prefix). */
+export const wabaArn = (wabaId: string) => socialMessagingArn(`waba/${wabaId.slice('waba-'.length)}`);
 
 /** The message table and its key. */
 export function messageTableOf(template: Template): { tableId: string; keyId: string } {

@@ -20,6 +20,8 @@ import {
   logicalIdOf,
   messageTableOf,
   PHONE_NUMBER_ID,
+  policyStatementsOf,
+  queueAndDlqPropertiesOf,
   queueIdOf,
   roleIdOf,
   type Statement,
@@ -28,6 +30,7 @@ import {
   tableKeyStatement,
   tableStatementsOf,
   WABA_ID,
+  wabaArn,
 } from './support.ts';
 
 const INBOUND_FUNCTION = /Stores WhatsApp events/;
@@ -134,15 +137,13 @@ describe('inbound queue', () => {
     const { template } = synthesize();
 
     // Act
-    const queueId = queueIdOf(template, INBOUND_QUEUE);
-    const dlqId = deadLetterQueueIdOf(template, queueId);
-    const resources = template.toJSON().Resources;
+    const { queue, dlq } = queueAndDlqPropertiesOf(template, INBOUND_QUEUE);
 
     // Assess
-    expect(resources[queueId].Properties.RedrivePolicy.maxReceiveCount).toBe(INBOUND_QUEUE.maxReceiveCount);
-    expect(resources[queueId].Properties.VisibilityTimeout).toBe(visibilityTimeoutSeconds(INBOUND_QUEUE));
-    expect(resources[dlqId].Properties.RedrivePolicy).toBeUndefined();
-    expect(resources[dlqId].Properties.MessageRetentionPeriod).toBe(DLQ_RETENTION_DAYS * 24 * 60 * 60);
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(INBOUND_QUEUE.maxReceiveCount);
+    expect(queue.VisibilityTimeout).toBe(visibilityTimeoutSeconds(INBOUND_QUEUE));
+    expect(dlq.RedrivePolicy).toBeUndefined();
+    expect(dlq.MessageRetentionPeriod).toBe(DLQ_RETENTION_DAYS * 24 * 60 * 60);
   });
 
   it('encrypts queue and DLQ with a key SNS may use for this topic only', () => {
@@ -410,9 +411,7 @@ describe('WABA event destination', () => {
     const { template } = synthesize({ wabaId: WABA_ID });
 
     // Act
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as Record<string, unknown>[],
-    );
+    const statements = policyStatementsOf(template);
     const social = statements.filter((s) => JSON.stringify(s.Action).includes('social-messaging:'));
 
     // Assess
@@ -420,20 +419,7 @@ describe('WABA event destination', () => {
       {
         Effect: 'Allow',
         Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
-        Resource: {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':social-messaging:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              `:waba/${WABA_ID.slice('waba-'.length)}`,
-            ],
-          ],
-        },
+        Resource: wabaArn(WABA_ID),
       },
     ]);
     expect(JSON.stringify(statements)).not.toContain('iam:PassRole');
