@@ -251,10 +251,16 @@ describe('inbound media copy', () => {
     expect((await mediaItem(job.messageId)).state).toBe('stored');
   });
 
-  it('acknowledges a job that is not a media job without touching anything', async () => {
-    const response = await mediaHandler()(eventOf([{ MessageId: 'bad', ReceiptHandle: 'rh', Body: '{"messageId": 1}' }]), lambdaContext);
+  it('fails a job that is not a media job without touching anything, so the queue keeps it for its DLQ', async () => {
+    const response = await mediaHandler()(
+      eventOf([
+        { MessageId: 'bad', ReceiptHandle: 'rh', Body: '{"messageId": 1}' },
+        { MessageId: 'not-json', ReceiptHandle: 'rh2', Body: 'not json' },
+      ]),
+      lambdaContext,
+    );
 
-    expect(response.batchItemFailures).toEqual([]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'not-json' }]);
     expect(bench.calls).toEqual([]);
   });
 
