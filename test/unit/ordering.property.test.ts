@@ -6,16 +6,17 @@
  * record written before any of them and completed (`sent`, with its AWS id) at any point among
  * them. Runs against DynamoDB Local.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore, keys } from '../../shared/adapters/dynamodb-store.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { Message } from '../../shared/domain/resources.ts';
 import { currentStatus } from '../../shared/domain/status.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
+import type { OutboundRecord } from '../../shared/ports/outbound-store.ts';
 import { freshTable } from '../support/dynamodb.ts';
 
 const PERMUTATIONS_PER_SET = 3;
@@ -140,49 +141,24 @@ const deliveries = (events: Ev[]) =>
 
 const sentAt = '2025-06-15T15:08:00.000Z';
 
-/** The send record as the send path writes it before calling AWS (state `sending`). */
-async function begin(t: Table, o: Outbound) {
-  await t.doc.send(
-    new PutCommand({
-      TableName: t.tableName,
-      Item: {
-        ...keys.message(o.id),
-        entity: 'message',
-        id: o.id,
-        direction: 'outbound',
-        phoneNumberId: business.phoneNumberId,
-        contactId: o.to,
-        contact: { waId: o.to },
-        type: 'text',
-        contentJson: JSON.stringify({ body: o.id }),
-        timestamp: sentAt,
-        sendState: 'sending',
-        requestHash: 'h',
-        attempts: 1,
-        GSI1PK: keys.timeline(business.phoneNumberId, o.to),
-        GSI1SK: `${sentAt}#${o.id}`,
-      },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    }),
-  );
-}
+/** The send path's own record of an outbound message (the adapter the send use case uses). */
+const recordOf = (o: Outbound): OutboundRecord => ({
+  id: o.id,
+  attemptId: 'attempt-1',
+  phoneNumberId: business.phoneNumberId,
+  contactId: o.to,
+  contact: { waId: o.to },
+  type: 'text',
+  content: { body: o.id },
+  timestampMs: Date.parse(sentAt),
+  requestHash: 'h',
+});
 
-/** `sending` → `sent` with the AWS id, as the send path completes it; a repeat is a no-op. */
-async function markSent(t: Table, o: Outbound) {
-  try {
-    await t.doc.send(
-      new UpdateCommand({
-        TableName: t.tableName,
-        Key: keys.message(o.id),
-        UpdateExpression: 'SET sendState = :sent, sentAt = :at, awsMessageId = :aws',
-        ConditionExpression: 'sendState = :sending',
-        ExpressionAttributeValues: { ':sent': 'sent', ':sending': 'sending', ':at': sentAt, ':aws': o.awsId },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
-}
+/** Written before AWS is called (state `sending`). */
+const begin = (t: Table, o: Outbound) => new DynamoDbOutbound(t.doc, t.tableName).begin(recordOf(o), Date.parse(sentAt));
+
+/** `sending` → `sent` with the AWS id once AWS answered; a repeat is a no-op. */
+const markSent = (t: Table, o: Outbound) => new DynamoDbOutbound(t.doc, t.tableName).markSent(recordOf(o), o.awsId, Date.parse(sentAt));
 
 async function apply(t: Table, seq: Ev[], concurrent: boolean) {
   const one = (e: Ev) => (e.kind === 'inbound' ? t.store.recordInbound(e.m) : e.kind === 'status' ? t.store.recordStatus(e.s) : markSent(t, e.o));
@@ -193,7 +169,7 @@ async function apply(t: Table, seq: Ev[], concurrent: boolean) {
 function keysTouched(events: Ev[], sends: Outbound[]) {
   const all = [
     ...events.flatMap((e) => (e.kind === 'inbound' ? [keys.message(e.m.id), keys.conversation(e.m.business.phoneNumberId, e.m.contactId)] : [])),
-    ...sends.flatMap((o) => [keys.message(o.id), keys.message(messageIdFromAwsMessageId(o.awsId)), keys.message(messageIdFromWamid(o.wamid))]),
+    ...sends.flatMap((o) => [keys.message(o.id), keys.message(messageIdFromAwsMessageId(o.awsId)), keys.message(messageIdFromWamid(o.wamid)), keys.conversation(business.phoneNumberId, o.to)]),
   ];
   return [...new Map(all.map((k) => [`${k.PK}|${k.SK}`, k])).values()];
 }
