@@ -8,6 +8,7 @@ import {
   LogGroupLogDestination,
   MethodLoggingLevel,
   type MethodOptions,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -227,6 +228,13 @@ export class HttpApi extends Construct {
           "API Gateway's CloudWatch role is one per account and Region, used by every REST API there; execution log groups are named by API Gateway per API and stage, so AWS's managed policy is the one that serves them all.",
       });
     }
+    // API Gateway's own answers (auth, throttling, size, timeouts) in the contract's error shape too.
+    for (const [id, type, code] of GATEWAY_ERRORS) {
+      this.api.addGatewayResponse(id, {
+        type,
+        templates: { 'application/json': `{"error":{"code":"${code}","message":$context.error.messageString}}` },
+      });
+    }
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestBody: true,
       validateRequestParameters: true,
@@ -260,6 +268,21 @@ export class HttpApi extends Construct {
     return this.api.url;
   }
 }
+
+/** API Gateway's own error answers and the stable codes they get (the handler's are in shared/domain/errors.ts). */
+export const GATEWAY_ERRORS: ReadonlyArray<readonly [string, ResponseType, string]> = [
+  ['Unsigned', ResponseType.MISSING_AUTHENTICATION_TOKEN, 'unauthenticated'],
+  ['BadSignature', ResponseType.INVALID_SIGNATURE, 'invalid_signature'],
+  ['ExpiredToken', ResponseType.EXPIRED_TOKEN, 'expired_token'],
+  ['Denied', ResponseType.ACCESS_DENIED, 'access_denied'],
+  ['Throttled', ResponseType.THROTTLED, 'throttled'],
+  ['TooLarge', ResponseType.REQUEST_TOO_LARGE, 'payload_too_large'],
+  ['BadBody', ResponseType.BAD_REQUEST_BODY, 'validation_error'],
+  ['BadParameters', ResponseType.BAD_REQUEST_PARAMETERS, 'validation_error'],
+  ['Timeout', ResponseType.INTEGRATION_TIMEOUT, 'gateway_timeout'],
+  ['Default4xx', ResponseType.DEFAULT_4XX, 'request_refused'],
+  ['Default5xx', ResponseType.DEFAULT_5XX, 'gateway_error'],
+];
 
 /** One JSON object per request: who, what and how it went. No bodies, no headers. */
 function accessLogFormat(includePath: boolean): AccessLogFormat {

@@ -375,3 +375,25 @@ describe('api function', () => {
     ]);
   });
 });
+
+describe("API Gateway's own errors", () => {
+  it('answers them in the contract error shape with a stable code', () => {
+    // Prepare
+    const { template } = synthesize();
+
+    // Act
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')).map((r) => r.Properties);
+
+    // Assess
+    const byType = Object.fromEntries(responses.map((p) => [p.ResponseType, JSON.parse(p.ResponseTemplates['application/json'].replace('$context.error.messageString', '"m"'))]));
+    expect(byType).toMatchObject({
+      MISSING_AUTHENTICATION_TOKEN: { error: { code: 'unauthenticated', message: 'm' } },
+      ACCESS_DENIED: { error: { code: 'access_denied' } },
+      THROTTLED: { error: { code: 'throttled' } },
+      REQUEST_TOO_LARGE: { error: { code: 'payload_too_large' } },
+      INTEGRATION_TIMEOUT: { error: { code: 'gateway_timeout' } },
+      DEFAULT_4XX: { error: { code: 'request_refused' } },
+      DEFAULT_5XX: { error: { code: 'gateway_error' } },
+    });
+  });
+});
