@@ -6,18 +6,25 @@ import { Logger } from '@aws-lambda-powertools/logger';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'whatsapp-backend' });
 
+/** Phone-number-like runs: 6 or more digits, with the spaces, dashes, dots and brackets people write. */
+const PHONE_LIKE = /\+?\(?\d[\d\s().-]{4,}\d/g;
+const scrub = (text: string) => text.replace(PHONE_LIKE, '######');
+
 /**
  * An error as a log attribute without what could identify a user: AWS messages may quote a phone
- * number or an item value, so runs of 6+ digits become `#`s, and the cause chain is kept by name.
+ * number or an item value, so phone-like digit runs become `######`. The cause chain is kept (each
+ * name and scrubbed message), since the step that failed is often named there.
  */
-export function safeError(err: unknown): { name: string; message: string; stack?: string; cause?: string } {
+export function safeError(err: unknown): { name: string; message: string; stack?: string; causes?: Array<{ name: string; message: string }> } {
   const e = err instanceof Error ? err : new Error(String(err));
-  const scrub = (text: string) => text.replace(/\+?\d[\d\s-]{5,}\d/g, '######');
-  const cause = e.cause instanceof Error ? e.cause.name : undefined;
+  const causes: Array<{ name: string; message: string }> = [];
+  for (let c = e.cause, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    causes.push({ name: c.name, message: scrub(c.message) });
+  }
   return {
     name: e.name,
     message: scrub(e.message),
     ...(e.stack !== undefined && { stack: scrub(e.stack) }),
-    ...(cause !== undefined && { cause }),
+    ...(causes.length > 0 && { causes }),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Inbound media jobs: SQS (fed by the inbound function) → the file copied from WhatsApp into the
  * media bucket, checked against the webhook's SHA-256, its state recorded on the message.
- * A malformed job is logged and acknowledged; a transient failure is reported for that record
- * alone, and SQS brings it back after a delay that grows with each receive.
+ * A malformed job is failed and so kept for the DLQ; a transient failure is reported for that
+ * record alone, and SQS brings it back after a delay that grows with each receive.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';

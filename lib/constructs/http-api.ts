@@ -17,7 +17,6 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { MAX_BODY_BYTES } from '../resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
@@ -151,7 +150,6 @@ export class HttpApi extends Construct {
         MEDIA_BUCKET: props.media.bucket.bucketName,
         PHONE_NUMBER_IDS: phoneNumberIds.join(','),
         META_API_VERSION: metaApiVersion,
-        MAX_BODY_BYTES: String(MAX_BODY_BYTES),
       },
     });
     this.function = handler.function;

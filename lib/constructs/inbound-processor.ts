@@ -10,8 +10,8 @@ import type { MessageStore, TableAccess } from './message-store.ts';
 
 /**
  * The table calls of the inbound handler (DynamoDbStore): a transaction of Puts (the message, and a
- * contact alias when there is one) and an Update (its conversation), conditional Updates
- * (conversation window, statuses) and conditional Puts (account events, quarantine). It never
+ * contact alias when there is one) and an Update (its conversation), Updates (the conversation
+ * window, conditional; statuses, unconditional and commutative) and conditional Puts (account events, quarantine). It never
  * reads, queries or deletes.
  */
 export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['PutItem', 'UpdateItem'] };

@@ -57,7 +57,7 @@ export interface MediaProcessorProps {
  * record; a job that keeps failing lands in the DLQ.
  *
  * The function may download media of the configured phone numbers only, write, read and list
- * `inbound/` only, and read and write items of the table.
+ * `inbound/` only, and update items of the table (its only table call is UpdateItem).
  */
 export class MediaProcessor extends Construct {
   readonly queue: Queue;

@@ -3,7 +3,7 @@
  * LastEvaluatedKey, base64url-encoded (keyset pagination: stable under concurrent writes).
  */
 import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.ts';
+import { UnavailableError, ValidationError } from '../domain/errors.ts';
 import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
@@ -57,8 +57,8 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     ...((primary.errors as Array<Record<string, any>>) ?? []),
     ...statuses.flatMap((s) => s.errors ?? []),
   ] as Array<{ code: number; title?: string; details?: string }>;
-  // A send AWS refused (rejected, or throttled/failed and not yet taken over by a retry) never got a status.
-  const sendFailed = primary.sendState === 'rejected' || primary.sendState === 'retryable_failure';
+  // A send AWS refused never got a status.
+  const sendFailed = primary.sendState === 'rejected';
   const status = direction === 'inbound' ? 'received' : (currentStatus(byStatus.keys()) ?? (sendFailed ? 'failed' : 'accepted'));
   return {
     id: primary.id,
@@ -92,6 +92,7 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     ...(primary.awsMessageId && { awsMessageId: primary.awsMessageId }),
     ...(primary.callbackData && { bizOpaqueCallbackData: primary.callbackData }),
     ...(sendFailed && primary.sendError && { sendError: { code: primary.sendError.code, message: primary.sendError.message } }),
+    ...(direction === 'outbound' && ['sending', 'sent', 'rejected', 'in_doubt'].includes(primary.sendState) && { sendState: primary.sendState }),
   };
 }
 
@@ -168,7 +169,8 @@ export class DynamoDbQueries {
           for (const item of out.Responses?.[this.tableName] ?? []) found.set(item.id, item);
           pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
           if (!pending.length) break;
-          if (attempt >= BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts`);
+          // Keys left unprocessed again and again mean the table is throttling: busy, not broken.
+          if (attempt >= BATCH_GET_ATTEMPTS) throw new UnavailableError('The message store is busy: try again shortly.', 'store_unavailable');
           await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         }
       }),
@@ -176,11 +178,28 @@ export class DynamoDbQueries {
     return found;
   }
 
-  /** The status-only items of each record (see `siblingIds`), sorted by id: one BatchGet per 100 keys. */
+  /**
+   * The status-only items of each record, sorted by id: the derived ones (see `siblingIds`, one
+   * BatchGet per 100 keys) and, for a send whose wamid is known, every other item of that wamid (one
+   * Query each). The second way does not rely on the envelope's `messageId` being the AWS send id,
+   * which no real capture confirms yet (facts §8): should it be an id per event, AWS's own statuses
+   * are still found by their wamid.
+   */
   private async siblingsOf(records: Item[]): Promise<Item[][]> {
     const ids = records.map((r) => siblingIds(r));
-    const found = ids.some((i) => i.length) ? await this.getMany(ids.flat()) : new Map<string, Item>();
-    return ids.map((list) => list.flatMap((id) => found.get(id) ?? []).sort(byId));
+    const [found, byWamid] = await Promise.all([
+      ids.some((i) => i.length) ? this.getMany(ids.flat()) : Promise.resolve(new Map<string, Item>()),
+      Promise.all(records.map((r) => (r.direction !== 'inbound' && typeof r.wamid === 'string' ? this.byWamid(r.wamid) : Promise.resolve([])))),
+    ]);
+    return records.map((record, i) => {
+      const merged = new Map<string, Item>();
+      for (const id of ids[i]!) {
+        const item = found.get(id);
+        if (item) merged.set(id, item);
+      }
+      for (const item of byWamid[i]!) if (item.id !== record.id) merged.set(item.id, item);
+      return [...merged.values()].sort(byId);
+    });
   }
 
   /**

@@ -46,10 +46,13 @@ function isValidationError(err: unknown): boolean {
   return err instanceof TransactionCanceledException && (err.CancellationReasons ?? []).some((r) => r.Code === 'ValidationError');
 }
 
-/** Maps a refused write to PermanentWriteError; anything else (throttling, network) is rethrown for retry. */
+/**
+ * Runs a write: a race with a transaction on the same item is retried in place; a refused write
+ * becomes PermanentWriteError; anything else (throttling, network) is rethrown for the queue to retry.
+ */
 async function write<T>(what: string, op: () => Promise<T>): Promise<T> {
   try {
-    return await op();
+    return await retryTransactionConflicts(op);
   } catch (err) {
     if (isValidationError(err)) throw new PermanentWriteError(`${what}: ${(err as Error).message}`, { cause: err });
     throw err;
@@ -89,7 +92,7 @@ export class DynamoDbStore implements EventStore {
         : [];
     // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
     try {
-      await retryTransactionConflicts(() => write('store inbound message', () =>
+      await write('store inbound message', () =>
         this.doc.send(
           new TransactWriteCommand({
             TransactItems: [
@@ -141,7 +144,7 @@ export class DynamoDbStore implements EventStore {
             ],
           }),
         ),
-      ));
+      );
     } catch (err) {
       if (!(err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')) {
         throw err;
@@ -185,14 +188,16 @@ export class DynamoDbStore implements EventStore {
       // Only the inbound side is older (a newer outbound message exists): move it alone.
       if (typeof old.lastInboundKey === 'string' && old.lastInboundKey >= key) return;
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: conv,
-            UpdateExpression: `SET ${inbound.set}`,
-            ConditionExpression: inbound.cond,
-            ExpressionAttributeValues: inbound.values,
-          }),
+        await write('advance conversation', () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: conv,
+              UpdateExpression: `SET ${inbound.set}`,
+              ConditionExpression: inbound.cond,
+              ExpressionAttributeValues: inbound.values,
+            }),
+          ),
         );
       } catch (again) {
         if (!(again instanceof ConditionalCheckFailedException)) throw again;

@@ -260,7 +260,6 @@ describe('api function', () => {
           MEDIA_BUCKET: { Ref: bucketId },
           PHONE_NUMBER_IDS: `${PHONE_NUMBER_ID},${OTHER_PHONE_NUMBER_ID}`,
           META_API_VERSION: 'v24.0',
-          MAX_BODY_BYTES: '1048576',
           POWERTOOLS_SERVICE_NAME: 'whatsapp-backend',
         }),
       },

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -223,7 +223,8 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
   it('asks for at most 100 keys at a time, each key once, and for none on a page of inbound messages', async () => {
     const { ddb, queries } = mocked();
     const records = Array.from({ length: 60 }, (_, n) => record(n));
-    ddb.on(QueryCommand).resolvesOnce({ Items: records }).resolvesOnce({ Items: [{ ...record(99), direction: 'inbound' }] });
+    ddb.on(QueryCommand, { IndexName: 'GSI1' }).resolvesOnce({ Items: records }).resolvesOnce({ Items: [{ ...record(99), direction: 'inbound' }] });
+    ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [] });
     ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Array<{ PK: string }> }> }) => ({
       Responses: { table: input.RequestItems.table!.Keys.flatMap((k) => records.map((_, n) => awsItem(n)).filter((a) => a.PK === k.PK)) },
     }));
@@ -236,5 +237,20 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
     expect(sizes.sort((a, b) => b - a)).toEqual([100, 20]);
     const keysAsked = ddb.commandCalls(BatchGetCommand).flatMap((c) => c.args[0].input.RequestItems!.table!.Keys!.map((k) => k.PK));
     expect(new Set(keysAsked).size).toBe(120);
+    // and each send's wamid once, for statuses filed where no derived id points
+    const wamidsAsked = ddb.commandCalls(QueryCommand, { IndexName: 'GSI2' }).map((c) => c.args[0].input.ExpressionAttributeValues![':pk']);
+    expect(wamidsAsked.sort()).toEqual(records.map((_, n) => `WAMID#wamid.P${n}`).sort());
+  });
+
+  it("finds AWS's own statuses by wamid when the envelope's messageId is not the send's AWS id", async () => {
+    const { ddb, queries } = mocked();
+    const perEvent = { ...awsItem(1), ...keys.message('msg_ffffffffffffffffffffffffffffffff'), id: 'msg_ffffffffffffffffffffffffffffffff', awsMessageId: 'event-id-1' };
+    ddb.on(GetCommand).resolves({ Item: record(1) });
+    ddb.on(BatchGetCommand).resolves({ Responses: { table: [] } });
+    ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [record(1), perEvent] });
+
+    const message = await queries.getMessage(record(1).id);
+
+    expect(message).toMatchObject({ id: record(1).id, status: 'failed', statuses: [{ status: 'retries_exhausted' }] });
   });
 });

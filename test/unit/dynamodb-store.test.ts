@@ -339,3 +339,17 @@ describe('refusals from DynamoDB', () => {
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, CONFLICT_ATTEMPTS);
   });
 });
+
+describe('races with transactions', () => {
+  it('retries a status write refused because a transaction was writing the same item', async () => {
+    const mockedDoc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    const ddb = mockClient(mockedDoc);
+    const conflict = Object.assign(new Error('Transaction is ongoing for the item'), { name: 'TransactionConflictException' });
+    ddb.on(UpdateCommand).rejectsOnce(conflict).resolves({});
+    const [status] = parsedFixture('status-sent').statuses;
+
+    await new DynamoDbStore(mockedDoc, 'table').recordStatus(status!);
+
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 2);
+  });
+});
