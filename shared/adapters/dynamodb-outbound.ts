@@ -8,8 +8,10 @@
  * conversation counted and moved forward): 1 read + 2 writes; a template skips the read. A send
  * to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem). The rare late message
  * (a newer one already moved the conversation) costs one more transaction; a throttled send, one
- * DeleteItem.
+ * DeleteItem. When the transaction completing a send fails, the record alone is marked `sent`
+ * (`markSentOnly`, one UpdateItem).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -26,6 +28,11 @@ import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-store.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Tries of the DeleteItem of `discard` (on top of the SDK's own retries) before it gives up. */
+export const DISCARD_ATTEMPTS = 3;
+/** The pause before the n-th retry of that delete: n × this, with jitter. */
+const DISCARD_RETRY_DELAY_MS = 50;
 
 type Item = Record<string, any>;
 
@@ -219,6 +226,15 @@ export class DynamoDbOutbound implements OutboundStore {
     }
   }
 
+  async markSentOnly(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
+    // One plain UpdateItem: it touches no other item, so it cannot lose a race on the conversation.
+    await this.transition(r, `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`, {
+      ':sent': 'sent' satisfies SendState,
+      ':now': iso(nowMs),
+      ...(awsMessageId !== undefined && { ':aws': awsMessageId }),
+    });
+  }
+
   async markRejected(r: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void> {
     // Nothing was sent: the record leaves the conversation's timeline but stays for replays.
     await this.transition(r, 'SET sendState = :state, sendError = :err, failedAt = :now REMOVE GSI1PK, GSI1SK', {
@@ -236,18 +252,24 @@ export class DynamoDbOutbound implements OutboundStore {
   }
 
   async discard(r: OutboundRecord): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.message(r.id),
-          ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
-          ExpressionAttributeValues: { ':sending': 'sending', ':attempt': r.attemptId, ':h': r.requestHash },
-        }),
-      );
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return;
-      storeError('discard send record', err);
+    // A record left behind holds the key for good (a retry answers send_in_doubt), so a failed
+    // delete is worth a second and a third try here.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: keys.message(r.id),
+            ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
+            ExpressionAttributeValues: { ':sending': 'sending', ':attempt': r.attemptId, ':h': r.requestHash },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return;
+        if (attempt >= DISCARD_ATTEMPTS) storeError('discard send record', err);
+      }
+      await sleep(DISCARD_RETRY_DELAY_MS * attempt * (0.5 + Math.random()));
     }
   }
 

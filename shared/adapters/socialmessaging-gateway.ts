@@ -5,8 +5,9 @@
  *
  * SendWhatsAppMessage has no client token: a call that reached AWS and lost its answer (timeout,
  * reset connection, 5xx) may have sent the message, and sending it again could deliver it twice.
- * So sends go through a client without SDK retries, and the gateway itself retries only
- * `ThrottledRequestException` (a 429: AWS accepted nothing). Reads keep the SDK's retries.
+ * So sends go through a client without SDK retries, and the gateway itself retries only a throttle
+ * (`ThrottledRequestException`, or any HTTP 429 the SDK does not model: AWS accepted nothing).
+ * Reads keep the SDK's retries.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -15,7 +16,7 @@ import {
   SocialMessagingClient,
   type SocialMessagingClientConfig,
 } from '@aws-sdk/client-socialmessaging';
-import { WhatsAppServiceError } from '../domain/errors.ts';
+import { isAwsThrottle, WhatsAppServiceError } from '../domain/errors.ts';
 import { phoneDigits } from '../domain/ids.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 
@@ -27,8 +28,8 @@ import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gatew
 export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
 
 /**
- * Attempts of one SendWhatsAppMessage while AWS answers ThrottledRequestException; a send still
- * throttled after them becomes a 429 with Retry-After for the caller.
+ * Attempts of one SendWhatsAppMessage while AWS throttles it (ThrottledRequestException or HTTP
+ * 429); a send still throttled after them becomes a 429 with Retry-After for the caller.
  */
 export const SEND_ATTEMPTS_WHEN_THROTTLED = 3;
 
@@ -79,8 +80,6 @@ export interface SocialMessagingGatewayOptions {
   sleep?: (ms: number) => Promise<unknown>;
 }
 
-const isThrottled = (err: unknown) => (err as { name?: unknown } | null)?.name === 'ThrottledRequestException';
-
 export class SocialMessagingGateway implements WhatsAppGateway {
   private readonly client: SocialMessagingClient;
   private readonly sendClient: SocialMessagingClient;
@@ -114,8 +113,9 @@ export class SocialMessagingGateway implements WhatsAppGateway {
         const out = await this.sendClient.send(command());
         return out.messageId ? { awsMessageId: out.messageId } : {};
       } catch (err) {
-        // Only a throttle is known to have sent nothing; any other failure may hide a sent message.
-        if (!isThrottled(err) || attempt >= this.attemptsWhenThrottled) throw new WhatsAppServiceError(err);
+        // Only a throttle (ThrottledRequestException, or any HTTP 429) is known to have sent nothing
+        // and to pass soon; any other failure is the caller's to classify.
+        if (!isAwsThrottle(err) || attempt >= this.attemptsWhenThrottled) throw new WhatsAppServiceError(err);
       }
       await this.sleep(this.delayMs(attempt));
     }

@@ -177,7 +177,48 @@ function retryAfterOf(err: AwsLikeError): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_RETRY_AFTER_SECONDS;
 }
 
-/** The policy for each socialmessaging exception (facts §1.3). */
+/** The HTTP status of AWS's answer; undefined when none came back (network error, timeout). */
+export function awsHttpStatus(err: unknown): number | undefined {
+  if (err instanceof WhatsAppServiceError) return err.httpStatusCode;
+  const status = (typeof err === 'object' && err !== null ? (err as AwsLikeError) : {}).$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * A throttle by AWS: `ThrottledRequestException`, or any answer with HTTP 429 (a throttle the SDK
+ * does not model, e.g. from AWS's front door). AWS accepted nothing.
+ */
+export function isAwsThrottle(err: unknown): boolean {
+  const name = typeof err === 'object' && err !== null ? (err as AwsLikeError).name : undefined;
+  return name === 'ThrottledRequestException' || awsHttpStatus(err) === 429;
+}
+
+/**
+ * Exceptions with which AWS's front door refuses a request it could not authenticate or authorize
+ * (common to every AWS service, not modelled by the socialmessaging SDK, but for AccessDenied): the
+ * request went no further, and our own credentials, signing or IAM permissions are at fault, so the
+ * caller gets a 500.
+ */
+export const AWS_AUTH_ERRORS: ReadonlySet<string> = new Set([
+  'AccessDeniedException',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'IncompleteSignature',
+  'IncompleteSignatureException',
+  'InvalidSignatureException',
+  'MissingAuthenticationToken',
+  'MissingAuthenticationTokenException',
+]);
+
+const notAuthenticated = () =>
+  new InternalError(
+    'upstream_unauthenticated',
+    'AWS End User Messaging Social did not accept the credentials of the backend: its credentials or request signing need fixing.',
+  );
+
+/** The policy for each socialmessaging exception (facts §1.3), and AWS's authentication failures. */
 export const AWS_ERROR_POLICY: Readonly<Record<string, (err: AwsLikeError) => ApiError>> = {
   ValidationException: (e) =>
     new InvalidRequestError('WhatsApp (through AWS End User Messaging Social) rejected the request as invalid.', awsReason(e)),
@@ -204,18 +245,21 @@ export const AWS_ERROR_POLICY: Readonly<Record<string, (err: AwsLikeError) => Ap
     new ThrottledError(retryAfterOf(e), 'AWS End User Messaging Social is throttling requests: retry after the indicated delay.'),
   InternalServiceException: () => new UnavailableError(),
   DependencyException: () => new UpstreamError(),
+  ...Object.fromEntries([...AWS_AUTH_ERRORS].filter((name) => name !== 'AccessDeniedException').map((name) => [name, notAuthenticated])),
 };
 
 /**
  * Maps an error of the socialmessaging client by `AWS_ERROR_POLICY`. Only for errors known to come
  * from that client (`toApiError` calls it for `WhatsAppServiceError`s). A name the table does not
- * know becomes a safe 500, or a 502 when AWS never answered (network error, timeout).
+ * know becomes a 429 when AWS answered HTTP 429, a 502 when AWS never answered (network error,
+ * timeout), else a safe 500.
  */
 export function fromAwsError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as AwsLikeError;
   const make = typeof e.name === 'string' && Object.hasOwn(AWS_ERROR_POLICY, e.name) ? AWS_ERROR_POLICY[e.name] : undefined;
   if (make) return make(e);
+  if (isAwsThrottle(err)) return AWS_ERROR_POLICY.ThrottledRequestException!(e);
   if (err instanceof WhatsAppServiceError && err.httpStatusCode === undefined) {
     return new UpstreamError('AWS End User Messaging Social did not answer the request: try again later.');
   }

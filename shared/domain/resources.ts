@@ -69,6 +69,22 @@ export const MessageSchema = z
     bizOpaqueCallbackData: z.string().optional(),
     /** Why AWS refused the send (the error `POST /v1/messages` answered); only on a send that never went out. */
     sendError: z.object({ code: z.string(), message: z.string() }).optional(),
+    /**
+     * Where the send of an outbound message stands on our side, apart from WhatsApp's `status`:
+     * `sending` (the call to AWS is under way, or its outcome was lost), `sent` (AWS accepted it),
+     * `rejected` (AWS refused it: never sent; see `sendError`), `in_doubt` (AWS did not answer
+     * clearly: it may have gone out, and is never sent again). `status` stays `accepted` until
+     * WhatsApp reports one, whether or not AWS confirmed the send. Absent on inbound messages and
+     * on outbound ones this backend did not send.
+     */
+    sendState: z
+      .enum(['sending', 'sent', 'rejected', 'in_doubt'])
+      .optional()
+      .describe(
+        'Outbound only: where the send stands on our side. sending = under way or its outcome lost; sent = AWS accepted it; ' +
+          'rejected = AWS refused it (never sent, see sendError); in_doubt = AWS did not answer clearly (it may have gone out; never sent again). ' +
+          'status stays accepted until WhatsApp reports one. Absent when the message has no send record.',
+      ),
   })
   .meta({ id: 'Message' });
 

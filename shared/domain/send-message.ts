@@ -17,10 +17,14 @@
  *    `in_doubt` → 409 `send_in_doubt`.
  * 7. Calls SendWhatsAppMessage with our id in `biz_opaque_callback_data` (the gateway retries a
  *    throttled call a few times, nothing else).
- * 8. Records the outcome: `sent` (+ conversation); `rejected` (a client error: nothing was sent;
- *    final); still throttled → the record is deleted (nothing was accepted) and the caller gets
- *    429, so a retry with the key starts again; anything else (5xx, network error, timeout) →
- *    `in_doubt` and 502 `send_in_doubt`: AWS may have accepted it, so it is never sent again.
+ * 8. Records the outcome: `sent` (+ conversation; when that transaction fails, the record alone,
+ *    and the answer is 202 all the same); `rejected` (AWS refused the request itself as invalid:
+ *    nothing was sent; final); still throttled, or refused for a reason outside the request (our
+ *    IAM or credentials, a number not linked in this account and Region) → the record is deleted
+ *    (nothing was accepted) and the caller gets the mapped error (429, 500, 404), so a retry with
+ *    the key starts again (503 `store_unavailable` if the delete fails: the key stays taken);
+ *    anything else (5xx, network error, timeout, an unknown exception) → `in_doubt` and 502
+ *    `send_in_doubt`: AWS may have accepted it, so it is never sent again.
  *
  * The call (7) and the update (8) are separate steps: a crash between them leaves `sending`, and
  * the retry answers `send_in_doubt` instead of sending again.
@@ -39,9 +43,11 @@ import {
 import { encodeCallbackData } from './callback.ts';
 import {
   ApiError,
+  AWS_AUTH_ERRORS,
   ConflictError,
   fromAwsError,
   IdempotencyKeyReuseError,
+  isAwsThrottle,
   NotFoundError,
   ValidationError,
   WindowClosedError,
@@ -104,29 +110,37 @@ export interface MessageSenderDeps {
 }
 
 /**
- * How a failed SendWhatsAppMessage call leaves the message, by exception name (facts §1.3):
- * `rejected` (AWS refused it as a client error, so nothing was sent: sending it again cannot help),
- * `retryable` (throttled: AWS accepted nothing). Every other failure, a 5xx included, may hide an
- * accepted message (`classifySendFailure` → `unknown`).
+ * How a failed SendWhatsAppMessage call leaves the message:
+ * - `rejected`: AWS refused the request itself as bad, so nothing was sent and sending the same
+ *   request again cannot help. Final: kept, and its error replayed.
+ * - `throttled`: AWS accepted nothing, and will again soon (the gateway has already retried it).
+ * - `not_sent`: AWS refused it before looking at the message, for a reason outside the request
+ *   (our IAM or credentials, a phone number not linked in this account and Region): nothing was
+ *   sent, and once an operator fixes it the same request may go through.
+ * - `unknown`: anything else may hide an accepted message.
  */
-export const SEND_FAILURE_BY_EXCEPTION: Readonly<Record<string, 'rejected' | 'retryable'>> = {
+export type SendFailure = 'rejected' | 'throttled' | 'not_sent' | 'unknown';
+
+/** The failures known by exception name (facts §1.3, and AWS's authentication failures). */
+export const SEND_FAILURE_BY_EXCEPTION: Readonly<Record<string, Exclude<SendFailure, 'unknown'>>> = {
   ValidationException: 'rejected',
   InvalidParametersException: 'rejected',
-  ResourceNotFoundException: 'rejected',
-  AccessDeniedException: 'rejected',
   LimitExceededException: 'rejected',
   AccessDeniedByMetaException: 'rejected',
-  ThrottledRequestException: 'retryable',
+  ThrottledRequestException: 'throttled',
+  ResourceNotFoundException: 'not_sent',
+  ...Object.fromEntries([...AWS_AUTH_ERRORS].map((name) => [name, 'not_sent' as const])),
 };
 
 /**
- * `rejected` / `retryable` as above; `unknown` for anything else (InternalServiceException,
- * DependencyException, a network error, a timeout, an exception this table does not know): AWS
- * may have accepted the message.
+ * By name as above; an answer with HTTP 429 that the SDK does not model is `throttled`; anything
+ * else (InternalServiceException, DependencyException, any other 4xx or 5xx, a network error, a
+ * timeout) is `unknown`: AWS may have accepted the message.
  */
-export function classifySendFailure(err: unknown): 'rejected' | 'retryable' | 'unknown' {
+export function classifySendFailure(err: unknown): SendFailure {
   const name = (typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined);
-  return typeof name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, name) ? SEND_FAILURE_BY_EXCEPTION[name]! : 'unknown';
+  if (typeof name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, name)) return SEND_FAILURE_BY_EXCEPTION[name]!;
+  return isAwsThrottle(err) ? 'throttled' : 'unknown';
 }
 
 /** JSON with object keys sorted at every level: equal values give equal strings. */
@@ -185,6 +199,35 @@ export class SendInProgressError extends ConflictError {
       { id },
     );
   }
+}
+
+/**
+ * 503 `store_unavailable`: AWS accepted nothing, but the record of the attempt could not be
+ * deleted, so its Idempotency-Key stays taken (a retry with it answers send_in_progress, then
+ * send_in_doubt).
+ */
+export class KeyNotFreedError extends ApiError {
+  constructor(id: string, keyed: boolean) {
+    super(
+      503,
+      'store_unavailable',
+      `Message ${id} was not sent, and the backend's storage failed while recording that: ` +
+        (keyed ? 'send it again with a new Idempotency-Key (this one stays taken).' : 'send it again later.'),
+      { id },
+    );
+  }
+}
+
+/**
+ * An error for the log by name only (never its message, which may quote the request): its own and,
+ * when it wraps another (a store error around DynamoDB's), the innermost one's.
+ */
+function errorNames(err: unknown): { error?: unknown; cause?: unknown } {
+  const nameOf = (e: unknown) => (typeof e === 'object' && e !== null ? (e as { name?: unknown }).name : undefined);
+  const causeOf = (e: unknown) => (typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined);
+  let inner = err;
+  for (let depth = 0; depth < 5 && causeOf(inner) !== undefined; depth++) inner = causeOf(inner);
+  return { error: nameOf(err), ...(inner !== err && { cause: nameOf(inner) }) };
 }
 
 const toStoredError = (e: ApiError): StoredSendError => ({
@@ -290,9 +333,16 @@ export class MessageSender {
     try {
       await store.markSent(record, accepted.awsMessageId, now());
     } catch (err) {
-      // AWS has the message: the caller must hear so. The record stays `sending`, so a retry with
-      // the same key answers send_in_doubt and never sends it twice.
-      this.deps.log?.warn('send accepted but not recorded', { messageId: id, phoneNumberId, error: (err as Error)?.name });
+      // AWS has the message: the caller must hear so whatever happens here. The conversation is
+      // best effort; the record alone is marked `sent`, so that a retry with the key replays this
+      // answer rather than a send_in_doubt.
+      this.deps.log?.warn('send accepted, conversation not updated', { messageId: id, phoneNumberId, ...errorNames(err) });
+      try {
+        await store.markSentOnly(record, accepted.awsMessageId, now());
+      } catch (fallbackErr) {
+        // The record stays `sending`: a retry answers send_in_progress, then send_in_doubt. Safe.
+        this.deps.log?.warn('send accepted but not recorded', { messageId: id, phoneNumberId, ...errorNames(fallbackErr) });
+      }
     }
     return { body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null }, replayed: false };
   }
@@ -324,22 +374,29 @@ export class MessageSender {
   private async recordFailure(record: OutboundRecord, err: unknown, keyed: boolean): Promise<ApiError> {
     const { store, now } = this.deps;
     const kind = classifySendFailure(err);
+    if (kind === 'throttled' || kind === 'not_sent') {
+      // AWS accepted nothing, and the same request may go through later: nothing is kept, so a
+      // retry with the key starts again.
+      try {
+        await store.discard(record);
+      } catch (storeErr) {
+        // The record stays `sending` and holds the key: "retry with the same key" would be wrong.
+        this.deps.log?.warn('unsent message not discarded', { messageId: record.id, ...errorNames(storeErr) });
+        return new KeyNotFreedError(record.id, keyed);
+      }
+      return fromAwsError(err);
+    }
     try {
       if (kind === 'rejected') {
         const answer = fromAwsError(err);
         await store.markRejected(record, toStoredError(answer), now());
         return answer;
       }
-      if (kind === 'retryable') {
-        // Throttled: AWS accepted nothing, so nothing is kept and a retry with the key starts again.
-        await store.discard(record);
-        return fromAwsError(err);
-      }
       await store.markInDoubt(record, now());
     } catch (storeErr) {
       // The record stays `sending`: a retry answers send_in_progress, then send_in_doubt. Safe.
-      this.deps.log?.warn('send outcome not recorded', { messageId: record.id, error: (storeErr as Error)?.name });
-      if (kind !== 'unknown') return fromAwsError(err);
+      this.deps.log?.warn('send outcome not recorded', { messageId: record.id, ...errorNames(storeErr) });
+      if (kind === 'rejected') return fromAwsError(err);
     }
     return new SendInDoubtError(record.id, { status: 502, keyed, cause: err });
   }

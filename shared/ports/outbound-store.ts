@@ -7,12 +7,13 @@
  * - `sending`: the call to WhatsApp is under way, or its outcome was lost (crash between the call
  *   and the update). Never sent again.
  * - `sent`: AWS accepted the message (`awsMessageId`).
- * - `rejected`: AWS refused it as a client error (nothing was sent); final: `sendError` is
- *   answered again on retry.
- * - `in_doubt`: the call ended without a clear answer (5xx, network error, timeout): AWS may have
- *   accepted it. Never sent again.
- * A send AWS throttled leaves no record at all (`discard`): nothing was accepted, so a retry with
- * the same key simply starts again.
+ * - `rejected`: AWS refused the request itself as invalid (nothing was sent); final: `sendError`
+ *   is answered again on retry.
+ * - `in_doubt`: the call ended without a clear answer (5xx, network error, timeout, an unknown
+ *   exception): AWS may have accepted it. Never sent again.
+ * A send AWS throttled, or refused for a reason outside the request (our IAM or credentials, a
+ * number not linked in this account and Region), leaves no record at all (`discard`): nothing was
+ * accepted, so a retry with the same key simply starts again.
  */
 import type { Contact, MessageContext } from '../domain/types.ts';
 
@@ -87,13 +88,20 @@ export interface OutboundStore {
    * back). A record no longer `sending` (or of another attempt) is left alone.
    */
   markSent(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
+  /**
+   * `sending` → `sent` on the record alone, its conversation untouched: the fallback when `markSent`
+   * failed, so that a retry replays the accepted send. A record no longer this attempt's `sending`
+   * is left alone.
+   */
+  markSentOnly(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
   /** `sending` → `rejected`, with the error answered (final). */
   markRejected(record: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void>;
   /** `sending` → `in_doubt`: the call ended without a clear answer. */
   markInDoubt(record: OutboundRecord, nowMs: number): Promise<void>;
   /**
-   * Deletes the record of this attempt, still `sending` (AWS throttled it: nothing was accepted),
-   * so that a retry with the same key starts again.
+   * Deletes the record of this attempt, still `sending` (AWS accepted nothing: throttled, or refused
+   * before looking at the request), so that a retry with the same key starts again. A failed
+   * delete is tried again in place before it throws.
    */
   discard(record: OutboundRecord): Promise<void>;
 }

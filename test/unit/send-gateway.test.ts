@@ -73,6 +73,9 @@ const throttled = (): Reply => ({
 
 const serverError = (name: string, status: number): Reply => ({ status, headers: { 'x-amzn-errortype': name }, body: { message: 'failed' } });
 
+/** A 429 with no exception the SDK models (AWS's front door throttling). */
+const plain429 = (): Reply => ({ status: 429, headers: { 'retry-after': '2' }, body: { message: 'Too Many Requests' } });
+
 /** Wired as in the Lambda: reads with the SDK's retries, sends through a client without them. */
 const gateway = () => {
   const config = {
@@ -106,6 +109,13 @@ describe('SocialMessagingGateway on the wire', () => {
     expect(out.awsMessageId).toBe('third-time');
     expect(seen).toHaveLength(SEND_ATTEMPTS_WHEN_THROTTLED);
     expect(performance.now() - started).toBeGreaterThanOrEqual(throttledSendDelayMs(1, () => 0) + throttledSendDelayMs(2, () => 0) - 5);
+  });
+
+  it('tries a send again after a 429 the SDK does not model, as after a modelled throttle', async () => {
+    replies = [plain429(), plain429(), { status: 200, body: { messageId: 'after-plain-429' } }];
+    const out = await send();
+    expect(out.awsMessageId).toBe('after-plain-429');
+    expect(seen).toHaveLength(SEND_ATTEMPTS_WHEN_THROTTLED);
   });
 
   it.each([
@@ -225,5 +235,40 @@ describe('POST /v1/messages on the wire', () => {
     expect([res.status, res.body.error.code]).toEqual([502, 'send_in_doubt']);
     expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
     expect(seen).toHaveLength(1);
+  });
+
+  it('answers 429 after a 429 the SDK does not model on every attempt, keeps nothing, and a retry with the key sends', async () => {
+    // Prepare
+    const api = await sendApi();
+    replies = Array.from({ length: SEND_ATTEMPTS_WHEN_THROTTLED }, plain429);
+    const body = outboundFixture('template');
+    // Act
+    const res = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-3' } });
+    replies = [{ status: 200, body: { messageId: 'after-429' } }];
+    const retry = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': 'order-3' } });
+    // Assess
+    expect([res.status, res.headers['retry-after'], res.body.error.code]).toEqual([429, '2', 'throttled']);
+    expect([retry.status, retry.body.awsMessageId]).toEqual([202, 'after-429']);
+    expect(seen).toHaveLength(SEND_ATTEMPTS_WHEN_THROTTLED + 1);
+  });
+
+  it.each([
+    ['UnrecognizedClientException', 403, 500, 'upstream_unauthenticated'],
+    ['ExpiredTokenException', 403, 500, 'upstream_unauthenticated'],
+    ['AccessDeniedException', 403, 500, 'upstream_forbidden'],
+    ['ResourceNotFoundException', 404, 404, 'unknown_phone_number'],
+  ])('answers %s (HTTP %i) after one call with %i %s, keeps nothing, and a retry with the key sends', async (name, http, status, code) => {
+    // Prepare: AWS refuses the request before looking at it, then (fixed by an operator) accepts it
+    const api = await sendApi();
+    replies = [serverError(name, http), { status: 200, body: { messageId: 'after-fix' } }];
+    const body = outboundFixture('template');
+    // Act
+    const res = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': `order-${name}` } });
+    const callsFirst = seen.length;
+    const retry = await call(api, 'POST', '/v1/messages', { body, headers: { 'Idempotency-Key': `order-${name}` } });
+    // Assess
+    expect([res.status, res.body.error.code]).toEqual([status, code]);
+    expect(callsFirst).toBe(1);
+    expect([retry.status, retry.body.awsMessageId, retry.headers['idempotent-replayed']]).toEqual([202, 'after-fix', undefined]);
   });
 });

@@ -2,8 +2,10 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AccessDeniedException,
   DependencyException,
   InternalServiceException,
+  ResourceNotFoundException,
   SendWhatsAppMessageCommand,
   SocialMessagingClient,
   ThrottledRequestException,
@@ -11,6 +13,7 @@ import {
 } from '@aws-sdk/client-socialmessaging';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { storeBusy } from '../../shared/domain/errors.ts';
 import { messageIdForKey } from '../../shared/domain/send-message.ts';
 import type { OutboundStore } from '../../shared/ports/outbound-store.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../../shared/ports/whatsapp-gateway.ts';
@@ -168,7 +171,7 @@ describe('Idempotency-Key', () => {
     // Assess
     expect(retry.status).toBe(400);
     expect(retry.body).toEqual(first.body);
-    expect(shown.body).toMatchObject({ status: 'failed', sendError: { code: 'invalid_request' } });
+    expect(shown.body).toMatchObject({ status: 'failed', sendState: 'rejected', sendError: { code: 'invalid_request' } });
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
   });
 
@@ -296,6 +299,8 @@ describe('a crash between the call and the record update', () => {
     expect([later.status, later.body.error.code, later.body.error.details]).toEqual([409, 'send_in_doubt', { id }]);
     expect(later.body.error.message).toContain(`GET /v1/messages/${id}`);
     expect(sentMessage.biz_opaque_callback_data).toBe(id);
+    const before = await call(healthy.api, 'GET', `/v1/messages/${id}`);
+    expect([before.body.status, before.body.sendState]).toEqual(['accepted', 'sending']);
     // WhatsApp's status carries our id: the record fills in
     await w.inbound.recordStatus({
       wamid: 'wamid.CRASHED',
@@ -324,7 +329,7 @@ describe('a crash between the call and the record update', () => {
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
     expect((await w.outboundItems()).find((i) => i.id === id)).toMatchObject({ sendState: 'in_doubt' });
     const msg = await call(w.api, 'GET', `/v1/messages/${id}`);
-    expect(msg.body.status).toBe('accepted');
+    expect([msg.body.status, msg.body.sendState]).toEqual(['accepted', 'in_doubt']);
   });
 
   it.each([
@@ -332,6 +337,8 @@ describe('a crash between the call and the record update', () => {
     ['DependencyException (502)', new DependencyException({ message: 'Meta failed', $metadata: { httpStatusCode: 502 } })],
     ['a connection reset', Object.assign(new Error('read ECONNRESET'), { name: 'Error', code: 'ECONNRESET' })],
     ['an exception this backend does not know', Object.assign(new Error('new'), { name: 'SomethingNewException', $metadata: { httpStatusCode: 400 } })],
+    ['a 403 the SDK does not model', Object.assign(new Error('Forbidden'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } })],
+    ['a 503 the SDK does not model', Object.assign(new Error('Service Unavailable'), { name: 'Unknown', $metadata: { httpStatusCode: 503 } })],
   ])('treats %s as a send that may have gone out: one call, 502 send_in_doubt, never sent again', async (_name, err) => {
     sm.on(SendWhatsAppMessageCommand).rejectsOnce(err).resolves({ messageId: 'would-be-a-second-copy' });
     const key = randomUUID();
@@ -340,5 +347,112 @@ describe('a crash between the call and the record update', () => {
     expect([first.status, first.body.error.code]).toEqual([502, 'send_in_doubt']);
     expect([retry.status, retry.body.error.code]).toEqual([409, 'send_in_doubt']);
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+});
+
+/** The store with one of its methods failing as a busy DynamoDB would. */
+function failing(store: OutboundStore, method: keyof OutboundStore): OutboundStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === method) return () => Promise.reject(storeBusy());
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+describe('a send refused before AWS looked at the message', () => {
+  it.each([
+    ['AccessDeniedException (our IAM)', () => new AccessDeniedException({ message: 'denied', $metadata: { httpStatusCode: 403 } }), 500, 'upstream_forbidden'],
+    ['ResourceNotFoundException (number not linked here)', () => new ResourceNotFoundException({ message: 'not found', $metadata: { httpStatusCode: 404 } }), 404, 'unknown_phone_number'],
+    ['ExpiredTokenException', () => Object.assign(new Error('expired'), { name: 'ExpiredTokenException', $metadata: { httpStatusCode: 403 } }), 500, 'upstream_unauthenticated'],
+    ['UnrecognizedClientException', () => Object.assign(new Error('bad key'), { name: 'UnrecognizedClientException', $metadata: { httpStatusCode: 403 } }), 500, 'upstream_unauthenticated'],
+    ['InvalidSignatureException', () => Object.assign(new Error('bad signature'), { name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } }), 500, 'upstream_unauthenticated'],
+  ])('keeps nothing after %s: the mapped error, then a retry with the key sends once the operator fixed it', async (_name, refusal, status, code) => {
+    // Prepare: AWS refuses the first call; an operator fixes the cause, then AWS accepts
+    sm.on(SendWhatsAppMessageCommand).rejectsOnce(refusal()).resolves({ messageId: 'aws-after-fix' });
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    // Act
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const between = await call(w.api, 'GET', `/v1/messages/${id}`);
+    const itemsBetween = (await w.outboundItems()).filter((i) => i.id === id);
+    w.clock.now = T0 + 60_000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect([first.status, first.body.error.code]).toEqual([status, code]);
+    expect([between.status, between.body.error.code]).toEqual([404, 'message_not_found']);
+    expect(itemsBetween).toEqual([]);
+    expect([retry.status, retry.body]).toEqual([202, { id, status: 'accepted', awsMessageId: 'aws-after-fix' }]);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 2);
+  });
+
+  it('treats an HTTP 429 the SDK does not model as a throttle: tried again, nothing kept, 429, then the key sends', async () => {
+    // Prepare: AWS's front door throttles without a modelled exception
+    const unmodelled = Object.assign(new Error('Too Many Requests'), {
+      name: 'Unknown',
+      $metadata: { httpStatusCode: 429 },
+      $response: { statusCode: 429, headers: { 'retry-after': '3' }, body: undefined },
+    });
+    sm.on(SendWhatsAppMessageCommand).rejects(unmodelled);
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    // Act
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const callsThrottled = sm.commandCalls(SendWhatsAppMessageCommand).length;
+    const itemsBetween = (await w.outboundItems()).filter((i) => i.id === id);
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-after-429' });
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect([first.status, first.headers['retry-after'], first.body.error.code]).toEqual([429, '3', 'throttled']);
+    expect(callsThrottled).toBe(w.throttledAttempts);
+    expect(itemsBetween).toEqual([]);
+    expect([retry.status, retry.body.awsMessageId]).toEqual([202, 'aws-after-429']);
+  });
+});
+
+describe('a send AWS accepted whose record update failed', () => {
+  it('still answers 202 and marks the record alone sent, so a retry with the key replays it', async () => {
+    // Prepare: the transaction that completes the send fails (store busy)
+    const { api } = w.restart({ store: failing(w.store, 'markSent') });
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-kept' });
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    // Act
+    const first = await call(api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    w.clock.now = T0 + 5_000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const shown = await call(w.api, 'GET', `/v1/messages/${id}`);
+    // Assess
+    expect([first.status, first.body]).toEqual([202, { id, status: 'accepted', awsMessageId: 'aws-kept' }]);
+    expect([retry.status, retry.headers['idempotent-replayed'], retry.body]).toEqual([202, 'true', first.body]);
+    expect(shown.body).toMatchObject({ status: 'accepted', sendState: 'sent', awsMessageId: 'aws-kept' });
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+});
+
+describe('a send AWS accepted nothing of, whose record could not be deleted', () => {
+  it('answers 503 store_unavailable rather than 429, and the key stays taken while a new key sends', async () => {
+    // Prepare: AWS keeps throttling; the delete of the record fails
+    const { api } = w.restart({ store: failing(w.store, 'discard') });
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    // Act
+    const first = await call(api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-new-key' });
+    const sameKey = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const newKey = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(randomUUID()) });
+    // Assess
+    expect([first.status, first.headers['retry-after'], first.body.error.code, first.body.error.details]).toEqual([
+      503,
+      undefined,
+      'store_unavailable',
+      { id },
+    ]);
+    expect([sameKey.status, sameKey.body.error.code]).toEqual([409, 'send_in_progress']);
+    expect([newKey.status, newKey.body.awsMessageId]).toEqual([202, 'aws-new-key']);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, w.throttledAttempts + 1);
   });
 });

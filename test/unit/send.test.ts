@@ -111,6 +111,7 @@ describe('POST /v1/messages: every outbound type', () => {
       errors: [],
       awsMessageId: sent.body.awsMessageId,
       bizOpaqueCallbackData: 'ticket-9',
+      sendState: 'sent',
     });
   });
 
@@ -257,6 +258,8 @@ describe('POST /v1/messages: a reply to a BSUID', () => {
     expect(res.status).toBe(202);
     const timeline = await call(w.api, 'GET', `/v1/conversations/${PN}/${waId}/messages`);
     expect(timeline.body.items.map((m: { id: string }) => m.id)).toEqual([res.body.id, 'msg_22222222222222222222222222222222']);
+    // Only the send has a send record to show.
+    expect(timeline.body.items.map((m: { sendState?: string }) => m.sendState)).toEqual(['sent', undefined]);
   });
 
   it('answers 409 window_closed for a BSUID with no alias and no conversation of its own', async () => {
@@ -483,7 +486,7 @@ describe('POST /v1/messages: AWS errors', () => {
     expect(res.status).toBe(400);
     const item = (await w.outboundItems()).find((i) => i.idempotencyKey === key)!;
     const msg = await call(w.api, 'GET', `/v1/messages/${item.id}`);
-    expect(msg.body).toMatchObject({ status: 'failed', sendError: { code: 'invalid_request' }, statuses: [] });
+    expect(msg.body).toMatchObject({ status: 'failed', sendState: 'rejected', sendError: { code: 'invalid_request' }, statuses: [] });
     expect(msg.body.awsMessageId).toBeUndefined();
     const timeline = await call(w.api, 'GET', `/v1/conversations/${PN}/491709999999/messages`);
     expect(timeline.body.items.map((m: { id: string }) => m.id)).not.toContain(item.id);

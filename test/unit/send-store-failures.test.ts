@@ -1,0 +1,254 @@
+/**
+ * The send path when DynamoDB fails around an outcome, with DynamoDB's answers mocked (the failures
+ * cannot be caused on DynamoDB Local) and the exact commands asserted: a completion that fails
+ * falls back to marking the record alone `sent`; a failed discard is tried again in place, then
+ * answered 503. Also the failure classification of a send by exception name and HTTP status.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  AccessDeniedException,
+  ResourceNotFoundException,
+  SendWhatsAppMessageCommand,
+  SocialMessagingClient,
+  ThrottledRequestException,
+  ValidationException,
+} from '@aws-sdk/client-socialmessaging';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { DISCARD_ATTEMPTS, DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
+import { CONFLICT_ATTEMPTS } from '../../shared/adapters/dynamodb-conflicts.ts';
+import {
+  SEND_ATTEMPTS_WHEN_THROTTLED,
+  socialMessagingClient,
+  socialMessagingSendClient,
+  SocialMessagingGateway,
+} from '../../shared/adapters/socialmessaging-gateway.ts';
+import { ApiError, fromAwsError, WhatsAppServiceError } from '../../shared/domain/errors.ts';
+import { classifySendFailure, MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
+import { META_API_VERSION, outboundFixture, PN } from '../support/send.ts';
+
+const T0 = Date.parse('2026-03-02T12:00:00.000Z');
+const TABLE = 'table';
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+const ddb = mockClient(doc);
+const sm = mockClient(SocialMessagingClient);
+let warnings: Array<[string, Record<string, unknown>]>;
+
+function sender(): MessageSender {
+  const gateway = new SocialMessagingGateway(socialMessagingClient({ region: 'us-east-1' }), {
+    sendClient: socialMessagingSendClient({ region: 'us-east-1' }),
+    sleep: async () => {},
+  });
+  return new MessageSender({
+    gateway,
+    store: new DynamoDbOutbound(doc, TABLE),
+    messages: { getMessage: async () => undefined },
+    phoneNumberIds: [PN],
+    metaApiVersion: META_API_VERSION,
+    now: () => T0,
+    log: { warn: (message, attributes) => void warnings.push([message, attributes]) },
+  });
+}
+
+/** A template (no window read) sent with an Idempotency-Key; the answer, or the error thrown. */
+async function sendKeyed(key: string): Promise<unknown> {
+  return sender()
+    .send(outboundFixture('template'), { idempotencyKey: key })
+    .catch((e: unknown) => e);
+}
+
+/** The attempt token the record was written with. */
+const attemptOf = () => ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!.attemptId as string;
+
+const canceled = (codes: string[]) =>
+  new TransactionCanceledException({ message: 'canceled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+
+beforeEach(() => {
+  ddb.reset();
+  sm.reset();
+  warnings = [];
+  ddb.on(PutCommand).resolves({});
+});
+
+afterAll(() => {
+  ddb.restore();
+  sm.restore();
+});
+
+describe('a send AWS accepted whose completing transaction fails', () => {
+  it.each([
+    ['the conflicts are used up', () => canceled(['None', 'TransactionConflict']), CONFLICT_ATTEMPTS, { error: 'InternalError', cause: 'TransactionCanceledException' }],
+    ['the store is busy', () => new ProvisionedThroughputExceededException({ message: 'busy', $metadata: {} }), 1, { error: 'UnavailableError' }],
+    ['DynamoDB fails (500)', () => new InternalServerError({ message: 'oops', $metadata: {} }), 1, { error: 'InternalError', cause: 'InternalServerError' }],
+  ])('marks the record alone sent with one conditional UpdateItem and answers 202 when %s', async (_name, failure, transactions, logged) => {
+    // Prepare
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-1' });
+    ddb.on(TransactWriteCommand).callsFake(async () => {
+      throw failure();
+    });
+    ddb.on(UpdateCommand).resolves({});
+    const id = messageIdForKey(PN, 'order-1');
+    // Act
+    const out = await sendKeyed('order-1');
+    // Assess
+    expect(out).toEqual({ body: { id, status: 'accepted', awsMessageId: 'aws-1' }, replayed: false });
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, transactions);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      TableName: TABLE,
+      Key: { PK: `MSG#${id}`, SK: 'MSG' },
+      UpdateExpression: 'SET sendState = :sent, sentAt = :now, awsMessageId = :aws',
+      ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
+      ExpressionAttributeValues: {
+        ':sent': 'sent',
+        ':now': new Date(T0).toISOString(),
+        ':aws': 'aws-1',
+        ':sending': 'sending',
+        ':attempt': attemptOf(),
+      },
+    });
+    // The lost conversation update is logged by name only.
+    expect(warnings).toEqual([['send accepted, conversation not updated', { messageId: id, phoneNumberId: PN, ...logged }]]);
+  });
+
+  it('still answers 202 when the fallback fails too, and logs both failures by name', async () => {
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-2' });
+    ddb.on(TransactWriteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    ddb.on(UpdateCommand).rejects(new InternalServerError({ message: 'oops again', $metadata: {} }));
+    const out = await sendKeyed('order-2');
+    expect(out).toMatchObject({ body: { status: 'accepted', awsMessageId: 'aws-2' }, replayed: false });
+    expect(warnings.map(([m]) => m)).toEqual(['send accepted, conversation not updated', 'send accepted but not recorded']);
+    expect(warnings[1]![1]).toMatchObject({ error: 'InternalError', cause: 'InternalServerError' });
+  });
+
+  it('leaves a record another writer already moved on alone (the condition fails quietly)', async () => {
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-3' });
+    ddb.on(TransactWriteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'moved on', $metadata: {} }));
+    const out = await sendKeyed('order-3');
+    expect(out).toMatchObject({ body: { status: 'accepted', awsMessageId: 'aws-3' } });
+    expect(warnings.map(([m]) => m)).toEqual(['send accepted, conversation not updated']);
+  });
+});
+
+describe('the discard of a send AWS accepted nothing of', () => {
+  const deleteInput = () => ({
+    TableName: TABLE,
+    Key: { PK: `MSG#${messageIdForKey(PN, 'order-d')}`, SK: 'MSG' },
+    ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
+    ExpressionAttributeValues: {
+      ':sending': 'sending',
+      ':attempt': attemptOf(),
+      ':h': ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!.requestHash,
+    },
+  });
+
+  it('tries a failed delete again in place and then answers the throttle', async () => {
+    // Prepare
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+    ddb.on(DeleteCommand).rejectsOnce(new ProvisionedThroughputExceededException({ message: 'busy', $metadata: {} })).resolves({});
+    // Act
+    const err = await sendKeyed('order-d');
+    // Assess
+    expect(err).toMatchObject({ status: 429, code: 'throttled' });
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, SEND_ATTEMPTS_WHEN_THROTTLED);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 2);
+    for (const c of ddb.commandCalls(DeleteCommand)) expect(c.args[0].input).toEqual(deleteInput());
+  });
+
+  it.each([
+    ['throttled', new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} })],
+    ['refused by our IAM', new AccessDeniedException({ message: 'denied', $metadata: {} })],
+  ])('answers 503 store_unavailable, not the mapped error, when the delete of a send %s keeps failing', async (_name, awsError) => {
+    sm.on(SendWhatsAppMessageCommand).rejects(awsError);
+    ddb.on(DeleteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    const id = messageIdForKey(PN, 'order-d');
+    const err = await sendKeyed('order-d');
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 503, code: 'store_unavailable', details: { id } });
+    expect((err as ApiError).message).toMatch(/new Idempotency-Key/);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, DISCARD_ATTEMPTS);
+    expect(warnings).toEqual([['unsent message not discarded', { messageId: id, error: 'InternalError', cause: 'InternalServerError' }]]);
+  });
+
+  it('does not try again when the record is no longer this attempt’s (the condition failed)', async () => {
+    const store = new DynamoDbOutbound(doc, TABLE);
+    ddb.on(DeleteCommand).rejects(new ConditionalCheckFailedException({ message: 'gone', $metadata: {} }));
+    const record = {
+      id: messageIdForKey(PN, 'order-c'),
+      phoneNumberId: PN,
+      contactId: '16505551234',
+      contact: { waId: '16505551234' },
+      type: 'text',
+      content: { body: 'hi' },
+      timestampMs: T0,
+      requestHash: 'h',
+      attemptId: 'attempt-1',
+    };
+    await store.discard(record);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
+  });
+});
+
+describe('how a failed send is classified', () => {
+  /** A failure as the gateway throws it: an SDK-shaped error wrapped in WhatsAppServiceError. */
+  const failure = (name: string, httpStatusCode?: number) =>
+    new WhatsAppServiceError(Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode } }));
+
+  it.each([
+    ['ValidationException', 400, 'rejected', 400, 'invalid_request'],
+    ['InvalidParametersException', 400, 'rejected', 400, 'invalid_request'],
+    ['AccessDeniedException', 403, 'not_sent', 500, 'upstream_forbidden'],
+    ['ResourceNotFoundException', 404, 'not_sent', 404, 'unknown_phone_number'],
+    ['ExpiredTokenException', 403, 'not_sent', 500, 'upstream_unauthenticated'],
+    ['UnrecognizedClientException', 403, 'not_sent', 500, 'upstream_unauthenticated'],
+    ['IncompleteSignature', 400, 'not_sent', 500, 'upstream_unauthenticated'],
+    ['InvalidSignatureException', 403, 'not_sent', 500, 'upstream_unauthenticated'],
+    ['MissingAuthenticationTokenException', 403, 'not_sent', 500, 'upstream_unauthenticated'],
+    ['ThrottledRequestException', 429, 'throttled', 429, 'throttled'],
+    ['Unknown', 429, 'throttled', 429, 'throttled'],
+    ['TooManyRequestsException', 429, 'throttled', 429, 'throttled'],
+    ['SomethingNewException', 400, 'unknown', 500, 'internal_error'],
+    ['Unknown', 403, 'unknown', 500, 'internal_error'],
+    ['InternalServiceException', 500, 'unknown', 503, 'unavailable'],
+    ['Unknown', 503, 'unknown', 500, 'internal_error'],
+    ['TimeoutError', undefined, 'unknown', 502, 'upstream_error'],
+  ] as const)('%s (HTTP %s) is %s, answered %i %s when nothing may have gone out', (name, http, kind, status, code) => {
+    const err = failure(name, http);
+    expect(classifySendFailure(err)).toBe(kind);
+    expect([fromAwsError(err).status, fromAwsError(err).code]).toEqual([status, code]);
+  });
+
+  it('takes the Retry-After of an unmodelled 429', () => {
+    const raw = Object.assign(new Error('slow down'), {
+      name: 'Unknown',
+      $metadata: { httpStatusCode: 429 },
+      $response: { headers: { 'retry-after': '4' } },
+    });
+    expect(fromAwsError(new WhatsAppServiceError(raw))).toMatchObject({ status: 429, details: { retryAfterSeconds: 4 } });
+  });
+
+  it('keeps the message of a credentials failure safe: no AWS text, no ARN, no key id', () => {
+    const e = fromAwsError(failure('UnrecognizedClientException'));
+    expect(e.message).not.toMatch(/happened|arn:|AKIA/);
+    expect(e.details).toBeUndefined();
+  });
+
+  it('knows the exceptions the SDK models as they are named', () => {
+    const modelled = [
+      new ValidationException({ message: 'x', $metadata: {} }),
+      new AccessDeniedException({ message: 'x', $metadata: {} }),
+      new ResourceNotFoundException({ message: 'x', $metadata: {} }),
+      new ThrottledRequestException({ message: 'x', $metadata: {} }),
+    ];
+    expect(modelled.map((e) => classifySendFailure(new WhatsAppServiceError(e)))).toEqual(['rejected', 'not_sent', 'not_sent', 'throttled']);
+  });
+});
