@@ -165,22 +165,25 @@ export class DynamoDbStore implements EventStore {
       values: { ':k': key, ':at': at, ':contact': m.contact },
       cond: '(attribute_not_exists(lastInboundKey) OR lastInboundKey < :k)',
     };
-    try {
-      await write('advance conversation', () =>
+    const update = (expression: string, condition: string, values: Record<string, unknown>, returnOld: boolean) =>
+      write('advance conversation', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: conv,
-            UpdateExpression: `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
-            ConditionExpression: `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
-            ExpressionAttributeValues: {
-              ...inbound.values,
-              ':g1': keys.conversationsOf(m.business.phoneNumberId),
-              ':g2': keys.allConversations,
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            UpdateExpression: expression,
+            ConditionExpression: condition,
+            ExpressionAttributeValues: values,
+            ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
           }),
         ),
+      );
+    try {
+      await update(
+        `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
+        `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
+        { ...inbound.values, ':g1': keys.conversationsOf(m.business.phoneNumberId), ':g2': keys.allConversations },
+        true,
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -188,17 +191,7 @@ export class DynamoDbStore implements EventStore {
       // Only the inbound side is older (a newer outbound message exists): move it alone.
       if (typeof old.lastInboundKey === 'string' && old.lastInboundKey >= key) return;
       try {
-        await write('advance conversation', () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: conv,
-              UpdateExpression: `SET ${inbound.set}`,
-              ConditionExpression: inbound.cond,
-              ExpressionAttributeValues: inbound.values,
-            }),
-          ),
-        );
+        await update(`SET ${inbound.set}`, inbound.cond, inbound.values, false);
       } catch (again) {
         if (!(again instanceof ConditionalCheckFailedException)) throw again;
       }
