@@ -6,7 +6,7 @@
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ApiError, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
+import { ApiError, fieldPath, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
 import { logger, safeError } from '../../shared/observability.ts';
 import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
 import type { RouteDef, RouteRequest, RouteResponse } from './route.ts';
@@ -34,7 +34,7 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const path = [where, ...issue.path.map(String)].join('.');
+  const path = fieldPath([where, ...issue.path]);
   throw new ValidationError(`${path}: ${issue.message}`, { path });
 }
 

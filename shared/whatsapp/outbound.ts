@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { CALLBACK_DATA_MAX } from '../domain/callback.ts';
 import { phoneDigits } from '../domain/ids.ts';
+import { fieldPath } from '../domain/errors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Limits (facts §3, §7.3, §1.2). One table, so a changed Meta limit is a one-line edit.
@@ -919,11 +920,6 @@ export type ParseResult =
   | { ok: true; value: SendMessageRequest }
   | { ok: false; error: { path: string; message: string } };
 
-/** `['interactive','action','buttons',1]` → `interactive.action.buttons.1`. */
-function dotted(path: readonly PropertyKey[]): string {
-  return path.map(String).join('.');
-}
-
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
@@ -936,7 +932,7 @@ function kindOf(v: unknown): string {
  */
 function fallbackMessage(iss: z.core.$ZodRawIssue): string | undefined {
   const path = (iss.path ?? []) as PropertyKey[];
-  const where = dotted(path);
+  const where = fieldPath(path);
   switch (iss.code) {
     case 'invalid_type': {
       if (path.length === 0) return 'the request body must be a JSON object';
@@ -955,7 +951,7 @@ function fallbackMessage(iss: z.core.$ZodRawIssue): string | undefined {
       if (path.length === 0 && (OUTBOUND_TYPES as readonly string[]).includes(key) && typeof input?.type === 'string') {
         return `${key} is not allowed when type is "${input.type}": send one message type per request`;
       }
-      return `unknown field ${dotted([...path, key])}: check the spelling (WhatsApp rejects fields it does not know)`;
+      return `unknown field ${fieldPath([...path, key])}: check the spelling (WhatsApp rejects fields it does not know)`;
     }
     case 'invalid_value':
       return `${where} must be ${iss.values.map((v) => JSON.stringify(v)).join(' or ')}`;
@@ -967,7 +963,7 @@ function fallbackMessage(iss: z.core.$ZodRawIssue): string | undefined {
 }
 
 /**
- * Validates a `POST /v1/messages` body. Never throws. On failure, `path` is the dotted path of the
+ * Validates a `POST /v1/messages` body. Never throws. On failure, `path` is the path of the
  * offending field (`''` for the body itself) and `message` says what to change.
  */
 export function parseSendMessageRequest(body: unknown): ParseResult {
@@ -975,7 +971,7 @@ export function parseSendMessageRequest(body: unknown): ParseResult {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
-    return { ok: false, error: { path: dotted(path), message: issue.message } };
+    return { ok: false, error: { path: fieldPath(path), message: issue.message } };
   }
   const bytes = new TextEncoder().encode(JSON.stringify(toMetaMessage(r.data, 'x'.repeat(CALLBACK_DATA_MAX)))).length;
   if (bytes > OUTBOUND_LIMITS.messageBytes) {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fieldPath } from '../../shared/domain/errors.ts';
 import { parseSendMessageRequest, toMetaMessage } from '../../shared/whatsapp/outbound.ts';
 import { editedFixture } from '../support/body-edits.ts';
 
@@ -28,7 +29,35 @@ const nearValidBody = editedFixture(
   { maxLength: 3 },
 );
 
+/** Reads a `details.path` back into its keys: `a.b.0` → a, b, 0; `a["x.y"]` → a, x.y. */
+function segmentsOf(path: string): string[] {
+  const token = /(?:^|\.)([\w$-]+)|\[("(?:[^"\\]|\\.)*")\]/y;
+  const out: string[] = [];
+  while (token.lastIndex < path.length) {
+    const m = token.exec(path);
+    if (!m) throw new Error(`the path ${JSON.stringify(path)} does not read back`);
+    out.push(m[1] ?? JSON.parse(m[2]!));
+  }
+  return out;
+}
+
 describe('parseSendMessageRequest properties', () => {
+  it('writes every path so that it reads back to exactly its keys', () => {
+    expect(fieldPath(['audio', '.'])).toBe('audio["."]');
+    expect(fieldPath(['interactive', 'action', 'buttons', 1, 'reply', 'title'])).toBe('interactive.action.buttons.1.reply.title');
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.nat()), { minLength: 1, maxLength: 6 }), (keys) => {
+        expect(segmentsOf(fieldPath(keys))).toEqual(keys.map(String));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('names a key with a dot in it unambiguously', () => {
+    const r = parseSendMessageRequest({ from: 'phone-number-id-0123456789abcdef0123456789abcdef', to: '+16505551234', type: 'audio', audio: { '.': null } });
+    expect(r).toEqual({ ok: false, error: { path: 'audio["."]', message: expect.stringContaining('unknown field audio["."]') } });
+  });
+
   it('never throws on arbitrary JSON and always answers ok or a path and a message', () => {
     fc.assert(
       fc.property(fc.oneof(fc.jsonValue(), nearValidBody), (body) => {
@@ -48,7 +77,7 @@ describe('parseSendMessageRequest properties', () => {
         const r = parseSendMessageRequest(body);
         if (r.ok || r.error.path === '') return;
         // Every segment but the last must exist in the body; the last may be the missing field.
-        const segments = r.error.path.split('.');
+        const segments = segmentsOf(r.error.path);
         let cur: any = body;
         for (const s of segments.slice(0, -1)) {
           expect(cur !== null && typeof cur === 'object' && s in cur).toBe(true);
