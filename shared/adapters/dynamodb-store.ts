@@ -253,8 +253,9 @@ export class DynamoDbStore implements EventStore {
     const body = JSON.stringify(e.value) ?? 'null';
     const at = iso(e.receivedAtMs);
     // The envelope's own time tells a repeated event (FLAGGED again) from a redelivery of the same
-    // one; without it, the receive time stands in (an SQS retry keeps it, a second SNS delivery not).
-    const hash = sha256(`${e.field}\n${e.eventTimestamp ?? at}\n${body}`);
+    // one. Without it, the SNS notification id stands in (SNS and SQS retries keep it; a second
+    // publish of the same value is kept as a second event, since it may be one), then the SQS time.
+    const hash = sha256(`${e.field}\n${e.eventTimestamp ?? e.snsMessageId ?? at}\n${body}`);
     await this.putOnce('record account event', {
       PK: `ACCT#${e.wabaId}`,
       SK: `${e.field}#${at}#${hash}`,

@@ -98,6 +98,11 @@ export interface AccountEvent {
    * UNFLAGGED, FLAGGED again), so it tells a repeat from a redelivery.
    */
   eventTimestamp?: string;
+  /**
+   * Only without `eventTimestamp`: the SNS notification's MessageId, the same on every SNS delivery
+   * retry of one publish, so such a retry is still one event.
+   */
+  snsMessageId?: string;
 }
 
 /** An event that could not be understood: kept with its raw body and the reason. */

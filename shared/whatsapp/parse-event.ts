@@ -56,20 +56,30 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Extracts the EUM envelope from an SQS body: an SNS notification, or the envelope itself (raw delivery). */
-function envelopeOf(body: string): { ok: true; envelope: EumEnvelope } | { ok: false; reason: string } {
+/** The SNS notification around an envelope: the same on every SNS delivery retry of one publish. */
+interface Publication {
+  messageId: string;
+  publishedAtMs: number;
+}
+
+function envelopeOf(
+  body: string,
+): { ok: true; envelope: EumEnvelope; publication?: Publication } | { ok: false; reason: string } {
   const json = tryJson(body);
   if (!json.ok) return { ok: false, reason: 'body is not JSON' };
   let candidate: unknown = json.value;
+  let publication: Publication | undefined;
   if (isObject(candidate) && candidate.Type !== undefined) {
     const sns = SnsSqsNotificationSchema.safeParse(candidate);
     if (!sns.success) return { ok: false, reason: `not an SNS notification: ${describeIssues(sns.error)}` };
     const message = tryJson(sns.data.Message);
     if (!message.ok) return { ok: false, reason: 'SNS Message is not JSON' };
     candidate = message.value;
+    publication = { messageId: sns.data.MessageId, publishedAtMs: Date.parse(sns.data.Timestamp) };
   }
   const env = EumEnvelopeSchema.safeParse(candidate);
   if (!env.success) return { ok: false, reason: `not an End User Messaging Social envelope: ${describeIssues(env.error)}` };
-  return { ok: true, envelope: env.data };
+  return { ok: true, envelope: env.data, ...(publication && { publication }) };
 }
 
 /**
@@ -183,7 +193,10 @@ function toInboundMessage(
   };
 }
 
-/** Parses one SQS message body. `receivedAtMs` is used where the envelope carries no time. */
+/**
+ * Parses one SQS message body. Where the envelope carries no time, the SNS publish time stands in
+ * (kept by SNS's own delivery retries), and `receivedAtMs` (the SQS time) for a raw delivery.
+ */
 export function parseEventBody(body: string, receivedAtMs: number): ParseResult {
   const env = envelopeOf(body);
   if (!env.ok) return { kind: 'invalid', reason: env.reason };
@@ -199,8 +212,14 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
   if (!entry.success) return { kind: 'invalid', reason: `webhook entry: ${describeIssues(entry.error)}` };
 
   const envelopeTime = envelope.message_timestamp ? Date.parse(envelope.message_timestamp) : NaN;
-  const eventTimeMs = Number.isFinite(envelopeTime) ? envelopeTime : receivedAtMs;
-  const eventTimestamp = envelope.message_timestamp !== undefined ? { eventTimestamp: envelope.message_timestamp } : {};
+  const publishedAtMs = env.publication?.publishedAtMs ?? NaN;
+  const eventTimeMs = Number.isFinite(envelopeTime) ? envelopeTime : Number.isFinite(publishedAtMs) ? publishedAtMs : receivedAtMs;
+  const eventIdentity =
+    envelope.message_timestamp !== undefined
+      ? { eventTimestamp: envelope.message_timestamp }
+      : env.publication
+        ? { snsMessageId: env.publication.messageId }
+        : {};
   const metaWabaId = entry.data.id;
   const phoneArns = new Map(envelope.context.MetaPhoneNumberIds.map((p) => [p.metaPhoneNumberId, p.arn]));
 
@@ -210,7 +229,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
   entry.data.changes.forEach((change, ci) => {
     const where = `changes.${ci}`;
     if (change.field !== 'messages') {
-      parsed.accountEvents.push({ wabaId: metaWabaId, field: change.field, value: change.value, receivedAtMs: eventTimeMs, ...eventTimestamp });
+      parsed.accountEvents.push({ wabaId: metaWabaId, field: change.field, value: change.value, receivedAtMs: eventTimeMs, ...eventIdentity });
       return;
     }
     const value = MessagesValueSchema.safeParse(change.value);
@@ -276,7 +295,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         field: 'messages.errors',
         value: { metadata: value.data.metadata, errors: value.data.errors },
         receivedAtMs: eventTimeMs,
-        ...eventTimestamp,
+        ...eventIdentity,
       };
       parsed.accountEvents.push(accountEvent);
     }

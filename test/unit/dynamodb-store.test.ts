@@ -240,6 +240,29 @@ describe('account events and quarantine', () => {
     expect(first.GSI1SK).toBe(first.SK.slice('phone_number_quality_update#'.length));
   });
 
+  it('keeps an untimed account event once across SNS and SQS retries, and twice when it is published twice', async () => {
+    const { message_timestamp: _, ...untimed } = eumFixture<Record<string, unknown>>('phone-number-quality-update');
+    const entry = entryOf(untimed);
+    entry.id = 'WABA-UNTIMED';
+    const envelope = withEntry(untimed, entry);
+    const ingest = async (body: string, sqsTime: number) => {
+      const r = parseEventBody(body, sqsTime);
+      if (r.kind !== 'ok') throw new Error(r.reason);
+      for (const a of r.parsed.accountEvents) await store.recordAccountEvent(a);
+    };
+    const publish = () => ({ ...JSON.parse(snsNotification(envelope)), Timestamp: '2025-06-08T21:00:00.000Z' });
+    const published = JSON.stringify(publish());
+    await ingest(published, Date.parse('2025-06-08T21:00:01Z'));
+    await ingest(published, Date.parse('2025-06-08T21:07:00Z')); // SNS delivered it again: a new SQS message
+    expect(await accountEvents('WABA-UNTIMED')).toHaveLength(1);
+
+    // A second publish in the same millisecond: maybe a real repeat, so it is kept.
+    await ingest(JSON.stringify(publish()), Date.parse('2025-06-08T21:09:00Z'));
+    const items = await accountEvents('WABA-UNTIMED');
+    expect(items).toHaveLength(2);
+    expect(items.map((i) => i.receivedAt)).toEqual(['2025-06-08T21:00:00.000Z', '2025-06-08T21:00:00.000Z']);
+  });
+
   it('keeps an account event once when it is delivered twice', async () => {
     const [e] = parsedFixture('template-status-update').accountEvents;
     await store.recordAccountEvent(e!);

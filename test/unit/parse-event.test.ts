@@ -200,11 +200,23 @@ describe('other fields and value-level errors', () => {
   it("carries the envelope's message_timestamp verbatim, nanoseconds and all, on account events", () => {
     const [e] = ok('phone-number-quality-update').accountEvents;
     expect(e).toMatchObject({ eventTimestamp: '2025-06-08T20:59:43.271279391Z', receivedAtMs: Date.parse('2025-06-08T20:59:43.271Z') });
+  });
+
+  it('without message_timestamp, dates an account event by the SNS publish and names it by the SNS MessageId', () => {
     const { message_timestamp: _, ...untimed } = eumFixture<Record<string, unknown>>('phone-number-quality-update');
-    const r = parseEventBody(snsNotification(untimed), NOW);
+    const notification = JSON.parse(snsNotification(untimed));
+    notification.Timestamp = '2025-06-08T21:00:00.123Z';
+    const r = parseEventBody(JSON.stringify(notification), NOW);
     if (r.kind !== 'ok') throw new Error(r.reason);
-    expect(r.parsed.accountEvents[0]).not.toHaveProperty('eventTimestamp');
-    expect(r.parsed.accountEvents[0]?.receivedAtMs).toBe(NOW);
+    const [e] = r.parsed.accountEvents;
+    expect(e).not.toHaveProperty('eventTimestamp');
+    expect(e).toMatchObject({ snsMessageId: notification.MessageId, receivedAtMs: Date.parse('2025-06-08T21:00:00.123Z') });
+
+    // Raw message delivery has no notification: the SQS time is all there is.
+    const raw = parseEventBody(JSON.stringify(untimed), NOW);
+    if (raw.kind !== 'ok') throw new Error(raw.reason);
+    expect(raw.parsed.accountEvents[0]).not.toHaveProperty('snsMessageId');
+    expect(raw.parsed.accountEvents[0]?.receivedAtMs).toBe(NOW);
   });
 
   it('keeps value-level errors as an account event', () => {
