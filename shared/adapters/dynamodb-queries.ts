@@ -8,7 +8,7 @@ import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid } from '../d
 import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
-import { currentStatus, STATUS_RANK } from '../domain/status.ts';
+import { currentStatus, STATUS_RANK, TERMINAL_STATUSES } from '../domain/status.ts';
 import { isWindowOpen, windowExpiresAt } from '../domain/window.ts';
 import { keys } from './dynamodb-store.ts';
 
@@ -39,16 +39,22 @@ export function decodeCursor(cursor: string | undefined, expectedKeys: readonly 
 const statusEntries = (item: Item) =>
   Object.entries(item)
     .filter(([k]) => k.startsWith('st:'))
-    .map(([, v]) => v as { status: string; timestamp: string; errors?: Array<Record<string, unknown>> });
+    .map(([, v]) => v as { status: string; timestamp: string; participantId?: string; errors?: Array<Record<string, unknown>> });
 
 /**
  * A message resource from its item, merged with the status-only items of the same message: AWS's
  * own statuses (under the id derived from the AWS send id) and statuses that named no id (under
- * the id derived from the wamid). Where two items hold the same status, the first one given wins.
+ * the id derived from the wamid). Where two items hold the same status (of the same group member),
+ * the first one given wins.
  */
 export function toMessage(primary: Item, others: Item[] = []): Message {
   const byStatus = new Map<string, ReturnType<typeof statusEntries>[number]>();
-  for (const item of [primary, ...others]) for (const e of statusEntries(item)) if (!byStatus.has(e.status)) byStatus.set(e.status, e);
+  for (const item of [primary, ...others]) {
+    for (const e of statusEntries(item)) {
+      const key = e.participantId === undefined ? e.status : `${e.status}:${e.participantId}`;
+      if (!byStatus.has(key)) byStatus.set(key, e);
+    }
+  }
   const statuses = [...byStatus.values()].sort(
     (a, b) => a.timestamp.localeCompare(b.timestamp) || (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9),
   );
@@ -59,7 +65,9 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
   ] as Array<{ code: number; title?: string; details?: string }>;
   // A send AWS refused never got a status.
   const sendFailed = primary.sendState === 'rejected';
-  const status = direction === 'inbound' ? 'received' : (currentStatus(byStatus.keys()) ?? (sendFailed ? 'failed' : 'accepted'));
+  // A group member's failure is that member's alone: the message as a whole fails only on its own.
+  const ranked = statuses.filter((s) => s.participantId === undefined || !TERMINAL_STATUSES.has(s.status)).map((s) => s.status);
+  const status = direction === 'inbound' ? 'received' : (currentStatus(ranked) ?? (sendFailed ? 'failed' : 'accepted'));
   return {
     id: primary.id,
     wamid: primary.wamid ?? others.find((o) => o.wamid)?.wamid ?? null,

@@ -33,7 +33,12 @@ export const keys = {
 } as const;
 
 /** Attribute holding one status of a message's history. */
-export const statusAttribute = (status: string) => `st:${status}`;
+/**
+ * The attribute holding one status of a message: `st:read`, or `st:read:<member>` for a group
+ * member's own status, so each member's delivered and read is kept once.
+ */
+export const statusAttribute = (status: string, participantId?: string) =>
+  participantId === undefined ? `st:${status}` : `st:${status}:${participantId}`;
 
 /**
  * A write DynamoDB refused for what it holds (too large, invalid), which no retry can fix. A single
@@ -209,6 +214,8 @@ export class DynamoDbStore implements EventStore {
       errors: s.errors,
       pricing: s.pricing,
       conversation: s.conversation,
+      participantId: s.participantId,
+      identityKeyHash: s.identityKeyHash,
     };
     const optional: Array<[string, unknown]> = [
       ['recipientId', s.recipientId],
@@ -232,7 +239,7 @@ export class DynamoDbStore implements EventStore {
             'GSI2SK = :msg',
             ...present.map(([name]) => `${name} = if_not_exists(${name}, :${name})`),
           ].join(', '),
-          ExpressionAttributeNames: { '#st': statusAttribute(s.status) },
+          ExpressionAttributeNames: { '#st': statusAttribute(s.status, s.participantId) },
           ExpressionAttributeValues: {
             ':entry': entry,
             ':entity': 'message',

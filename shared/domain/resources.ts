@@ -15,6 +15,11 @@ export const StatusEntrySchema = z
     errors: z.array(z.record(z.string(), z.unknown())).optional(),
     pricing: z.record(z.string(), z.unknown()).optional(),
     conversation: z.record(z.string(), z.unknown()).optional(),
+    participantId: z
+      .string()
+      .optional()
+      .describe('Group messages: the member this status is about (each member has their own delivered and read).'),
+    identityKeyHash: z.string().optional().describe("`recipient_identity_key_hash`, when the business checks the user's identity."),
   })
   .meta({ id: 'StatusEntry' });
 

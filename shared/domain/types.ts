@@ -71,8 +71,15 @@ export interface StatusUpdate {
   /** The status as received (Meta's or AWS's word), lower-cased. */
   status: string;
   business: BusinessNumber;
-  /** Phone (digits) or BSUID of the recipient, when given. */
+  /** Phone (digits) or BSUID of the recipient, when given; the group id for a group message. */
   recipientId?: string;
+  /**
+   * For a group message, the member this status is about (`recipient_participant_id`): each member
+   * has their own delivered and read.
+   */
+  participantId?: string;
+  /** `recipient_identity_key_hash`, when the business checks the user's identity. */
+  identityKeyHash?: string;
   timestampMs: number;
   errors?: MetaError[];
   pricing?: Record<string, unknown>;

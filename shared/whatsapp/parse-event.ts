@@ -279,6 +279,8 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         business,
         timestampMs: epochMs(s.timestamp),
         ...(recipientId !== undefined && { recipientId }),
+        ...(s.recipient_participant_id !== undefined && { participantId: s.recipient_participant_id }),
+        ...(s.recipient_identity_key_hash !== undefined && { identityKeyHash: s.recipient_identity_key_hash }),
         ...(errors && { errors }),
         ...(s.pricing && { pricing: s.pricing }),
         ...(s.conversation && { conversation: s.conversation }),

@@ -5,6 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { CONFLICT_ATTEMPTS } from '../../shared/adapters/dynamodb-conflicts.ts';
+import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore, keys, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
@@ -167,6 +168,37 @@ describe('statuses', () => {
     expect(Object.keys(item).filter((k) => k.startsWith('st:')).sort()).toEqual(['st:delivered', 'st:read', 'st:sent']);
     expect(item[statusAttribute('read')]).toMatchObject({ status: 'read', timestamp: '1970-01-01T00:00:03.000Z' });
     expect(item).toMatchObject({ direction: 'outbound', GSI2PK: `WAMID#${s.wamid}`, awsMessageId: s.awsMessageId });
+  });
+
+  it("keeps each group member's statuses once, and a member's failure does not fail the message", async () => {
+    const statuses = parsedFixture('status-group').statuses.map((s) => ({ ...s, messageId: 'msg_000000000000000000000000000a0001' }));
+    const queries = new DynamoDbQueries(doc, tableName);
+    for (const s of [...statuses].reverse()) await store.recordStatus(s);
+    for (const s of statuses) await store.recordStatus(s); // every one delivered again
+
+    const [item] = await itemsOf(statuses[0]!.wamid);
+    expect(Object.keys(item!).filter((k) => k.startsWith('st:')).sort()).toEqual([
+      'st:delivered:16505551234',
+      'st:delivered:16505559876',
+      'st:failed:16505550000',
+      'st:read:16505551234',
+      'st:sent',
+    ]);
+    const message = await queries.getMessage('msg_000000000000000000000000000a0001');
+    expect(message?.status).toBe('read');
+    expect(message?.statuses.map((s) => [s.status, s.participantId])).toEqual([
+      ['sent', undefined],
+      ['delivered', '16505551234'],
+      ['delivered', '16505559876'],
+      ['read', '16505551234'],
+      ['failed', '16505550000'],
+    ]);
+    expect(message?.statuses[2]).toMatchObject({ identityKeyHash: 'DF2lS5v2W6x=' });
+    expect(message?.errors).toEqual([expect.objectContaining({ code: 131026 })]);
+
+    // A failure of the message itself (no member named) still fails it.
+    await store.recordStatus({ ...statuses[4]!, participantId: undefined, timestampMs: statuses[4]!.timestampMs + 1000 });
+    expect((await queries.getMessage('msg_000000000000000000000000000a0001'))?.status).toBe('failed');
   });
 
   it("files AWS's own status, which names only the AWS send id, under the id derived from that id, in one write", async () => {

@@ -180,6 +180,20 @@ describe('statuses', () => {
     });
   });
 
+  it("reads a group message's statuses with the member each one is about", () => {
+    const statuses = ok('status-group').statuses;
+    const group = 'Y2FwaV9ncm91cDoxNTU1MDc4Mzg4MToxMjAzNjM0MDU5NzE0NTMxMjM=';
+    expect(statuses.map((s) => [s.status, s.recipientId, s.participantId])).toEqual([
+      ['sent', group, undefined],
+      ['delivered', group, '16505551234'],
+      ['delivered', group, '16505559876'],
+      ['read', group, '16505551234'],
+      ['failed', group, '16505550000'],
+    ]);
+    expect(statuses[2]).toMatchObject({ identityKeyHash: 'DF2lS5v2W6x=' });
+    expect(statuses[0]).not.toHaveProperty('participantId');
+  });
+
   it("normalises AWS's retries-exhausted status", () => {
     expect(ok('status-retries-exhausted-aws').statuses[0]?.status).toBe('retries_exhausted');
     expect(ok('status-accepted-aws').statuses[0]?.status).toBe('accepted');
