@@ -33,6 +33,20 @@ export const META_API_VERSION = 'v24.0';
 
 const FIXTURE_DIR = new URL('../fixtures/outbound/', import.meta.url);
 
+/** GetLinkedWhatsAppBusinessAccountPhoneNumber's description of a number, as AWS writes it. */
+export function linked(phoneNumberId: string, display: string) {
+  const hex = phoneNumberId.slice('phone-number-id-'.length);
+  return {
+    arn: `arn:aws:social-messaging:us-east-1:111122223333:phone-number-id/${hex}`,
+    phoneNumber: display,
+    phoneNumberId,
+    metaPhoneNumberId: '106540352242922',
+    displayPhoneNumberName: 'Shop',
+    displayPhoneNumber: display,
+    qualityRating: 'GREEN',
+  };
+}
+
 /** Every outbound fixture by name (file name without `.json`), as fresh copies. */
 export function outboundFixtures(): Record<string, Record<string, any>> {
   return Object.fromEntries(

@@ -4,14 +4,18 @@
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import { randomUUID } from 'node:crypto';
-import { SendWhatsAppMessageCommand, SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
+import {
+  GetLinkedWhatsAppBusinessAccountPhoneNumberCommand,
+  SendWhatsAppMessageCommand,
+  SocialMessagingClient,
+} from '@aws-sdk/client-socialmessaging';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
 import { call } from '../support/api.ts';
 import { editedFixture } from '../support/body-edits.ts';
-import { outboundFixtures, sendWorld, USER, type SendWorld } from '../support/send.ts';
+import { linked, outboundFixtures, PN, PN2, sendWorld, sentCalls, USER, type SendWorld } from '../support/send.ts';
 
 const T0 = Date.parse('2026-03-02T12:00:00.000Z');
 const sm = mockClient(SocialMessagingClient);
@@ -23,7 +27,20 @@ const replacement = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 2 }),
   fc.string({ maxLength: 30 }),
-  fc.constantFrom('', ' ', 'text', 'template', 'group', '+16505551234', 'US.1234', 'wamid.X', 'https://example.com/a.jpg', '😀', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    'text',
+    'template',
+    'group',
+    '+16505551234',
+    '+15550100001', // a business number's display number: `from` may name it
+    'US.1234',
+    'wamid.X',
+    'https://example.com/a.jpg',
+    '😀',
+    'x'.repeat(5000),
+  ),
   fc.integer(),
 );
 
@@ -39,6 +56,9 @@ beforeAll(async () => {
   w = await sendWorld(T0);
   await w.userWrites(T0 - 60 * 60 * 1000, USER);
   sm.on(SendWhatsAppMessageCommand).callsFake(async () => ({ messageId: randomUUID() }));
+  // `from` may be a display number: AWS describes each configured number.
+  sm.on(GetLinkedWhatsAppBusinessAccountPhoneNumberCommand, { id: PN }).resolves({ phoneNumber: linked(PN, '+1 555-010-0001') });
+  sm.on(GetLinkedWhatsAppBusinessAccountPhoneNumberCommand, { id: PN2 }).resolves({ phoneNumber: linked(PN2, '+15550100002') });
 });
 
 afterAll(() => sm.restore());
@@ -76,6 +96,16 @@ async function checkBody(body: unknown, withKey: boolean): Promise<void> {
 }
 
 describe('POST /v1/messages fuzz', () => {
+  it('answers 404 for a display number that is no business number, and sends from one that is', async () => {
+    const body = { from: '+16505551234', to: USER, type: 'audio', audio: { id: '1908647269898587', voice: true } };
+    await checkBody(body, false);
+    const res = await call(w.api, 'POST', '/v1/messages', { body: JSON.stringify(body) });
+    expect(res.body.error.code).toBe('unknown_phone_number');
+    const sent = await call(w.api, 'POST', '/v1/messages', { body: JSON.stringify({ ...body, from: '+15550100001' }) });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sentCalls(sm).at(-1)?.originationPhoneNumberId).toBe(PN);
+  });
+
   it('never answers 5xx nor sends or stores for arbitrary JSON', async () => {
     await fc.assert(
       fc.asyncProperty(anyJson, fc.boolean(), (body, withKey) => checkBody(body, withKey)),

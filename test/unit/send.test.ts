@@ -15,6 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call } from '../support/api.ts';
 import {
+  linked,
   META_API_VERSION,
   outboundFixture,
   outboundFixtures,
@@ -40,20 +41,6 @@ function expectedMessage(body: Record<string, any>, id: string): Record<string, 
     messaging_product: 'whatsapp',
     to: `+${USER}`,
     biz_opaque_callback_data: caller === undefined ? id : `${id}|${caller}`,
-  };
-}
-
-/** GetLinkedWhatsAppBusinessAccountPhoneNumber's description of a number, as AWS writes it. */
-function linked(phoneNumberId: string, display: string) {
-  const hex = phoneNumberId.slice('phone-number-id-'.length);
-  return {
-    arn: `arn:aws:social-messaging:us-east-1:111122223333:phone-number-id/${hex}`,
-    phoneNumber: display,
-    phoneNumberId,
-    metaPhoneNumberId: '106540352242922',
-    displayPhoneNumberName: 'Shop',
-    displayPhoneNumber: display,
-    qualityRating: 'GREEN',
   };
 }
 
