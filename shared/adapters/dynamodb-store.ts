@@ -32,7 +32,6 @@ export const keys = {
   quarantine: 'QUARANTINE',
 } as const;
 
-/** Attribute holding one status of a message's history. */
 /**
  * The attribute holding one status of a message: `st:read`, or `st:read:<member>` for a group
  * member's own status, so each member's delivered and read is kept once.

@@ -55,13 +55,16 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Extracts the EUM envelope from an SQS body: an SNS notification, or the envelope itself (raw delivery). */
 /** The SNS notification around an envelope: the same on every SNS delivery retry of one publish. */
 interface Publication {
   messageId: string;
   publishedAtMs: number;
 }
 
+/**
+ * Extracts the EUM envelope from an SQS body: an SNS notification (whose id and time come along), or
+ * the envelope itself (raw delivery).
+ */
 function envelopeOf(
   body: string,
 ): { ok: true; envelope: EumEnvelope; publication?: Publication } | { ok: false; reason: string } {
