@@ -327,7 +327,7 @@ describe('api function', () => {
     expect(s3).toContainEqual({
       Effect: 'Allow',
       Action: 's3:ListBucket',
-      Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+      Resource: arnOf(bucketId),
       Condition: { StringLike: { 's3:prefix': 'outbound/*' } },
     });
     expect(s3).toContainEqual({ Effect: 'Allow', Action: 's3:GetObject', Resource: objectsArn(bucketId, 'inbound/') });
