@@ -16,6 +16,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll } from 'vitest';
 import { startRuntime, type Runtime, type RuntimePhoneNumber } from '../../../local/runtime.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime } from '../../../local/sandbox/index.ts';
+import { record } from './transcript.ts';
 
 export interface Reply {
   status: number;
@@ -55,6 +56,13 @@ async function request(url: string, method: string, body?: unknown, headers: Rec
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
+/** `request` on the API or the sandbox, written to the transcript when one is recorded. */
+async function recorded(target: 'api' | 'sandbox', base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, sign?: (r: Request) => Promise<Request>): Promise<Reply> {
+  const reply = await request(`${base}${path}`, method, body, headers, sign);
+  record(target, method, path, body, headers, reply.status, reply.headers, reply.body);
+  return reply;
+}
+
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 async function localTarget(): Promise<Target> {
@@ -71,8 +79,8 @@ async function localTarget(): Promise<Target> {
     get phoneNumbers() {
       return runtime.info.phoneNumbers;
     },
-    api: (method, path, body, headers) => request(`${runtime.info.apiUrl}${path}`, method, body, headers),
-    sandbox: (method, path, body) => request(`${runtime.info.sandboxUrl}${path}`, method, body),
+    api: (method, path, body, headers) => recorded('api', runtime.info.apiUrl, method, path, body, headers),
+    sandbox: (method, path, body) => recorded('sandbox', runtime.info.sandboxUrl, method, path, body),
     async publish(message) {
       await sns().send(new PublishCommand({ TopicArn: runtime.info.eventTopicArn, Message: message }));
     },
@@ -132,8 +140,8 @@ async function deployedTarget(): Promise<Target> {
   return {
     kind: 'deployed',
     phoneNumbers: phoneNumbersForRuntime(config, region, accountId),
-    api: (method, path, body, headers) => request(`${apiUrl}${path}`, method, body, headers, sign),
-    sandbox: (method, path, body) => request(`${running.url.replace(/\/$/, '')}${path}`, method, body),
+    api: (method, path, body, headers) => recorded('api', apiUrl, method, path, body, headers, sign),
+    sandbox: (method, path, body) => recorded('sandbox', running.url.replace(/\/$/, ''), method, path, body),
     async publish(message) {
       await sns.send(new PublishCommand({ TopicArn: topicArn, Message: message }));
     },
