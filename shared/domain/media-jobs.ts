@@ -286,29 +286,6 @@ function mediaContentType(mime: string): string | undefined {
   return /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=[\w.+-]+)*$/.test(mime) ? mime : undefined;
 }
 
-/** The `media` of a message as the API shows it: no bookkeeping, `copying` shown as `pending`. */
-export function publicMedia(raw: Record<string, unknown>): {
-  id: string;
-  state: 'pending' | 'stored' | 'failed';
-  mimeType?: string;
-  sha256?: string;
-  filename?: string;
-  size?: number;
-  reason?: string;
-} {
-  const state = raw.state === 'stored' || raw.state === 'failed' ? raw.state : 'pending';
-  const str = (k: string) => (typeof raw[k] === 'string' ? { [k]: raw[k] as string } : {});
-  return {
-    id: String(raw.id),
-    ...str('mimeType'),
-    ...str('sha256'),
-    ...str('filename'),
-    state,
-    ...(state === 'stored' && typeof raw.size === 'number' && { size: raw.size }),
-    ...(state === 'failed' && str('reason')),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Outbound: uploads
 

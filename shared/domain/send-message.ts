@@ -31,6 +31,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { OutboundRecord, OutboundStore, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
+import type { MessageQueries } from '../ports/message-queries.ts';
 import type { WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 import {
   isTemplate,
@@ -53,7 +54,6 @@ import {
   WindowClosedError,
 } from './errors.ts';
 import { newMessageId, phoneDigits, phoneNumberIdFromArn } from './ids.ts';
-import type { Message } from './resources.ts';
 import type { Contact, MessageContext } from './types.ts';
 import { isWindowOpen, windowExpiresAt } from './window.ts';
 
@@ -89,10 +89,8 @@ export interface MarkReadResult {
   read: true;
 }
 
-/** Reads a message by id or wamid (the read side: `DynamoDbQueries`). */
-export interface MessageLookup {
-  getMessage(idOrWamid: string): Promise<Message | undefined>;
-}
+/** Reads a message by id or wamid (the read side's port). */
+export type MessageLookup = Pick<MessageQueries, 'getMessage'>;
 
 export interface MessageSenderDeps {
   gateway: WhatsAppGateway;

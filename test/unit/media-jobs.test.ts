@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MediaSchema } from '../../shared/domain/resources.ts';
-import { publicMedia, retryDelaySeconds, sha256Matches } from '../../shared/domain/media-jobs.ts';
+import { retryDelaySeconds, sha256Matches } from '../../shared/domain/media-jobs.ts';
+import { publicMedia } from '../../shared/domain/message-view.ts';
 
 describe('media job rules', () => {
   it('matches a SHA-256 written in base64, base64url or hex, and nothing else', () => {

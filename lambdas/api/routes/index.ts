@@ -1,7 +1,7 @@
 /** Every route of the API, and the OpenAPI document built from them. */
-import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
 import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { InternalError } from '../../../shared/domain/errors.ts';
+import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
 import { buildOpenApi } from '../openapi.ts';
 import type { RouteDef } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
@@ -9,7 +9,7 @@ import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
 
 export interface ApiDeps {
-  queries: DynamoDbQueries;
+  queries: MessageQueries;
   now: () => number;
   /** Media routes' dependencies, built on first use; without them the media routes answer 500. */
   media?: () => MediaApiDeps;

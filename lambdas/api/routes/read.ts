@@ -7,7 +7,8 @@ import {
   pageOf,
   QuarantineItemSchema,
 } from '../../../shared/domain/resources.ts';
-import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
+import { contactIdOf } from '../../../shared/domain/message-view.ts';
+import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
 import type { RouteDef } from '../route.ts';
 
 const Paging = z.object({
@@ -15,7 +16,7 @@ const Paging = z.object({
   cursor: z.string().optional(),
 });
 
-export function readRoutes(deps: { queries: DynamoDbQueries; now: () => number }): RouteDef[] {
+export function readRoutes(deps: { queries: MessageQueries; now: () => number }): RouteDef[] {
   const { queries } = deps;
   return [
     {
@@ -56,7 +57,7 @@ export function readRoutes(deps: { queries: DynamoDbQueries; now: () => number }
       errors: [400],
       async handle({ params, query }) {
         const q = query as unknown as { limit: number; cursor?: string };
-        const contactId = /^\+?[\d\s-]+$/.test(params.contactId!) ? params.contactId!.replace(/\D/g, '') : params.contactId!;
+        const contactId = contactIdOf(params.contactId!);
         return { status: 200, body: await queries.listMessages({ phoneNumberId: params.phoneNumberId!, contactId, ...q }) };
       },
     },

@@ -57,7 +57,7 @@ async function request(url: string, method: string, body?: unknown, headers: Rec
 }
 
 /** `request` on the API or the sandbox, written to the transcript when one is recorded. */
-async function recorded(target: 'api' | 'sandbox', base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, sign?: (r: Request) => Promise<Request>): Promise<Reply> {
+async function recorded(target: 'api' | 'sandbox', base: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, sign?: (r: Request) => Promise<Request>): Promise<Reply> {
   const reply = await request(`${base}${path}`, method, body, headers, sign);
   record(target, method, path, body, headers, reply.status, reply.headers, reply.body);
   return reply;
