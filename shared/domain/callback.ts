@@ -6,7 +6,7 @@ import { isMessageId } from './ids.ts';
  */
 const SEP = '|';
 /** Meta's limit on `biz_opaque_callback_data`. */
-export const CALLBACK_DATA_MAX = 512;
+export { CALLBACK_DATA_MAX } from '../whatsapp/outbound/limits.ts';
 
 export function encodeCallbackData(messageId: string, callerValue?: string): string {
   return callerValue === undefined ? messageId : `${messageId}${SEP}${callerValue}`;

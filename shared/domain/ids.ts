@@ -34,6 +34,4 @@ export function phoneNumberIdFromArn(arnOrId: string): string {
 }
 
 /** Digits of a phone number as WhatsApp's `wa_id` writes them (no `+`, spaces or dashes). */
-export function phoneDigits(phone: string): string {
-  return phone.replace(/[^0-9]/g, '');
-}
+export { phoneDigits } from '../whatsapp/phone.ts';
