@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { ApiError, fieldPath, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
 import { logger, safeError } from '../../shared/observability.ts';
 import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
-import type { RouteDef, RouteRequest, RouteResponse } from './route.ts';
+import type { AnyRoute, RouteRequest, RouteResponse } from './route.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -42,7 +42,7 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
  * The router percent-decodes path parameters itself, and throws URIError on a malformed escape
  * (`%E0%A4%A`): the caller's 400. This finds which parameter of the matching route it was.
  */
-function malformedParam(method: string, pathname: string, routes: RouteDef[]): string | undefined {
+function malformedParam(method: string, pathname: string, routes: AnyRoute[]): string | undefined {
   const segments = pathname.split('/');
   for (const route of routes) {
     const pattern = route.path.split('/');
@@ -64,7 +64,7 @@ function decodes(s: string): boolean {
   }
 }
 
-async function readBody(req: Request, route: RouteDef): Promise<unknown> {
+async function readBody(req: Request, route: AnyRoute): Promise<unknown> {
   if (!route.body) return undefined;
   const text = await req.text();
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
@@ -81,7 +81,7 @@ async function readBody(req: Request, route: RouteDef): Promise<unknown> {
 /** Path `/v1/messages/{id}` → router pattern `/v1/messages/:id`. */
 export const routerPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
-export function makeApi(routes: RouteDef[]) {
+export function makeApi(routes: AnyRoute[]) {
   const router = new Router();
   for (const route of routes) {
     const register = {
@@ -102,7 +102,7 @@ export function makeApi(routes: RouteDef[]) {
           body: undefined,
         };
         const raw = await readBody(ctx.req, route);
-        request.body = route.body ? validate(route.body, raw, 'body') : undefined;
+        request.body = route.parseBody ? route.parseBody(raw) : route.body ? validate(route.body, raw, 'body') : undefined;
         return json(await route.handle(request));
       } catch (err) {
         return errorResponse(err);

@@ -1,11 +1,11 @@
 /** The OpenAPI 3.1 document of the API, generated from the route table's zod schemas. */
 import { z } from 'zod';
 import { ErrorBodySchema } from '../../shared/domain/resources.ts';
-import type { RouteDef } from './route.ts';
+import type { AnyRoute } from './route.ts';
 
 const schemaOf = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', unrepresentable: 'any', io: 'input' });
 
-function parameters(route: RouteDef) {
+function parameters(route: AnyRoute) {
   const out: unknown[] = [];
   const add = (where: 'path' | 'query' | 'header', obj: z.ZodObject | undefined) => {
     if (!obj) return;
@@ -20,7 +20,7 @@ function parameters(route: RouteDef) {
   return out;
 }
 
-export function buildOpenApi(routes: RouteDef[]) {
+export function buildOpenApi(routes: AnyRoute[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const responses: Record<string, unknown> = {};
@@ -37,7 +37,7 @@ export function buildOpenApi(routes: RouteDef[]) {
       operationId: r.operationId,
       summary: r.summary,
       parameters: parameters(r),
-      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body) } } } }),
+      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.documentBody ?? r.body) } } } }),
       responses,
       security: [{ sigv4: [] }],
     };

@@ -14,7 +14,7 @@ import { ingestEvent } from '../../shared/domain/ingest.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { logger } from '../../shared/observability.ts';
-import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
+import { parseEventBody } from '../../shared/domain/parse-event.ts';
 
 /** `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches). */
 export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {

@@ -11,7 +11,7 @@ import { accountEventKind } from '../domain/account-events.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
-import { eventContentOf } from '../whatsapp/parse-event.ts';
+import { eventContentOf } from '../domain/parse-event.ts';
 
 /** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;

@@ -2,12 +2,13 @@
  * Sending a message (`POST /v1/messages`) exactly once, and marking an inbound message read
  * (`POST /v1/messages/{id}/read`).
  *
- * A send:
- * 1. Validates the body (`parseSendMessageRequest`) → 400 `validation_error` with `details.path`.
+ * A send (the request already validated at the edge, `parseSendMessageRequest` → 400
+ * `validation_error` with `details.path`):
  * 2. Resolves `from` (phone number id, its ARN or its display number) against the configured
  *    numbers → 404 `unknown_phone_number`.
  * 3. Derives the id: from the Idempotency-Key (`msg_` + sha256(phoneNumberId \n key)), else random;
- *    and the hash of the canonical request.
+ *    then `prepareSend` makes, once, the Meta message, the hash of the canonical request and the
+ *    stored shape.
  * 4. Finds the conversation: the wa_id of `to`; for a BSUID in `recipient`, the wa_id the inbound
  *    path filed that user under (its alias), else the BSUID itself.
  * 5. A non-template message needs an open 24-hour window → 409 `window_closed` (nothing stored, nothing sent).
@@ -36,7 +37,6 @@ import type { WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 import {
   isTemplate,
   markReadMessage,
-  parseSendMessageRequest,
   recipientContactId,
   toMetaMessage,
   type SendMessageRequest,
@@ -159,11 +159,44 @@ export function messageIdForKey(phoneNumberId: string, idempotencyKey: string): 
 
 /**
  * The hash that tells a retry from a different request under the same key: the number and the
- * exact Meta message the request sends (so `"+1 650…"` and `"1650…"`, or `from` as an id or as an
- * ARN, are the same request).
+ * exact Meta message the request sends, with the caller's own callback data (so `"+1 650…"` and
+ * `"1650…"`, or `from` as an id or as an ARN, are the same request). Stored with every keyed send:
+ * it must stay the same across versions (see test/unit/request-hash.test.ts).
  */
+function hashOf(phoneNumberId: string, req: SendMessageRequest, message: Record<string, unknown>): string {
+  return sha256(canonicalJson({ phoneNumberId, message: { ...message, biz_opaque_callback_data: req.biz_opaque_callback_data ?? '' } }));
+}
+
+/** The request hash of `req` from `phoneNumberId` (see `hashOf`). */
 export function requestHash(phoneNumberId: string, req: SendMessageRequest): string {
-  return sha256(canonicalJson({ phoneNumberId, message: toMetaMessage(req, req.biz_opaque_callback_data ?? '') }));
+  return hashOf(phoneNumberId, req, toMetaMessage(req, req.biz_opaque_callback_data ?? ''));
+}
+
+/** A send made ready once: what goes to WhatsApp, the hash that names the request, and what is kept. */
+export interface PreparedSend {
+  /** The Meta message, our id in its `biz_opaque_callback_data`. */
+  message: Record<string, unknown>;
+  hash: string;
+  contact: Contact;
+  content: unknown;
+  context?: MessageContext;
+}
+
+/**
+ * The Meta message, the request hash and the stored shape of a valid request, computed once.
+ * A message too large to keep beside its record is a 400 naming the type's field.
+ */
+export function prepareSend(phoneNumberId: string, id: string, req: SendMessageRequest): PreparedSend {
+  const message = toMetaMessage(req, encodeCallbackData(id, req.biz_opaque_callback_data));
+  const stored = storedShape(req);
+  const contentBytes = Buffer.byteLength(JSON.stringify({ content: stored.content, context: stored.context }) ?? '');
+  if (contentBytes > STORED_CONTENT_MAX_BYTES) {
+    throw new ValidationError(
+      `the message is too large to keep: at most ${STORED_CONTENT_MAX_BYTES} bytes of JSON (got ${contentBytes})`,
+      { path: req.type },
+    );
+  }
+  return { message, hash: hashOf(phoneNumberId, req, message), ...stored };
 }
 
 /**
@@ -258,24 +291,13 @@ export class MessageSender {
     this.numbers = new PhoneNumberResolver(deps.gateway, deps.phoneNumberIds);
   }
 
-  /** Sends one message (see the steps at the top of this file). Throws `ApiError`s. */
-  async send(body: unknown, opts: { idempotencyKey?: string } = {}): Promise<SendOutcome> {
+  /** Sends one valid message (see the steps at the top of this file). Throws `ApiError`s. */
+  async send(req: SendMessageRequest, opts: { idempotencyKey?: string } = {}): Promise<SendOutcome> {
     const { store, now } = this.deps;
-    const parsed = parseSendMessageRequest(body);
-    if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
-    const req = parsed.value;
     const phoneNumberId = await this.resolvePhoneNumber(req.from);
     const key = opts.idempotencyKey;
     const id = key !== undefined ? messageIdForKey(phoneNumberId, key) : (this.deps.newId ?? newMessageId)();
-    const hash = requestHash(phoneNumberId, req);
-    const { contact, content, context } = storedShape(req);
-    const contentBytes = Buffer.byteLength(JSON.stringify({ content, context }) ?? '');
-    if (contentBytes > STORED_CONTENT_MAX_BYTES) {
-      throw new ValidationError(
-        `the message is too large to keep: at most ${STORED_CONTENT_MAX_BYTES} bytes of JSON (got ${contentBytes})`,
-        { path: req.type },
-      );
-    }
+    const { message, hash, contact, content, context } = prepareSend(phoneNumberId, id, req);
     let contactId = recipientContactId(req);
     if (req.to === undefined && req.recipient !== undefined) {
       // The inbound path files a user who has both under the wa_id: the reply joins that conversation.
@@ -321,7 +343,6 @@ export class MessageSender {
       if (round === 2) throw new SendInProgressError(id);
     }
 
-    const message = toMetaMessage(req, encodeCallbackData(id, req.biz_opaque_callback_data));
     let accepted: { awsMessageId?: string };
     try {
       accepted = await this.deps.gateway.sendMessage({ phoneNumberId, message, metaApiVersion: this.deps.metaApiVersion });

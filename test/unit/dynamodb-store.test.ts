@@ -10,7 +10,7 @@ import { DynamoDbStore, keys, statusAttribute } from '../../shared/adapters/dyna
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
 import { PermanentWriteError } from '../../shared/ports/event-store.ts';
-import { parseEventBody } from '../../shared/whatsapp/parse-event.ts';
+import { parseEventBody } from '../../shared/domain/parse-event.ts';
 import { freshTable, localDynamoClient } from '../support/dynamodb.ts';
 import { entryOf, eumFixture, snsNotification, withEntry } from '../support/events.ts';
 

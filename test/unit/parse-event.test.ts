@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messageIdFromWamid } from '../../shared/domain/ids.ts';
-import { eventContentOf, parseEventBody } from '../../shared/whatsapp/parse-event.ts';
+import { eventContentOf, parseEventBody } from '../../shared/domain/parse-event.ts';
 import { entryOf, eumFixture, snsNotification, withEntry } from '../support/events.ts';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');

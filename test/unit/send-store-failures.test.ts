@@ -33,6 +33,7 @@ import {
 } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { ApiError, fromAwsError, WhatsAppServiceError } from '../../shared/domain/errors.ts';
 import { classifySendFailure, MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
+import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
 import { META_API_VERSION, outboundFixture, PN } from '../support/send.ts';
 
 const T0 = Date.parse('2026-03-02T12:00:00.000Z');
@@ -60,8 +61,10 @@ function sender(): MessageSender {
 
 /** A template (no window read) sent with an Idempotency-Key; the answer, or the error thrown. */
 async function sendKeyed(key: string): Promise<unknown> {
+  const parsed = parseSendMessageRequest(outboundFixture('template'));
+  if (!parsed.ok) throw new Error(parsed.error.message);
   return sender()
-    .send(outboundFixture('template'), { idempotencyKey: key })
+    .send(parsed.value, { idempotencyKey: key })
     .catch((e: unknown) => e);
 }
 

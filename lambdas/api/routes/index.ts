@@ -3,7 +3,7 @@ import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { InternalError } from '../../../shared/domain/errors.ts';
 import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
 import { buildOpenApi } from '../openapi.ts';
-import type { RouteDef } from '../route.ts';
+import type { AnyRoute } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
@@ -17,13 +17,13 @@ export interface ApiDeps {
   sender?: () => MessageSender;
 }
 
-export function allRoutes(deps: ApiDeps): RouteDef[] {
-  const routes: RouteDef[] = [
+export function allRoutes(deps: ApiDeps): AnyRoute[] {
+  const routes: AnyRoute[] = [
     ...readRoutes(deps),
     ...mediaRoutes({ media: () => required(deps.media, 'media') }),
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
   ];
-  const openapi: RouteDef = {
+  const openapi: AnyRoute = {
     method: 'GET',
     path: '/v1/openapi.json',
     operationId: 'getOpenApi',

@@ -1,7 +1,7 @@
 /** Media routes (api-contract.md §3): outbound uploads and the stored files of inbound messages. */
 import { z } from 'zod';
 import { completeUpload, mediaDownload, startUpload, type UploadDeps } from '../../../shared/domain/media-jobs.ts';
-import type { RouteDef } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 
 /** What the media routes need; built on first use (see `lambdas/api/handler.ts`). */
 export type MediaApiDeps = UploadDeps;
@@ -43,9 +43,9 @@ const CompletedMediaSchema = z
   })
   .meta({ id: 'CompletedMedia' });
 
-export function mediaRoutes(deps: { media: () => MediaApiDeps }): RouteDef[] {
+export function mediaRoutes(deps: { media: () => MediaApiDeps }): AnyRoute[] {
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/v1/messages/{id}/media',
       operationId: 'getMessageMedia',
@@ -55,10 +55,10 @@ export function mediaRoutes(deps: { media: () => MediaApiDeps }): RouteDef[] {
       responses: { 200: { description: 'Where to download the file', schema: MediaDownloadSchema } },
       errors: [404, 409, 410],
       async handle({ params }) {
-        return { status: 200, body: await mediaDownload(params.id!, deps.media()) };
+        return { status: 200, body: await mediaDownload(params.id, deps.media()) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/v1/media',
       operationId: 'startMediaUpload',
@@ -68,11 +68,10 @@ export function mediaRoutes(deps: { media: () => MediaApiDeps }): RouteDef[] {
       responses: { 201: { description: 'Where and how to PUT the file', schema: UploadTicketSchema } },
       errors: [400, 404, 422],
       async handle({ body }) {
-        const input = body as z.infer<typeof StartUploadSchema>;
-        return { status: 201, body: await startUpload(input, deps.media()) };
+        return { status: 201, body: await startUpload(body, deps.media()) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/v1/media/{uploadId}/complete',
       operationId: 'completeMediaUpload',
@@ -82,8 +81,8 @@ export function mediaRoutes(deps: { media: () => MediaApiDeps }): RouteDef[] {
       responses: { 200: { description: 'The WhatsApp media id', schema: CompletedMediaSchema } },
       errors: [400, 404, 409, 422, 429, 502, 503],
       async handle({ params }) {
-        return { status: 200, body: await completeUpload(params.uploadId!, deps.media()) };
+        return { status: 200, body: await completeUpload(params.uploadId, deps.media()) };
       },
-    },
+    }),
   ];
 }

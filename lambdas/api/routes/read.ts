@@ -9,17 +9,17 @@ import {
 } from '../../../shared/domain/resources.ts';
 import { contactIdOf } from '../../../shared/domain/message-view.ts';
 import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
-import type { RouteDef } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 
 const Paging = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().optional(),
 });
 
-export function readRoutes(deps: { queries: MessageQueries; now: () => number }): RouteDef[] {
+export function readRoutes(deps: { queries: MessageQueries; now: () => number }): AnyRoute[] {
   const { queries } = deps;
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/v1/messages/{id}',
       operationId: 'getMessage',
@@ -28,12 +28,12 @@ export function readRoutes(deps: { queries: MessageQueries; now: () => number })
       responses: { 200: { description: 'The message', schema: MessageSchema } },
       errors: [404],
       async handle({ params }) {
-        const message = await queries.getMessage(params.id!);
+        const message = await queries.getMessage(params.id);
         if (!message) throw new NotFoundError(`No message has the id or wamid ${params.id}.`, 'message_not_found');
         return { status: 200, body: message };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/v1/conversations',
       operationId: 'listConversations',
@@ -42,11 +42,10 @@ export function readRoutes(deps: { queries: MessageQueries; now: () => number })
       responses: { 200: { description: 'A page of conversations', schema: pageOf(ConversationSchema, 'ConversationPage') } },
       errors: [400],
       async handle({ query }) {
-        const q = query as unknown as { limit: number; cursor?: string; phoneNumberId?: string };
-        return { status: 200, body: await queries.listConversations({ ...q, nowMs: deps.now() }) };
+        return { status: 200, body: await queries.listConversations({ ...query, nowMs: deps.now() }) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/v1/conversations/{phoneNumberId}/{contactId}/messages',
       operationId: 'listConversationMessages',
@@ -56,12 +55,11 @@ export function readRoutes(deps: { queries: MessageQueries; now: () => number })
       responses: { 200: { description: 'A page of messages', schema: pageOf(MessageSchema, 'MessagePage') } },
       errors: [400],
       async handle({ params, query }) {
-        const q = query as unknown as { limit: number; cursor?: string };
-        const contactId = contactIdOf(params.contactId!);
-        return { status: 200, body: await queries.listMessages({ phoneNumberId: params.phoneNumberId!, contactId, ...q }) };
+        const contactId = contactIdOf(params.contactId);
+        return { status: 200, body: await queries.listMessages({ phoneNumberId: params.phoneNumberId, contactId, ...query }) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/v1/quarantine',
       operationId: 'listQuarantine',
@@ -70,8 +68,8 @@ export function readRoutes(deps: { queries: MessageQueries; now: () => number })
       responses: { 200: { description: 'A page of quarantined events', schema: pageOf(QuarantineItemSchema, 'QuarantinePage') } },
       errors: [400],
       async handle({ query }) {
-        return { status: 200, body: await queries.listQuarantine(query as unknown as { limit: number; cursor?: string }) };
+        return { status: 200, body: await queries.listQuarantine(query) };
       },
-    },
+    }),
   ];
 }

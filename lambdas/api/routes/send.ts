@@ -1,19 +1,27 @@
 /** Send routes: `POST /v1/messages` and `POST /v1/messages/{id}/read` (api-contract.md §3). */
 import { z } from 'zod';
+import { ValidationError } from '../../../shared/domain/errors.ts';
 import type { MessageSender } from '../../../shared/domain/send-message.ts';
-import { SendMessageRequest } from '../../../shared/whatsapp/outbound.ts';
-import type { RouteDef } from '../route.ts';
+import { parseSendMessageRequest, SendMessageRequest } from '../../../shared/whatsapp/outbound.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 
 /**
- * The body is validated by the use case (`parseSendMessageRequest`, which words each error and
- * names the field); the router passes it through. The document still shows the full schema.
+ * The body is validated here, at the edge, against `SendMessageRequest` by its own parser
+ * (`parseSendMessageRequest`, which words each error and names the field); the use case gets a
+ * valid request. The document shows the schema with a description of its own.
  */
+function parseSendBody(raw: unknown): SendMessageRequest {
+  const parsed = parseSendMessageRequest(raw);
+  if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
+  return parsed.value;
+}
+
 const { $schema: _, ...sendRequestJsonSchema } = z.toJSONSchema(SendMessageRequest, {
   target: 'draft-2020-12',
   unrepresentable: 'any',
   io: 'input',
 });
-const SendBody = z.unknown().meta({
+const SendBodyDocument = z.unknown().meta({
   description:
     "Meta's Cloud API send-message JSON (`to` or `recipient`, `type`, the type's object, optional `context` and `biz_opaque_callback_data`) plus `from`: the business number as its phone number id, its ARN or its display number.",
   ...sendRequestJsonSchema,
@@ -32,17 +40,19 @@ const IdempotencyKey = z
   .optional();
 
 /** `sender` is called when a request comes, so that building the route table needs no dependency. */
-export function sendRoutes(deps: { sender: () => MessageSender }): RouteDef[] {
+export function sendRoutes(deps: { sender: () => MessageSender }): AnyRoute[] {
   const { sender } = deps;
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/v1/messages',
       operationId: 'sendMessage',
       summary:
         'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true). 429 (throttled, nothing sent): retry after Retry-After with the same key. 502 send_in_doubt: AWS did not confirm the send, which may have gone out; it is never sent again with that key.',
       headers: z.object({ 'idempotency-key': IdempotencyKey }),
-      body: SendBody,
+      body: SendMessageRequest,
+      parseBody: parseSendBody,
+      documentBody: SendBodyDocument,
       responses: { 202: { description: 'Accepted by WhatsApp (through AWS) for delivery', schema: SendAcceptedSchema } },
       errors: [400, 404, 409, 422, 429, 500, 502, 503],
       async handle({ headers, body }) {
@@ -50,8 +60,8 @@ export function sendRoutes(deps: { sender: () => MessageSender }): RouteDef[] {
         const out = await sender().send(body, key !== undefined ? { idempotencyKey: key } : {});
         return { status: 202, body: out.body, ...(out.replayed && { headers: { 'idempotent-replayed': 'true' } }) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/v1/messages/{id}/read',
       operationId: 'markMessageRead',
@@ -61,10 +71,10 @@ export function sendRoutes(deps: { sender: () => MessageSender }): RouteDef[] {
       responses: { 200: { description: 'Marked read', schema: MarkReadSchema } },
       errors: [400, 404, 409, 429, 500, 502, 503],
       async handle({ params, body }) {
-        const { typingIndicator } = body as { typingIndicator?: boolean };
-        const result = await sender().markRead(params.id!, typingIndicator !== undefined ? { typingIndicator } : {});
+        const { typingIndicator } = body;
+        const result = await sender().markRead(params.id, typingIndicator !== undefined ? { typingIndicator } : {});
         return { status: 200, body: result };
       },
-    },
+    }),
   ];
 }

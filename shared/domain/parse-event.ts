@@ -8,9 +8,9 @@
  */
 import { SnsSqsNotificationSchema } from '@aws-lambda-powertools/parser/schemas/sns';
 import type { z } from 'zod';
-import { messageIdFromWamid, phoneNumberIdFromArn } from '../domain/ids.ts';
-import { decodeCallbackData } from '../domain/callback.ts';
-import { normaliseStatus } from '../domain/status.ts';
+import { messageIdFromWamid, phoneNumberIdFromArn } from './ids.ts';
+import { decodeCallbackData } from './callback.ts';
+import { normaliseStatus } from './status.ts';
 import type {
   AccountEvent,
   BusinessNumber,
@@ -19,7 +19,7 @@ import type {
   MetaError,
   ParsedEnvelope,
   StatusUpdate,
-} from '../domain/types.ts';
+} from './types.ts';
 import {
   EumEnvelopeSchema,
   INBOUND_TYPE_SCHEMAS,
@@ -31,7 +31,7 @@ import {
   type EumEnvelope,
   type KnownInboundType,
   type WebhookMessage,
-} from './webhook.ts';
+} from '../whatsapp/webhook.ts';
 
 export type ParseResult =
   | { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] }
