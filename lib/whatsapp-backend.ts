@@ -7,7 +7,7 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INBOUND_QUEUE, MEDIA_QUEUE } from './resource-spec.ts';
+import { INBOUND_QUEUE, MEDIA_QUEUE } from '../shared/resource-spec.ts';
 import { EventIngest } from './constructs/event-ingest.ts';
 import { HttpApi, type HttpApiOptions } from './constructs/http-api.ts';
 import { InboundProcessor } from './constructs/inbound-processor.ts';

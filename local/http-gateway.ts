@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../lib/resource-spec.ts';
+import { MAX_BODY_BYTES } from '../shared/resource-spec.ts';
 import { createLambdaContext, silentLogger, type LocalLogger } from './poller.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -18,7 +18,7 @@ export interface HttpGatewayOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** Larger request bodies get 413. @default MAX_BODY_BYTES of `lib/resource-spec.ts`, as the handler and the stack use */
+  /** Larger request bodies get 413. @default MAX_BODY_BYTES of `shared/resource-spec.ts`, as the handler and the stack use */
   readonly maxBodyBytes?: number;
   /** The handler's timeout; a slower answer gets 504 like API Gateway's integration timeout. @default 29 */
   readonly timeoutSeconds?: number;

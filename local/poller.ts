@@ -20,7 +20,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
-import { LAMBDA_RUNTIME, type QueueSpec } from '../lib/resource-spec.ts';
+import { LAMBDA_RUNTIME, type QueueSpec } from '../shared/resource-spec.ts';
 
 /** What a queue-driven handler looks like (the deployed Lambda's signature). */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;

@@ -1,5 +1,5 @@
 /**
- * Creates on the local servers what the CDK stack declares in `lib/resource-spec.ts`: the table,
+ * Creates on the local servers what the CDK stack declares in `shared/resource-spec.ts`: the table,
  * the event topic, every queue with its DLQ and topic subscription, and the media bucket.
  *
  * Idempotent: it runs on every `npm start`, also over persisted data, and only creates or corrects
@@ -39,7 +39,7 @@ import {
   TABLE_KEYS,
   visibilityTimeoutSeconds,
   type QueueSpec,
-} from '../lib/resource-spec.ts';
+} from '../shared/resource-spec.ts';
 
 /** Names of the local resources. */
 export interface ResourceNames {

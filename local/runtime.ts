@@ -1,6 +1,6 @@
 /**
  * The whole backend on loopback, without AWS or Docker: DynamoDB Local and the S3/SNS/SQS emulator
- * with their data under `.local/`, the resources of `lib/resource-spec.ts`, one SQS poller per
+ * with their data under `.local/`, the resources of `shared/resource-spec.ts`, one SQS poller per
  * queue in front of its Lambda handler, the HTTP API in front of the API handler, and the sandbox
  * WABA standing in for End User Messaging Social.
  *
@@ -18,7 +18,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
-import { QUEUES, type QueueSpec } from '../lib/resource-spec.ts';
+import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { provision, type ProvisionedResources } from './provision.ts';

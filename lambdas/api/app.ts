@@ -8,7 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { z } from 'zod';
 import { ApiError, fieldPath, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
 import { logger, safeError } from '../../shared/observability.ts';
-import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
+import { MAX_BODY_BYTES } from '../../shared/resource-spec.ts';
 import type { AnyRoute, RouteRequest, RouteResponse } from './route.ts';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };

@@ -8,7 +8,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { MEDIA_QUEUE } from '../../lib/resource-spec.ts';
+import { MEDIA_QUEUE } from '../../shared/resource-spec.ts';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';

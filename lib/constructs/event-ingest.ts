@@ -5,7 +5,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DLQ_RETENTION_DAYS, INBOUND_QUEUE, type QueueSpec, visibilityTimeoutSeconds } from '../resource-spec.ts';
+import { DLQ_RETENTION_DAYS, INBOUND_QUEUE, type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
 
 /** The service principal of AWS End User Messaging Social (IAM prefix `social-messaging`). */
 export const SOCIAL_MESSAGING_PRINCIPAL = 'social-messaging.amazonaws.com';

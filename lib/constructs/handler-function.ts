@@ -6,7 +6,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_RUNTIME } from '../resource-spec.ts';
+import { LAMBDA_RUNTIME } from '../../shared/resource-spec.ts';
 
 /** The package root: `lambdas/` and the lock file live there. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));

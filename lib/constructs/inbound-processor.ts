@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INBOUND_QUEUE, type QueueSpec } from '../resource-spec.ts';
+import { INBOUND_QUEUE, type QueueSpec } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 

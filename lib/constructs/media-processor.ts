@@ -5,7 +5,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MEDIA_QUEUE, type QueueSpec } from '../resource-spec.ts';
+import { MEDIA_QUEUE, type QueueSpec } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';

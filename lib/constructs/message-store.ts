@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLE_INDEXES, TABLE_KEYS } from '../resource-spec.ts';
+import { TABLE_INDEXES, TABLE_KEYS } from '../../shared/resource-spec.ts';
 
 /**
  * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and

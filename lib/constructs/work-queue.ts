@@ -3,7 +3,7 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DLQ_RETENTION_DAYS, type QueueSpec, visibilityTimeoutSeconds } from '../resource-spec.ts';
+import { DLQ_RETENTION_DAYS, type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
 
 /** Properties of {@link WorkQueue}. */
 export interface WorkQueueProps {

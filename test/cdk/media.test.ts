@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DLQ_RETENTION_DAYS, INBOUND_QUEUE, MEDIA_QUEUE, visibilityTimeoutSeconds } from '../../lib/resource-spec.ts';
+import { DLQ_RETENTION_DAYS, INBOUND_QUEUE, MEDIA_QUEUE, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
 import {
   actionsOf,
   arnOf,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { expect } from 'vitest';
-import { type QueueSpec, visibilityTimeoutSeconds } from '../../lib/resource-spec.ts';
+import { type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
 import { WhatsAppBackendStack, type WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
 
 export const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';

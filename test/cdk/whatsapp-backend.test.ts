@@ -9,7 +9,7 @@ import {
   TABLE_INDEXES,
   TABLE_KEYS,
   visibilityTimeoutSeconds,
-} from '../../lib/resource-spec.ts';
+} from '../../shared/resource-spec.ts';
 import type { WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
 import {
   actionsOf,

@@ -20,7 +20,7 @@ import { PhoneNumberResolver } from '../../shared/domain/send-message.ts';
 import { defaultResourceNames, provision, type ProvisionedResources } from '../../local/provision.ts';
 import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
 import { createSandbox, loadSandboxConfig, type RunningSandbox, type Sandbox } from '../../local/sandbox/index.ts';
-import { INBOUND_QUEUE, MEDIA_QUEUE } from '../../lib/resource-spec.ts';
+import { INBOUND_QUEUE, MEDIA_QUEUE } from '../../shared/resource-spec.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
 import { NO_CHAOS } from '../../local/sandbox/types.ts';

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES } from '../../lib/resource-spec.ts';
+import { MAX_BODY_BYTES } from '../../shared/resource-spec.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from '../../local/http-gateway.ts';
 
 describe('startHttpGateway', () => {

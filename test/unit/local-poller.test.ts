@@ -10,7 +10,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { INBOUND_QUEUE, type QueueSpec } from '../../lib/resource-spec.ts';
+import { INBOUND_QUEUE, type QueueSpec } from '../../shared/resource-spec.ts';
 import { startPoller, type Poller, type SqsHandler } from '../../local/poller.ts';
 import { defaultResourceNames, provisionQueues, type ProvisionedQueue } from '../../local/provision.ts';
 import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';

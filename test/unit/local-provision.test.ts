@@ -6,7 +6,7 @@ import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSubscriptionAttributesCommand, ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INBOUND_QUEUE, QUEUES, TABLE_INDEXES, visibilityTimeoutSeconds } from '../../lib/resource-spec.ts';
+import { INBOUND_QUEUE, QUEUES, TABLE_INDEXES, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
 import { provision, type ProvisionOptions } from '../../local/provision.ts';
 import { startAwsEmulator, startDynamoDb, type RunningServer } from '../../local/servers.ts';
 

@@ -6,7 +6,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import { INBOUND_QUEUE, QUEUES } from '../../lib/resource-spec.ts';
+import { INBOUND_QUEUE, QUEUES } from '../../shared/resource-spec.ts';
 import { banner, startRuntime, type Runtime, type RuntimeInfo } from '../../local/runtime.ts';
 import { loadSandboxConfig } from '../../local/sandbox/index.ts';
 

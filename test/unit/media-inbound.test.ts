@@ -10,7 +10,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler as makeInbound } from '../../lambdas/inbound/handler.ts';
 import { makeHandler as makeMediaHandler, type MediaHandlerDeps } from '../../lambdas/media/handler.ts';
-import { MEDIA_QUEUE } from '../../lib/resource-spec.ts';
+import { MEDIA_QUEUE } from '../../shared/resource-spec.ts';
 import { MEDIA_KINDS, type MediaKind } from '../../local/sandbox/index.ts';
 import { INBOUND_LEASE_MS } from '../../shared/domain/media-jobs.ts';
 import { INBOUND_MEDIA_ID_TTL_MS } from '../../shared/domain/media.ts';

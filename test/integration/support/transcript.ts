@@ -4,7 +4,10 @@
  * `<dir>/<journey file>.txt` when the file's tests end. Ids, timestamps, ports and signatures are
  * masked (each distinct id keeps its own stable placeholder, so "the same id again" still shows), and
  * a poll that repeats the same request keeps only its last answer, so two runs of the same code write
- * the same text. Compare a branch's transcript with a baseline to see that no answer changed.
+ * the same text. Two things the backend does not decide are left out: the sandbox WABA's own progress
+ * of a sent message (`status`, `statuses` in its outbox, which move on its timers), and the order of
+ * list items with the same timestamp (ordered by their random ids; written here by their content).
+ * Compare a branch's transcript with a baseline to see that no answer changed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -38,6 +41,10 @@ class Masker {
       .replace(/X-Amz-[A-Za-z-]+=[^&"\s]+/g, (m) => `${m.split('=')[0]}=<masked>`)
       .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
       .replace(/msg_[0-9a-f]{32}/g, (m) => this.name('msg', m))
+      .replace(/upl_[0-9a-f]{32}/g, (m) => this.name('upl', m))
+      .replace(/\b[0-9a-f]{64}\b/g, (m) => this.name('hash', m))
+      .replace(/\b[0-9a-f]{32}\b/g, (m) => this.name('hex', m))
+      .replace(/\b\d{15,17}\b/g, (m) => this.name('num', m))
       .replace(/wamid\.[A-Za-z0-9_=+/-]+/g, (m) => this.name('wamid', m))
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, (m) => this.name('uuid', m))
       .replace(/("(?:cursor|nextCursor|next_cursor)"\s*:\s*")[^"]+/g, (_m, p: string) => `${p}<cursor>`)
@@ -45,6 +52,36 @@ class Masker {
       .replace(/([?&](?:mid|hash|ext)=)[^&"\s]+/g, (_m, p: string) => `${p}<masked>`)
       .replace(/\b1[5-9]\d{8}(\d{3})?\b/g, '<epoch>');
   }
+}
+
+/** The sandbox's outbox without its own, timer-driven progress of each message. */
+function withoutSandboxProgress(body: unknown): unknown {
+  if (!Array.isArray(body)) return body;
+  return body.map((e) => {
+    if (typeof e !== 'object' || e === null) return e;
+    const { status: _s, statuses: _ss, ...rest } = e as Record<string, unknown>;
+    return rest;
+  });
+}
+
+/** A page whose items tie on `timestamp` comes in the order of their random ids: tied items by content here. */
+function tiesByContent(body: unknown): unknown {
+  const items = (body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) return body;
+  const stamp = (i: unknown) => String((i as { timestamp?: unknown } | null)?.timestamp ?? '');
+  const content = (i: unknown) => {
+    const { id: _i, wamid: _w, ...rest } = (i ?? {}) as Record<string, unknown>;
+    return JSON.stringify(rest);
+  };
+  const sorted = [...items];
+  for (let a = 0; a < sorted.length; ) {
+    let b = a + 1;
+    while (b < sorted.length && stamp(sorted[b]) === stamp(sorted[a])) b++;
+    const tied = sorted.slice(a, b).sort((x, y) => content(x).localeCompare(content(y)));
+    sorted.splice(a, tied.length, ...tied);
+    a = b;
+  }
+  return { ...(body as object), items: sorted };
 }
 
 function show(body: unknown): string {
@@ -61,10 +98,11 @@ export function record(target: 'api' | 'sandbox', method: string, path: string, 
     .map(([k, v]) => `${k}: ${v}\n`)
     .join('');
   const got = KEPT_HEADERS.flatMap((h) => (answerHeaders.get(h) === null ? [] : [`${h}: ${answerHeaders.get(h)}\n`])).join('');
+  const shown = target === 'sandbox' && path.startsWith('/sandbox/outbox') ? withoutSandboxProgress(answer) : tiesByContent(answer);
   const exchange = {
     test: state.currentTestName ?? '(setup)',
     request: `${target} ${method} ${path}\n${sent}${show(body)}`,
-    answer: `${status}\n${got}${show(answer)}`,
+    answer: `${status}\n${got}${show(shown)}`,
   };
   const last = exchanges.at(-1);
   // A poll repeats the same request until its answer changes: keep only the last answer.
