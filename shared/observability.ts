@@ -1,5 +1,5 @@
 /**
- * Powertools logger and tracer, from one module. Log lines carry ids and counts only: never a phone
+ * The Powertools logger, from one module. Log lines carry ids and counts only: never a phone
  * number or a message body.
  */
 import { Logger } from '@aws-lambda-powertools/logger';

@@ -4,20 +4,16 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient } from '../../shared/adapters/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
-import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
+import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import type { MediaApiDeps } from './routes/media.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
-import {
-  socialMessagingClient,
-  socialMessagingSendClient,
-  SocialMessagingGateway,
-} from '../../shared/adapters/socialmessaging-gateway.ts';
+import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { logger } from '../../shared/observability.ts';
 

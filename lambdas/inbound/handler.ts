@@ -4,10 +4,9 @@
  * reported as a batch item failure so only that record comes back.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
-import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ingestEvent } from '../../shared/domain/ingest.ts';
@@ -43,7 +42,7 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
     const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
     return makeHandler({
       store: new DynamoDbStore(documentClient(), config.TABLE_NAME),
-      mediaJobs: new SqsMediaJobQueue(new SQSClient({}), config.MEDIA_QUEUE_URL),
+      mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
     });
   })();
   return wired(event, context);

@@ -5,13 +5,11 @@
  * record alone, and SQS brings it back after a delay that grows with each receive.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { SocialMessagingClient } from '@aws-sdk/client-socialmessaging';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MEDIA_QUEUE } from '../../shared/resource-spec.ts';
-import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
-import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
+import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
@@ -77,8 +75,8 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
     return makeHandler({
       records: new DynamoDbMediaRecords(documentClient(), config.TABLE_NAME),
       storage: new S3MediaStorage(mediaS3Client(), config.MEDIA_BUCKET),
-      whatsapp: new SocialMessagingMedia(new SocialMessagingClient({})),
-      retry: new SqsMediaJobQueue(new SQSClient({}), config.MEDIA_QUEUE_URL),
+      whatsapp: new SocialMessagingMedia(socialMessagingClient()),
+      retry: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
       now: Date.now,
     });
   })();

@@ -1,8 +1,13 @@
 /**
- * SDK clients, built once per process. Endpoints come from the SDK's standard configuration
- * (`AWS_ENDPOINT_URL_<SERVICE>`), so the same code talks to AWS or to the local servers.
+ * Every SDK client of the backend, in one place: the handlers wire their adapters with these. Each
+ * call builds a client; a handler builds its own once per container, on first use. Endpoints come
+ * from the SDK's standard configuration (`AWS_ENDPOINT_URL_<SERVICE>`), so the same code talks to
+ * AWS or to the local servers.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SocialMessagingClient, type SocialMessagingClientConfig } from '@aws-sdk/client-socialmessaging';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function documentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
@@ -10,4 +15,52 @@ export function documentClient(client: DynamoDBClient = new DynamoDBClient({})):
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
+}
+
+/**
+ * Attempts per call, retries included, for calls that are safe to repeat (reads, media). The
+ * SDK's standard strategy retries throttling, 5xx and network errors with backoff; three
+ * attempts stay well inside API Gateway's 29-second limit.
+ */
+export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
+
+/**
+ * The client for calls that are safe to repeat, with the endpoint from the SDK's standard
+ * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
+ */
+export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
+  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', ...config });
+}
+
+/**
+ * How long a send waits for AWS's answer before giving up on it (the message is then in doubt):
+ * long enough for a slow answer, short enough to record the outcome before the API function's
+ * 28-second timeout.
+ */
+export const SEND_TIMEOUT_MS = 20_000;
+
+/**
+ * The client for SendWhatsAppMessage: one attempt per call, never a retry by the SDK, and an
+ * answer awaited at most `SEND_TIMEOUT_MS` (a `TimeoutError` after that).
+ */
+export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
+  return new SocialMessagingClient({
+    requestHandler: { requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
+    ...config,
+    maxAttempts: 1,
+  });
+}
+
+/**
+ * An S3 client for media. Checksums only when S3 requires them: by default the SDK puts a CRC32
+ * of the (empty) request body into a presigned PUT URL, which S3 then holds against the real
+ * upload and refuses it. The file's integrity is checked here with SHA-256 instead.
+ */
+export function mediaS3Client(config: S3ClientConfig = {}): S3Client {
+  return new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...config });
+}
+
+/** The client of the media job queue (retry delays, new jobs). */
+export function sqsClient(config: SQSClientConfig = {}): SQSClient {
+  return new SQSClient(config);
 }

@@ -19,11 +19,11 @@ import type {
   UploadRecord,
   UploadState,
 } from '../ports/media.ts';
-import { keys } from './dynamodb-store.ts';
+import { keys } from './dynamodb-keys.ts';
 
 type Item = Record<string, any>;
 
-export const uploadKey = (uploadId: string) => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' });
+export const uploadKey = keys.upload;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const epochSeconds = (ms: number) => Math.floor(ms / 1000);

@@ -25,7 +25,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApiError, InternalError, STORE_BUSY_ERRORS, storeBusy } from '../domain/errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
-import { keys } from './dynamodb-store.ts';
+import { keys } from './dynamodb-keys.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -21,7 +21,7 @@ import {
 } from '../domain/message-view.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
-import { keys } from './dynamodb-store.ts';
+import { keys } from './dynamodb-keys.ts';
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;

@@ -10,6 +10,7 @@ import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } fro
 import { accountEventKind } from '../domain/account-events.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
+import { keys, statusAttribute } from './dynamodb-keys.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 import { eventContentOf } from '../domain/parse-event.ts';
 
@@ -19,25 +20,7 @@ export const QUARANTINE_RAW_MAX = 300_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** Key builders: the table's layout in one place. */
-export const keys = {
-  message: (id: string) => ({ PK: `MSG#${id}`, SK: 'MSG' }),
-  conversation: (phoneNumberId: string, contactId: string) => ({ PK: `CONV#${phoneNumberId}#${contactId}`, SK: 'CONV' }),
-  timeline: (phoneNumberId: string, contactId: string) => `CONV#${phoneNumberId}#${contactId}`,
-  conversationsOf: (phoneNumberId: string) => `CONVS#${phoneNumberId}`,
-  allConversations: 'CONVS',
-  wamid: (wamid: string) => `WAMID#${wamid}`,
-  /** A user's BSUID → phone (`wa_id`) on one business number, for sends addressed by BSUID. */
-  alias: (phoneNumberId: string, userId: string) => ({ PK: `ALIAS#${phoneNumberId}#${userId}`, SK: 'ALIAS' }),
-  quarantine: 'QUARANTINE',
-} as const;
-
-/**
- * The attribute holding one status of a message: `st:read`, or `st:read:<member>` for a group
- * member's own status, so each member's delivered and read is kept once.
- */
-export const statusAttribute = (status: string, participantId?: string) =>
-  participantId === undefined ? `st:${status}` : `st:${status}:${participantId}`;
+export { keys, statusAttribute } from './dynamodb-keys.ts';
 
 /**
  * A write DynamoDB refused for what it holds (too large, invalid), which no retry can fix. A single
@@ -263,8 +246,7 @@ export class DynamoDbStore implements EventStore {
     // publish of the same value is kept as a second event, since it may be one), then the SQS time.
     const hash = sha256(`${e.field}\n${e.eventTimestamp ?? e.snsMessageId ?? at}\n${body}`);
     await this.putOnce('record account event', {
-      PK: `ACCT#${e.wabaId}`,
-      SK: `${e.field}#${at}#${hash}`,
+      ...keys.accountEvent(e.wabaId, e.field, at, hash),
       entity: 'accountEvent',
       wabaId: e.wabaId,
       field: e.field,
@@ -272,7 +254,7 @@ export class DynamoDbStore implements EventStore {
       value: e.value,
       receivedAt: at,
       eventTimestamp: e.eventTimestamp,
-      GSI1PK: 'ACCOUNT_EVENTS',
+      GSI1PK: keys.accountEvents,
       GSI1SK: `${at}#${hash}`,
     });
   }
@@ -283,8 +265,7 @@ export class DynamoDbStore implements EventStore {
     const at = iso(q.receivedAtMs);
     const truncated = q.raw.length > QUARANTINE_RAW_MAX;
     await this.putOnce('quarantine event', {
-      PK: `QUAR#${hash}`,
-      SK: 'QUAR',
+      ...keys.quarantined(hash),
       entity: 'quarantine',
       id: hash,
       raw: truncated ? q.raw.slice(0, QUARANTINE_RAW_MAX) : q.raw,

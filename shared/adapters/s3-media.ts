@@ -14,14 +14,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaStorage, StoredObject } from '../ports/media.ts';
 
-/**
- * An S3 client for media. Checksums only when S3 requires them: by default the SDK puts a CRC32
- * of the (empty) request body into a presigned PUT URL, which S3 then holds against the real
- * upload and refuses it. The file's integrity is checked here with SHA-256 instead.
- */
-export function mediaS3Client(config: S3ClientConfig = {}): S3Client {
-  return new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...config });
-}
+export { mediaS3Client } from './aws-clients.ts';
 
 function isForbidden(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -21,13 +21,6 @@ import { phoneDigits } from '../domain/ids.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 
 /**
- * Attempts per call, retries included, for calls that are safe to repeat (reads, media). The
- * SDK's standard strategy retries throttling, 5xx and network errors with backoff; three
- * attempts stay well inside API Gateway's 29-second limit.
- */
-export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
-
-/**
  * Attempts of one SendWhatsAppMessage while AWS throttles it (ThrottledRequestException or HTTP
  * 429); a send still throttled after them becomes a 429 with Retry-After for the caller.
  */
@@ -39,32 +32,7 @@ export function throttledSendDelayMs(retry: number, random: () => number = Math.
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/**
- * The client for calls that are safe to repeat, with the endpoint from the SDK's standard
- * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
- */
-export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', ...config });
-}
-
-/**
- * How long a send waits for AWS's answer before giving up on it (the message is then in doubt):
- * long enough for a slow answer, short enough to record the outcome before the API function's
- * 28-second timeout.
- */
-export const SEND_TIMEOUT_MS = 20_000;
-
-/**
- * The client for SendWhatsAppMessage: one attempt per call, never a retry by the SDK, and an
- * answer awaited at most `SEND_TIMEOUT_MS` (a `TimeoutError` after that).
- */
-export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({
-    requestHandler: { requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
-    ...config,
-    maxAttempts: 1,
-  });
-}
+export { SEND_TIMEOUT_MS, socialMessagingClient, socialMessagingSendClient, SOCIALMESSAGING_MAX_ATTEMPTS } from './aws-clients.ts';
 
 export interface SocialMessagingGatewayOptions {
   /**
