@@ -1,11 +1,12 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DLQ_RETENTION_DAYS, INBOUND_QUEUE, type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
+import { INBOUND_QUEUE, type QueueSpec } from '../../shared/resource-spec.ts';
+import { encryptedQueue } from './encrypted-queue.ts';
 
 /** The service principal of AWS End User Messaging Social (IAM prefix `social-messaging`). */
 export const SOCIAL_MESSAGING_PRINCIPAL = 'social-messaging.amazonaws.com';
@@ -89,20 +90,7 @@ export class EventIngest extends Construct {
       removalPolicy: keyRemovalPolicy,
     });
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-    });
-
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.queueKey,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(spec)),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = encryptedQueue(this, this.queueKey, spec));
 
     if (spec.subscribedToEventTopic) {
       // Raw delivery off: the consumer parses the SNS envelope, whose Message is the EUM JSON.

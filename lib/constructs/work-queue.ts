@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DLQ_RETENTION_DAYS, type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
+import type { QueueSpec } from '../../shared/resource-spec.ts';
+import { encryptedQueue } from './encrypted-queue.ts';
 
 /** Properties of {@link WorkQueue}. */
 export interface WorkQueueProps {
@@ -33,19 +34,7 @@ export class WorkQueue extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.keyRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
-    });
-    this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.key,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(spec)),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = encryptedQueue(this, this.key, spec));
   }
 
   /**
