@@ -6,7 +6,8 @@
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ApiError, fieldPath, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
+import { ApiError, fieldPath, NotFoundError, ValidationError } from '../../shared/domain/errors.ts';
+import { toApiError, toErrorBody } from './http-errors.ts';
 import { logger, safeError } from '../../shared/observability.ts';
 import { MAX_BODY_BYTES } from '../../shared/resource-spec.ts';
 import type { AnyRoute, RouteRequest, RouteResponse } from './route.ts';

@@ -22,7 +22,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ApiError, InternalError, STORE_BUSY_ERRORS, storeBusy } from '../domain/errors.ts';
+import { ApiError, InternalError, storeBusy } from '../domain/errors.ts';
+import { STORE_BUSY_ERRORS } from './store-errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-keys.ts';

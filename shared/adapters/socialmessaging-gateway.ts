@@ -1,7 +1,7 @@
 /**
  * WhatsAppGateway over the socialmessaging SDK client: SendWhatsAppMessage and
  * GetLinkedWhatsAppBusinessAccountPhoneNumber. Failed calls are thrown as `WhatsAppServiceError`
- * (the SDK's exception name kept), which the domain maps with `AWS_ERROR_POLICY`.
+ * (the SDK's exception name kept), translated there into the domain's `WhatsAppFailure` (socialmessaging-errors.ts).
  *
  * SendWhatsAppMessage has no client token: a call that reached AWS and lost its answer (timeout,
  * reset connection, 5xx) may have sent the message, and sending it again could deliver it twice.
@@ -16,7 +16,7 @@ import {
   SocialMessagingClient,
   type SocialMessagingClientConfig,
 } from '@aws-sdk/client-socialmessaging';
-import { isAwsThrottle, WhatsAppServiceError } from '../domain/errors.ts';
+import { isAwsThrottle, WhatsAppServiceError } from './socialmessaging-errors.ts';
 import { phoneDigits } from '../domain/ids.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
 

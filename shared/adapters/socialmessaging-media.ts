@@ -1,15 +1,15 @@
 /**
  * WhatsApp media through AWS End User Messaging Social: GetWhatsAppMessageMedia (inbound file →
  * the media bucket) and PostWhatsAppMessageMedia (an object of the bucket → a WhatsApp media id).
- * Failed calls are thrown as `WhatsAppServiceError` (the SDK's exception name kept): the use cases
- * classify them by name, and the API maps only these with `AWS_ERROR_POLICY`.
+ * Failed calls are thrown as `WhatsAppServiceError` (the SDK's exception name kept): translated into
+ * the domain's `WhatsAppFailure` (socialmessaging-errors.ts): a kind, an answer, a refusal.
  */
 import {
   GetWhatsAppMessageMediaCommand,
   PostWhatsAppMessageMediaCommand,
   type SocialMessagingClient,
 } from '@aws-sdk/client-socialmessaging';
-import { WhatsAppServiceError } from '../domain/errors.ts';
+import { WhatsAppServiceError } from './socialmessaging-errors.ts';
 import type { WhatsAppMedia } from '../ports/media.ts';
 
 async function call<T>(op: () => Promise<T>): Promise<T> {

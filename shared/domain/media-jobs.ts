@@ -16,7 +16,7 @@ import type {
   UploadRecord,
   WhatsAppMedia,
 } from '../ports/media.ts';
-import { ApiError, ConflictError, NotFoundError } from './errors.ts';
+import { ApiError, ConflictError, NotFoundError, WhatsAppFailure, type WhatsAppRefusal } from './errors.ts';
 import { isMessageId, messageIdFromWamid } from './ids.ts';
 import {
   canonicalMime,
@@ -100,15 +100,13 @@ export const MEDIA_FAILURE_REASONS = {
 export type MediaFailureReason = keyof typeof MEDIA_FAILURE_REASONS;
 
 /**
- * GetWhatsAppMessageMedia errors that no retry can fix, by exception name. Every other error
- * (ThrottledRequest, Dependency, InternalService, AccessDenied, network) is retried: AccessDenied
- * is the backend's own IAM, which a fix to the stack heals.
+ * Download refusals no retry can fix (the adapter says which, see `WhatsAppRefusal`). Every other
+ * failure (throttling, WhatsApp or AWS unavailable, the backend's own IAM, network) is retried.
  */
-export const DOWNLOAD_FAILURES: Readonly<Record<string, MediaFailureReason>> = {
-  ResourceNotFoundException: 'media_not_found',
-  AccessDeniedByMetaException: 'media_refused',
-  ValidationException: 'invalid_media_request',
-  InvalidParametersException: 'invalid_media_request',
+export const DOWNLOAD_FAILURES: Readonly<Record<WhatsAppRefusal, MediaFailureReason>> = {
+  not_found: 'media_not_found',
+  refused_by_meta: 'media_refused',
+  invalid_request: 'invalid_media_request',
 };
 
 /** What SQS should do after a failed attempt: wait longer on each receive, capped. */
@@ -139,11 +137,6 @@ export type CopyOutcome =
   | { outcome: 'stored'; s3Key: string; size: number }
   | { outcome: 'failed'; reason: MediaFailureReason }
   | { outcome: 'skipped'; state: string };
-
-function errorName(err: unknown): string | undefined {
-  const name = (err as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
-}
 
 /**
  * Copies the file of one inbound media message into the bucket.
@@ -195,8 +188,7 @@ export async function copyInboundMedia(
         keyPrefix: prefix,
       });
     } catch (err) {
-      const reason = DOWNLOAD_FAILURES[errorName(err) ?? ''];
-      if (reason) return await fail(reason);
+      if (err instanceof WhatsAppFailure && err.refusal !== undefined) return await fail(DOWNLOAD_FAILURES[err.refusal]);
       throw err;
     }
     const mimeType = answer.mimeType ?? job.mimeType;

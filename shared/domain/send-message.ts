@@ -43,13 +43,14 @@ import {
 } from '../whatsapp/outbound.ts';
 import { encodeCallbackData } from './callback.ts';
 import {
+  answerOf,
   ApiError,
-  AWS_AUTH_ERRORS,
   ConflictError,
-  fromAwsError,
+  failureKindOf,
   IdempotencyKeyReuseError,
-  isAwsThrottle,
   NotFoundError,
+  WhatsAppFailure,
+  type WhatsAppFailureKind,
   ValidationError,
   WindowClosedError,
 } from './errors.ts';
@@ -107,39 +108,8 @@ export interface MessageSenderDeps {
   log?: { warn(message: string, attributes: Record<string, unknown>): void };
 }
 
-/**
- * How a failed SendWhatsAppMessage call leaves the message:
- * - `rejected`: AWS refused the request itself as bad, so nothing was sent and sending the same
- *   request again cannot help. Final: kept, and its error replayed.
- * - `throttled`: AWS accepted nothing, and will again soon (the gateway has already retried it).
- * - `not_sent`: AWS refused it before looking at the message, for a reason outside the request
- *   (our IAM or credentials, a phone number not linked in this account and Region): nothing was
- *   sent, and once an operator fixes it the same request may go through.
- * - `unknown`: anything else may hide an accepted message.
- */
-export type SendFailure = 'rejected' | 'throttled' | 'not_sent' | 'unknown';
-
-/** The failures known by exception name (facts §1.3, and AWS's authentication failures). */
-export const SEND_FAILURE_BY_EXCEPTION: Readonly<Record<string, Exclude<SendFailure, 'unknown'>>> = {
-  ValidationException: 'rejected',
-  InvalidParametersException: 'rejected',
-  LimitExceededException: 'rejected',
-  AccessDeniedByMetaException: 'rejected',
-  ThrottledRequestException: 'throttled',
-  ResourceNotFoundException: 'not_sent',
-  ...Object.fromEntries([...AWS_AUTH_ERRORS].map((name) => [name, 'not_sent' as const])),
-};
-
-/**
- * By name as above; an answer with HTTP 429 that the SDK does not model is `throttled`; anything
- * else (InternalServiceException, DependencyException, any other 4xx or 5xx, a network error, a
- * timeout) is `unknown`: AWS may have accepted the message.
- */
-export function classifySendFailure(err: unknown): SendFailure {
-  const name = (typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined);
-  if (typeof name === 'string' && Object.hasOwn(SEND_FAILURE_BY_EXCEPTION, name)) return SEND_FAILURE_BY_EXCEPTION[name]!;
-  return isAwsThrottle(err) ? 'throttled' : 'unknown';
-}
+/** How a failed SendWhatsAppMessage call leaves the message (see `WhatsAppFailureKind`). */
+export type SendFailure = WhatsAppFailureKind;
 
 /** JSON with object keys sorted at every level: equal values give equal strings. */
 export function canonicalJson(value: unknown): string {
@@ -392,7 +362,7 @@ export class MessageSender {
   /** Records a failed call and returns the error to answer. */
   private async recordFailure(record: OutboundRecord, err: unknown, keyed: boolean): Promise<ApiError> {
     const { store, now } = this.deps;
-    const kind = classifySendFailure(err);
+    const kind = failureKindOf(err);
     if (kind === 'throttled' || kind === 'not_sent') {
       // AWS accepted nothing, and the same request may go through later: nothing is kept, so a
       // retry with the key starts again.
@@ -403,11 +373,11 @@ export class MessageSender {
         this.deps.log?.warn('unsent message not discarded', { messageId: record.id, ...errorNames(storeErr) });
         return new KeyNotFreedError(record.id, keyed);
       }
-      return fromAwsError(err);
+      return answerOf(err);
     }
     try {
       if (kind === 'rejected') {
-        const answer = fromAwsError(err);
+        const answer = answerOf(err);
         await store.markRejected(record, toStoredError(answer), now());
         return answer;
       }
@@ -415,7 +385,7 @@ export class MessageSender {
     } catch (storeErr) {
       // The record stays `sending`: a retry answers send_in_progress, then send_in_doubt. Safe.
       this.deps.log?.warn('send outcome not recorded', { messageId: record.id, ...errorNames(storeErr) });
-      if (kind === 'rejected') return fromAwsError(err);
+      if (kind === 'rejected') return answerOf(err);
     }
     return new SendInDoubtError(record.id, { status: 502, keyed, cause: err });
   }
@@ -437,7 +407,7 @@ export class MessageSender {
         metaApiVersion: this.deps.metaApiVersion,
       });
     } catch (err) {
-      throw fromAwsError(err);
+      throw answerOf(err);
     }
     return { id: m.id, wamid: m.wamid, read: true };
   }
@@ -476,7 +446,7 @@ export class PhoneNumberResolver {
     const id = digits !== '' ? byDigits.get(digits) : undefined;
     if (id !== undefined) return id;
     // A number AWS could not describe just now may be the one asked for: say so rather than 404.
-    if (failure !== undefined) throw fromAwsError(failure);
+    if (failure !== undefined) throw answerOf(failure);
     throw this.unknownNumber(from);
   }
 
@@ -503,7 +473,7 @@ export class PhoneNumberResolver {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           if (r.value.displayPhoneNumber) byDigits.set(r.value.displayPhoneNumber, ids[i]!);
-        } else if ((r.reason as { name?: unknown } | undefined)?.name !== 'ResourceNotFoundException') {
+        } else if (!(r.reason instanceof WhatsAppFailure && r.reason.refusal === 'not_found')) {
           failure = r.reason;
         }
       });

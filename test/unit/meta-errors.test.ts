@@ -2,17 +2,17 @@ import { describe, expect, it } from 'vitest';
 import {
   ApiError,
   ConflictError,
-  fromAwsError,
   IdempotencyKeyReuseError,
   InternalError,
   NotFoundError,
   ThrottledError,
-  toErrorBody,
   UnavailableError,
   UpstreamError,
   ValidationError,
   WindowClosedError,
 } from '../../shared/domain/errors.ts';
+import { fromAwsError } from '../../shared/adapters/socialmessaging-errors.ts';
+import { toErrorBody } from '../../lambdas/api/http-errors.ts';
 import { classifyMetaError, META_ERROR_POLICY } from '../../shared/domain/meta-errors.ts';
 
 /** An SDK-shaped exception without importing the SDK: the domain matches on `name` only. */

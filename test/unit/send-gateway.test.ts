@@ -16,7 +16,7 @@ import {
   SocialMessagingGateway,
   throttledSendDelayMs,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
-import { WhatsAppServiceError } from '../../shared/domain/errors.ts';
+import { WhatsAppServiceError } from '../../shared/adapters/socialmessaging-errors.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { makeHandler } from '../../lambdas/api/handler.ts';
 import { call } from '../support/api.ts';

@@ -31,8 +31,9 @@ import {
   socialMessagingSendClient,
   SocialMessagingGateway,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
-import { ApiError, fromAwsError, WhatsAppServiceError } from '../../shared/domain/errors.ts';
-import { classifySendFailure, MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
+import { ApiError } from '../../shared/domain/errors.ts';
+import { classifySendFailure, fromAwsError, WhatsAppServiceError } from '../../shared/adapters/socialmessaging-errors.ts';
+import { MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
 import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
 import { META_API_VERSION, outboundFixture, PN } from '../support/send.ts';
 
