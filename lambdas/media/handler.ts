@@ -1,8 +1,8 @@
 /**
- * Inbound media jobs: SQS (fed by the inbound function) → the file copied from WhatsApp into the
- * media bucket, checked against the webhook's SHA-256, its state recorded on the message.
- * A malformed job is failed and so kept for the DLQ; a transient failure is reported for that
- * record alone, and SQS brings it back after a delay that grows with each receive.
+ * Inbound media jobs: SQS (fed by the inbound function) → `runInboundMediaJob` (the file copied
+ * from WhatsApp into the media bucket, checked against the webhook's SHA-256, its state recorded on
+ * the message). A failed record is reported alone (partial batch response); the use case decides
+ * what is kept for the DLQ and when SQS brings a job back.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -13,54 +13,27 @@ import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { copyInboundMedia, InboundMediaJobSchema, retryDelaySeconds, type InboundCopyDeps } from '../../shared/domain/media-jobs.ts';
+import { runInboundMediaJob, type InboundJobDeps } from '../../shared/domain/media-jobs.ts';
 import { logger } from '../../shared/observability.ts';
 
-export interface MediaHandlerDeps extends InboundCopyDeps {
-  /** Delays the next delivery of a failed job; without it the queue's visibility timeout applies. */
-  retry?: { retryAfter(receiptHandle: string, seconds: number): Promise<void> };
-  /** @default retryDelaySeconds (30 s doubling, at most 10 min) */
-  retryDelaySeconds?: (receiveCount: number) => number;
+export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount' | 'log'> {
   /** Receives before the queue moves a job to its DLQ. @default MEDIA_QUEUE.maxReceiveCount */
   maxReceiveCount?: number;
 }
 
 export function makeHandler(deps: MediaHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
-  const maxReceiveCount = deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount;
-  const delayOf = deps.retryDelaySeconds ?? retryDelaySeconds;
-
-  const recordHandler = async (record: SQSRecord) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(record.body);
-    } catch {
-      body = undefined;
-    }
-    const parsed = InboundMediaJobSchema.safeParse(body);
-    if (!parsed.success) {
-      // Jobs are made by the inbound handler, so this is a bug, not user input: keep the job by
-      // failing it, so that the queue moves it to its DLQ after its receives, where it can be redriven.
-      logger.error('media job is not valid; left for the DLQ', { sqsMessageId: record.messageId });
-      throw new Error('invalid media job');
-    }
-    const job = parsed.data;
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
-    const keys = { messageId: job.messageId, phoneNumberId: job.phoneNumberId, receiveCount };
-    try {
-      const result = await copyInboundMedia(job, deps, { finalAttempt: receiveCount >= maxReceiveCount });
-      logger.info('media job done', { ...keys, ...result });
-      return result;
-    } catch (err) {
-      logger.warn('media copy failed; the job will be retried', { ...keys, error: (err as Error).name });
-      if (deps.retry) {
-        await deps.retry.retryAfter(record.receiptHandle, delayOf(receiveCount)).catch((e: unknown) => {
-          logger.warn('could not delay the retry', { ...keys, error: (e as Error).name });
-        });
-      }
-      throw err;
-    }
-  };
+  const jobDeps: InboundJobDeps = { ...deps, maxReceiveCount: deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount, log: logger };
+  const recordHandler = (record: SQSRecord) =>
+    runInboundMediaJob(
+      {
+        body: record.body,
+        messageId: record.messageId,
+        receiptHandle: record.receiptHandle,
+        receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1,
+      },
+      jobDeps,
+    );
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     // A batch where every record failed is still answered with the list, like any other.

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { PENDING_UPLOAD_RETENTION_MS } from '../domain/media-jobs.ts';
+import { PENDING_UPLOAD_RETENTION_MS } from '../domain/media-uploads.ts';
 import type {
   CompletedUpload,
   InboundClaim,

@@ -14,7 +14,6 @@ import {
   GetLinkedWhatsAppBusinessAccountPhoneNumberCommand,
   SendWhatsAppMessageCommand,
   SocialMessagingClient,
-  type SocialMessagingClientConfig,
 } from '@aws-sdk/client-socialmessaging';
 import { isAwsThrottle, WhatsAppServiceError } from './socialmessaging-errors.ts';
 import { phoneDigits } from '../domain/ids.ts';

@@ -1,6 +1,7 @@
 /** Media routes (api-contract.md §3): outbound uploads and the stored files of inbound messages. */
 import { z } from 'zod';
-import { completeUpload, mediaDownload, startUpload, type UploadDeps } from '../../../shared/domain/media-jobs.ts';
+import { mediaDownload } from '../../../shared/domain/media-jobs.ts';
+import { completeUpload, startUpload, type UploadDeps } from '../../../shared/domain/media-uploads.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
 /** What the media routes need; built on first use (see `lambdas/api/handler.ts`). */
