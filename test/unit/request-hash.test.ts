@@ -5,7 +5,7 @@
  * restructured; any change to them is a breaking change.
  */
 import { describe, expect, it } from 'vitest';
-import { requestHash } from '../../shared/domain/send-message.ts';
+import { prepareSend, requestHash } from '../../shared/domain/send-message.ts';
 import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
 
 const PN = 'phone-number-id-0123456789abcdef0123456789abcdef';
@@ -35,6 +35,10 @@ describe('request hash', () => {
     const parsed = parseSendMessageRequest(body);
     if (!parsed.ok) throw new Error(parsed.error.message);
     expect(requestHash(PN, parsed.value)).toBe(hash);
+    // What the send path stores: the hash prepareSend makes beside the message it sends.
+    const prepared = prepareSend(PN, 'msg_0123456789abcdef0123456789abcdef', parsed.value);
+    expect(prepared.hash).toBe(hash);
+    expect(prepared.message.biz_opaque_callback_data).toMatch(/^msg_0123456789abcdef0123456789abcdef/);
   });
 
   it('tells a different body apart', () => {
