@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PENDING_UPLOAD_RETENTION_MS } from '../domain/media-uploads.ts';
 import type {
@@ -20,6 +20,7 @@ import type {
   UploadState,
 } from '../ports/media.ts';
 import { keys } from './dynamodb-keys.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 type Item = Record<string, any>;
 
@@ -68,14 +69,7 @@ function toUpload(item: Item): UploadRecord {
   return upload;
 }
 
-export class DynamoDbMediaRecords implements MediaRecords {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbMediaRecords extends DynamoDbTable implements MediaRecords {
   async claimInbound(messageId: string, mediaId: string, opts: { nowMs: number; leaseMs: number }): Promise<InboundClaim> {
     const token = randomUUID();
     try {

@@ -19,14 +19,14 @@ import {
   PutCommand,
   TransactWriteCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApiError, InternalError, storeBusy } from '../domain/errors.ts';
-import { STORE_BUSY_ERRORS } from './store-errors.ts';
+import { isStoreBusy } from './store-errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-keys.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -43,8 +43,7 @@ type Item = Record<string, any>;
  */
 function storeError(what: string, err: unknown): never {
   if (err instanceof ApiError) throw err;
-  const name = (err as { name?: unknown } | undefined)?.name;
-  if (typeof name === 'string' && STORE_BUSY_ERRORS.has(name)) throw storeBusy();
+  if (isStoreBusy(err)) throw storeBusy();
   throw new InternalError('store_error', undefined, { cause: new Error(what, { cause: err }) });
 }
 
@@ -72,14 +71,7 @@ function toStored(item: Item): StoredOutbound {
 /** Position of a message in its conversation's timeline and in "last activity" order. */
 const timelineKey = (r: { timestampMs: number; id: string }) => `${iso(r.timestampMs)}#${r.id}`;
 
-export class DynamoDbOutbound implements OutboundStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   async lastInboundAt(phoneNumberId: string, contactId: string): Promise<number | undefined> {
     // Consistent: a reply right after the user's first message must see the window it opened.
     const out = await guard('read conversation window', () =>

@@ -3,7 +3,7 @@
  * model (`domain/message-view.ts`), which turns them into API resources. Cursors are the query's
  * LastEvaluatedKey, base64url-encoded (keyset pagination: stable under concurrent writes).
  */
-import { BatchGetCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError, ValidationError } from '../domain/errors.ts';
 import {
   hasStatusesElsewhere,
@@ -22,6 +22,7 @@ import {
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { keys } from './dynamodb-keys.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
@@ -49,14 +50,7 @@ export function decodeCursor(cursor: string | undefined, expectedKeys: readonly 
 const BATCH_GET_MAX = 100;
 const BATCH_GET_ATTEMPTS = 5;
 
-export class DynamoDbQueries implements MessageQueries {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   private async byWamid(wamid: string): Promise<StoredMessage[]> {
     const out = await this.doc.send(
       new QueryCommand({

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
 import { accountEventKind } from '../domain/account-events.ts';
@@ -13,6 +13,7 @@ import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys, statusAttribute } from './dynamodb-keys.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 import { eventContentOf } from '../domain/parse-event.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;
@@ -46,14 +47,7 @@ async function write<T>(what: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-export class DynamoDbStore implements EventStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbStore extends DynamoDbTable implements EventStore {
   async recordInbound(m: InboundMessage): Promise<{ inserted: boolean }> {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
