@@ -406,6 +406,21 @@ describe('WABA event destination', () => {
     expect(del.parameters).toEqual({ id: WABA_ID, eventDestinations: [] });
   });
 
+  it('is set after the topic policy that lets End User Messaging Social publish, and cleared before it goes', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID });
+    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const policyId = logicalIdOf(template, 'AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: SOCIAL_MESSAGING, Action: 'sns:Publish' })]) },
+    });
+
+    // Act
+    const [resource] = Object.values(template.findResources('Custom::WhatsAppEventDestination')) as { DependsOn?: string[] }[];
+
+    // Assess: CloudFormation creates what a resource depends on first and deletes it last.
+    expect(resource?.DependsOn).toEqual(expect.arrayContaining([policyId, topicId]));
+  });
+
   it('may change the event destination of that WABA only, without passing roles', () => {
     // Prepare
     const { template } = synthesize({ wabaId: WABA_ID });
