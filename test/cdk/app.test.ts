@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';
 const outDirs: string[] = [];
+/** One synthesis of the app in a child process: seconds alone, much longer on a busy machine. */
+const SYNTH_TIMEOUT_MS = 120_000;
 
 /** Runs the CDK app the way the CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
 async function runApp(context: Record<string, unknown>) {
@@ -20,7 +22,7 @@ async function runApp(context: Record<string, unknown>) {
     CDK_OUTDIR: outDir,
     CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }),
   };
-  await promisify(execFile)(process.execPath, ['bin/app.ts'], { cwd: ROOT, env, timeout: 60_000 });
+  await promisify(execFile)(process.execPath, ['bin/app.ts'], { cwd: ROOT, env, timeout: SYNTH_TIMEOUT_MS });
   return (stackName: string) =>
     JSON.parse(readFileSync(join(outDir, `${stackName}.template.json`), 'utf8')) as {
       Resources: Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
@@ -63,7 +65,7 @@ describe('CDK app', () => {
     expect(bucket?.DeletionPolicy).toBe('Delete');
     expect(JSON.stringify(bucket?.Properties?.CorsConfiguration)).toContain('"AllowedOrigins":["https://a.example.com","https://b.example.com"]');
     expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('"SSEAlgorithm":"aws:kms"');
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('stops without phone number ids, naming the context key and how to find the ids', async () => {
     // Prepare / Act
@@ -79,7 +81,7 @@ describe('CDK app', () => {
     expect(failure?.stderr).toContain('get-linked-whatsapp-business-account');
     expect(failure?.stderr).toContain('discoverNumbers=true option, does not exist yet');
     expect(failure?.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('stops on a discoverNumbers request instead of ignoring it', async () => {
     // Prepare / Act
@@ -90,7 +92,7 @@ describe('CDK app', () => {
 
     // Assess
     expect(failure?.stderr).toContain('discoverNumbers is not available in this version');
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('takes mediaEncryption=s3-managed to an SSE-S3 media bucket without a media key', async () => {
     // Prepare / Act
@@ -102,7 +104,7 @@ describe('CDK app', () => {
     expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('"SSEAlgorithm":"AES256"');
     const keys = resources.filter((r) => r.Type === 'AWS::KMS::Key').map((r) => String(r.Properties?.Description));
     expect(keys.some((d) => d.includes('media bucket'))).toBe(false);
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('refuses an unknown mediaEncryption', async () => {
     // Prepare / Act
@@ -113,5 +115,5 @@ describe('CDK app', () => {
 
     // Assess
     expect(failure?.stderr).toContain('mediaEncryption must be "kms" or "s3-managed", got "sse-c"');
-  });
+  }, SYNTH_TIMEOUT_MS);
 });
