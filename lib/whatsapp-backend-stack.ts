@@ -17,6 +17,10 @@ export class WhatsAppBackendStack extends Stack {
       description: 'SNS topic to set as the WABA event destination',
       value: this.backend.eventTopic.topicArn,
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every alarm notifies: subscribe an email address or a pager to it',
+      value: this.backend.alarmTopic.topicArn,
+    });
     new CfnOutput(this, 'TableName', { value: this.backend.table.tableName });
     new CfnOutput(this, 'InboundQueueUrl', { value: this.backend.inboundQueue.queueUrl });
     new CfnOutput(this, 'InboundDeadLetterQueueUrl', { value: this.backend.inboundDeadLetterQueue.queueUrl });

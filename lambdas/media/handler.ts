@@ -14,6 +14,7 @@ import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-medi
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { runInboundMediaJob, type InboundJobDeps } from '../../shared/domain/media-jobs.ts';
+import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 
 export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount' | 'log'> {
@@ -24,20 +25,29 @@ export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount'
 export function makeHandler(deps: MediaHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
   const jobDeps: InboundJobDeps = { ...deps, maxReceiveCount: deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount, log: logger };
-  const recordHandler = (record: SQSRecord) =>
-    runInboundMediaJob(
-      {
-        body: record.body,
-        messageId: record.messageId,
-        receiptHandle: record.receiptHandle,
-        receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1,
-      },
-      jobDeps,
-    );
+  const recordHandler = (tally: MetricTally) => {
+    const counted: InboundJobDeps = { ...jobDeps, count: (outcome) => tally.add('mediaCopies', outcome) };
+    return (record: SQSRecord) =>
+      runInboundMediaJob(
+        {
+          body: record.body,
+          messageId: record.messageId,
+          receiptHandle: record.receiptHandle,
+          receiveCount: Number(record.attributes?.ApproximateReceiveCount) || 1,
+        },
+        counted,
+      );
+  };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    // A batch where every record failed is still answered with the list, like any other.
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const tally = new MetricTally();
+    try {
+      // A batch where every record failed is still answered with the list, like any other.
+      return await processPartialResponse(event, recordHandler(tally), processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      tally.publish();
+    }
+  };
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

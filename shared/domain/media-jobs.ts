@@ -197,6 +197,8 @@ export interface InboundJobDeps extends InboundCopyDeps {
   retryDelaySeconds?: (receiveCount: number) => number;
   /** Receives before the queue moves a job to its DLQ. */
   maxReceiveCount: number;
+  /** Counts each run by its outcome (`retry` for a transient failure), for the metrics. */
+  count?: (outcome: CopyOutcome['outcome'] | 'retry') => void;
   /** Where to report what happened to a job (ids and counts only). */
   log?: {
     info(message: string, attributes: Record<string, unknown>): void;
@@ -234,9 +236,11 @@ export async function runInboundMediaJob(
   try {
     const result = await copyInboundMedia(job, deps, { finalAttempt: receiveCount >= deps.maxReceiveCount });
     deps.log?.info('media job done', { ...keys, ...result });
+    deps.count?.(result.outcome);
     return result;
   } catch (err) {
     deps.log?.warn('media copy failed; the job will be retried', { ...keys, error: (err as Error).name });
+    deps.count?.('retry');
     if (deps.retry) {
       await deps.retry.retryAfter(message.receiptHandle, (deps.retryDelaySeconds ?? retryDelaySeconds)(receiveCount)).catch((e: unknown) => {
         deps.log?.warn('could not delay the retry', { ...keys, error: (e as Error).name });

@@ -15,6 +15,7 @@ import {
   actionsOf,
   arnOf,
   deadLetterQueueIdOf,
+  eventTopicIdOf,
   expectExactly,
   functionIdOf,
   logicalIdOf,
@@ -44,7 +45,7 @@ describe('event topic', () => {
     const { template } = synthesize();
 
     // Act
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const topicId = eventTopicIdOf(template);
 
     // Assess
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -149,7 +150,7 @@ describe('inbound queue', () => {
   it('encrypts queue and DLQ with a key SNS may use for this topic only', () => {
     // Prepare
     const { template } = synthesize();
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const topicId = eventTopicIdOf(template);
 
     // Act
     const keyId = logicalIdOf(template, 'AWS::KMS::Key', {
@@ -391,7 +392,7 @@ describe('WABA event destination', () => {
   it('points the given WABA at the topic and clears it when the stack goes', () => {
     // Prepare
     const { template } = synthesize({ wabaId: WABA_ID });
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const topicId = eventTopicIdOf(template);
 
     // Act
     const resource = Object.values(template.findResources('Custom::WhatsAppEventDestination'))[0];
@@ -404,6 +405,21 @@ describe('WABA event destination', () => {
     expect(create).toContain(`\\"id\\":\\"${WABA_ID}\\"`);
     expect(create).toContain(JSON.stringify({ Ref: topicId }));
     expect(del.parameters).toEqual({ id: WABA_ID, eventDestinations: [] });
+  });
+
+  it('is set after the topic policy that lets End User Messaging Social publish, and cleared before it goes', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID });
+    const topicId = eventTopicIdOf(template);
+    const policyId = logicalIdOf(template, 'AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: SOCIAL_MESSAGING, Action: 'sns:Publish' })]) },
+    });
+
+    // Act
+    const [resource] = Object.values(template.findResources('Custom::WhatsAppEventDestination')) as { DependsOn?: string[] }[];
+
+    // Assess: CloudFormation creates what a resource depends on first and deletes it last.
+    expect(resource?.DependsOn).toEqual(expect.arrayContaining([policyId, topicId]));
   });
 
   it('may change the event destination of that WABA only, without passing roles', () => {
@@ -452,7 +468,7 @@ describe('stack outputs', () => {
     const { template } = synthesize();
 
     // Act
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', {});
+    const topicId = eventTopicIdOf(template);
 
     // Assess
     template.hasOutput('EventTopicArn', { Value: { Ref: topicId } });
