@@ -11,6 +11,7 @@ import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ingestEvent } from '../../shared/domain/ingest.ts';
+import type { InboundMessage } from '../../shared/domain/types.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { logger } from '../../shared/observability.ts';
@@ -23,6 +24,7 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
   const recordHandler = async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseEventBody(record.body, receivedAtMs);
+    if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
     const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     return outcome;
@@ -34,6 +36,18 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
     }
     return response;
   };
+}
+
+/** A `contacts[]` that does not match its message's sender is kept, not trusted, and logged (ids only, no phone numbers). */
+function logContactMismatches(messages: readonly InboundMessage[]): void {
+  for (const m of messages) {
+    if (!m.contactMismatch) continue;
+    logger.warn('contacts[] does not match the message sender; the message\'s own from / from_user_id is kept', {
+      messageId: m.id,
+      phoneNumberId: m.business.phoneNumberId,
+      contactEntries: m.contactMismatch.length,
+    });
+  }
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

@@ -120,6 +120,7 @@ export class DynamoDbStore implements EventStore {
                     wabaId: m.business.wabaId,
                     contactId: m.contactId,
                     contact: m.contact,
+                    contactMismatch: m.contactMismatch,
                     type: m.type,
                     content: m.content,
                     context: m.context,
