@@ -31,6 +31,14 @@ import type { EumEnvelope } from './webhooks.ts';
 
 export const DEFAULT_STATUS_DELAYS_MS: Readonly<StatusDelays> = { sent: 50, delivered: 150, read: 300 };
 
+/**
+ * How long the sandbox keeps an idle keep-alive connection open. Node's default (5 s) is shorter
+ * than an SDK client keeps its idle sockets, so a send reusing a socket the server was closing at
+ * that moment got `ECONNRESET`, which the send path rightly reports as `send_in_doubt`. Servers
+ * must outlive their clients' idle sockets (`IDLE_SOCKET_TIMEOUT_MS` of the SDK clients).
+ */
+export const SANDBOX_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** Largest request body accepted: a 2,048,000-byte message is ≈2.7 MB once base64-encoded. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -151,7 +159,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((done) => waiters.push(done))),
     stop,
     async listen(port, host = '127.0.0.1') {
-      const server = createServer(handle);
+      const server = createServer({ keepAliveTimeout: SANDBOX_KEEP_ALIVE_TIMEOUT_MS, headersTimeout: SANDBOX_KEEP_ALIVE_TIMEOUT_MS + 1000 }, handle);
       await new Promise<void>((done, fail) => {
         server.once('error', fail);
         server.listen(port, host, () => {
