@@ -21,13 +21,15 @@ import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
 import { QUEUES, type QueueSpec } from '../lib/resource-spec.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
-import { provision, type ProvisionedResources } from './provision.ts';
+import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const HOST = '127.0.0.1';
+/** The queue through which the sandbox reads the event topic (local only, not in the stack). */
+export const SANDBOX_TOPIC_READER_QUEUE = 'whatsapp-backend-sandbox-topic-reader';
 
 /** The deployed handler of each queue, by `QueueSpec.handler` (the folder under `lambdas/`). */
 const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
@@ -253,10 +255,20 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const phoneNumbers = phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID);
     let sandboxUrl: string | null = null;
     if (opts.sandbox !== false) {
+      // The sandbox reads the topic like any consumer, so it knows every user who wrote, whoever
+      // published their message (a replayed capture, a test), as Meta would.
+      const reader = await ensureTopicSubscriber({
+        sqs,
+        sns,
+        topicArn: resources.topicArn,
+        queueName: SANDBOX_TOPIC_READER_QUEUE,
+        sqsEndpoint: aws.endpoint,
+      });
       const sandbox = createSandbox({
         config,
         sns,
         s3,
+        observe: { sqs, queueUrl: reader.url },
         topicArn: resources.topicArn,
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT_ID,

@@ -26,7 +26,7 @@ describe('keep-alive between the SDK clients and the sandbox', () => {
     expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(NODE_DEFAULT_KEEP_ALIVE_MS);
     expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(SANDBOX_KEEP_ALIVE_TIMEOUT_MS);
     const { httpAgent, httpsAgent } = keepAliveAgents();
-    for (const agent of [httpAgent, httpsAgent]) expect(agent.options).toMatchObject({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS });
+    for (const agent of [httpAgent, httpsAgent]) expect((agent as unknown as { options: object }).options).toMatchObject({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS });
   });
 
   it('keeps an idle connection open past Node’s default, so a client reusing it is never reset', async () => {
