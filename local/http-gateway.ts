@@ -28,6 +28,11 @@ export interface HttpGatewayOptions {
   readonly functionName?: string;
   /** @default silentLogger */
   readonly logger?: LocalLogger;
+  /**
+   * Local pages served on the API's origin before the handler (the console): a request this
+   * answers (resolves true) never reaches the handler.
+   */
+  readonly localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpGateway {
@@ -264,6 +269,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
     const requestId = randomUUID();
     const now = new Date();
     try {
+      if (opts.localRoutes && (await opts.localRoutes(req, res))) return;
       const body = await readBody(req, maxBodyBytes);
       if (!body) {
         // The rest of the body is not wanted: close the connection instead of keeping it busy

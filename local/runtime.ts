@@ -19,6 +19,7 @@ import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
 import { QUEUES, type QueueSpec } from '../lib/resource-spec.ts';
+import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
@@ -53,6 +54,8 @@ export interface RuntimeInfo {
   mediaBucket: string;
   phoneNumbers: RuntimePhoneNumber[];
   /** Extras. */
+  /** The console page: the sandbox's users and the business inbox, on the API's origin. */
+  consoleUrl: string;
   queues: Record<string, { url: string; dlqUrl: string }>;
   /** A sandbox user to try things with (fictional). */
   sampleUserPhone: string | null;
@@ -324,12 +327,19 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       bindModuleHandlers();
       apiHandler = apiModuleHandler;
     }
-    const gateway: HttpGateway = await startHttpGateway({ port: ports.api, host: HOST, handler: apiHandler, logger });
+    const gateway: HttpGateway = await startHttpGateway({
+      port: ports.api,
+      host: HOST,
+      handler: apiHandler,
+      logger,
+      localRoutes: consoleRoutes(sandboxUrl),
+    });
     cleanups.push(() => gateway.stop());
 
     const info: RuntimeInfo = {
       apiUrl: gateway.url,
       sandboxUrl,
+      consoleUrl: `${gateway.url}/console`,
       awsEndpointUrl: aws.endpoint,
       dynamodbEndpointUrl: dynamo.endpoint,
       region: LOCAL_REGION,
@@ -367,6 +377,7 @@ export function banner(info: RuntimeInfo): string {
     `whatsapp-backend is running locally (ready in ${(info.readyInMs / 1000).toFixed(1)} s)`,
     '',
     `  API          ${info.apiUrl}`,
+    `  Console      ${info.consoleUrl}   (open it in a browser)`,
     `  Sandbox      ${info.sandboxUrl ?? '(off)'}`,
     `  S3/SNS/SQS   ${info.awsEndpointUrl}`,
     `  DynamoDB     ${info.dynamodbEndpointUrl}`,
