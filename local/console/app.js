@@ -311,7 +311,8 @@ async function refreshEvents() {
   if (res.status !== 200 || !res.body.length) return;
   const list = $('#events');
   for (const e of res.body) {
-    state.lastEvent = Math.max(state.lastEvent, e.seq);
+    if (e.seq <= state.lastEvent) continue;
+    state.lastEvent = e.seq;
     list.prepend(el('li', {}, el('details', {}, el('summary', {}, `${time(e.at)} ${e.kinds.join(', ')}`), el('pre', {}, JSON.stringify(e.envelope, null, 2)))));
   }
   while (list.children.length > 200) list.lastElementChild.remove();

@@ -98,6 +98,9 @@ describe.runIf(available)('the console in a browser', () => {
 
     // Events of the topic are listed live.
     await page.locator('#events li', { hasText: 'message:interactive' }).first().waitFor();
+    // Each envelope once: the user's text, then the reply's accepted, sent, delivered, read, then the tap.
+    expect(await page.locator('#events li', { hasText: 'message:text' }).count()).toBe(1);
+    expect(await page.locator('#events li', { hasText: 'status:read' }).count()).toBe(1);
     expect(errors).toEqual([]);
 
     const shot = process.env.UPDATE_CONSOLE_SCREENSHOT ? join(import.meta.dirname, '../../docs/console.png') : join(dirs[0]!, 'console.png');

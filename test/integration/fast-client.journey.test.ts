@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useTarget } from './support/target.ts';
-import { burstSends, readThenReply } from '../support/fast-client.ts';
+import { burstSends, readThenReply } from '../../bench/fast-client.ts';
 
 const t = useTarget({ localOnly: true });
 

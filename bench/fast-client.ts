@@ -1,8 +1,14 @@
 /**
- * A client that reads and replies as fast as it can, and sends in bursts: used by the fast-client
- * journey and by `npm run bench`. It answers counts by HTTP status and error code, so a caller can
- * assert none was `window_closed` or `send_in_doubt`.
+ * A client that reads and replies as fast as it can, and sends in bursts: used by `npm run bench`
+ * (1,000 read-then-reply cycles, a burst of 500 sends) and, with small counts, by the fast-client
+ * journey. It answers counts by HTTP status and error code, so a caller can check that none was
+ * `window_closed` or `send_in_doubt`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRuntime } from '../local/runtime.ts';
+
 export interface Reply {
   status: number;
   body: any;
@@ -99,4 +105,64 @@ export async function burstSends(
     replies.push(...(await Promise.all(burst)));
   }
   return { sends: replies.length, ...tally(replies) };
+}
+
+async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+
+/** The bench: a fresh local runtime, `cycles` read-then-reply cycles in `lanes` lanes, then one burst of `burst` sends. */
+export async function benchFastClient(opts: { cycles: number; lanes: number; burst: number }) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wb-bench-fast-'));
+  const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+  const runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet });
+  try {
+    const target: FastClientTarget = {
+      phoneNumbers: runtime.info.phoneNumbers,
+      api: (m, p, b) => call(runtime.info.apiUrl, m, p, b),
+      sandbox: (m, p, b) => call(runtime.info.sandboxUrl!, m, p, b),
+    };
+    const t0 = performance.now();
+    const cycles = await readThenReply(target, { lanes: opts.lanes, cyclesPerLane: Math.ceil(opts.cycles / opts.lanes), phonePrefix: '1739' });
+    const cyclesMs = performance.now() - t0;
+    const t1 = performance.now();
+    const burst = await burstSends(target, { bursts: 1, perBurst: opts.burst, pauseMs: 0, phonePrefix: '1740' });
+    const burstMs = performance.now() - t1;
+    const sorted = [...cycles.readToReplyMs].sort((a, b) => a - b);
+    return {
+      cycles: { ...cycles, seconds: cyclesMs / 1000, replyP50Ms: percentile(sorted, 50), replyP99Ms: percentile(sorted, 99) },
+      burst: { ...burst, seconds: burstMs / 1000 },
+    };
+  } finally {
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printFastClientBench(r: Awaited<ReturnType<typeof benchFastClient>>): void {
+  const errors = (byError: Record<string, number>) => Object.entries(byError).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+  console.log('\n== A fast client (local runtime): read-then-reply and a burst of sends ==');
+  console.table({
+    [`${r.cycles.cycles} read-then-reply cycles`]: {
+      '202': r.cycles.byStatus[202] ?? 0,
+      window_closed: r.cycles.byError.window_closed ?? 0,
+      'other errors': errors(Object.fromEntries(Object.entries(r.cycles.byError).filter(([k]) => k !== 'window_closed'))),
+      seconds: r.cycles.seconds.toFixed(1),
+    },
+    [`burst of ${r.burst.sends} sends`]: {
+      '202': r.burst.byStatus[202] ?? 0,
+      send_in_doubt: r.burst.byError.send_in_doubt ?? 0,
+      'other errors': errors(Object.fromEntries(Object.entries(r.burst.byError).filter(([k]) => k !== 'send_in_doubt'))),
+      seconds: r.burst.seconds.toFixed(1),
+    },
+  });
+  console.log(`Reply answer time after the read: p50 ${Math.round(r.cycles.replyP50Ms)} ms, p99 ${Math.round(r.cycles.replyP99Ms)} ms (targets: window_closed 0, send_in_doubt 0).`);
 }
