@@ -5,12 +5,11 @@
  */
 import { z } from 'zod';
 import { phoneDigits } from '../../shared/domain/ids.ts';
+import { isWindowOpen } from '../../shared/domain/window.ts';
 import { ControlError } from './http.ts';
 import type { KnownUser, SandboxCore } from './types.ts';
 import { windowKey } from './types.ts';
 import { isOnWhatsApp, userKey } from './users.ts';
-
-const WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface ControlAnswer {
   status: number;
@@ -30,7 +29,7 @@ function userView(core: SandboxCore, u: KnownUser) {
   const key = userKey(u)!;
   const windows = core.state.config.phoneNumbers.flatMap((n) => {
     const last = core.state.lastInboundMs.get(windowKey(n.phoneNumberId, key));
-    return last === undefined ? [] : [{ phoneNumberId: n.phoneNumberId, lastInboundAt: new Date(last).toISOString(), open: now < last + WINDOW_MS }];
+    return last === undefined ? [] : [{ phoneNumberId: n.phoneNumberId, lastInboundAt: new Date(last).toISOString(), open: isWindowOpen(last, now) }];
   });
   return { ...u, key, windows };
 }
