@@ -53,5 +53,6 @@ printFastClientBench(
     cycles: Number(process.env.BENCH_READ_REPLY_CYCLES ?? 1000),
     lanes: Number(process.env.BENCH_READ_REPLY_LANES ?? 8),
     burst: Number(process.env.BENCH_BURST_SENDS ?? 500),
+    burstConcurrency: Number(process.env.BENCH_BURST_CONCURRENCY ?? 50),
   }),
 );
