@@ -113,12 +113,19 @@ export async function burstSends(
   return { sends: replies.length, ...tally(replies) };
 }
 
+/** One request; a network failure is counted as `network:<code>`, not thrown. */
 async function call(base: string, method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code ?? (err as Error).name;
+    return { status: 0, body: { error: { code: `network:${code}` } } };
+  }
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }

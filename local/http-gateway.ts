@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../lib/resource-spec.ts';
+import { keepAliveServerOptions } from './keep-alive.ts';
 import { createLambdaContext, silentLogger, type LocalLogger } from './poller.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -265,7 +266,7 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const functionName = opts.functionName ?? 'api';
   let port = 0;
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(keepAliveServerOptions, async (req, res) => {
     const requestId = randomUUID();
     const now = new Date();
     try {

@@ -22,6 +22,7 @@ import { AwsApiError } from './aws-errors.ts';
 import { phoneNumberArn, phoneNumbersForRuntime } from './config.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { BodyTooLargeError, ControlError, readBody, sendControlError, sendJson, sleep } from './http.ts';
+import { keepAliveServerOptions } from '../keep-alive.ts';
 import { observeBody, recordEvent } from './events.ts';
 import { simulateInbound } from './inbound.ts';
 import { startTopicObserver } from './observer.ts';
@@ -33,14 +34,6 @@ import type { KnownUser, SandboxCore, SandboxOptions, SandboxState, StatusDelays
 import type { EumEnvelope } from './webhooks.ts';
 
 export const DEFAULT_STATUS_DELAYS_MS: Readonly<StatusDelays> = { sent: 50, delivered: 150, read: 300 };
-
-/**
- * How long the sandbox keeps an idle keep-alive connection open. Node's default (5 s) is shorter
- * than an SDK client keeps its idle sockets, so a send reusing a socket the server was closing at
- * that moment got `ECONNRESET`, which the send path rightly reports as `send_in_doubt`. Servers
- * must outlive their clients' idle sockets (`IDLE_SOCKET_TIMEOUT_MS` of the SDK clients).
- */
-export const SANDBOX_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** Largest request body accepted: a 2,048,000-byte message is ≈2.7 MB once base64-encoded. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -172,7 +165,9 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     stop,
     stopObserving: () => observer?.stop() ?? Promise.resolve(),
     async listen(port, host = '127.0.0.1') {
-      const server = createServer({ keepAliveTimeout: SANDBOX_KEEP_ALIVE_TIMEOUT_MS, headersTimeout: SANDBOX_KEEP_ALIVE_TIMEOUT_MS + 1000 }, handle);
+      // Idle connections outlive the SDK's idle sockets: a send is never reset by the sandbox
+      // closing the socket it was written on (that was a false send_in_doubt under bursts).
+      const server = createServer(keepAliveServerOptions, handle);
       await new Promise<void>((done, fail) => {
         server.once('error', fail);
         server.listen(port, host, () => {

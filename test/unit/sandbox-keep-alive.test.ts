@@ -4,7 +4,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
 import { IDLE_SOCKET_TIMEOUT_MS, keepAliveAgents } from '../../shared/adapters/aws-clients.ts';
 import { createSandbox, parseSandboxConfig } from '../../local/sandbox/index.ts';
-import { SANDBOX_KEEP_ALIVE_TIMEOUT_MS } from '../../local/sandbox/sandbox.ts';
+import { SERVER_KEEP_ALIVE_TIMEOUT_MS } from '../../local/keep-alive.ts';
 
 /** Node's own default `server.keepAliveTimeout`, which the sandbox used to keep. */
 const NODE_DEFAULT_KEEP_ALIVE_MS = 5_000;
@@ -24,7 +24,7 @@ function get(url: string, agent: Agent): Promise<{ status: number; localPort: nu
 describe('keep-alive between the SDK clients and the sandbox', () => {
   it('lets SDK clients drop idle sockets before the sandbox closes them', () => {
     expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(NODE_DEFAULT_KEEP_ALIVE_MS);
-    expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(SANDBOX_KEEP_ALIVE_TIMEOUT_MS);
+    expect(IDLE_SOCKET_TIMEOUT_MS).toBeLessThan(SERVER_KEEP_ALIVE_TIMEOUT_MS);
     const { httpAgent, httpsAgent } = keepAliveAgents();
     for (const agent of [httpAgent, httpsAgent]) expect((agent as unknown as { options: object }).options).toMatchObject({ keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS });
   });
