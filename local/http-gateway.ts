@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../lib/resource-spec.ts';
+import { keepAliveServerOptions } from './keep-alive.ts';
 import { createLambdaContext, silentLogger, type LocalLogger } from './poller.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -28,6 +29,11 @@ export interface HttpGatewayOptions {
   readonly functionName?: string;
   /** @default silentLogger */
   readonly logger?: LocalLogger;
+  /**
+   * Local pages served on the API's origin before the handler (the console): a request this
+   * answers (resolves true) never reaches the handler.
+   */
+  readonly localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpGateway {
@@ -260,10 +266,11 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const functionName = opts.functionName ?? 'api';
   let port = 0;
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(keepAliveServerOptions, async (req, res) => {
     const requestId = randomUUID();
     const now = new Date();
     try {
+      if (opts.localRoutes && (await opts.localRoutes(req, res))) return;
       const body = await readBody(req, maxBodyBytes);
       if (!body) {
         // The rest of the body is not wanted: close the connection instead of keeping it busy

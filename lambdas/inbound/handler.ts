@@ -11,6 +11,7 @@ import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ingestEvent, type IngestOutcome } from '../../shared/domain/ingest.ts';
+import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
@@ -24,6 +25,7 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
   const recordHandler = (tally: MetricTally) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseEventBody(record.body, receivedAtMs);
+    if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
     const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     countIngested(tally, parsed, outcome);
@@ -53,6 +55,18 @@ function countIngested(tally: MetricTally, parsed: ParseResult, outcome: IngestO
     }
   }
   if (outcome.quarantined) tally.add('quarantinedEvents');
+}
+
+/** A `contacts[]` that does not match its message's sender is kept, not trusted, and logged (ids only, no phone numbers). */
+function logContactMismatches(messages: readonly InboundMessage[]): void {
+  for (const m of messages) {
+    if (!m.contactMismatch) continue;
+    logger.warn('contacts[] does not match the message sender; the message\'s own from / from_user_id is kept', {
+      messageId: m.id,
+      phoneNumberId: m.business.phoneNumberId,
+      contactEntries: m.contactMismatch.length,
+    });
+  }
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

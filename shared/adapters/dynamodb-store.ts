@@ -75,6 +75,11 @@ export class DynamoDbStore implements EventStore {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
     let inserted = true;
+    // (1) Open the window first, then make the message visible: whatever a reader sees of the
+    // message, the window it opened is already open (a client replying at once never gets
+    // window_closed). A crash between the two only opens the window early for a message whose
+    // event is then retried; a redelivery finds the window already there and moves nothing.
+    await this.advanceConversation(m, conv);
     // A user who shows both ids lets a send addressed by BSUID find the phone number. Written with
     // the message, so it costs no request of its own; last write wins.
     const alias =
@@ -94,7 +99,8 @@ export class DynamoDbStore implements EventStore {
             },
           ]
         : [];
-    // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
+    // (2) The message, once, and the conversation's count with it: a redelivery cancels both, so
+    // the count stays exact whatever the order of deliveries.
     try {
       await write('store inbound message', () =>
         this.doc.send(
@@ -114,6 +120,7 @@ export class DynamoDbStore implements EventStore {
                     wabaId: m.business.wabaId,
                     contactId: m.contactId,
                     contact: m.contact,
+                    contactMismatch: m.contactMismatch,
                     type: m.type,
                     content: m.content,
                     context: m.context,
@@ -155,18 +162,17 @@ export class DynamoDbStore implements EventStore {
       }
       inserted = false;
     }
-    // (2) Move the window and the activity forward, never back. Done on redeliveries too, so a crash
-    // between (1) and (2) heals on retry.
-    await this.advanceConversation(m, conv);
     return { inserted };
   }
 
   private async advanceConversation(m: InboundMessage, conv: Record<string, string>): Promise<void> {
     const at = iso(m.timestampMs);
     const key = `${at}#${m.wamid}`;
+    // Move the window and the activity forward, never back. This write may create the conversation
+    // (it comes before the message's transaction), so it names the conversation too.
     const inbound = {
-      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact',
-      values: { ':k': key, ':at': at, ':contact': m.contact },
+      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact, entity = :conv, phoneNumberId = :pn, contactId = :cid',
+      values: { ':k': key, ':at': at, ':contact': m.contact, ':conv': 'conversation', ':pn': m.business.phoneNumberId, ':cid': m.contactId },
       cond: '(attribute_not_exists(lastInboundKey) OR lastInboundKey < :k)',
     };
     const update = (expression: string, condition: string, values: Record<string, unknown>, returnOld: boolean) =>

@@ -16,6 +16,7 @@ import {
   SocialMessagingClient,
   type SocialMessagingClientConfig,
 } from '@aws-sdk/client-socialmessaging';
+import { keepAliveAgents } from './aws-clients.ts';
 import { isAwsThrottle, WhatsAppServiceError } from '../domain/errors.ts';
 import { phoneDigits } from '../domain/ids.ts';
 import type { LinkedPhoneNumber, WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
@@ -44,7 +45,7 @@ export function throttledSendDelayMs(retry: number, random: () => number = Math.
  * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
  */
 export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', ...config });
+  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', requestHandler: keepAliveAgents(), ...config });
 }
 
 /**
@@ -60,7 +61,8 @@ export const SEND_TIMEOUT_MS = 20_000;
  */
 export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
   return new SocialMessagingClient({
-    requestHandler: { requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
+    // Idle sockets are let go before a server closes them, so a reset never makes a send in doubt.
+    requestHandler: { ...keepAliveAgents(), requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
     ...config,
     maxAttempts: 1,
   });

@@ -15,6 +15,7 @@ import type {
   AccountEvent,
   BusinessNumber,
   Contact,
+  ContactIds,
   InboundMessage,
   MetaError,
   ParsedEnvelope,
@@ -111,19 +112,39 @@ function metaErrors(errors: z.infer<typeof WebhookMessageSchema>['errors']): Met
   }));
 }
 
-function contactFor(msg: WebhookMessage, contacts: z.infer<typeof MessagesValueSchema>['contacts']): Contact {
+/**
+ * The sender of a message is its own `from` / `from_user_id`; `contacts[]` only adds profile data
+ * (name, and an id the message does not carry) from the entry that matches one of those ids. An
+ * entry whose other id disagrees, or no matching entry, is not trusted: the message's own ids are
+ * kept, and the entries are returned as `mismatch` so that the disagreement is kept and logged.
+ */
+function contactFor(
+  msg: WebhookMessage,
+  contacts: z.infer<typeof MessagesValueSchema>['contacts'],
+): { contact: Contact; mismatch?: ContactIds[] } {
   const list = contacts ?? [];
-  const match =
-    list.find((c) => (msg.from !== undefined && c.wa_id === msg.from) || (msg.from_user_id !== undefined && c.user_id === msg.from_user_id)) ??
-    (list.length === 1 ? list[0] : undefined);
-  const waId = match?.wa_id ?? msg.from;
-  const userId = match?.user_id ?? msg.from_user_id;
-  const name = match?.profile?.name;
-  return {
+  const match = list.find(
+    (c) => (msg.from !== undefined && c.wa_id === msg.from) || (msg.from_user_id !== undefined && c.user_id === msg.from_user_id),
+  );
+  const disagrees =
+    match !== undefined &&
+    ((msg.from !== undefined && match.wa_id !== undefined && match.wa_id !== msg.from) ||
+      (msg.from_user_id !== undefined && match.user_id !== undefined && match.user_id !== msg.from_user_id));
+  const trusted = disagrees ? undefined : match;
+  const waId = msg.from ?? trusted?.wa_id;
+  const userId = msg.from_user_id ?? trusted?.user_id;
+  const name = trusted?.profile?.name;
+  const contact: Contact = {
     ...(waId !== undefined && { waId }),
     ...(userId !== undefined && { userId }),
     ...(name !== undefined && { name }),
   };
+  if (list.length === 0 || trusted !== undefined) return { contact };
+  const mismatch = list.map((c) => ({
+    ...(c.wa_id !== undefined && { waId: c.wa_id }),
+    ...(c.user_id !== undefined && { userId: c.user_id }),
+  }));
+  return { contact, mismatch };
 }
 
 /** The message's own object, validated when the type is known; decoded where Meta nests JSON in a string. */
@@ -148,7 +169,7 @@ function toInboundMessage(
 ): { ok: true; message: InboundMessage } | { ok: false; reason: string } {
   const content = contentOf(msg);
   if (!content.ok) return content;
-  const contact = contactFor(msg, contacts);
+  const { contact, mismatch } = contactFor(msg, contacts);
   const systemWaId = msg.type === 'system' && isObject(content.content) ? (content.content.wa_id as string | undefined) : undefined;
   const contactId = contact.waId ?? contact.userId ?? systemWaId;
   if (contactId === undefined) return { ok: false, reason: 'no wa_id or user_id identifies the sender' };
@@ -163,6 +184,7 @@ function toInboundMessage(
       business,
       contact,
       contactId,
+      ...(mismatch && { contactMismatch: mismatch }),
       type: msg.type,
       content: content.content,
       timestampMs: epochMs(msg.timestamp),
