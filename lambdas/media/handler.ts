@@ -28,7 +28,6 @@ export interface MediaHandlerDeps extends InboundCopyDeps {
 }
 
 export function makeHandler(deps: MediaHandlerDeps) {
-  const processor = new BatchProcessor(EventType.SQS);
   const maxReceiveCount = deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount;
   const delayOf = deps.retryDelaySeconds ?? retryDelaySeconds;
 
@@ -66,7 +65,9 @@ export function makeHandler(deps: MediaHandlerDeps) {
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     // A batch where every record failed is still answered with the list, like any other.
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+    // A processor per invocation: it holds the batch's records and failures, so one shared by two
+    // invocations at once would mix their answers.
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

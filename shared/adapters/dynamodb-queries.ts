@@ -8,7 +8,7 @@ import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid } from '../d
 import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
-import { currentStatus, STATUS_RANK, TERMINAL_STATUSES } from '../domain/status.ts';
+import { currentStatus, statusRank, TERMINAL_STATUSES } from '../domain/status.ts';
 import { isWindowOpen, windowExpiresAt } from '../domain/window.ts';
 import { keys } from './dynamodb-store.ts';
 
@@ -56,7 +56,7 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     }
   }
   const statuses = [...byStatus.values()].sort(
-    (a, b) => a.timestamp.localeCompare(b.timestamp) || (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9),
+    (a, b) => a.timestamp.localeCompare(b.timestamp) || statusRank(a.status, 9) - statusRank(b.status, 9),
   );
   const direction: 'inbound' | 'outbound' = primary.direction === 'inbound' ? 'inbound' : 'outbound';
   const metaErrors = [
