@@ -3,7 +3,7 @@
  * body with each route's zod schemas, and answers every error in the contract's shape
  * (`{"error": {code, message, details?}}`) with a stable code; 5xx answers carry a safe message.
  */
-import { Router } from '@aws-lambda-powertools/event-handler/http';
+import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ApiError, fieldPath, NotFoundError, toApiError, toErrorBody, ValidationError } from '../../shared/domain/errors.ts';
@@ -29,12 +29,33 @@ function errorResponse(err: unknown): Response {
   return json({ status: e.status, body: toErrorBody(e), headers });
 }
 
+/**
+ * The path of the first string (value or key) in `value` that is not well-formed UTF-16 (a lone
+ * surrogate, which JSON's `\ud800` escapes can carry): it could not be sent to WhatsApp or stored.
+ */
+function illFormedAt(value: unknown, path: PropertyKey[] = [], depth = 0): PropertyKey[] | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? Number(k) : k;
+    if (!k.isWellFormed()) return [...path, at];
+    const found = illFormedAt(v, [...path, at], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> | undefined {
   if (!schema) return undefined;
+  const illFormed = illFormedAt(value);
+  if (illFormed) {
+    const path = fieldPath([where, ...illFormed]);
+    throw new ValidationError(`${path}: must be well-formed Unicode (it holds a lone UTF-16 surrogate)`, { path });
+  }
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const path = fieldPath([where, ...issue.path]);
+  const path = fieldPath([where, ...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])]);
   throw new ValidationError(`${path}: ${issue.message}`, { path });
 }
 
@@ -115,6 +136,13 @@ export function makeApi(routes: RouteDef[]) {
     const name = malformedParam(ctx.req.method, new URL(ctx.req.url).pathname, routes);
     if (name === undefined) return errorResponse(err);
     return errorResponse(new ValidationError(`path.${name}: not a valid percent-encoded value`, { path: `path.${name}` }));
+  });
+  // The router refuses a path parameter that is empty or only whitespace (`%20`, `%0A`) before
+  // any route runs: the caller's 400, naming the parameter.
+  router.errorHandler(ParameterValidationError, async (err) => {
+    const name = /Parameter '(\w+)'/.exec(err.issues[0] ?? '')?.[1];
+    const path = name === undefined ? 'path' : `path.${name}`;
+    return errorResponse(new ValidationError(`${path}: must not be empty or only whitespace`, { path }));
   });
   router.errorHandler(Error, async (err) => errorResponse(err));
 
