@@ -146,6 +146,29 @@ export function makeApi(routes: RouteDef[]) {
   });
   router.errorHandler(Error, async (err) => errorResponse(err));
 
-  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
-    router.resolve(event, context) as Promise<APIGatewayProxyResult>;
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    let result: APIGatewayProxyResult;
+    try {
+      result = (await router.resolve(event, context)) as APIGatewayProxyResult;
+    } catch (err) {
+      // The router builds a URL from the path and the Host header before any route runs: a path
+      // such as `//[::1` or a Host that is no host name is the caller's 400, not a crash.
+      const e = (err as { code?: unknown }).code === 'ERR_INVALID_URL'
+        ? new ApiError(400, 'bad_request', 'The request path or Host header is not valid.')
+        : err;
+      return proxyError(e);
+    }
+    // A refusal the router answers by itself (a method it does not know) gets the error body too.
+    if (result.statusCode >= 400 && !result.body) {
+      return proxyError(new ApiError(result.statusCode, result.statusCode === 405 ? 'method_not_allowed' : 'bad_request', 'This request cannot be served.'));
+    }
+    return result;
+  };
+}
+
+/** An error as a proxy result in the contract's shape, for answers made outside the router. */
+function proxyError(err: unknown): APIGatewayProxyResult {
+  const e = toApiError(err);
+  if (e.status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
+  return { statusCode: e.status, headers: JSON_HEADERS, body: JSON.stringify(toErrorBody(e)), isBase64Encoded: false };
 }
