@@ -21,7 +21,7 @@ export interface IngestOutcome {
  * 2. Every message, status and account event is recorded (idempotent writes, in parallel). A
  *    media message then gets its copy job sent, on redeliveries too: jobs are idempotent, and a
  *    crash between the write and the send heals when the event comes back.
- * 3. Elements that failed their schema, or writes that failed for good (refused by the store, or
+ * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
  *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
  *    the good elements beside them are already stored.
  * Only transient failures (throttling, timeouts, 5xx: `isTransientFailure`) propagate, so the
@@ -52,6 +52,8 @@ export async function ingestEvent(
     ...accountEvents.map((e) => store.recordAccountEvent(e)),
   ]);
   const problems = [...parsed.problems];
+  // An event that carries nothing this backend records is kept too, so that nothing is lost unseen.
+  if (!results.length && !problems.length) problems.push('the event carries no message, status or account event');
   for (const r of results) {
     if (r.status === 'rejected') {
       if (r.reason instanceof PermanentWriteError) problems.push(r.reason.message);
