@@ -142,3 +142,32 @@ describe('isTransientFailure', () => {
     expect(isTransientFailure(err)).toBe(false);
   });
 });
+
+describe('a batch processor per invocation', () => {
+  it('keeps the failures of two batches handled at once apart', async () => {
+    // Batch A: a good record and one whose store write is throttled, late. Batch B: good records only.
+    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    const slowFailing: DynamoDbStore = Object.create(store);
+    slowFailing.recordInbound = async (m) => {
+      await new Promise((r) => setTimeout(r, 100));
+      if (m.wamid === 'wamid.THROTTLED') throw throttled;
+      return store.recordInbound(m);
+    };
+    const handler = makeHandler({ store: slowFailing });
+    const a = sqsEvent([
+      snsNotification(editedMessage('inbound-text', (m) => (m.id = 'wamid.A1'))),
+      snsNotification(editedMessage('inbound-text', (m) => (m.id = 'wamid.THROTTLED'))),
+    ]);
+    const b = sqsEvent([
+      snsNotification(editedMessage('inbound-text', (m) => (m.id = 'wamid.B1'))),
+      snsNotification(editedMessage('inbound-text', (m) => (m.id = 'wamid.B2'))),
+    ]);
+
+    const [ra, rb] = await Promise.all([handler(a, context), handler(b, context)]);
+
+    expect(ra.batchItemFailures).toEqual([{ itemIdentifier: a.Records[1]!.messageId }]);
+    expect(rb.batchItemFailures).toEqual([]);
+    const stored = (await scan()).filter((i) => i.entity === 'message').map((i) => i.wamid);
+    expect(stored.sort()).toEqual(['wamid.A1', 'wamid.B1', 'wamid.B2']);
+  });
+});
