@@ -148,8 +148,11 @@ export function makeApi(routes: RouteDef[]) {
 
   return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
     let result: APIGatewayProxyResult;
+    // API Gateway passes the body of a GET or HEAD on; a web Request cannot carry one, and no
+    // route of those methods reads a body: it is dropped rather than failing the request.
+    const bodiless = (event.httpMethod === 'GET' || event.httpMethod === 'HEAD') && event.body != null ? { ...event, body: null, isBase64Encoded: false } : event;
     try {
-      result = (await router.resolve(event, context)) as APIGatewayProxyResult;
+      result = (await router.resolve(bodiless, context)) as APIGatewayProxyResult;
     } catch (err) {
       // The router builds a URL from the path and the Host header before any route runs: a path
       // such as `//[::1` or a Host that is no host name is the caller's 400, not a crash.
