@@ -85,13 +85,13 @@ function refusalOf(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): { statu
   return { status: 400, code: 'bad_request', message: 'The request is not valid HTTP.' };
 }
 
+const refused = new WeakSet<Socket>();
+
 /**
  * Answers on a raw socket (the parser gave up on the request, or a CONNECT): status and the API's
  * JSON error body, then a half-close. What the client still sends is read and dropped for a while,
  * so closing does not reset the connection under the client's feet.
  */
-const refused = new WeakSet<Socket>();
-
 function refuseOnSocket(socket: Socket, status: number, code: string, message: string): void {
   // The parser may report more errors on the bytes that follow: the first answer stands.
   if (socket.destroyed || refused.has(socket)) return;
@@ -335,23 +335,23 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const server = createServer({ maxHeaderSize: PARSER_MAX_HEADER_BYTES }, async (req, res) => {
     const requestId = randomUUID();
     const now = new Date();
+    // A refusal after the body is read and dropped, so the client is not reset mid-upload.
+    const refuse = async (status: number, code: string, message: string) => {
+      await readBody(req, 0).catch(() => undefined);
+      res.setHeader('Connection', 'close');
+      writeError(res, status, code, message, requestId);
+    };
     try {
       if (Buffer.byteLength(req.url ?? '') > MAX_URL_BYTES) {
-        req.resume();
-        res.setHeader('Connection', 'close');
-        writeError(res, 414, 'uri_too_long', `The URL is longer than ${MAX_URL_BYTES} bytes.`, requestId);
+        await refuse(414, 'uri_too_long', `The URL is longer than ${MAX_URL_BYTES} bytes.`);
         return;
       }
       if (requestUrl(req.url) === undefined) {
-        req.resume();
-        res.setHeader('Connection', 'close');
-        writeError(res, 400, 'bad_request', 'The request target is not a valid path.', requestId);
+        await refuse(400, 'bad_request', 'The request target is not a valid path.');
         return;
       }
       if (headerBytes(req) > MAX_HEADER_BYTES) {
-        req.resume();
-        res.setHeader('Connection', 'close');
-        writeError(res, 431, 'request_header_fields_too_large', `The request headers are larger than ${MAX_HEADER_BYTES} bytes.`, requestId);
+        await refuse(431, 'request_header_fields_too_large', `The request headers are larger than ${MAX_HEADER_BYTES} bytes.`);
         return;
       }
       const body = await readBody(req, maxBodyBytes);

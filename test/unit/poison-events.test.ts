@@ -171,3 +171,16 @@ describe('a batch processor per invocation', () => {
     expect(stored.sort()).toEqual(['wamid.A1', 'wamid.B1', 'wamid.B2']);
   });
 });
+
+describe('quarantined raw bodies', () => {
+  it('cuts a body of multi-byte characters by its bytes, so the item fits DynamoDB', async () => {
+    const raw = `{"x":"${'€'.repeat(200_000)}"}`; // 600 KB of UTF-8
+
+    await store.quarantine({ raw, reason: 'too big', receivedAtMs: Date.now() });
+
+    const [q] = (await scan()).filter((i) => i.entity === 'quarantine');
+    expect(q).toMatchObject({ rawTruncated: true, rawLength: raw.length });
+    expect(Buffer.byteLength(q!.raw)).toBeLessThanOrEqual(300_000);
+    expect(raw.startsWith(q!.raw)).toBe(true);
+  });
+});
