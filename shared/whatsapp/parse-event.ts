@@ -71,6 +71,13 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
+/** Whether any object in a parsed JSON value has an own key `__proto__`. */
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || depth > 200) return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some((v) => hasProtoKey(v, depth + 1));
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The SNS notification around an envelope: the same on every SNS delivery retry of one publish. */
@@ -239,6 +246,9 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
     if (!decoded.ok) return { kind: 'invalid', reason: 'whatsAppWebhookEntry is not JSON' };
     entryValue = decoded.value;
   }
+  // The AWS SDK builds DynamoDB maps by assignment, so a key `__proto__` would be lost or break the
+  // write on every retry: such an event is kept whole in quarantine instead.
+  if (hasProtoKey(entryValue)) return { kind: 'invalid', reason: 'webhook entry: a key named __proto__ cannot be stored' };
   const entry = WebhookEntrySchema.safeParse(entryValue);
   if (!entry.success) return { kind: 'invalid', reason: `webhook entry: ${describeIssues(entry.error)}` };
 
