@@ -8,7 +8,7 @@ import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid } from '../d
 import { publicMedia } from '../domain/media-jobs.ts';
 import { classifyMetaError } from '../domain/meta-errors.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
-import { currentStatus, STATUS_RANK, TERMINAL_STATUSES } from '../domain/status.ts';
+import { currentStatus, statusRank, TERMINAL_STATUSES } from '../domain/status.ts';
 import { isWindowOpen, windowExpiresAt } from '../domain/window.ts';
 import { keys } from './dynamodb-store.ts';
 
@@ -56,7 +56,7 @@ export function toMessage(primary: Item, others: Item[] = []): Message {
     }
   }
   const statuses = [...byStatus.values()].sort(
-    (a, b) => a.timestamp.localeCompare(b.timestamp) || (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9),
+    (a, b) => a.timestamp.localeCompare(b.timestamp) || statusRank(a.status, 9) - statusRank(b.status, 9),
   );
   const direction: 'inbound' | 'outbound' = primary.direction === 'inbound' ? 'inbound' : 'outbound';
   const metaErrors = [
@@ -250,6 +250,12 @@ export class DynamoDbQueries {
   ): Promise<{ items: Item[]; nextCursor: string | null }> {
     const p = `${index}PK`;
     const s = `${index}SK`;
+    const startKey = decodeCursor(cursor, ['PK', 'SK', p, s]);
+    // A cursor of another list (another conversation, or the quarantine) would be refused by
+    // DynamoDB: it is the caller's mistake.
+    if (startKey && (startKey[p] !== pk || Object.values(startKey).some((v) => v === ''))) {
+      throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
+    }
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -258,7 +264,7 @@ export class DynamoDbQueries {
         ExpressionAttributeValues: { ':pk': pk },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor, ['PK', 'SK', p, s]),
+        ExclusiveStartKey: startKey,
       }),
     );
     return { items: out.Items ?? [], nextCursor: encodeCursor(out.LastEvaluatedKey) };

@@ -13,8 +13,14 @@ import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 import { eventContentOf } from '../whatsapp/parse-event.ts';
 
-/** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
+/** Quarantined raw bodies are cut here (UTF-8 bytes) so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;
+
+/** The first `max` UTF-8 bytes of a string (a character cut in two is dropped). */
+function cutToBytes(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  return bytes.length <= max ? s : bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -287,13 +293,13 @@ export class DynamoDbStore implements EventStore {
     // Over the event, not the SQS body: the same envelope published twice is one item.
     const hash = sha256(eventContentOf(q.raw));
     const at = iso(q.receivedAtMs);
-    const truncated = q.raw.length > QUARANTINE_RAW_MAX;
+    const truncated = Buffer.byteLength(q.raw) > QUARANTINE_RAW_MAX;
     await this.putOnce('quarantine event', {
       PK: `QUAR#${hash}`,
       SK: 'QUAR',
       entity: 'quarantine',
       id: hash,
-      raw: truncated ? q.raw.slice(0, QUARANTINE_RAW_MAX) : q.raw,
+      raw: truncated ? cutToBytes(q.raw, QUARANTINE_RAW_MAX) : q.raw,
       rawTruncated: truncated || undefined,
       rawLength: q.raw.length,
       reason: q.reason,

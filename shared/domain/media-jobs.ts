@@ -195,7 +195,8 @@ export async function copyInboundMedia(
         keyPrefix: prefix,
       });
     } catch (err) {
-      const reason = DOWNLOAD_FAILURES[errorName(err) ?? ''];
+      const name = errorName(err) ?? '';
+      const reason = Object.hasOwn(DOWNLOAD_FAILURES, name) ? DOWNLOAD_FAILURES[name] : undefined;
       if (reason) return await fail(reason);
       throw err;
     }

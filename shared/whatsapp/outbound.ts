@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { CALLBACK_DATA_MAX } from '../domain/callback.ts';
 import { phoneDigits } from '../domain/ids.ts';
 import { fieldPath } from '../domain/errors.ts';
+import { unreachableHostReason } from '../domain/public-url.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Limits (facts §3, §7.3, §1.2). One table, so a changed Meta limit is a one-line edit.
@@ -147,6 +148,12 @@ function httpUrl(label: string) {
       const ok = URL.canParse(ctx.value) && /^https?:$/.test(new URL(ctx.value).protocol);
       if (!ok) {
         ctx.issues.push({ code: 'custom', input: ctx.value, message: `${label} must be an http or https URL` });
+        return;
+      }
+      // Meta downloads the link from the internet: a host it can never reach is refused here.
+      const unreachable = unreachableHostReason(ctx.value);
+      if (unreachable) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: `${label} must be a public URL Meta can fetch: it ${unreachable}` });
       }
     });
 }

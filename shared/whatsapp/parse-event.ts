@@ -24,6 +24,7 @@ import type {
 import {
   EumEnvelopeSchema,
   INBOUND_TYPE_SCHEMAS,
+  isKnownInboundType,
   MEDIA_TYPES,
   MessagesValueSchema,
   WebhookEntrySchema,
@@ -46,12 +47,36 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
     .join('; ');
 }
 
+/**
+ * Keeps the digits of an integer JSON cannot hold exactly (beyond 2^53: Meta's template ids are
+ * such numbers) as a string; DynamoDB's marshaller refuses such a number, and rounding it would
+ * change the id.
+ */
+export function keepLargeIntegers(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && typeof context?.source === 'string') {
+    return context.source;
+  }
+  return value;
+}
+
+/** JSON.parse that keeps large integers' digits (see `keepLargeIntegers`). */
+export function parseJsonKeepingDigits(text: string): unknown {
+  return JSON.parse(text, keepLargeIntegers as (this: unknown, key: string, value: unknown) => unknown);
+}
+
 function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: parseJsonKeepingDigits(text) };
   } catch {
     return { ok: false };
   }
+}
+
+/** Whether any object in a parsed JSON value has an own key `__proto__`. */
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || depth > 200) return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some((v) => hasProtoKey(v, depth + 1));
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -99,7 +124,14 @@ export function eventContentOf(body: string): string {
   return body;
 }
 
-const epochMs = (seconds: string): number => Number(seconds) * 1000;
+/** The latest time a JavaScript Date holds (±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Epoch seconds → ms; undefined for a time no Date can hold (a timestamp of `99999999999999`). */
+function epochMs(seconds: string): number | undefined {
+  const ms = Number(seconds) * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+}
 
 function metaErrors(errors: z.infer<typeof WebhookMessageSchema>['errors']): MetaError[] | undefined {
   if (!errors?.length) return undefined;
@@ -149,8 +181,9 @@ function contactFor(
 
 /** The message's own object, validated when the type is known; decoded where Meta nests JSON in a string. */
 function contentOf(msg: WebhookMessage): { ok: true; content: unknown } | { ok: false; reason: string } {
-  const raw = (msg as Record<string, unknown>)[msg.type];
-  if (!(msg.type in INBOUND_TYPE_SCHEMAS)) return { ok: true, content: raw ?? null };
+  // Own keys only: a `type` of `constructor` or `__proto__` is an unknown type, kept verbatim.
+  const raw = Object.hasOwn(msg, msg.type) ? (msg as Record<string, unknown>)[msg.type] : undefined;
+  if (!isKnownInboundType(msg.type)) return { ok: true, content: raw ?? null };
   if (msg.type === 'unsupported' && raw === undefined) return { ok: true, content: {} };
   const schema = INBOUND_TYPE_SCHEMAS[msg.type as KnownInboundType];
   const parsed = schema.safeParse(raw);
@@ -167,6 +200,8 @@ function toInboundMessage(
   contacts: z.infer<typeof MessagesValueSchema>['contacts'],
   business: BusinessNumber,
 ): { ok: true; message: InboundMessage } | { ok: false; reason: string } {
+  const timestampMs = epochMs(msg.timestamp);
+  if (timestampMs === undefined) return { ok: false, reason: 'timestamp: out of the range of dates' };
   const content = contentOf(msg);
   if (!content.ok) return content;
   const { contact, mismatch } = contactFor(msg, contacts);
@@ -187,7 +222,7 @@ function toInboundMessage(
       ...(mismatch && { contactMismatch: mismatch }),
       type: msg.type,
       content: content.content,
-      timestampMs: epochMs(msg.timestamp),
+      timestampMs,
       ...(ctx && {
         context: {
           forwarded: ctx.forwarded === true,
@@ -233,6 +268,9 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
     if (!decoded.ok) return { kind: 'invalid', reason: 'whatsAppWebhookEntry is not JSON' };
     entryValue = decoded.value;
   }
+  // The AWS SDK builds DynamoDB maps by assignment, so a key `__proto__` would be lost or break the
+  // write on every retry: such an event is kept whole in quarantine instead.
+  if (hasProtoKey(entryValue)) return { kind: 'invalid', reason: 'webhook entry: a key named __proto__ cannot be stored' };
   const entry = WebhookEntrySchema.safeParse(entryValue);
   if (!entry.success) return { kind: 'invalid', reason: `webhook entry: ${describeIssues(entry.error)}` };
 
@@ -295,6 +333,11 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         return;
       }
       const s = st.data;
+      const timestampMs = epochMs(s.timestamp);
+      if (timestampMs === undefined) {
+        problems.push(`${where}.value.statuses.${si}: timestamp: out of the range of dates`);
+        return;
+      }
       const cb = decodeCallbackData(s.biz_opaque_callback_data);
       const errors = metaErrors(s.errors);
       const recipientId = s.recipient_id ?? s.recipient_user_id;
@@ -302,7 +345,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         wamid: s.id,
         status: normaliseStatus(s.status),
         business,
-        timestampMs: epochMs(s.timestamp),
+        timestampMs,
         ...(recipientId !== undefined && { recipientId }),
         ...(s.recipient_participant_id !== undefined && { participantId: s.recipient_participant_id }),
         ...(s.recipient_identity_key_hash !== undefined && { identityKeyHash: s.recipient_identity_key_hash }),
