@@ -91,7 +91,8 @@ describe.runIf(available)('the console in a browser', () => {
 
     // The tap went to the API as WhatsApp sends it: a button_reply with the context of the message.
     const messages = (await (await fetch(`${runtime.info.apiUrl}/v1/conversations/${runtime.info.phoneNumbers[0]!.phoneNumberId}/${phone}/messages`)).json()) as { items: any[] };
-    const tap = messages.items.find((m: { type: string }) => m.type === 'interactive');
+    // Both are interactive; an inbound timestamp has whole seconds, so within one second the order of the two may vary.
+    const tap = messages.items.find((m: { type: string; direction: string }) => m.type === 'interactive' && m.direction === 'inbound');
     const replied = messages.items.find((m: { direction: string }) => m.direction === 'outbound');
     expect(tap.content).toEqual({ type: 'button_reply', button_reply: { id: 'btn-2', title: 'Deliver' } });
     expect(tap.context.replyTo).toBe(replied.wamid);
