@@ -46,3 +46,13 @@ printMediaBench(await benchMedia());
 
 const { benchSend, printSendBench } = await import('./send.ts');
 printSendBench(await benchSend());
+
+const { benchFastClient, printFastClientBench } = await import('./fast-client.ts');
+printFastClientBench(
+  await benchFastClient({
+    cycles: Number(process.env.BENCH_READ_REPLY_CYCLES ?? 1000),
+    lanes: Number(process.env.BENCH_READ_REPLY_LANES ?? 8),
+    burst: Number(process.env.BENCH_BURST_SENDS ?? 500),
+    burstConcurrency: Number(process.env.BENCH_BURST_CONCURRENCY ?? 50),
+  }),
+);

@@ -4,10 +4,11 @@
  * handler's `APIGatewayProxyResult` becomes the HTTP response. One handler, two front doors.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../shared/resource-spec.ts';
+import { keepAliveServerOptions } from './keep-alive.ts';
 import { createLambdaContext, silentLogger, type LocalLogger } from './poller.ts';
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -28,6 +29,11 @@ export interface HttpGatewayOptions {
   readonly functionName?: string;
   /** @default silentLogger */
   readonly logger?: LocalLogger;
+  /**
+   * Local pages served on the API's origin before the handler (the console): a request this
+   * answers (resolves true) never reaches the handler.
+   */
+  readonly localRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HttpGateway {
@@ -57,6 +63,68 @@ function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
+/** The longest URL the gateway takes (API Gateway's request line limit); longer gets 414. */
+export const MAX_URL_BYTES = 8192;
+/** The most header bytes (names and values) the gateway takes; more gets 431. */
+export const MAX_HEADER_BYTES = 10_240;
+/** What Node's parser buffers before it gives up on a request head: well above both limits above. */
+const PARSER_MAX_HEADER_BYTES = 64 * 1024;
+/** An oversized body is read and dropped up to here before its 413, so the client is not reset. */
+const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
+/** How long a refused connection is kept reading what the client still sends, before it is closed. */
+const LINGER_MS = 2000;
+
+/** Refusals of requests Node's parser cannot take, by its error code. */
+function refusalOf(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): { status: number; code: string; message: string } {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    // Past the parser's limit with no end of the request line yet: the URL itself is too long.
+    const head = err.rawPacket?.subarray(0, MAX_URL_BYTES + 64).toString('latin1') ?? '';
+    if (!head.includes('\r\n')) return { status: 414, code: 'uri_too_long', message: `The URL is longer than ${MAX_URL_BYTES} bytes.` };
+    return { status: 431, code: 'request_header_fields_too_large', message: `The request headers are larger than ${MAX_HEADER_BYTES} bytes.` };
+  }
+  if (err.code === 'HPE_INVALID_METHOD') {
+    return { status: 405, code: 'method_not_allowed', message: 'This API does not accept that method.' };
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return { status: 408, code: 'request_timeout', message: 'The request was not received in time.' };
+  }
+  return { status: 400, code: 'bad_request', message: 'The request is not valid HTTP.' };
+}
+
+const refused = new WeakSet<Socket>();
+
+/**
+ * Answers on a raw socket (the parser gave up on the request, or a CONNECT): status and the API's
+ * JSON error body, then a half-close. What the client still sends is read and dropped for a while,
+ * so closing does not reset the connection under the client's feet.
+ */
+function refuseOnSocket(socket: Socket, status: number, code: string, message: string): void {
+  // The parser may report more errors on the bytes that follow: the first answer stands.
+  if (socket.destroyed || refused.has(socket)) return;
+  refused.add(socket);
+  const body = errorBody(code, message);
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+        'Content-Type: application/json\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `x-amzn-RequestId: ${randomUUID()}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.on('error', () => {});
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** Bytes of the request's header names and values, as API Gateway counts them. */
+function headerBytes(req: IncomingMessage): number {
+  let n = 0;
+  for (const part of req.rawHeaders) n += Buffer.byteLength(part);
+  return n;
+}
+
 /** `dd/MMM/yyyy:HH:mm:ss +0000`, the format of `requestContext.requestTime`. */
 function requestTime(d: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -76,36 +144,43 @@ function safeDecode(s: string): string {
 }
 
 /**
- * Reads the body, or resolves undefined as soon as it exceeds `limit` bytes. The rest of an
- * oversized body is read and dropped, so that the client gets to read the 413.
+ * Reads the body, or resolves undefined when it exceeds `limit` bytes. The rest of an oversized
+ * body is read and dropped before that (up to DRAIN_MAX_BYTES), so that the client finishes its
+ * upload and reads the 413, instead of an EPIPE or a reset.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((done, fail) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      done(undefined);
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let over = Number(req.headers['content-length']) > limit;
     req.on('data', (chunk: Buffer) => {
-      if (over) return;
       size += chunk.length;
+      if (size > DRAIN_MAX_BYTES) {
+        req.pause();
+        done(undefined);
+        return;
+      }
+      if (over) return;
       if (size > limit) {
         over = true;
         chunks.length = 0;
-        done(undefined);
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (!over) done(Buffer.concat(chunks));
-    });
+    req.on('end', () => done(over ? undefined : Buffer.concat(chunks)));
     req.on('error', fail);
   });
+}
+
+/**
+ * The request target as a URL: an origin-form path taken as it is (`//x` is the path `//x`, not
+ * the host `x`), an absolute-form URL as given; undefined for a target that is neither.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  const t = target ?? '/';
+  const candidate = t.startsWith('/') ? `http://localhost${t}` : t;
+  return URL.canParse(candidate) ? new URL(candidate) : undefined;
 }
 
 /** Builds the REST API (v1) proxy event for a request to a `/{proxy+}` resource. */
@@ -114,36 +189,39 @@ export function toProxyEvent(
   body: Buffer,
   opts: { stage: string; requestId: string; now: Date; port: number },
 ): APIGatewayProxyEvent {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url) ?? new URL('http://localhost/');
   const path = url.pathname;
 
   // Header names keep the client's casing, as in the deployed API.
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps, not object literals: a header or parameter named `__proto__` is just a name.
+  const headerMap = new Map<string, string>();
+  const multiHeaderMap = new Map<string, string[]>();
   const names = new Map<string, string>();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const raw = req.rawHeaders[i]!;
     const name = names.get(raw.toLowerCase()) ?? raw;
     names.set(raw.toLowerCase(), name);
-    headers[name] = req.rawHeaders[i + 1]!;
-    (multiValueHeaders[name] ??= []).push(req.rawHeaders[i + 1]!);
+    headerMap.set(name, req.rawHeaders[i + 1]!);
+    multiHeaderMap.set(name, [...(multiHeaderMap.get(name) ?? []), req.rawHeaders[i + 1]!]);
   }
   const sourceIp = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   const addDefault = (name: string, value: string) => {
     if (names.has(name.toLowerCase())) return;
-    headers[name] = value;
-    multiValueHeaders[name] = [value];
+    headerMap.set(name, value);
+    multiHeaderMap.set(name, [value]);
   };
   addDefault('X-Forwarded-For', sourceIp);
   addDefault('X-Forwarded-Port', String(opts.port));
   addDefault('X-Forwarded-Proto', 'http');
+  const headers: Record<string, string> = Object.fromEntries(headerMap);
+  const multiValueHeaders: Record<string, string[]> = Object.fromEntries(multiHeaderMap);
 
-  let queryStringParameters: Record<string, string> | null = null;
-  let multiValueQueryStringParameters: Record<string, string[]> | null = null;
-  for (const [k, v] of url.searchParams) {
-    (queryStringParameters ??= {})[k] = v;
-    ((multiValueQueryStringParameters ??= {})[k] ??= []).push(v);
-  }
+  const queryMap = new Map<string, string[]>();
+  for (const [k, v] of url.searchParams) queryMap.set(k, [...(queryMap.get(k) ?? []), v]);
+  const queryStringParameters: Record<string, string> | null = queryMap.size
+    ? Object.fromEntries([...queryMap].map(([k, vs]) => [k, vs.at(-1)!]))
+    : null;
+  const multiValueQueryStringParameters: Record<string, string[]> | null = queryMap.size ? Object.fromEntries(queryMap) : null;
 
   const proxy = path.replace(/^\/+/, '');
   const resource = proxy ? '/{proxy+}' : '/';
@@ -260,14 +338,32 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
   const functionName = opts.functionName ?? 'api';
   let port = 0;
 
-  const server = createServer(async (req, res) => {
+  const server = createServer({ ...keepAliveServerOptions, maxHeaderSize: PARSER_MAX_HEADER_BYTES }, async (req, res) => {
     const requestId = randomUUID();
     const now = new Date();
+    // A refusal after the body is read and dropped, so the client is not reset mid-upload.
+    const refuse = async (status: number, code: string, message: string) => {
+      await readBody(req, 0).catch(() => undefined);
+      res.setHeader('Connection', 'close');
+      writeError(res, status, code, message, requestId);
+    };
     try {
+      if (Buffer.byteLength(req.url ?? '') > MAX_URL_BYTES) {
+        await refuse(414, 'uri_too_long', `The URL is longer than ${MAX_URL_BYTES} bytes.`);
+        return;
+      }
+      if (requestUrl(req.url) === undefined) {
+        await refuse(400, 'bad_request', 'The request target is not a valid path.');
+        return;
+      }
+      if (headerBytes(req) > MAX_HEADER_BYTES) {
+        await refuse(431, 'request_header_fields_too_large', `The request headers are larger than ${MAX_HEADER_BYTES} bytes.`);
+        return;
+      }
+      if (opts.localRoutes && (await opts.localRoutes(req, res))) return;
       const body = await readBody(req, maxBodyBytes);
       if (!body) {
-        // The rest of the body is not wanted: close the connection instead of keeping it busy
-        // while the client finishes uploading (it would also hold `stop()` up).
+        // The body was read and dropped: close the connection rather than keep it for more.
         res.setHeader('Connection', 'close');
         writeError(res, 413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`, requestId);
         return;
@@ -301,6 +397,15 @@ export async function startHttpGateway(opts: HttpGatewayOptions): Promise<HttpGa
       if (!res.headersSent) writeError(res, 502, 'bad_gateway', 'Internal server error.', requestId);
       else res.destroy();
     }
+  });
+
+  // Requests the parser cannot take get a status and the JSON error body too, as API Gateway's do.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const r = refusalOf(err);
+    refuseOnSocket(socket, r.status, r.code, r.message);
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    refuseOnSocket(socket, 405, 'method_not_allowed', 'This API does not accept that method.');
   });
 
   await new Promise<void>((done, fail) => {

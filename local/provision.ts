@@ -338,39 +338,58 @@ async function ensureQueuePair(
     opts.sqsEndpoint,
   );
 
-  if (spec.subscribedToEventTopic) {
-    await opts.sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queue.url,
-        Attributes: { Policy: allowTopicPolicy(queue.arn, topicArn) },
+  if (spec.subscribedToEventTopic) await subscribeQueue(opts, queue, topicArn);
+  return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
+}
+
+/** Subscribes a queue to the topic (raw delivery off, as in the stack), once. */
+async function subscribeQueue(opts: { sqs: SQSClient; sns: SNSClient }, queue: { url: string; arn: string }, topicArn: string): Promise<void> {
+  await opts.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      Attributes: { Policy: allowTopicPolicy(queue.arn, topicArn) },
+    }),
+  );
+  const subscriptionArn =
+    (await findSubscription(opts.sns, topicArn, queue.arn)) ??
+    (
+      await opts.sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'sqs',
+          Endpoint: queue.arn,
+          Attributes: { RawMessageDelivery: 'false' },
+          ReturnSubscriptionArn: true,
+        }),
+      )
+    ).SubscriptionArn;
+  if (!subscriptionArn) throw new Error(`Subscribe ${queue.arn} returned no subscription ARN`);
+  // Bodies must be SNS notifications (JSON envelope) as in the deployed stack, also on a
+  // subscription someone switched to raw delivery by hand.
+  const current = await opts.sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+  if (current.Attributes?.RawMessageDelivery === 'true') {
+    await opts.sns.send(
+      new SetSubscriptionAttributesCommand({
+        SubscriptionArn: subscriptionArn,
+        AttributeName: 'RawMessageDelivery',
+        AttributeValue: 'false',
       }),
     );
-    const subscriptionArn =
-      (await findSubscription(opts.sns, topicArn, queue.arn)) ??
-      (
-        await opts.sns.send(
-          new SubscribeCommand({
-            TopicArn: topicArn,
-            Protocol: 'sqs',
-            Endpoint: queue.arn,
-            Attributes: { RawMessageDelivery: 'false' },
-            ReturnSubscriptionArn: true,
-          }),
-        )
-      ).SubscriptionArn;
-    if (!subscriptionArn) throw new Error(`Subscribe ${name} returned no subscription ARN`);
-    // Bodies must be SNS notifications (JSON envelope) as in the deployed stack, also on a
-    // subscription someone switched to raw delivery by hand.
-    const current = await opts.sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
-    if (current.Attributes?.RawMessageDelivery === 'true') {
-      await opts.sns.send(
-        new SetSubscriptionAttributesCommand({
-          SubscriptionArn: subscriptionArn,
-          AttributeName: 'RawMessageDelivery',
-          AttributeValue: 'false',
-        }),
-      );
-    }
   }
-  return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
+}
+
+/**
+ * A plain queue subscribed to the event topic, for a local consumer that is not one of the stack's
+ * (the sandbox WABA reads the topic through it). No DLQ: its reader never fails a message.
+ */
+export async function ensureTopicSubscriber(opts: {
+  sqs: SQSClient;
+  sns: SNSClient;
+  topicArn: string;
+  queueName: string;
+  sqsEndpoint?: string;
+}): Promise<{ url: string; arn: string }> {
+  const queue = await ensureQueue(opts.sqs, opts.queueName, { VisibilityTimeout: '30', MessageRetentionPeriod: String(3600) }, opts.sqsEndpoint);
+  await subscribeQueue(opts, queue, opts.topicArn);
+  return queue;
 }

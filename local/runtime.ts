@@ -19,15 +19,18 @@ import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
 import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
+import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
-import { provision, type ProvisionedResources } from './provision.ts';
+import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
 const HOST = '127.0.0.1';
+/** The queue through which the sandbox reads the event topic (local only, not in the stack). */
+export const SANDBOX_TOPIC_READER_QUEUE = 'whatsapp-backend-sandbox-topic-reader';
 
 /** The deployed handler of each queue, by `QueueSpec.handler` (the folder under `lambdas/`). */
 const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
@@ -51,6 +54,8 @@ export interface RuntimeInfo {
   mediaBucket: string;
   phoneNumbers: RuntimePhoneNumber[];
   /** Extras. */
+  /** The console page: the sandbox's users and the business inbox, on the API's origin. */
+  consoleUrl: string;
   queues: Record<string, { url: string; dlqUrl: string }>;
   /** A sandbox user to try things with (fictional). */
   sampleUserPhone: string | null;
@@ -253,10 +258,20 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const phoneNumbers = phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID);
     let sandboxUrl: string | null = null;
     if (opts.sandbox !== false) {
+      // The sandbox reads the topic like any consumer, so it knows every user who wrote, whoever
+      // published their message (a replayed capture, a test), as Meta would.
+      const reader = await ensureTopicSubscriber({
+        sqs,
+        sns,
+        topicArn: resources.topicArn,
+        queueName: SANDBOX_TOPIC_READER_QUEUE,
+        sqsEndpoint: aws.endpoint,
+      });
       const sandbox = createSandbox({
         config,
         sns,
         s3,
+        observe: { sqs, queueUrl: reader.url },
         topicArn: resources.topicArn,
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT_ID,
@@ -312,12 +327,19 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       bindModuleHandlers();
       apiHandler = apiModuleHandler;
     }
-    const gateway: HttpGateway = await startHttpGateway({ port: ports.api, host: HOST, handler: apiHandler, logger });
+    const gateway: HttpGateway = await startHttpGateway({
+      port: ports.api,
+      host: HOST,
+      handler: apiHandler,
+      logger,
+      localRoutes: consoleRoutes(sandboxUrl),
+    });
     cleanups.push(() => gateway.stop());
 
     const info: RuntimeInfo = {
       apiUrl: gateway.url,
       sandboxUrl,
+      consoleUrl: `${gateway.url}/console`,
       awsEndpointUrl: aws.endpoint,
       dynamodbEndpointUrl: dynamo.endpoint,
       region: LOCAL_REGION,
@@ -355,6 +377,7 @@ export function banner(info: RuntimeInfo): string {
     `whatsapp-backend is running locally (ready in ${(info.readyInMs / 1000).toFixed(1)} s)`,
     '',
     `  API          ${info.apiUrl}`,
+    `  Console      ${info.consoleUrl}   (open it in a browser)`,
     `  Sandbox      ${info.sandboxUrl ?? '(off)'}`,
     `  S3/SNS/SQS   ${info.awsEndpointUrl}`,
     `  DynamoDB     ${info.dynamodbEndpointUrl}`,

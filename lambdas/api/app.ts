@@ -3,7 +3,7 @@
  * body with each route's zod schemas, and answers every error in the contract's shape
  * (`{"error": {code, message, details?}}`) with a stable code; 5xx answers carry a safe message.
  */
-import { Router } from '@aws-lambda-powertools/event-handler/http';
+import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ApiError, fieldPath, NotFoundError, ValidationError } from '../../shared/domain/errors.ts';
@@ -30,12 +30,38 @@ function errorResponse(err: unknown): Response {
   return json({ status: e.status, body: toErrorBody(e), headers });
 }
 
+/**
+ * The path of the first string (value or key) in `value` that is not well-formed UTF-16 (a lone
+ * surrogate, which JSON's `\ud800` escapes can carry): it could not be sent to WhatsApp or stored.
+ */
+function illFormedAt(value: unknown, path: PropertyKey[] = [], depth = 0): PropertyKey[] | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? Number(k) : k;
+    if (!k.isWellFormed()) return [...path, at];
+    const found = illFormedAt(v, [...path, at], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Refuses a value holding a lone surrogate anywhere, naming where. */
+function refuseIllFormed(value: unknown, where: string): void {
+  const illFormed = illFormedAt(value);
+  if (illFormed) {
+    const path = fieldPath([where, ...illFormed]);
+    throw new ValidationError(`${path}: must be well-formed Unicode (it holds a lone UTF-16 surrogate)`, { path });
+  }
+}
+
 function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> | undefined {
   if (!schema) return undefined;
+  refuseIllFormed(value, where);
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const path = fieldPath([where, ...issue.path]);
+  const path = fieldPath([where, ...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])]);
   throw new ValidationError(`${path}: ${issue.message}`, { path });
 }
 
@@ -103,6 +129,7 @@ export function makeApi(routes: AnyRoute[]) {
           body: undefined,
         };
         const raw = await readBody(ctx.req, route);
+        if (route.parseBody) refuseIllFormed(raw, 'body');
         request.body = route.parseBody ? route.parseBody(raw) : route.body ? validate(route.body, raw, 'body') : undefined;
         return json(await route.handle(request));
       } catch (err) {
@@ -117,8 +144,41 @@ export function makeApi(routes: AnyRoute[]) {
     if (name === undefined) return errorResponse(err);
     return errorResponse(new ValidationError(`path.${name}: not a valid percent-encoded value`, { path: `path.${name}` }));
   });
+  // The router refuses a path parameter that is empty or only whitespace (`%20`, `%0A`) before
+  // any route runs: the caller's 400, naming the parameter.
+  router.errorHandler(ParameterValidationError, async (err) => {
+    const name = /Parameter '(\w+)'/.exec(err.issues[0] ?? '')?.[1];
+    const path = name === undefined ? 'path' : `path.${name}`;
+    return errorResponse(new ValidationError(`${path}: must not be empty or only whitespace`, { path }));
+  });
   router.errorHandler(Error, async (err) => errorResponse(err));
 
-  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
-    router.resolve(event, context) as Promise<APIGatewayProxyResult>;
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    let result: APIGatewayProxyResult;
+    // API Gateway passes the body of a GET or HEAD on; a web Request cannot carry one, and no
+    // route of those methods reads a body: it is dropped rather than failing the request.
+    const bodiless = (event.httpMethod === 'GET' || event.httpMethod === 'HEAD') && event.body != null ? { ...event, body: null, isBase64Encoded: false } : event;
+    try {
+      result = (await router.resolve(bodiless, context)) as APIGatewayProxyResult;
+    } catch (err) {
+      // The router builds a URL from the path and the Host header before any route runs: a path
+      // such as `//[::1` or a Host that is no host name is the caller's 400, not a crash.
+      const e = (err as { code?: unknown }).code === 'ERR_INVALID_URL'
+        ? new ApiError(400, 'bad_request', 'The request path or Host header is not valid.')
+        : err;
+      return proxyError(e);
+    }
+    // A refusal the router answers by itself (a method it does not know) gets the error body too.
+    if (result.statusCode >= 400 && !result.body) {
+      return proxyError(new ApiError(result.statusCode, result.statusCode === 405 ? 'method_not_allowed' : 'bad_request', 'This request cannot be served.'));
+    }
+    return result;
+  };
+}
+
+/** An error as a proxy result in the contract's shape, for answers made outside the router. */
+function proxyError(err: unknown): APIGatewayProxyResult {
+  const e = toApiError(err);
+  if (e.status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
+  return { statusCode: e.status, headers: JSON_HEADERS, body: JSON.stringify(toErrorBody(e)), isBase64Encoded: false };
 }

@@ -1,7 +1,9 @@
 /**
  * Inbound events: SQS (fed by the WABA's SNS event destination) → domain records in DynamoDB.
  * A record that cannot be understood is quarantined and acknowledged; a transient failure is
- * reported as a batch item failure so only that record comes back.
+ * reported as a batch item failure so only that record comes back. Each invocation gets its own
+ * batch processor: a processor keeps the batch's records and failures, so one shared by two
+ * invocations at once would report one batch's failures for the other.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -10,25 +12,38 @@ import { documentClient, sqsClient } from '../../shared/adapters/aws-clients.ts'
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ingestEvent, type IngestOutcome } from '../../shared/domain/ingest.ts';
+import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { logger } from '../../shared/observability.ts';
+import { describeFailure } from '../../shared/domain/transient.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
+
+/** The parser never throws by design; should it ever, the event is quarantined with the reason, not retried. */
+function parseSafely(body: string, receivedAtMs: number): ParseResult {
+  try {
+    return parseEventBody(body, receivedAtMs);
+  } catch (err) {
+    return { kind: 'invalid', reason: `not parsed: ${describeFailure(err)}` };
+  }
+}
 
 /** `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches). */
 export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {
   const now = deps.now ?? Date.now;
-  const processor = new BatchProcessor(EventType.SQS);
   const recordHandler = (tally: MetricTally) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
-    const parsed = parseEventBody(record.body, receivedAtMs);
+    const parsed = parseSafely(record.body, receivedAtMs);
+    if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
     const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     countIngested(tally, parsed, outcome);
     return outcome;
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // A processor per invocation: two batches handled at once must never share failures.
+    const processor = new BatchProcessor(EventType.SQS);
     const tally = new MetricTally();
     try {
       const response = await processPartialResponse(event, recordHandler(tally), processor, { context });
@@ -52,6 +67,18 @@ function countIngested(tally: MetricTally, parsed: ParseResult, outcome: IngestO
     }
   }
   if (outcome.quarantined) tally.add('quarantinedEvents');
+}
+
+/** A `contacts[]` that does not match its message's sender is kept, not trusted, and logged (ids only, no phone numbers). */
+function logContactMismatches(messages: readonly InboundMessage[]): void {
+  for (const m of messages) {
+    if (!m.contactMismatch) continue;
+    logger.warn('contacts[] does not match the message sender; the message\'s own from / from_user_id is kept', {
+      messageId: m.id,
+      phoneNumberId: m.business.phoneNumberId,
+      contactEntries: m.contactMismatch.length,
+    });
+  }
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

@@ -23,7 +23,6 @@ export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount'
 }
 
 export function makeHandler(deps: MediaHandlerDeps) {
-  const processor = new BatchProcessor(EventType.SQS);
   const jobDeps: InboundJobDeps = { ...deps, maxReceiveCount: deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount, log: logger };
   const recordHandler = (tally: MetricTally) => {
     const counted: InboundJobDeps = { ...jobDeps, count: (outcome) => tally.add('mediaCopies', outcome) };
@@ -43,7 +42,12 @@ export function makeHandler(deps: MediaHandlerDeps) {
     const tally = new MetricTally();
     try {
       // A batch where every record failed is still answered with the list, like any other.
-      return await processPartialResponse(event, recordHandler(tally), processor, { context, throwOnFullBatchFailure: false });
+      // A processor per invocation: it holds the batch's records and failures, so one shared by two
+      // invocations at once would mix their answers.
+      return await processPartialResponse(event, recordHandler(tally), new BatchProcessor(EventType.SQS), {
+        context,
+        throwOnFullBatchFailure: false,
+      });
     } finally {
       tally.publish();
     }

@@ -26,7 +26,7 @@ import { phoneNumberArn, wabaArn } from './config.ts';
 import { AwsApiError, missingMember, validationError } from './aws-errors.ts';
 import { canonicalMime } from '../../shared/domain/media.ts';
 import { baseMimeType, storedExtension, uploadProblem } from './media-rules.ts';
-import { acceptOutbound, isMarkAsRead } from './outbound.ts';
+import { acceptOutbound, dependsOnUnseenInbound, isMarkAsRead } from './outbound.ts';
 import type { SandboxCore, StoredMedia } from './types.ts';
 import { newMediaId } from './webhooks.ts';
 
@@ -97,6 +97,8 @@ async function sendMessage(core: SandboxCore, { body }: AwsRequest): Promise<unk
   if (!isMarkAsRead(meta) && typeof meta.to !== 'string' && typeof meta.recipient !== 'string') {
     throw new AwsApiError('ValidationException', 'Invalid destination phone number or message Id.');
   }
+  // Meta knows every user whose message it delivered: read what the topic carried before deciding.
+  if (dependsOnUnseenInbound(core.state, number, meta)) await core.catchUp();
   if (core.rng.chance(core.state.chaos.failRate)) {
     throw new AwsApiError('DependencyException', 'The request failed because a dependency (WhatsApp) is unavailable.');
   }

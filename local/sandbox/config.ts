@@ -88,10 +88,30 @@ export const SandboxLimitsSchema = z.strictObject({
   pairRateBurst: z.int().positive().default(45),
 });
 
+/**
+ * Numbers that are not on WhatsApp unless configured otherwise: the range of the default
+ * not-on-WhatsApp user (15550109999). Every other number is a WhatsApp user, as most are.
+ */
+export const DEFAULT_NOT_ON_WHATSAPP_PATTERN = '^15550109\\d{3}$';
+
+const RegexSchema = z.string().refine((source) => {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a valid regular expression');
+
 export const SandboxConfigSchema = z
   .strictObject({
     phoneNumbers: z.array(SandboxPhoneNumberSchema).min(1).default(DEFAULT_PHONE_NUMBERS),
     users: z.array(SandboxUserSchema).default(DEFAULT_USERS),
+    /**
+     * Phone numbers (digits) matching this pattern are not on WhatsApp (Meta error 131026) unless
+     * listed in `users` with `onWhatsApp: true`; any other number is a WhatsApp user.
+     */
+    notOnWhatsAppPattern: RegexSchema.default(DEFAULT_NOT_ON_WHATSAPP_PATTERN),
     limits: SandboxLimitsSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {

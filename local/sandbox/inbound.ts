@@ -18,6 +18,7 @@ import type { MediaKind } from './media-samples.ts';
 import { metaError } from './meta-errors.ts';
 import type { SandboxCore } from './types.ts';
 import { windowKey } from './types.ts';
+import { isOnWhatsApp } from './users.ts';
 import { envelopeOf, messagesEntry, newMediaId, newWamid, unixSeconds } from './webhooks.ts';
 
 /** Inbound media ids stay downloadable for 7 days (Meta). */
@@ -76,8 +77,8 @@ export async function simulateInbound(core: SandboxCore, raw: unknown): Promise<
   if (!number) throw new ControlError(404, 'unknown_phone_number', 'No business number of the sandbox matches "to".');
   const from = phoneDigits(body.from);
   const known = state.users.get(from);
-  if (known && !known.onWhatsApp) {
-    throw new ControlError(409, 'user_not_on_whatsapp', 'That user is configured as not on WhatsApp, so cannot send messages.');
+  if (!isOnWhatsApp(state, from)) {
+    throw new ControlError(409, 'user_not_on_whatsapp', 'That number is not on WhatsApp (configured onWhatsApp: false, or matching notOnWhatsAppPattern), so it cannot send messages.');
   }
   const name = body.name ?? known?.name ?? 'Sandbox User';
   const userId = body.userId ?? known?.userId;
@@ -118,7 +119,15 @@ export async function simulateInbound(core: SandboxCore, raw: unknown): Promise<
   const entry = messagesEntry(number, { ...contacts, messages: [message] });
 
   if (body.type !== 'system') state.lastInboundMs.set(windowKey(number.phoneNumberId, from), now);
-  state.inbound.set(wamid, { phoneNumberId: number.phoneNumberId, from });
+  const replyTo = (context as { id?: unknown } | undefined)?.id;
+  state.inbound.set(wamid, {
+    phoneNumberId: number.phoneNumberId,
+    from,
+    type: body.type,
+    content: message[body.type] ?? null,
+    ...(typeof replyTo === 'string' && { replyTo }),
+    atMs: now,
+  });
 
   const chaos = { ...state.chaos };
   const duplicate = core.rng.chance(chaos.duplicateRate);

@@ -22,8 +22,9 @@ import { phoneDigits } from '../../shared/domain/ids.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { metaError } from './meta-errors.ts';
 import type { MetaErrorObject } from './meta-errors.ts';
-import type { ChaosSettings, KnownUser, OutboxEntry, SandboxCore } from './types.ts';
+import type { ChaosSettings, KnownUser, OutboxEntry, SandboxCore, SandboxState } from './types.ts';
 import { windowKey } from './types.ts';
+import { recipientFor, userKey } from './users.ts';
 import { envelopeOf, messagesEntry, newWamid, unixSeconds } from './webhooks.ts';
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -87,7 +88,7 @@ export function acceptOutbound(core: SandboxCore, number: SandboxPhoneNumber, aw
 
   const toDigits = typeof message.to === 'string' ? phoneDigits(message.to) : '';
   const bsuid = typeof message.recipient === 'string' ? message.recipient : '';
-  const user = findRecipient(core, toDigits, bsuid);
+  const user = recipientFor(state, toDigits, bsuid);
   const recipientId = toDigits || bsuid;
   const wamid = newWamid(recipientId, 'outbound');
   const entry: OutboxEntry = {
@@ -123,6 +124,26 @@ export function acceptOutbound(core: SandboxCore, number: SandboxPhoneNumber, aw
   return entry;
 }
 
+/** The 24-hour window of a recipient with a business number: its key, and whether it is open at `now`. */
+function windowOf(state: SandboxState, number: SandboxPhoneNumber, user: KnownUser | undefined, recipientId: string, now: number) {
+  const wKey = windowKey(number.phoneNumberId, (user && userKey(user)) || recipientId);
+  const lastInbound = state.lastInboundMs.get(wKey);
+  return { wKey, windowOpen: lastInbound !== undefined && now < lastInbound + WINDOW_MS };
+}
+
+/**
+ * Whether Meta's decision on this send depends on an inbound message the sandbox may not have seen
+ * yet (a user known only by BSUID, or a window not open): then it reads the event topic first.
+ */
+export function dependsOnUnseenInbound(state: SandboxState, number: SandboxPhoneNumber, message: Record<string, unknown>): boolean {
+  if (isMarkAsRead(message)) return false;
+  const toDigits = typeof message.to === 'string' ? phoneDigits(message.to) : '';
+  const bsuid = typeof message.recipient === 'string' ? message.recipient : '';
+  const user = recipientFor(state, toDigits, bsuid);
+  if (!user) return true;
+  return message.type !== 'template' && !windowOf(state, number, user, toDigits || bsuid, state.now()).windowOpen;
+}
+
 /** What WhatsApp reports on a message it was handed: `failed` with the refusal, or its progress. */
 function whatsAppStatuses(
   core: SandboxCore,
@@ -135,9 +156,7 @@ function whatsAppStatuses(
   const type = typeof message.type === 'string' ? message.type : 'text';
   const isTemplate = type === 'template';
   const userPhone = user?.phone ?? toDigits;
-  const wKey = windowKey(number.phoneNumberId, userPhone || recipientId);
-  const lastInbound = state.lastInboundMs.get(wKey);
-  const windowOpen = lastInbound !== undefined && now < lastInbound + WINDOW_MS;
+  const { wKey, windowOpen } = windowOf(state, number, user, recipientId, now);
 
   const perSecond = countRecent(core.sendTimes.byNumber, number.phoneNumberId, now, 1000);
   const perPair = countRecent(core.sendTimes.byPair, wKey, now, PAIR_WINDOW_MS);
@@ -192,12 +211,6 @@ function whatsAppStatuses(
     events.push({ status, delay, body });
   }
   return events;
-}
-
-function findRecipient(core: SandboxCore, toDigits: string, bsuid: string): KnownUser | undefined {
-  if (toDigits) return core.state.users.get(toDigits);
-  if (bsuid) for (const u of core.state.users.values()) if (u.userId === bsuid) return u;
-  return undefined;
 }
 
 function conversationOf(core: SandboxCore, key: string, now: number): { id: string; expiresMs: number } {

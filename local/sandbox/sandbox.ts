@@ -22,7 +22,11 @@ import { AwsApiError } from './aws-errors.ts';
 import { phoneNumberArn, phoneNumbersForRuntime } from './config.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { BodyTooLargeError, ControlError, readBody, sendControlError, sendJson, sleep } from './http.ts';
+import { keepAliveServerOptions } from '../keep-alive.ts';
+import { observeBody, recordEvent } from './events.ts';
 import { simulateInbound } from './inbound.ts';
+import { startTopicObserver } from './observer.ts';
+import { VIEW_ROUTES, type ControlHandler } from './views.ts';
 import type { InboundResult } from './inbound.ts';
 import { createRng } from './rng.ts';
 import { NO_CHAOS } from './types.ts';
@@ -52,6 +56,8 @@ export interface Sandbox {
   idle(): Promise<void>;
   /** Cancels the status events not yet published. */
   stop(): void;
+  /** Stops reading the event topic (see `observe`); `RunningSandbox.close()` does it too. */
+  stopObserving(): Promise<void>;
 }
 
 const ChaosSchema = z.strictObject({
@@ -79,6 +85,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     lastInboundMs: new Map(),
     users,
     inbound: new Map(),
+    events: [],
     chaos: { ...NO_CHAOS },
     clockOffsetMs: 0,
     now: () => clock() + state.clockOffsetMs,
@@ -106,6 +113,8 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     findNumber: (ref) => findNumber(opts, ref),
     async publish(envelope: EumEnvelope, duplicate: boolean) {
       const Message = JSON.stringify(envelope);
+      // With an observer, the list shows the topic as every consumer sees it (this one included).
+      if (!observer) recordEvent(core, envelope);
       await opts.sns.send(new PublishCommand({ TopicArn: opts.topicArn, Message }));
       if (duplicate) await opts.sns.send(new PublishCommand({ TopicArn: opts.topicArn, Message }));
     },
@@ -123,7 +132,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
       timers.set(timer, cancelled);
     },
     log,
+    catchUp: () => observer?.catchUp() ?? Promise.resolve(),
   };
+  const observer = opts.observe
+    ? startTopicObserver({ ...opts.observe, onBody: (body) => observeBody(core, body), log })
+    : undefined;
 
   const stop = () => {
     const cancelled = [...timers];
@@ -150,8 +163,11 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     inbound: (body) => simulateInbound(core, body),
     idle: () => (pending === 0 ? Promise.resolve() : new Promise<void>((done) => waiters.push(done))),
     stop,
+    stopObserving: () => observer?.stop() ?? Promise.resolve(),
     async listen(port, host = '127.0.0.1') {
-      const server = createServer(handle);
+      // Idle connections outlive the SDK's idle sockets: a send is never reset by the sandbox
+      // closing the socket it was written on (that was a false send_in_doubt under bursts).
+      const server = createServer(keepAliveServerOptions, handle);
       await new Promise<void>((done, fail) => {
         server.once('error', fail);
         server.listen(port, host, () => {
@@ -165,6 +181,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
         url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
         async close() {
           stop();
+          await observer?.stop();
           server.closeAllConnections();
           await new Promise<void>((done) => server.close(() => done()));
         },
@@ -241,13 +258,6 @@ async function awsRoute(
 // ---------------------------------------------------------------------------------------------
 // Control routes
 
-interface ControlAnswer {
-  status: number;
-  body: unknown;
-}
-
-type ControlHandler = (core: SandboxCore, query: URLSearchParams, body: unknown) => Promise<ControlAnswer>;
-
 const CONTROL_ROUTES: Readonly<Record<string, Readonly<Record<string, ControlHandler>>>> = {
   '/sandbox/inbound': {
     POST: async (core, _q, body) => {
@@ -299,6 +309,7 @@ const CONTROL_ROUTES: Readonly<Record<string, Readonly<Record<string, ControlHan
       body: phoneNumbersForRuntime(core.state.config, core.opts.region, core.opts.accountId),
     }),
   },
+  ...VIEW_ROUTES,
 };
 
 function clockBody(core: SandboxCore) {

@@ -4,6 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SandboxConfig, SandboxPhoneNumber } from './config.ts';
 import type { Rng } from './rng.ts';
 import type { EumEnvelope } from './webhooks.ts';
@@ -32,6 +33,12 @@ export interface SandboxOptions {
   statusDelaysMs?: StatusDelays;
   /** Seed of the RNG behind chaos decisions; default random. */
   seed?: number;
+  /**
+   * A queue subscribed to the event topic: the sandbox reads every envelope on it and learns from
+   * each inbound message, whoever published it, what Meta would know (the user, their window).
+   * Without it only messages sent through `POST /sandbox/inbound` are known.
+   */
+  observe?: { sqs: SQSClient; queueUrl: string };
   /** Where the sandbox reports background failures (publish errors); default `console.error`. */
   log?: (line: string) => void;
 }
@@ -79,6 +86,31 @@ export interface OutboxEntry {
   acceptedAt: string;
 }
 
+/** A message a user sent to a business number. */
+export interface InboundRecord {
+  phoneNumberId: string;
+  /** The user's key: phone, else BSUID. */
+  from: string;
+  type: string;
+  /** The message's object of its type (`text`, `image`, …), as Meta wrote it. */
+  content: unknown;
+  /** The wamid of the business message it answers (`context.id`). */
+  replyTo?: string;
+  /** Sandbox time it was sent (ms). */
+  atMs: number;
+}
+
+/** One envelope of the event topic, as the console lists it. */
+export interface EventRecord {
+  /** Increasing number, so a reader can ask for what came after the last one it saw. */
+  seq: number;
+  /** Sandbox time it was seen, ISO. */
+  at: string;
+  /** `message:<type>`, `status:<status>`, or the webhook field. */
+  kinds: string[];
+  envelope: unknown;
+}
+
 /** A media file WhatsApp holds: received from a user, or uploaded by the business. */
 export interface StoredMedia {
   mediaId: string;
@@ -103,7 +135,8 @@ export interface StoredMedia {
 
 /** A WhatsApp user the sandbox knows: configured, or seen sending a message. */
 export interface KnownUser {
-  phone: string;
+  /** Absent for a user seen only by BSUID (a username user whose phone Meta did not share). */
+  phone?: string;
   name?: string;
   userId?: string;
   onWhatsApp: boolean;
@@ -116,10 +149,12 @@ export interface SandboxState {
   readonly media: Map<string, StoredMedia>;
   /** Last inbound message time (sandbox ms) per `windowKey(phoneNumberId, userPhone)`. */
   readonly lastInboundMs: Map<string, number>;
-  /** Users by phone. */
+  /** Users by phone (by BSUID for a user seen without one). */
   readonly users: Map<string, KnownUser>;
-  /** Inbound messages by wamid (for mark-as-read). */
-  readonly inbound: Map<string, { phoneNumberId: string; from: string }>;
+  /** Inbound messages by wamid (for mark-as-read, and the user's side of the console), oldest first. */
+  readonly inbound: Map<string, InboundRecord>;
+  /** The latest envelopes on the event topic (seen by the observer, else published), newest last. */
+  readonly events: EventRecord[];
   chaos: ChaosSettings;
   /** What `/sandbox/clock` added to the clock, ms. */
   clockOffsetMs: number;
@@ -150,4 +185,6 @@ export interface SandboxCore {
   later(ms: number, task: () => Promise<void>, cancelled?: () => void): void;
   /** Reports a background failure without personal data. */
   log(line: string): void;
+  /** Reads what the event topic carried so far (a no-op without `observe`). */
+  catchUp(): Promise<void>;
 }

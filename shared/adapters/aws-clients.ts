@@ -4,6 +4,8 @@
  * from the SDK's standard configuration (`AWS_ENDPOINT_URL_<SERVICE>`), so the same code talks to
  * AWS or to the local servers.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SocialMessagingClient, type SocialMessagingClientConfig } from '@aws-sdk/client-socialmessaging';
@@ -18,6 +20,25 @@ export function documentClient(client: DynamoDBClient = new DynamoDBClient({})):
 }
 
 /**
+ * How long an SDK client keeps an idle keep-alive socket before closing it itself. A server closes
+ * idle connections after its own timeout; a request written on a socket the server is closing at
+ * that instant fails with `ECONNRESET` although the server never read it. For a call that must not
+ * be repeated (SendWhatsAppMessage) such a reset is an unclear answer, reported in doubt: so the
+ * client lets go of idle sockets first, below the shortest server timeout it may meet (Node's
+ * default is 5 s; AWS endpoints keep idle connections longer).
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+/**
+ * Keep-alive agents whose idle sockets close after `IDLE_SOCKET_TIMEOUT_MS`, for the
+ * `requestHandler` of an SDK client: `{ requestHandler: { ...keepAliveAgents(), requestTimeout } }`.
+ */
+export function keepAliveAgents(maxSockets = 50): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
+  const options = { keepAlive: true, maxSockets, timeout: IDLE_SOCKET_TIMEOUT_MS };
+  return { httpAgent: new HttpAgent(options), httpsAgent: new HttpsAgent(options) };
+}
+
+/**
  * Attempts per call, retries included, for calls that are safe to repeat (reads, media). The
  * SDK's standard strategy retries throttling, 5xx and network errors with backoff; three
  * attempts stay well inside API Gateway's 29-second limit.
@@ -29,7 +50,7 @@ export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
  * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
  */
 export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', ...config });
+  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', requestHandler: keepAliveAgents(), ...config });
 }
 
 /**
@@ -45,7 +66,8 @@ export const SEND_TIMEOUT_MS = 20_000;
  */
 export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
   return new SocialMessagingClient({
-    requestHandler: { requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
+    // Idle sockets are let go before a server closes them, so a reset never makes a send in doubt.
+    requestHandler: { ...keepAliveAgents(), requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
     ...config,
     maxAttempts: 1,
   });

@@ -1,6 +1,7 @@
 /**
  * Outbound send records in the single table (docs/data-model.md): the message item `MSG#<id>`
- * written before WhatsApp is called, and its conversation once AWS accepted it. Every state change
+ * written before WhatsApp is called, and its conversation once AWS accepted it (or the call ended
+ * in doubt: the message list shows such a send, so the conversation counts it). Every state change
  * is a conditional write, so concurrent requests with the same id cannot both send.
  *
  * DynamoDB requests of one send: a non-template message reads its conversation (1 GetItem, for
@@ -238,10 +239,32 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   }
 
   async markInDoubt(r: OutboundRecord, nowMs: number): Promise<void> {
-    await this.transition(r, 'SET sendState = :state, inDoubtSince = :now', {
-      ':state': 'in_doubt' satisfies SendState,
-      ':now': iso(nowMs),
-    });
+    // The message list shows an in-doubt send (it may well have gone out), so its conversation
+    // counts it, in the same transaction: counted once, and only by the attempt that owns it.
+    const message = {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.message(r.id),
+        UpdateExpression: 'SET sendState = :state, inDoubtSince = :now',
+        ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
+        ExpressionAttributeValues: { ':state': 'in_doubt' satisfies SendState, ':now': iso(nowMs), ':sending': 'sending', ':attempt': r.attemptId },
+      },
+    };
+    const counted = {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.conversation(r.phoneNumberId, r.contactId),
+        UpdateExpression: 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact) ADD messageCount :one',
+        ExpressionAttributeValues: { ':conv': 'conversation', ':pn': r.phoneNumberId, ':cid': r.contactId, ':contact': r.contact, ':one': 1 },
+      },
+    };
+    try {
+      await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, counted] })));
+    } catch (err) {
+      // The record is no longer this attempt's `sending`: whoever changed it owns it now.
+      if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return;
+      storeError('mark send in doubt', err);
+    }
   }
 
   async discard(r: OutboundRecord): Promise<void> {

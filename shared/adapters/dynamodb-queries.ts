@@ -136,6 +136,12 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   ): Promise<{ items: T[]; nextCursor: string | null }> {
     const p = `${index}PK`;
     const s = `${index}SK`;
+    const startKey = decodeCursor(cursor, ['PK', 'SK', p, s]);
+    // A cursor of another list (another conversation, or the quarantine) would be refused by
+    // DynamoDB: it is the caller's mistake.
+    if (startKey && (startKey[p] !== pk || Object.values(startKey).some((v) => v === ''))) {
+      throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
+    }
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -144,7 +150,7 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
         ExpressionAttributeValues: { ':pk': pk },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor, ['PK', 'SK', p, s]),
+        ExclusiveStartKey: startKey,
       }),
     );
     return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };

@@ -15,8 +15,14 @@ import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
 import { eventContentOf } from '../domain/parse-event.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
-/** Quarantined raw bodies are cut here so the item stays under DynamoDB's 400 KB limit. */
+/** Quarantined raw bodies are cut here (UTF-8 bytes) so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;
+
+/** The first `max` UTF-8 bytes of a string (a character cut in two is dropped). */
+function cutToBytes(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  return bytes.length <= max ? s : bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -52,6 +58,11 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
     let inserted = true;
+    // (1) Open the window first, then make the message visible: whatever a reader sees of the
+    // message, the window it opened is already open (a client replying at once never gets
+    // window_closed). A crash between the two only opens the window early for a message whose
+    // event is then retried; a redelivery finds the window already there and moves nothing.
+    await this.advanceConversation(m, conv);
     // A user who shows both ids lets a send addressed by BSUID find the phone number. Written with
     // the message, so it costs no request of its own; last write wins.
     const alias =
@@ -71,7 +82,8 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
             },
           ]
         : [];
-    // (1) The message, once, and the conversation's count with it: a redelivery cancels both.
+    // (2) The message, once, and the conversation's count with it: a redelivery cancels both, so
+    // the count stays exact whatever the order of deliveries.
     try {
       await write('store inbound message', () =>
         this.doc.send(
@@ -91,6 +103,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
                     wabaId: m.business.wabaId,
                     contactId: m.contactId,
                     contact: m.contact,
+                    contactMismatch: m.contactMismatch,
                     type: m.type,
                     content: m.content,
                     context: m.context,
@@ -132,18 +145,17 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       }
       inserted = false;
     }
-    // (2) Move the window and the activity forward, never back. Done on redeliveries too, so a crash
-    // between (1) and (2) heals on retry.
-    await this.advanceConversation(m, conv);
     return { inserted };
   }
 
   private async advanceConversation(m: InboundMessage, conv: Record<string, string>): Promise<void> {
     const at = iso(m.timestampMs);
     const key = `${at}#${m.wamid}`;
+    // Move the window and the activity forward, never back. This write may create the conversation
+    // (it comes before the message's transaction), so it names the conversation too.
     const inbound = {
-      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact',
-      values: { ':k': key, ':at': at, ':contact': m.contact },
+      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact, entity = :conv, phoneNumberId = :pn, contactId = :cid',
+      values: { ':k': key, ':at': at, ':contact': m.contact, ':conv': 'conversation', ':pn': m.business.phoneNumberId, ':cid': m.contactId },
       cond: '(attribute_not_exists(lastInboundKey) OR lastInboundKey < :k)',
     };
     const update = (expression: string, condition: string, values: Record<string, unknown>, returnOld: boolean) =>
@@ -257,12 +269,12 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
     // Over the event, not the SQS body: the same envelope published twice is one item.
     const hash = sha256(eventContentOf(q.raw));
     const at = iso(q.receivedAtMs);
-    const truncated = q.raw.length > QUARANTINE_RAW_MAX;
+    const truncated = Buffer.byteLength(q.raw) > QUARANTINE_RAW_MAX;
     await this.putOnce('quarantine event', {
       ...keys.quarantined(hash),
       entity: 'quarantine',
       id: hash,
-      raw: truncated ? q.raw.slice(0, QUARANTINE_RAW_MAX) : q.raw,
+      raw: truncated ? cutToBytes(q.raw, QUARANTINE_RAW_MAX) : q.raw,
       rawTruncated: truncated || undefined,
       rawLength: q.raw.length,
       reason: q.reason,

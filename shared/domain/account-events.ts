@@ -23,5 +23,5 @@ export const ACCOUNT_EVENT_KINDS: Readonly<Record<string, AccountEventKind>> = {
 };
 
 export function accountEventKind(field: string): AccountEventKind {
-  return ACCOUNT_EVENT_KINDS[field] ?? 'other';
+  return Object.hasOwn(ACCOUNT_EVENT_KINDS, field) ? ACCOUNT_EVENT_KINDS[field]! : 'other';
 }

@@ -2,7 +2,11 @@ import type { EventStore } from '../ports/event-store.ts';
 import { PermanentWriteError } from '../ports/event-store.ts';
 import type { MediaJobQueue } from '../ports/media.ts';
 import { inboundMediaJob } from './media-jobs.ts';
+import { describeFailure, isTransientFailure } from './transient.ts';
 import type { ParsedEnvelope } from './types.ts';
+
+/** Reasons are cut here: a few hundred problems of one event would not help anyone. */
+export const QUARANTINE_REASON_MAX = 4000;
 
 export interface IngestOutcome {
   messages: number;
@@ -17,9 +21,11 @@ export interface IngestOutcome {
  * 2. Every message, status and account event is recorded (idempotent writes, in parallel). A
  *    media message then gets its copy job sent, on redeliveries too: jobs are idempotent, and a
  *    crash between the write and the send heals when the event comes back.
- * 3. Elements that failed their schema, or writes the store refused for good, → quarantine the raw
- *    event with the reasons; the good elements beside them are already stored.
- * Transient store failures propagate, so the caller can have only this event retried.
+ * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
+ *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
+ *    the good elements beside them are already stored.
+ * Only transient failures (throttling, timeouts, 5xx: `isTransientFailure`) propagate, so the
+ * caller can have this event retried; a retry could not cure anything else.
  */
 export async function ingestEvent(
   event: { raw: string; receivedAtMs: number; source?: string },
@@ -28,8 +34,9 @@ export async function ingestEvent(
   mediaJobs?: MediaJobQueue,
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
-    await store.quarantine({ raw: event.raw, reason, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
-    return reason;
+    const kept = reason.length > QUARANTINE_REASON_MAX ? `${reason.slice(0, QUARANTINE_REASON_MAX)}…` : reason;
+    await store.quarantine({ raw: event.raw, reason: kept, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
+    return kept;
   };
   if (parsed.kind === 'invalid') {
     return { messages: 0, statuses: 0, accountEvents: 0, quarantined: await quarantine(parsed.reason) };
@@ -45,10 +52,13 @@ export async function ingestEvent(
     ...accountEvents.map((e) => store.recordAccountEvent(e)),
   ]);
   const problems = [...parsed.problems];
+  // An event that carries nothing this backend records is kept too, so that nothing is lost unseen.
+  if (!results.length && !problems.length) problems.push('the event carries no message, status or account event');
   for (const r of results) {
     if (r.status === 'rejected') {
       if (r.reason instanceof PermanentWriteError) problems.push(r.reason.message);
-      else throw r.reason;
+      else if (isTransientFailure(r.reason)) throw r.reason;
+      else problems.push(describeFailure(r.reason));
     }
   }
   const outcome: IngestOutcome = { messages: messages.length, statuses: statuses.length, accountEvents: accountEvents.length };

@@ -293,7 +293,7 @@ export function checkOutboundMedia(input: OutboundMediaInput): OutboundMediaChec
   if (!sniffed || !actual) {
     return reject('type_mismatch', `The file was declared as ${declared.essence} but its content is not recognisable as that type.`);
   }
-  const satisfies = SNIFFED_SATISFIES[actual.essence] ?? [BY_ESSENCE.get(actual.essence)?.essence ?? actual.essence];
+  const satisfies = (Object.hasOwn(SNIFFED_SATISFIES, actual.essence) ? SNIFFED_SATISFIES[actual.essence] : undefined) ?? [BY_ESSENCE.get(actual.essence)?.essence ?? actual.essence];
   if (!satisfies.includes(declared.essence)) {
     return reject(
       'type_mismatch',

@@ -8,7 +8,7 @@
 import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid, phoneDigits } from './ids.ts';
 import { classifyMetaError } from './meta-errors.ts';
 import type { Conversation, Message, QuarantineItem } from './resources.ts';
-import { currentStatus, STATUS_RANK, TERMINAL_STATUSES } from './status.ts';
+import { currentStatus, statusRank, TERMINAL_STATUSES } from './status.ts';
 import type { Contact, MessageContext } from './types.ts';
 import { isWindowOpen, windowExpiresAt } from './window.ts';
 
@@ -102,7 +102,7 @@ export function toMessage(primary: StoredMessage, others: readonly StoredMessage
     }
   }
   const statuses = [...byStatus.values()].sort(
-    (a, b) => a.timestamp.localeCompare(b.timestamp) || (STATUS_RANK[a.status] ?? 9) - (STATUS_RANK[b.status] ?? 9),
+    (a, b) => a.timestamp.localeCompare(b.timestamp) || statusRank(a.status, 9) - statusRank(b.status, 9),
   );
   const direction: 'inbound' | 'outbound' = primary.direction === 'inbound' ? 'inbound' : 'outbound';
   const metaErrors = [...(primary.errors ?? []), ...statuses.flatMap((s) => s.errors ?? [])];

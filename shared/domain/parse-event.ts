@@ -15,6 +15,7 @@ import type {
   AccountEvent,
   BusinessNumber,
   Contact,
+  ContactIds,
   InboundMessage,
   MetaError,
   ParsedEnvelope,
@@ -23,6 +24,7 @@ import type {
 import {
   EumEnvelopeSchema,
   INBOUND_TYPE_SCHEMAS,
+  isKnownInboundType,
   MEDIA_TYPES,
   MessagesValueSchema,
   WebhookEntrySchema,
@@ -45,12 +47,36 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
     .join('; ');
 }
 
+/**
+ * Keeps the digits of an integer JSON cannot hold exactly (beyond 2^53: Meta's template ids are
+ * such numbers) as a string; DynamoDB's marshaller refuses such a number, and rounding it would
+ * change the id.
+ */
+export function keepLargeIntegers(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && typeof context?.source === 'string') {
+    return context.source;
+  }
+  return value;
+}
+
+/** JSON.parse that keeps large integers' digits (see `keepLargeIntegers`). */
+export function parseJsonKeepingDigits(text: string): unknown {
+  return JSON.parse(text, keepLargeIntegers as (this: unknown, key: string, value: unknown) => unknown);
+}
+
 function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: parseJsonKeepingDigits(text) };
   } catch {
     return { ok: false };
   }
+}
+
+/** Whether any object in a parsed JSON value has an own key `__proto__`. */
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || depth > 200) return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return true;
+  return Object.values(value).some((v) => hasProtoKey(v, depth + 1));
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -98,7 +124,14 @@ export function eventContentOf(body: string): string {
   return body;
 }
 
-const epochMs = (seconds: string): number => Number(seconds) * 1000;
+/** The latest time a JavaScript Date holds (±8.64e15 ms). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Epoch seconds → ms; undefined for a time no Date can hold (a timestamp of `99999999999999`). */
+function epochMs(seconds: string): number | undefined {
+  const ms = Number(seconds) * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+}
 
 function metaErrors(errors: z.infer<typeof WebhookMessageSchema>['errors']): MetaError[] | undefined {
   if (!errors?.length) return undefined;
@@ -111,25 +144,46 @@ function metaErrors(errors: z.infer<typeof WebhookMessageSchema>['errors']): Met
   }));
 }
 
-function contactFor(msg: WebhookMessage, contacts: z.infer<typeof MessagesValueSchema>['contacts']): Contact {
+/**
+ * The sender of a message is its own `from` / `from_user_id`; `contacts[]` only adds profile data
+ * (name, and an id the message does not carry) from the entry that matches one of those ids. An
+ * entry whose other id disagrees, or no matching entry, is not trusted: the message's own ids are
+ * kept, and the entries are returned as `mismatch` so that the disagreement is kept and logged.
+ */
+function contactFor(
+  msg: WebhookMessage,
+  contacts: z.infer<typeof MessagesValueSchema>['contacts'],
+): { contact: Contact; mismatch?: ContactIds[] } {
   const list = contacts ?? [];
-  const match =
-    list.find((c) => (msg.from !== undefined && c.wa_id === msg.from) || (msg.from_user_id !== undefined && c.user_id === msg.from_user_id)) ??
-    (list.length === 1 ? list[0] : undefined);
-  const waId = match?.wa_id ?? msg.from;
-  const userId = match?.user_id ?? msg.from_user_id;
-  const name = match?.profile?.name;
-  return {
+  const match = list.find(
+    (c) => (msg.from !== undefined && c.wa_id === msg.from) || (msg.from_user_id !== undefined && c.user_id === msg.from_user_id),
+  );
+  const disagrees =
+    match !== undefined &&
+    ((msg.from !== undefined && match.wa_id !== undefined && match.wa_id !== msg.from) ||
+      (msg.from_user_id !== undefined && match.user_id !== undefined && match.user_id !== msg.from_user_id));
+  const trusted = disagrees ? undefined : match;
+  const waId = msg.from ?? trusted?.wa_id;
+  const userId = msg.from_user_id ?? trusted?.user_id;
+  const name = trusted?.profile?.name;
+  const contact: Contact = {
     ...(waId !== undefined && { waId }),
     ...(userId !== undefined && { userId }),
     ...(name !== undefined && { name }),
   };
+  if (list.length === 0 || trusted !== undefined) return { contact };
+  const mismatch = list.map((c) => ({
+    ...(c.wa_id !== undefined && { waId: c.wa_id }),
+    ...(c.user_id !== undefined && { userId: c.user_id }),
+  }));
+  return { contact, mismatch };
 }
 
 /** The message's own object, validated when the type is known; decoded where Meta nests JSON in a string. */
 function contentOf(msg: WebhookMessage): { ok: true; content: unknown } | { ok: false; reason: string } {
-  const raw = (msg as Record<string, unknown>)[msg.type];
-  if (!(msg.type in INBOUND_TYPE_SCHEMAS)) return { ok: true, content: raw ?? null };
+  // Own keys only: a `type` of `constructor` or `__proto__` is an unknown type, kept verbatim.
+  const raw = Object.hasOwn(msg, msg.type) ? (msg as Record<string, unknown>)[msg.type] : undefined;
+  if (!isKnownInboundType(msg.type)) return { ok: true, content: raw ?? null };
   if (msg.type === 'unsupported' && raw === undefined) return { ok: true, content: {} };
   const schema = INBOUND_TYPE_SCHEMAS[msg.type as KnownInboundType];
   const parsed = schema.safeParse(raw);
@@ -146,9 +200,11 @@ function toInboundMessage(
   contacts: z.infer<typeof MessagesValueSchema>['contacts'],
   business: BusinessNumber,
 ): { ok: true; message: InboundMessage } | { ok: false; reason: string } {
+  const timestampMs = epochMs(msg.timestamp);
+  if (timestampMs === undefined) return { ok: false, reason: 'timestamp: out of the range of dates' };
   const content = contentOf(msg);
   if (!content.ok) return content;
-  const contact = contactFor(msg, contacts);
+  const { contact, mismatch } = contactFor(msg, contacts);
   const systemWaId = msg.type === 'system' && isObject(content.content) ? (content.content.wa_id as string | undefined) : undefined;
   const contactId = contact.waId ?? contact.userId ?? systemWaId;
   if (contactId === undefined) return { ok: false, reason: 'no wa_id or user_id identifies the sender' };
@@ -163,9 +219,10 @@ function toInboundMessage(
       business,
       contact,
       contactId,
+      ...(mismatch && { contactMismatch: mismatch }),
       type: msg.type,
       content: content.content,
-      timestampMs: epochMs(msg.timestamp),
+      timestampMs,
       ...(ctx && {
         context: {
           forwarded: ctx.forwarded === true,
@@ -211,6 +268,9 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
     if (!decoded.ok) return { kind: 'invalid', reason: 'whatsAppWebhookEntry is not JSON' };
     entryValue = decoded.value;
   }
+  // The AWS SDK builds DynamoDB maps by assignment, so a key `__proto__` would be lost or break the
+  // write on every retry: such an event is kept whole in quarantine instead.
+  if (hasProtoKey(entryValue)) return { kind: 'invalid', reason: 'webhook entry: a key named __proto__ cannot be stored' };
   const entry = WebhookEntrySchema.safeParse(entryValue);
   if (!entry.success) return { kind: 'invalid', reason: `webhook entry: ${describeIssues(entry.error)}` };
 
@@ -273,6 +333,11 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         return;
       }
       const s = st.data;
+      const timestampMs = epochMs(s.timestamp);
+      if (timestampMs === undefined) {
+        problems.push(`${where}.value.statuses.${si}: timestamp: out of the range of dates`);
+        return;
+      }
       const cb = decodeCallbackData(s.biz_opaque_callback_data);
       const errors = metaErrors(s.errors);
       const recipientId = s.recipient_id ?? s.recipient_user_id;
@@ -280,7 +345,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         wamid: s.id,
         status: normaliseStatus(s.status),
         business,
-        timestampMs: epochMs(s.timestamp),
+        timestampMs,
         ...(recipientId !== undefined && { recipientId }),
         ...(s.recipient_participant_id !== undefined && { participantId: s.recipient_participant_id }),
         ...(s.recipient_identity_key_hash !== undefined && { identityKeyHash: s.recipient_identity_key_hash }),

@@ -170,7 +170,7 @@ const BRANDS: Readonly<Record<string, string>> = {
 
 function brandMime(brand: string): string | undefined {
   if (brand.startsWith('3gp') || brand.startsWith('3g2')) return 'video/3gpp';
-  return BRANDS[brand];
+  return Object.hasOwn(BRANDS, brand) ? BRANDS[brand] : undefined;
 }
 
 /** MP4, M4A, 3GP (and QuickTime/HEIF, so that those are named rather than unknown). */

@@ -13,6 +13,10 @@ export const STATUS_RANK: Readonly<Record<string, number>> = {
   played: 5,
 };
 
+/** The rank of a status word; `fallback` for a word not ranked (own keys only: `constructor` is not a status). */
+export const statusRank = (status: string, fallback = 0): number =>
+  Object.hasOwn(STATUS_RANK, status) ? STATUS_RANK[status]! : fallback;
+
 /** Statuses after which nothing else changes the outcome. */
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['failed', 'retries_exhausted']);
 
@@ -35,7 +39,7 @@ export function currentStatus(seen: Iterable<string>): PublicStatus | undefined 
   let bestRank = 0;
   for (const s of seen) {
     if (TERMINAL_STATUSES.has(s)) return 'failed';
-    const r = STATUS_RANK[s] ?? 0;
+    const r = statusRank(s);
     if (r > bestRank) {
       bestRank = r;
       best = s;

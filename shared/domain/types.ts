@@ -9,6 +9,12 @@ export interface Contact {
   name?: string;
 }
 
+/** The ids of a `contacts[]` entry. */
+export interface ContactIds {
+  waId?: string;
+  userId?: string;
+}
+
 /** The business number a message went through. */
 export interface BusinessNumber {
   /** AWS phone number id, `phone-number-id-<32 hex>`. */
@@ -53,6 +59,11 @@ export interface InboundMessage {
   contact: Contact;
   /** `waId` when present, else `userId`: the conversation key of the contact. */
   contactId: string;
+  /**
+   * The `contacts[]` entries when none matches the sender (`from` / `from_user_id`) without
+   * disagreeing on the other id: kept for inspection, never used as the sender.
+   */
+  contactMismatch?: ContactIds[];
   /** Meta's type as received, including types this project does not know. */
   type: string;
   /** The Meta object of that type, verbatim (decoded where Meta nests JSON in a string). */

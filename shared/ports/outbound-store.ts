@@ -96,7 +96,7 @@ export interface OutboundStore {
   markSentOnly(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
   /** `sending` → `rejected`, with the error answered (final). */
   markRejected(record: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void>;
-  /** `sending` → `in_doubt`: the call ended without a clear answer. */
+  /** `sending` → `in_doubt`: the call ended without a clear answer; counted in its conversation, as its list shows it. */
   markInDoubt(record: OutboundRecord, nowMs: number): Promise<void>;
   /**
    * Deletes the record of this attempt, still `sending` (AWS accepted nothing: throttled, or refused

@@ -59,8 +59,9 @@ export const INBOUND_TYPE_SCHEMAS = {
   contacts: z.array(z.looseObject({ name: z.looseObject({ formatted_name: z.string().optional() }).optional() })),
   interactive: z.looseObject({ type: z.string().min(1) }).check((ctx) => {
     // Known replies are checked; a reply type Meta adds later is kept verbatim, like an unknown type.
+    // Own keys only: a `type` such as `constructor` names no schema.
+    if (!Object.hasOwn(INTERACTIVE_REPLY_SCHEMAS, ctx.value.type)) return;
     const known = INTERACTIVE_REPLY_SCHEMAS[ctx.value.type as keyof typeof INTERACTIVE_REPLY_SCHEMAS];
-    if (!known) return;
     const r = known.safeParse(ctx.value);
     if (!r.success) for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: ctx.value } as never);
   }),
@@ -83,6 +84,9 @@ export const INBOUND_TYPE_SCHEMAS = {
 } as const;
 
 export type KnownInboundType = keyof typeof INBOUND_TYPE_SCHEMAS;
+
+/** Whether an inbound `type` is one of ours: own keys only, so `constructor` or `__proto__` is an unknown type. */
+export const isKnownInboundType = (type: string): type is KnownInboundType => Object.hasOwn(INBOUND_TYPE_SCHEMAS, type);
 export const MEDIA_TYPES: ReadonlySet<string> = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 
 export const WebhookMessageSchema = z

@@ -330,6 +330,55 @@ describe('account events and quarantine', () => {
   });
 });
 
+describe('the window opens before the message is visible', () => {
+  /** A store whose client runs `onTransaction` (on the real table) before each transaction. */
+  function storeWithHook(onTransaction: () => Promise<void>) {
+    const client = localDynamoClient();
+    client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === 'TransactWriteItemsCommand') await onTransaction();
+        return next(args);
+      },
+      { step: 'initialize', name: 'beforeTransaction' },
+    );
+    return new DynamoDbStore(documentClient(client), tableName);
+  }
+
+  it('has the window open when the message is written', async () => {
+    const m = inbound({ seconds: 1_760_000_000 });
+    const seen: unknown[] = [];
+    const s = storeWithHook(async () => void seen.push((await conversationOf(m))?.lastInboundAt));
+
+    await s.recordInbound(m);
+
+    expect(seen).toEqual([new Date(m.timestampMs).toISOString()]);
+    const conv = await conversationOf(m);
+    expect(conv).toMatchObject({ entity: 'conversation', phoneNumberId: m.business.phoneNumberId, contactId: m.contactId, messageCount: 1 });
+  });
+
+  it('counts a message once when a crash came between the window and the message', async () => {
+    const m = inbound({ seconds: 1_760_000_100 });
+    let crash = true;
+    const s = storeWithHook(async () => {
+      if (crash) {
+        crash = false;
+        throw new Error('crashed before the message was written');
+      }
+    });
+
+    await expect(s.recordInbound(m)).rejects.toThrow('crashed');
+    // Only the window moved: the conversation is open, with no message counted yet.
+    expect(await conversationOf(m)).toMatchObject({ lastInboundAt: new Date(m.timestampMs).toISOString() });
+    expect((await conversationOf(m))?.messageCount).toBeUndefined();
+    expect(await get(keys.message(m.id))).toBeUndefined();
+
+    expect(await s.recordInbound(m)).toEqual({ inserted: true });
+    expect(await s.recordInbound(m)).toEqual({ inserted: false });
+    expect((await conversationOf(m))?.messageCount).toBe(1);
+    expect(await get(keys.message(m.id))).toMatchObject({ id: m.id, wamid: m.wamid });
+  });
+});
+
 describe('refusals from DynamoDB', () => {
   // Real DynamoDB reports an invalid item inside a transaction as a cancellation whose reason is
   // ValidationError (DynamoDB Local throws a ValidationException instead), so this is mocked.
@@ -348,11 +397,13 @@ describe('refusals from DynamoDB', () => {
   it('maps a transaction cancelled for a ValidationError to a permanent failure, after the one transaction', async () => {
     const { ddb, store: s } = mocked();
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ValidationError'));
+    ddb.on(UpdateCommand).resolves({});
     const m = message();
 
     await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
 
-    expect(ddb.calls()).toHaveLength(1);
+    // The window moves first (one UpdateItem), then the one transaction.
+    expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['UpdateCommand', 'TransactWriteCommand']);
     const [put, conversation, alias] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(put!.Put).toMatchObject({
       TableName: 'table',

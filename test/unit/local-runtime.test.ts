@@ -86,6 +86,12 @@ describe('startRuntime', () => {
     const text = banner(info);
     expect(text).toContain(`API          ${info.apiUrl}`);
     expect(text).toContain(`Sandbox      ${info.sandboxUrl}`);
+    expect(info.consoleUrl).toBe(`${info.apiUrl}/console`);
+    expect(text).toContain(`Console      ${info.consoleUrl}`);
+    const page = await fetch(info.consoleUrl);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    // The console reaches the sandbox's control routes through the API's origin.
+    expect(await fetch(`${info.apiUrl}/console/sandbox/phone-numbers`).then((r) => r.json())).toEqual(info.phoneNumbers);
     expect(text).toContain(`${info.sandboxUrl}/sandbox/inbound`);
     expect(text).not.toMatch(/not yet|missing/i);
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(info.dynamodbEndpointUrl);

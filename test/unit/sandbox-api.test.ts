@@ -162,16 +162,19 @@ describe('SendWhatsAppMessage', () => {
     expect(delivered[0]!.pricing).toEqual({ billable: true, pricing_model: 'PMP', type: 'regular', category: 'utility' });
   });
 
-  it('fails with 131026 for a user configured not on WhatsApp and for an unknown number', async () => {
+  it('fails with 131026 for a user configured not on WhatsApp and for a number in the not-on-WhatsApp range, and delivers to any other number', async () => {
     // Act
-    const configured = await send({ to: NOT_ON_WHATSAPP, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
-    const unknown = await send({ to: '+44 7700 900999', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+    const template = { type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } };
+    const configured = await send({ to: NOT_ON_WHATSAPP, ...template });
+    const inRange = await send({ to: '+1 555 010 9123', ...template });
+    const unknown = await send({ to: '+44 7700 900999', ...template });
     const events = await drain(suite.emu, suite.sb.sandbox);
 
     // Assess
     const summary = (id: string | undefined) => whatsAppStatusesFor(events, id).map((s) => [s.status, s.recipient_id, s.errors?.[0]?.code]);
     expect(summary(configured.messageId)).toEqual([['failed', NOT_ON_WHATSAPP, 131026]]);
-    expect(summary(unknown.messageId)).toEqual([['failed', '447700900999', 131026]]);
+    expect(summary(inRange.messageId)).toEqual([['failed', '15550109123', 131026]]);
+    expect(summary(unknown.messageId).map(([status]) => status)).toEqual(['sent', 'delivered', 'read']);
   });
 
   it('publishes only sent for a reaction', async () => {

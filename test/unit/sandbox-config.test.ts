@@ -90,4 +90,12 @@ describe('sandbox config', () => {
       ['displayPhoneNumber', 'metaPhoneNumberId', 'metaWabaId', 'phoneNumberArn', 'phoneNumberId', 'wabaId'],
     );
   });
+
+  it('takes a not-on-WhatsApp pattern, the default one covering the configured non-user, and refuses an invalid one', () => {
+    const defaults = parseSandboxConfig({});
+    expect(new RegExp(defaults.notOnWhatsAppPattern).test('15550109999')).toBe(true);
+    expect(new RegExp(defaults.notOnWhatsAppPattern).test('16505551234')).toBe(false);
+    expect(parseSandboxConfig({ notOnWhatsAppPattern: '^44' }).notOnWhatsAppPattern).toBe('^44');
+    expect(() => parseSandboxConfig({ notOnWhatsAppPattern: '(' })).toThrowError(/notOnWhatsAppPattern: must be a valid regular expression/);
+  });
 });

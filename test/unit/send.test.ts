@@ -590,7 +590,7 @@ describe('DynamoDB requests per send', () => {
     expect(bsuid).toEqual(['GetItemCommand', 'GetItemCommand', 'PutItemCommand', 'TransactWriteItemsCommand']);
   });
 
-  it('costs one conditional delete for a throttled send and one update for a rejected or doubtful one', async () => {
+  it('costs one conditional delete for a throttled send, one update for a rejected one and one transaction (record + count) for a doubtful one', async () => {
     w.clock.now = T0 + 10 * HOUR;
     const send = () => call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template') });
     const [throttled, rejected, doubtful] = await requestsOf(
@@ -609,6 +609,6 @@ describe('DynamoDB requests per send', () => {
     );
     expect(throttled).toEqual(['PutItemCommand', 'DeleteItemCommand']);
     expect(rejected).toEqual(['PutItemCommand', 'UpdateItemCommand']);
-    expect(doubtful).toEqual(['PutItemCommand', 'UpdateItemCommand']);
+    expect(doubtful).toEqual(['PutItemCommand', 'TransactWriteItemsCommand']);
   });
 });

@@ -17,7 +17,7 @@ const MediaDownloadSchema = z
   .meta({ id: 'MediaDownload' });
 
 const StartUploadSchema = z
-  .object({
+  .strictObject({
     from: z.string().min(1).describe('The business number that will send the media: its AWS phone number id, its ARN or its display number.'),
     contentType: z.string().min(1).max(255).describe('MIME type of the file, e.g. image/jpeg or application/pdf.'),
     filename: z.string().min(1).max(255).optional(),

@@ -1,6 +1,7 @@
 /** Small building blocks of the outbound schemas: counted strings, URLs, media ids, unique keys, and the wording of type errors. */
 import { z } from 'zod';
 import { OUTBOUND_LIMITS } from './limits.ts';
+import { unreachableHostReason } from '../public-url.ts';
 
 /** Number of Unicode code points. */
 export function charCount(s: string): number {
@@ -39,6 +40,12 @@ export function httpUrl(label: string) {
       const ok = URL.canParse(ctx.value) && /^https?:$/.test(new URL(ctx.value).protocol);
       if (!ok) {
         ctx.issues.push({ code: 'custom', input: ctx.value, message: `${label} must be an http or https URL` });
+        return;
+      }
+      // Meta downloads the link from the internet: a host it can never reach is refused here.
+      const unreachable = unreachableHostReason(ctx.value);
+      if (unreachable) {
+        ctx.issues.push({ code: 'custom', input: ctx.value, message: `${label} must be a public URL Meta can fetch: it ${unreachable}` });
       }
     });
 }
