@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   MEDIA_BUCKET: z.string().min(1),
   MEDIA_QUEUE_URL: z.string().min(1),
   EVENT_TOPIC_ARN: z.string().min(1),
+  /** The domain-events topic (CloudEvents out to the business's own app). */
+  EVENTS_TOPIC_ARN: z.string().min(1),
   /** Comma-separated AWS phone number ids the send API may use. */
   PHONE_NUMBER_IDS: z.string().default(''),
   META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v24.0'),
