@@ -7,6 +7,7 @@ import type { RouteDef } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
+import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
 
 export interface ApiDeps {
   queries: DynamoDbQueries;
@@ -15,6 +16,8 @@ export interface ApiDeps {
   media?: () => MediaApiDeps;
   /** The send use case (`POST /v1/messages`, `POST /v1/messages/{id}/read`), built on first use; without it those routes answer 500. */
   sender?: () => MessageSender;
+  /** Webhook routes' dependencies, built on first use; without them those routes answer 500. */
+  webhooks?: () => WebhookApiDeps;
 }
 
 export function allRoutes(deps: ApiDeps): RouteDef[] {
@@ -22,6 +25,7 @@ export function allRoutes(deps: ApiDeps): RouteDef[] {
     ...readRoutes(deps),
     ...mediaRoutes({ media: () => required(deps.media, 'media') }),
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
+    ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
   ];
   const openapi: RouteDef = {
     method: 'GET',
