@@ -140,6 +140,11 @@ export interface MessageEventIntent {
   readonly lookup: string;
   /** For `message.status`: the status this change brought its item to. */
   readonly status?: PublicStatus;
+  /**
+   * For `message.status`: whether the changed item is the message's own record (its statuses carry
+   * our id) rather than an item of statuses only (AWS's own statuses, statuses without an id).
+   */
+  readonly onRecord?: boolean;
 }
 
 /** An event complete from the item alone. */
@@ -224,7 +229,7 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
     if (after !== undefined && after !== before) {
       // An item of statuses only is one of several: the wamid finds them all with the record first.
       const lookup = record ? id : (str(newItem.wamid) ?? id);
-      out.push({ kind: 'message', type: 'message.status', lookup, status: after });
+      out.push({ kind: 'message', type: 'message.status', lookup, status: after, onRecord: record });
     }
   }
   out.push(...mediaIntent(oldItem, newItem));
@@ -295,30 +300,49 @@ export function intentsOfChange(oldItem: ItemImage | undefined, newItem: ItemIma
   }
 }
 
-/** The time of a message event: when the status was reported, else the message's own time. */
-function messageTime(m: Message, status: string | undefined): string {
-  const entry = status ? [...m.statuses].reverse().find((s) => s.status === status || (status === 'failed' && TERMINAL_STATUSES.has(s.status))) : undefined;
-  return entry?.timestamp ?? m.timestamp ?? m.statuses[0]?.timestamp ?? new Date(0).toISOString();
+const sameStatus = (entry: string, status: PublicStatus) => entry === status || (status === 'failed' && TERMINAL_STATUSES.has(entry));
+
+/**
+ * The Message as it stood when its status became `status`: the statuses reported up to that one
+ * (the list is in time order), and the errors only of a failure.
+ */
+function messageAt(m: Message, status: PublicStatus): Message | undefined {
+  const last = m.statuses.findLastIndex((s) => s.participantId === undefined && sameStatus(s.status, status));
+  if (last < 0) return undefined;
+  if (m.status === status) return m;
+  return { ...m, status, statuses: m.statuses.slice(0, last + 1), errors: status === 'failed' ? m.errors : [] };
 }
 
 /**
  * The event of a message intent, given the merged Message the read side answers now. `undefined`
- * when there is nothing to tell: the message is gone, or (for a status) the merged status is not
- * the one this change brought, because another item holds a later one already (a late status).
+ * when there is nothing to tell: the message is gone, or a status brought by an item of statuses
+ * only is behind what the record holds already (AWS's `accepted` arriving after `delivered`).
+ *
+ * A status brought by the record itself advanced the message (a late one on the same item changes
+ * nothing and has no intent), so it is told even when later statuses are in by now: its data is
+ * the Message at that point, and its id is the same whenever it is told.
  */
 export function messageEvent(intent: MessageEventIntent, message: Message | undefined): DomainEvent | undefined {
   if (!message) return undefined;
-  if (intent.type === 'message.status' && message.status !== intent.status) return undefined;
-  const discriminator = intent.type === 'message.status' ? message.status : '';
+  let data = message;
+  let time = message.timestamp ?? message.statuses[0]?.timestamp ?? new Date(0).toISOString();
+  if (intent.type === 'message.status') {
+    const status = intent.status!;
+    if (!intent.onRecord && message.status !== status) return undefined;
+    const at = messageAt(message, status);
+    if (!at) return undefined;
+    data = at;
+    time = at.statuses.at(-1)!.timestamp;
+  }
   return {
     specversion: '1.0',
-    id: eventId(message.id, intent.type, discriminator),
+    id: eventId(message.id, intent.type, intent.type === 'message.status' ? intent.status! : ''),
     source: message.phoneNumberId ? `${EVENT_SOURCE}/phone-numbers/${message.phoneNumberId}` : EVENT_SOURCE,
     type: intent.type,
-    time: messageTime(message, intent.type === 'message.status' ? message.status : undefined),
+    time,
     subject: message.id,
     datacontenttype: 'application/json',
-    sequence: seq(intent.type === 'message.status' ? `status:${message.status}` : intent.type),
-    data: message,
+    sequence: seq(intent.type === 'message.status' ? `status:${intent.status}` : intent.type),
+    data,
   } as DomainEvent;
 }
