@@ -8,6 +8,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INBOUND_QUEUE, MEDIA_QUEUE } from './resource-spec.ts';
+import { DomainEvents } from './constructs/domain-events.ts';
 import { EventIngest } from './constructs/event-ingest.ts';
 import { HttpApi, type HttpApiOptions } from './constructs/http-api.ts';
 import { InboundProcessor } from './constructs/inbound-processor.ts';
@@ -87,6 +88,16 @@ export class WhatsAppBackend extends Construct {
   readonly mediaDeadLetterQueue: Queue;
   /** The function copying inbound media from WhatsApp into the media bucket. */
   readonly mediaFunction: NodejsFunction;
+  /** Domain events (CloudEvents) out to the business's own app; subscribe with a filter on `type`. */
+  readonly eventsTopic: Topic;
+  /** The function publishing the table's stream as domain events. */
+  readonly eventsFunction: NodejsFunction;
+  /** The queue between the events topic and the webhook delivery function. */
+  readonly webhookDeliveryQueue: Queue;
+  /** Where events land that the webhook delivery function could not process. */
+  readonly webhookDeliveryDeadLetterQueue: Queue;
+  /** The function delivering domain events to the registered webhooks. */
+  readonly webhooksFunction: NodejsFunction;
   /** The IAM-authorized REST API. */
   readonly api: RestApi;
   /** The invoke URL of the API's stage. */
@@ -144,6 +155,18 @@ export class WhatsAppBackend extends Construct {
       keyRemovalPolicy: removalPolicy,
     });
     mediaJobs.grantEnqueue(inbound.function);
+
+    const domainEvents = new DomainEvents(this, 'DomainEvents', {
+      store,
+      logRetention: props.logRetention,
+      keyRemovalPolicy: removalPolicy,
+    });
+    domainEvents.grantWebhookAdmin(api.function);
+    this.eventsTopic = domainEvents.topic;
+    this.eventsFunction = domainEvents.eventsFunction;
+    this.webhookDeliveryQueue = domainEvents.deliveryQueue;
+    this.webhookDeliveryDeadLetterQueue = domainEvents.deliveryDeadLetterQueue;
+    this.webhooksFunction = domainEvents.webhooksFunction;
 
     if (props.wabaId !== undefined) {
       new WabaEventDestination(this, 'WabaEventDestination', {

@@ -136,7 +136,8 @@ export class DynamoDbWebhooks implements WebhookStore {
   }
 
   async unpark(id: string, eventIds: readonly string[]): Promise<void> {
-    await this.writeAll(eventIds.map((e) => ({ DeleteRequest: { Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } } })));
+    // One DeleteItem each: replays are rare, and the API function does not batch-write.
+    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } }))));
   }
 
   private async writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
