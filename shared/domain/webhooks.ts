@@ -75,7 +75,8 @@ export function signatureHeaders(secrets: readonly string[], id: string, timesta
     'webhook-id': id,
     'webhook-timestamp': String(timestampSec),
     'webhook-signature': signatures.join(' '),
-    'content-type': 'application/json',
+    // A CloudEvent in structured mode (the HTTP binding's media type).
+    'content-type': 'application/cloudevents+json; charset=utf-8',
   };
 }
 
