@@ -2,6 +2,7 @@
 import type { DynamoDbQueries } from '../../../shared/adapters/dynamodb-queries.ts';
 import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { InternalError } from '../../../shared/domain/errors.ts';
+import { buildAsyncApi } from '../asyncapi.ts';
 import { buildOpenApi } from '../openapi.ts';
 import type { RouteDef } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
@@ -37,6 +38,17 @@ export function allRoutes(deps: ApiDeps): RouteDef[] {
       return { status: 200, body: buildOpenApi([...routes, openapi]) };
     },
   };
+  const asyncapi: RouteDef = {
+    method: 'GET',
+    path: '/v1/asyncapi.json',
+    operationId: 'getAsyncApi',
+    summary: 'The AsyncAPI 3 document of the domain events (webhooks and the events topic).',
+    responses: { 200: { description: 'The AsyncAPI 3 document' } },
+    async handle() {
+      return { status: 200, body: buildAsyncApi() };
+    },
+  };
+  routes.push(asyncapi);
   return [...routes, openapi];
 }
 
