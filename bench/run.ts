@@ -46,3 +46,7 @@ printMediaBench(await benchMedia());
 
 const { benchSend, printSendBench } = await import('./send.ts');
 printSendBench(await benchSend());
+
+// Its own process: the local runtime's handlers serve one runtime per process.
+const { execFileSync } = await import('node:child_process');
+execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: process.env });
