@@ -3,7 +3,8 @@
  * oldest first through GSI1 (`UNPUBLISHED`). The stream sees these items too; the events mapping
  * ignores their entity.
  */
-import { BatchWriteCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from './dynamodb-batch-write.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { UnpublishedEvents } from '../ports/events.ts';
 
@@ -49,15 +50,7 @@ export class DynamoDbUnpublishedEvents implements UnpublishedEvents {
     await this.writeAll(ids.map((id) => ({ DeleteRequest: { Key: key(id) } })));
   }
 
-  private async writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25);
-      for (let attempt = 1; pending.length; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Array<Record<string, unknown>>;
-        if (pending.length && attempt >= 5) throw new Error(`${pending.length} parked-event writes left unprocessed`);
-        if (pending.length) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-      }
-    }
+  private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
+    return batchWriteAll(this.doc, this.tableName, requests, 'parked-event');
   }
 }

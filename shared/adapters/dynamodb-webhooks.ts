@@ -3,8 +3,9 @@
  * delivery attempts `WEBHOOK#<id>` / `DLV#…` (GSI1 `WHDLV#<id>`, kept 7 days) and parked jobs
  * `WEBHOOK#<id>` / `PARKED#<event id>` (GSI1 `WHPARKED#<id>`, kept 30 days).
  */
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { batchWriteAll } from './dynamodb-batch-write.ts';
 import type { Delivery, DeliveryJob, StoredWebhook } from '../domain/webhooks.ts';
 import type { WebhookStore } from '../ports/webhooks.ts';
 
@@ -140,15 +141,7 @@ export class DynamoDbWebhooks implements WebhookStore {
     await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } }))));
   }
 
-  private async writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25);
-      for (let attempt = 1; pending.length; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-        pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Array<Record<string, unknown>>;
-        if (pending.length && attempt >= 5) throw new Error(`${pending.length} webhook writes left unprocessed`);
-        if (pending.length) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-      }
-    }
+  private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
+    return batchWriteAll(this.doc, this.tableName, requests, 'webhook');
   }
 }
