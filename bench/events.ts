@@ -218,6 +218,6 @@ export function printEventsBench(r: Awaited<ReturnType<typeof benchEvents>>) {
 }
 
 if (import.meta.main) {
-  printEventsBench(await benchEvents({ messages: Number(process.env.BENCH_EVENTS_MESSAGES ?? 1000), perSecond: Number(process.env.BENCH_EVENTS_RATE ?? 20) }));
+  printEventsBench(await benchEvents({ messages: Number(process.env.BENCH_EVENTS_MESSAGES ?? 1000), perSecond: Number(process.env.BENCH_EVENTS_RATE ?? 10) }));
   process.exit(0);
 }
