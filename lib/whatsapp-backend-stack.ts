@@ -23,6 +23,10 @@ export class WhatsAppBackendStack extends Stack {
     });
     new CfnOutput(this, 'WebhookDeliveryQueueUrl', { value: this.backend.webhookDeliveryQueue.queueUrl });
     new CfnOutput(this, 'WebhookDeliveryDeadLetterQueueUrl', { value: this.backend.webhookDeliveryDeadLetterQueue.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic every alarm notifies: subscribe an email address or a pager to it',
+      value: this.backend.alarmTopic.topicArn,
+    });
     new CfnOutput(this, 'TableName', { value: this.backend.table.tableName });
     new CfnOutput(this, 'InboundQueueUrl', { value: this.backend.inboundQueue.queueUrl });
     new CfnOutput(this, 'InboundDeadLetterQueueUrl', { value: this.backend.inboundDeadLetterQueue.queueUrl });

@@ -3,6 +3,7 @@ import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -15,6 +16,8 @@ import { InboundProcessor } from './constructs/inbound-processor.ts';
 import { MediaProcessor } from './constructs/media-processor.ts';
 import { MediaStore, type MediaStoreOptions } from './constructs/media-store.ts';
 import { MessageStore } from './constructs/message-store.ts';
+import { Monitoring, type MonitoringOptions } from './constructs/monitoring.ts';
+import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
@@ -60,6 +63,11 @@ export interface WhatsAppBackendProps {
    * @default - the defaults of {@link MediaStoreOptions}
    */
   readonly mediaOptions?: MediaStoreOptions;
+  /**
+   * Alarm thresholds and the dashboard's name.
+   * @default - the defaults of {@link MonitoringOptions}
+   */
+  readonly monitoring?: MonitoringOptions;
 }
 
 /**
@@ -106,6 +114,10 @@ export class WhatsAppBackend extends Construct {
   readonly apiFunction: NodejsFunction;
   /** The bucket of inbound (`inbound/`) and outbound (`outbound/`) media. */
   readonly mediaBucket: Bucket;
+  /** Where every alarm of the backend notifies (KMS-encrypted): subscribe people or tools to it. */
+  readonly alarmTopic: Topic;
+  /** The CloudWatch dashboard of the backend's signals. */
+  readonly dashboard: Dashboard;
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
   /** The AWS phone number ids the backend sends from. */
@@ -167,6 +179,20 @@ export class WhatsAppBackend extends Construct {
     this.webhookDeliveryQueue = domainEvents.deliveryQueue;
     this.webhookDeliveryDeadLetterQueue = domainEvents.deliveryDeadLetterQueue;
     this.webhooksFunction = domainEvents.webhooksFunction;
+
+    // The functions write their metrics under this backend's id; the alarms read them there.
+    const backendId = this.node.path;
+    for (const fn of [inbound.function, api.function, mediaJobs.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      backendId,
+      deadLetterQueues: { inbound: ingest.deadLetterQueue, media: mediaJobs.deadLetterQueue },
+      functions: { inbound: inbound.function, api: api.function, media: mediaJobs.function },
+      apiStage: api.api.deploymentStage,
+      keyRemovalPolicy: removalPolicy,
+    });
+    this.alarmTopic = monitoring.alarmTopic;
+    this.dashboard = monitoring.dashboard;
 
     if (props.wabaId !== undefined) {
       new WabaEventDestination(this, 'WabaEventDestination', {

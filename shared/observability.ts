@@ -3,8 +3,9 @@
  * number or a message body.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SERVICE_NAME } from './metric-names.ts';
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'whatsapp-backend' });
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 
 /** Phone-number-like runs: 6 or more digits, with the spaces, dashes, dots and brackets people write. */
 const PHONE_LIKE = /\+?\(?\d[\d\s().-]{4,}\d/g;

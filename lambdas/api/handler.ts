@@ -21,9 +21,20 @@ import {
   SocialMessagingGateway,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
+import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 
-export const makeHandler = (deps: ApiDeps) => makeApi(allRoutes(deps));
+/** The API, counting the answers of `POST /v1/messages` by outcome. */
+export function makeHandler(deps: ApiDeps) {
+  const api = makeApi(allRoutes(deps));
+  return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const result = await api(event, context);
+    if (event.httpMethod === 'POST' && /\/v1\/messages\/?$/.test(event.path)) {
+      new MetricTally().add('sends', result.statusCode < 400 ? 'accepted' : result.statusCode < 500 ? 'rejected' : 'error').publish();
+    }
+    return result;
+  };
+}
 
 /** The Lambda's own wiring, built on first use (tests and the bench call makeHandler with theirs). */
 function defaultDeps(): ApiDeps {

@@ -16,6 +16,7 @@ import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-medi
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { copyInboundMedia, InboundMediaJobSchema, retryDelaySeconds, type InboundCopyDeps } from '../../shared/domain/media-jobs.ts';
+import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 
 export interface MediaHandlerDeps extends InboundCopyDeps {
@@ -32,7 +33,7 @@ export function makeHandler(deps: MediaHandlerDeps) {
   const maxReceiveCount = deps.maxReceiveCount ?? MEDIA_QUEUE.maxReceiveCount;
   const delayOf = deps.retryDelaySeconds ?? retryDelaySeconds;
 
-  const recordHandler = async (record: SQSRecord) => {
+  const recordHandler = (tally: MetricTally) => async (record: SQSRecord) => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
@@ -52,9 +53,11 @@ export function makeHandler(deps: MediaHandlerDeps) {
     try {
       const result = await copyInboundMedia(job, deps, { finalAttempt: receiveCount >= maxReceiveCount });
       logger.info('media job done', { ...keys, ...result });
+      tally.add('mediaCopies', result.outcome);
       return result;
     } catch (err) {
       logger.warn('media copy failed; the job will be retried', { ...keys, error: (err as Error).name });
+      tally.add('mediaCopies', 'retry');
       if (deps.retry) {
         await deps.retry.retryAfter(record.receiptHandle, delayOf(receiveCount)).catch((e: unknown) => {
           logger.warn('could not delay the retry', { ...keys, error: (e as Error).name });
@@ -64,9 +67,15 @@ export function makeHandler(deps: MediaHandlerDeps) {
     }
   };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    // A batch where every record failed is still answered with the list, like any other.
-    processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const tally = new MetricTally();
+    try {
+      // A batch where every record failed is still answered with the list, like any other.
+      return await processPartialResponse(event, recordHandler(tally), processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      tally.publish();
+    }
+  };
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.

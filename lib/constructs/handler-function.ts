@@ -6,6 +6,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/metric-names.ts';
 import { LAMBDA_RUNTIME } from '../resource-spec.ts';
 
 /** The package root: `lambdas/` and the lock file live there. */
@@ -21,8 +22,6 @@ const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-/** The service name every function logs, traces and measures under. */
-export const SERVICE_NAME = 'whatsapp-backend';
 
 /** Properties of {@link HandlerFunction}. */
 export interface HandlerFunctionProps {
@@ -102,7 +101,7 @@ export class HandlerFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        POWERTOOLS_METRICS_NAMESPACE: 'WhatsAppBackend',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

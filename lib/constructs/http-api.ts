@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -200,6 +200,9 @@ export class HttpApi extends Construct {
     const integration = new LambdaIntegration(this.function, { proxy: true, allowTestInvoke: false });
     this.api = new RestApi(this, 'Api', {
       description: 'WhatsApp backend HTTP API (IAM authorization)',
+      // API Gateway's metrics are keyed by API name and stage: a name of its own per stack keeps
+      // the alarms of two backends in one account and region apart.
+      restApiName: Names.uniqueResourceName(this, { maxLength: 64 }),
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: props.cloudWatchRole ?? true,
       // Methods added later by a user of the construct are IAM-authorized too.

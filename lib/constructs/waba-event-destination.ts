@@ -40,6 +40,8 @@ export function wabaArn(stack: Stack, wabaId: string): string {
  * Points one WABA's event destination at a topic (there is no CloudFormation resource for it):
  * `PutWhatsAppBusinessAccountEventDestinations` on create and update, and an empty destination
  * list on delete, so a removed stack does not leave the WABA publishing to a deleted topic.
+ * It depends on the topic and its policy, so the destination is set only once the service may
+ * publish, and is cleared before that permission goes.
  * The call may touch only that WABA.
  */
 export class WabaEventDestination extends Construct {
@@ -67,7 +69,7 @@ export class WabaEventDestination extends Construct {
     const role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
 
-    new AwsCustomResource(this, 'Resource', {
+    const resource = new AwsCustomResource(this, 'Resource', {
       resourceType: 'Custom::WhatsAppEventDestination',
       onCreate: put([{ eventDestinationArn: props.topic.topicArn }]),
       onUpdate: put([{ eventDestinationArn: props.topic.topicArn }]),
@@ -82,5 +84,9 @@ export class WabaEventDestination extends Construct {
       logGroup,
       installLatestAwsSdk: false,
     });
+    // The topic and everything under it, its resource policy included: CloudFormation creates the
+    // policy that lets End User Messaging Social publish before the WABA is pointed at the topic,
+    // and on delete clears the destination before the policy (and the topic) go.
+    resource.node.addDependency(props.topic);
   }
 }

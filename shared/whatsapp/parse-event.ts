@@ -224,7 +224,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         ? { snsMessageId: env.publication.messageId }
         : {};
   const metaWabaId = entry.data.id;
-  const phoneArns = new Map(envelope.context.MetaPhoneNumberIds.map((p) => [p.metaPhoneNumberId, p.arn]));
+  const phoneArns = new Map((envelope.context?.MetaPhoneNumberIds ?? []).map((p) => [p.metaPhoneNumberId, p.arn]));
 
   const parsed: ParsedEnvelope = { messages: [], statuses: [], accountEvents: [] };
   const problems: string[] = [];

@@ -143,10 +143,17 @@ export const WebhookEntrySchema = z.looseObject({
 
 /** The AWS envelope: the SNS `Message` once parsed (facts §2.1). */
 export const EumEnvelopeSchema = z.looseObject({
-  context: z.looseObject({
-    MetaWabaIds: z.array(z.looseObject({ wabaId: z.string(), arn: z.string().optional() })).optional(),
-    MetaPhoneNumberIds: z.array(z.looseObject({ metaPhoneNumberId: z.string(), arn: z.string() })),
-  }),
+  /**
+   * AWS documents the context only for message events; account events (templates, quality, account
+   * updates) may carry no phone numbers, or no context at all. Only a `messages` change needs its
+   * number here, and is reported as a problem when it is missing.
+   */
+  context: z
+    .looseObject({
+      MetaWabaIds: z.array(z.looseObject({ wabaId: z.string(), arn: z.string().optional() })).optional(),
+      MetaPhoneNumberIds: z.array(z.looseObject({ metaPhoneNumberId: z.string(), arn: z.string() })).optional(),
+    })
+    .optional(),
   /** A JSON string in every capture; an object is accepted too (AWS's own sample parses defensively). */
   whatsAppWebhookEntry: z.union([z.string(), z.record(z.string(), z.unknown())]),
   aws_account_id: z.string().optional(),

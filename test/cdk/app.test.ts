@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WABA_ID = 'waba-0123456789abcdef0123456789abcdef';
 const outDirs: string[] = [];
+/** One synthesis of the app in a child process: seconds alone, much longer on a busy machine. */
+const SYNTH_TIMEOUT_MS = 120_000;
 
 /** Runs the CDK app the way the CLI does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR). */
 async function runApp(context: Record<string, unknown>) {
@@ -20,7 +22,7 @@ async function runApp(context: Record<string, unknown>) {
     CDK_OUTDIR: outDir,
     CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [], ...context }),
   };
-  await promisify(execFile)(process.execPath, ['bin/app.ts'], { cwd: ROOT, env, timeout: 60_000 });
+  await promisify(execFile)(process.execPath, ['bin/app.ts'], { cwd: ROOT, env, timeout: SYNTH_TIMEOUT_MS });
   return (stackName: string) =>
     JSON.parse(readFileSync(join(outDir, `${stackName}.template.json`), 'utf8')) as {
       Resources: Record<string, { Type: string; DeletionPolicy?: string; Properties?: Record<string, unknown> }>;
@@ -62,5 +64,56 @@ describe('CDK app', () => {
     const bucket = resources.find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties?.CorsConfiguration !== undefined);
     expect(bucket?.DeletionPolicy).toBe('Delete');
     expect(JSON.stringify(bucket?.Properties?.CorsConfiguration)).toContain('"AllowedOrigins":["https://a.example.com","https://b.example.com"]');
-  }, 120_000); // a whole synthesis with cdk-nag in a child process: slow on a busy machine
+    expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('"SSEAlgorithm":"aws:kms"');
+  }, SYNTH_TIMEOUT_MS);
+
+  it('stops without phone number ids, naming the context key and how to find the ids', async () => {
+    // Prepare / Act
+    const failure = await runApp({ wabaId: WABA_ID, phoneNumberIds: ' , ' }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+
+    // Assess
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('Context phoneNumberIds is missing');
+    expect(failure?.stderr).toContain('-c phoneNumberIds=phone-number-id-<hex>');
+    expect(failure?.stderr).toContain('get-linked-whatsapp-business-account');
+    expect(failure?.stderr).toContain('discoverNumbers=true option, does not exist yet');
+    expect(failure?.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  }, SYNTH_TIMEOUT_MS);
+
+  it('stops on a discoverNumbers request instead of ignoring it', async () => {
+    // Prepare / Act
+    const failure = await runApp({ discoverNumbers: 'true' }).then(
+      () => undefined,
+      (error: { stderr?: string }) => error,
+    );
+
+    // Assess
+    expect(failure?.stderr).toContain('discoverNumbers is not available in this version');
+  }, SYNTH_TIMEOUT_MS);
+
+  it('takes mediaEncryption=s3-managed to an SSE-S3 media bucket without a media key', async () => {
+    // Prepare / Act
+    const template = (await runApp({ phoneNumberIds: 'phone-number-id-0a', mediaEncryption: 's3-managed' }))('WhatsAppBackend');
+
+    // Assess
+    const resources = Object.values(template.Resources);
+    const bucket = resources.find((r) => r.Type === 'AWS::S3::Bucket' && r.Properties?.LoggingConfiguration !== undefined);
+    expect(JSON.stringify(bucket?.Properties?.BucketEncryption)).toContain('"SSEAlgorithm":"AES256"');
+    const keys = resources.filter((r) => r.Type === 'AWS::KMS::Key').map((r) => String(r.Properties?.Description));
+    expect(keys.some((d) => d.includes('media bucket'))).toBe(false);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('refuses an unknown mediaEncryption', async () => {
+    // Prepare / Act
+    const failure = await runApp({ phoneNumberIds: 'phone-number-id-0a', mediaEncryption: 'sse-c' }).then(
+      () => undefined,
+      (error: { stderr?: string }) => error,
+    );
+
+    // Assess
+    expect(failure?.stderr).toContain('mediaEncryption must be "kms" or "s3-managed", got "sse-c"');
+  }, SYNTH_TIMEOUT_MS);
 });

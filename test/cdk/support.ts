@@ -36,6 +36,10 @@ export function logicalIdOf(template: Template, type: string, props: object): st
   return ids[0] as string;
 }
 
+/** The WABA's event topic (the others are the alarm topic and the domain-events topic). */
+export const eventTopicIdOf = (template: Template) =>
+  logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: 'WhatsApp events (End User Messaging Social)' });
+
 /** The queue (with a DLQ) drained by the handler of a queue spec. */
 export function queueIdOf(template: Template, spec: QueueSpec): string {
   return logicalIdOf(template, 'AWS::SQS::Queue', {

@@ -15,6 +15,7 @@ import {
   actionsOf,
   arnOf,
   deadLetterQueueIdOf,
+  eventTopicIdOf,
   expectExactly,
   functionIdOf,
   logicalIdOf,
@@ -37,7 +38,6 @@ const INBOUND_FUNCTION = /Stores WhatsApp events/;
 
 const SOCIAL_MESSAGING = { Service: 'social-messaging.amazonaws.com' };
 const SAME_ACCOUNT = { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } };
-const EUM_TOPIC_NAME = 'WhatsApp events (End User Messaging Social)';
 
 describe('event topic', () => {
   it('lets End User Messaging Social publish only on behalf of this account', () => {
@@ -45,7 +45,7 @@ describe('event topic', () => {
     const { template } = synthesize();
 
     // Act
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EUM_TOPIC_NAME });
+    const topicId = eventTopicIdOf(template);
 
     // Assess
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
@@ -123,7 +123,7 @@ describe('event topic', () => {
     const queueId = queueIdOf(template, INBOUND_QUEUE);
 
     // Assess
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EUM_TOPIC_NAME });
+    const topicId = eventTopicIdOf(template);
     expect(Object.keys(template.findResources('AWS::SNS::Subscription', { Properties: { TopicArn: { Ref: topicId } } }))).toHaveLength(1);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       TopicArn: { Ref: topicId },
@@ -152,7 +152,7 @@ describe('inbound queue', () => {
   it('encrypts queue and DLQ with a key SNS may use for this topic only', () => {
     // Prepare
     const { template } = synthesize();
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EUM_TOPIC_NAME });
+    const topicId = eventTopicIdOf(template);
 
     // Act
     const keyId = logicalIdOf(template, 'AWS::KMS::Key', {
@@ -402,7 +402,7 @@ describe('WABA event destination', () => {
   it('points the given WABA at the topic and clears it when the stack goes', () => {
     // Prepare
     const { template } = synthesize({ wabaId: WABA_ID });
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EUM_TOPIC_NAME });
+    const topicId = eventTopicIdOf(template);
 
     // Act
     const resource = Object.values(template.findResources('Custom::WhatsAppEventDestination'))[0];
@@ -415,6 +415,21 @@ describe('WABA event destination', () => {
     expect(create).toContain(`\\"id\\":\\"${WABA_ID}\\"`);
     expect(create).toContain(JSON.stringify({ Ref: topicId }));
     expect(del.parameters).toEqual({ id: WABA_ID, eventDestinations: [] });
+  });
+
+  it('is set after the topic policy that lets End User Messaging Social publish, and cleared before it goes', () => {
+    // Prepare
+    const { template } = synthesize({ wabaId: WABA_ID });
+    const topicId = eventTopicIdOf(template);
+    const policyId = logicalIdOf(template, 'AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: SOCIAL_MESSAGING, Action: 'sns:Publish' })]) },
+    });
+
+    // Act
+    const [resource] = Object.values(template.findResources('Custom::WhatsAppEventDestination')) as { DependsOn?: string[] }[];
+
+    // Assess: CloudFormation creates what a resource depends on first and deletes it last.
+    expect(resource?.DependsOn).toEqual(expect.arrayContaining([policyId, topicId]));
   });
 
   it('may change the event destination of that WABA only, without passing roles', () => {
@@ -463,7 +478,7 @@ describe('stack outputs', () => {
     const { template } = synthesize();
 
     // Act
-    const topicId = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EUM_TOPIC_NAME });
+    const topicId = eventTopicIdOf(template);
 
     // Assess
     template.hasOutput('EventTopicArn', { Value: { Ref: topicId } });

@@ -92,6 +92,16 @@ describe('inbound handler', () => {
     expect(await byEntity('quarantine')).toEqual([]);
   });
 
+  it('stores an account event whose envelope names no phone numbers instead of quarantining it', async () => {
+    const handler = makeHandler({ store });
+
+    const response = await handler(sqsEvent([snsNotification(eumFixture('account-update-no-phone-context'))]), context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await byEntity('quarantine')).toEqual([]);
+    expect((await byEntity('accountEvent')).map((e) => e.field)).toEqual(['account_update']);
+  });
+
   it('handles every inbound fixture without quarantining any', async () => {
     const fixtures = [
       'inbound-text', 'inbound-text-ad-referral', 'inbound-text-product-context', 'inbound-text-forwarded',

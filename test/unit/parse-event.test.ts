@@ -211,6 +211,30 @@ describe('other fields and value-level errors', () => {
     expect(parsed.accountEvents[0]).toMatchObject({ field, wabaId: '1393727385109399', value: entryOf(eumFixture(fixture)).changes[0].value });
   });
 
+  it('reads an account event whose envelope names no phone numbers, or has no context at all', () => {
+    // AWS documents the envelope context only for message events.
+    const envelope = eumFixture<Record<string, any>>('account-update-no-phone-context');
+    expect(envelope.context).not.toHaveProperty('MetaPhoneNumberIds');
+    const { context: _, ...contextless } = envelope;
+
+    for (const body of [envelope, contextless]) {
+      const r = parseEventBody(snsNotification(body), NOW);
+      if (r.kind !== 'ok') throw new Error(r.reason);
+      expect(r.problems).toEqual([]);
+      expect(r.parsed.accountEvents).toEqual([
+        expect.objectContaining({ field: 'account_update', wabaId: '1393727385109399', value: { phone_number: '15550783881', event: 'VERIFIED_ACCOUNT' } }),
+      ]);
+    }
+  });
+
+  it('still reports a message change whose envelope names no phone numbers', () => {
+    const { context: _, ...contextless } = eumFixture<Record<string, unknown>>('inbound-text');
+    const r = parseEventBody(snsNotification(contextless), NOW);
+    if (r.kind !== 'ok') throw new Error(r.reason);
+    expect(r.parsed.messages).toEqual([]);
+    expect(r.problems).toEqual([expect.stringMatching(/phone number 729155140271006 is not in the envelope context/)]);
+  });
+
   it("carries the envelope's message_timestamp verbatim, nanoseconds and all, on account events", () => {
     const [e] = ok('phone-number-quality-update').accountEvents;
     expect(e).toMatchObject({ eventTimestamp: '2025-06-08T20:59:43.271279391Z', receivedAtMs: Date.parse('2025-06-08T20:59:43.271Z') });

@@ -5,15 +5,13 @@
  * run here that publishes real envelopes to that topic (`WB_SANDBOX_CONFIG` names the business
  * numbers the stack was deployed with). The journeys are the same code for both.
  */
-import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll } from 'vitest';
+import { executeApiSigner } from '../../../scripts/sigv4.ts';
 import { startRuntime, type Runtime, type RuntimePhoneNumber } from '../../../local/runtime.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime } from '../../../local/sandbox/index.ts';
 
@@ -88,42 +86,12 @@ async function localTarget(): Promise<Target> {
   };
 }
 
-/** SigV4 for API Gateway with IAM auth (service `execute-api`). */
-class NodeSha256 {
-  private readonly h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data: string | Uint8Array) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
-}
-
 async function deployedTarget(): Promise<Target> {
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const apiUrl = process.env.WB_API_URL!.replace(/\/$/, '');
   const topicArn = process.env.WB_EVENT_TOPIC_ARN;
   if (!topicArn) throw new Error('WB_EVENT_TOPIC_ARN must be set with WB_API_URL');
-  const credentials = defaultProvider();
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: NodeSha256 as never });
-  const sign = async (r: Request) => {
-    const url = new URL(r.url);
-    const body = r.body ? await r.text() : undefined;
-    const signed = await signer.sign({
-      method: r.method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: { host: url.host, ...Object.fromEntries(r.headers) },
-      ...(body !== undefined && { body }),
-    });
-    return new Request(r.url, { method: r.method, headers: signed.headers as Record<string, string>, ...(body !== undefined && { body }) });
-  };
+  const sign = executeApiSigner(region);
   const sns = new SNSClient({ region });
   const accountId = topicArn.split(':')[4]!;
   const config = loadSandboxConfig(process.env.WB_SANDBOX_CONFIG);
