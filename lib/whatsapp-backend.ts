@@ -186,8 +186,19 @@ export class WhatsAppBackend extends Construct {
     const monitoring = new Monitoring(this, 'Monitoring', {
       ...props.monitoring,
       backendId,
-      deadLetterQueues: { inbound: ingest.deadLetterQueue, media: mediaJobs.deadLetterQueue },
-      functions: { inbound: inbound.function, api: api.function, media: mediaJobs.function },
+      deadLetterQueues: {
+        inbound: ingest.deadLetterQueue,
+        media: mediaJobs.deadLetterQueue,
+        webhookDelivery: domainEvents.deliveryDeadLetterQueue,
+        webhookRetry: domainEvents.retryDeadLetterQueue,
+      },
+      functions: {
+        inbound: inbound.function,
+        api: api.function,
+        media: mediaJobs.function,
+        events: domainEvents.eventsFunction,
+        webhooks: domainEvents.webhooksFunction,
+      },
       apiStage: api.api.deploymentStage,
       keyRemovalPolicy: removalPolicy,
     });
