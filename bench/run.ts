@@ -56,3 +56,7 @@ printFastClientBench(
     burstConcurrency: Number(process.env.BENCH_BURST_CONCURRENCY ?? 50),
   }),
 );
+
+// Its own process: the local runtime's handlers serve one runtime per process.
+const { execFileSync } = await import('node:child_process');
+execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: process.env });

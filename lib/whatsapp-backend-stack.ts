@@ -17,6 +17,12 @@ export class WhatsAppBackendStack extends Stack {
       description: 'SNS topic to set as the WABA event destination',
       value: this.backend.eventTopic.topicArn,
     });
+    new CfnOutput(this, 'EventsTopicArn', {
+      description: 'SNS topic of the domain events (CloudEvents); filter on the type and phoneNumberId attributes',
+      value: this.backend.eventsTopic.topicArn,
+    });
+    new CfnOutput(this, 'WebhookDeliveryQueueUrl', { value: this.backend.webhookDeliveryQueue.queueUrl });
+    new CfnOutput(this, 'WebhookDeliveryDeadLetterQueueUrl', { value: this.backend.webhookDeliveryDeadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic every alarm notifies: subscribe an email address or a pager to it',
       value: this.backend.alarmTopic.topicArn,

@@ -9,6 +9,7 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INBOUND_QUEUE, MEDIA_QUEUE } from '../shared/resource-spec.ts';
+import { DomainEvents } from './constructs/domain-events.ts';
 import { EventIngest } from './constructs/event-ingest.ts';
 import { HttpApi, type HttpApiOptions } from './constructs/http-api.ts';
 import { InboundProcessor } from './constructs/inbound-processor.ts';
@@ -95,6 +96,16 @@ export class WhatsAppBackend extends Construct {
   readonly mediaDeadLetterQueue: Queue;
   /** The function copying inbound media from WhatsApp into the media bucket. */
   readonly mediaFunction: NodejsFunction;
+  /** Domain events (CloudEvents) out to the business's own app; subscribe with a filter on `type`. */
+  readonly eventsTopic: Topic;
+  /** The function publishing the table's stream as domain events. */
+  readonly eventsFunction: NodejsFunction;
+  /** The queue between the events topic and the webhook delivery function. */
+  readonly webhookDeliveryQueue: Queue;
+  /** Where events land that the webhook delivery function could not process. */
+  readonly webhookDeliveryDeadLetterQueue: Queue;
+  /** The function delivering domain events to the registered webhooks. */
+  readonly webhooksFunction: NodejsFunction;
   /** The IAM-authorized REST API. */
   readonly api: RestApi;
   /** The invoke URL of the API's stage. */
@@ -157,14 +168,37 @@ export class WhatsAppBackend extends Construct {
     });
     mediaJobs.grantEnqueue(inbound.function);
 
+    const domainEvents = new DomainEvents(this, 'DomainEvents', {
+      store,
+      logRetention: props.logRetention,
+      keyRemovalPolicy: removalPolicy,
+    });
+    domainEvents.grantWebhookAdmin(api.function);
+    this.eventsTopic = domainEvents.topic;
+    this.eventsFunction = domainEvents.eventsFunction;
+    this.webhookDeliveryQueue = domainEvents.deliveryQueue;
+    this.webhookDeliveryDeadLetterQueue = domainEvents.deliveryDeadLetterQueue;
+    this.webhooksFunction = domainEvents.webhooksFunction;
+
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;
     for (const fn of [inbound.function, api.function, mediaJobs.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
     const monitoring = new Monitoring(this, 'Monitoring', {
       ...props.monitoring,
       backendId,
-      deadLetterQueues: { inbound: ingest.deadLetterQueue, media: mediaJobs.deadLetterQueue },
-      functions: { inbound: inbound.function, api: api.function, media: mediaJobs.function },
+      deadLetterQueues: {
+        inbound: ingest.deadLetterQueue,
+        media: mediaJobs.deadLetterQueue,
+        webhookDelivery: domainEvents.deliveryDeadLetterQueue,
+        webhookRetry: domainEvents.retryDeadLetterQueue,
+      },
+      functions: {
+        inbound: inbound.function,
+        api: api.function,
+        media: mediaJobs.function,
+        events: domainEvents.eventsFunction,
+        webhooks: domainEvents.webhooksFunction,
+      },
       apiStage: api.api.deploymentStage,
       keyRemovalPolicy: removalPolicy,
     });

@@ -68,6 +68,8 @@ export interface PollerCounters {
   failures: number;
   /** Invocations that threw, timed out or returned an unusable response. */
   handlerErrors: number;
+  /** SQS requests the poller made (ReceiveMessage, DeleteMessageBatch), as Lambda's pollers would. */
+  sqsRequests: number;
 }
 
 export interface PollerOptions {
@@ -181,11 +183,12 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
       ?.QueueArn;
   if (!queueArn) throw new Error(`Queue ${queueUrl} has no ARN`);
 
-  const counters: PollerCounters = { batches: 0, records: 0, deleted: 0, failures: 0, handlerErrors: 0 };
+  const counters: PollerCounters = { batches: 0, records: 0, deleted: 0, failures: 0, handlerErrors: 0, sqsRequests: 0 };
   const stopping = new AbortController();
 
   async function receive(max: number, waitSeconds: number): Promise<Message[]> {
     try {
+      counters.sqsRequests++;
       const out = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
@@ -284,6 +287,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     for (let i = 0; i < ok.length; i += 10) {
       const chunk = ok.slice(i, i + 10);
       try {
+        counters.sqsRequests++;
         const out = await sqs.send(
           new DeleteMessageBatchCommand({
             QueueUrl: queueUrl,

@@ -37,6 +37,7 @@ import {
   QUEUES,
   TABLE_INDEXES,
   TABLE_KEYS,
+  TABLE_STREAM_VIEW,
   visibilityTimeoutSeconds,
   type QueueSpec,
 } from '../shared/resource-spec.ts';
@@ -45,6 +46,8 @@ import {
 export interface ResourceNames {
   readonly table: string;
   readonly eventTopic: string;
+  /** The domain-events topic (CloudEvents out to the business's app). */
+  readonly eventsTopic: string;
   readonly mediaBucket: string;
   /** Queue name for a queue spec; its DLQ is this plus `-dlq`. */
   queue(spec: QueueSpec): string;
@@ -55,6 +58,7 @@ export function defaultResourceNames(prefix = 'whatsapp-backend'): ResourceNames
   return {
     table: prefix,
     eventTopic: `${prefix}-events`,
+    eventsTopic: `${prefix}-domain-events`,
     mediaBucket: `${prefix}-media`,
     queue: (spec) => `${prefix}-${spec.name}`,
   };
@@ -70,6 +74,8 @@ export interface ProvisionedQueue {
 export interface ProvisionedResources {
   readonly tableName: string;
   readonly topicArn: string;
+  /** The domain-events topic. */
+  readonly eventsTopicArn: string;
   /** Keyed by `QueueSpec.name`. */
   readonly queues: Record<string, ProvisionedQueue>;
   readonly mediaBucket: string;
@@ -97,14 +103,15 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionedReso
   const names = opts.names ?? defaultResourceNames();
   const specs = opts.queues ?? QUEUES;
 
-  const [tableName, topicArn, mediaBucket] = await Promise.all([
+  const [tableName, topicArn, eventsTopicArn, mediaBucket] = await Promise.all([
     ensureTable(opts.dynamodb, names.table),
     ensureTopic(opts.sns, names.eventTopic),
+    ensureTopic(opts.sns, names.eventsTopic),
     ensureBucket(opts.s3, names.mediaBucket),
   ]);
 
-  const queues = await provisionQueues({ ...opts, names, queues: specs, topicArn });
-  return { tableName, topicArn, queues, mediaBucket };
+  const queues = await provisionQueues({ ...opts, names, queues: specs, topicArn, eventsTopicArn });
+  return { tableName, topicArn, eventsTopicArn, queues, mediaBucket };
 }
 
 export interface ProvisionQueuesOptions {
@@ -112,6 +119,8 @@ export interface ProvisionQueuesOptions {
   readonly sns: SNSClient;
   /** The topic that queues with `subscribedToEventTopic` subscribe to. */
   readonly topicArn: string;
+  /** The topic that queues with `subscribedToDomainEvents` subscribe to (raw delivery). */
+  readonly eventsTopicArn?: string;
   /** @default defaultResourceNames() */
   readonly names?: ResourceNames;
   /** @default QUEUES */
@@ -125,7 +134,7 @@ export async function provisionQueues(opts: ProvisionQueuesOptions): Promise<Rec
   const names = opts.names ?? defaultResourceNames();
   const queues: Record<string, ProvisionedQueue> = {};
   for (const spec of opts.queues ?? QUEUES) {
-    queues[spec.name] = await ensureQueuePair(opts, names.queue(spec), spec, opts.topicArn);
+    queues[spec.name] = await ensureQueuePair(opts, names.queue(spec), spec);
   }
   return queues;
 }
@@ -176,6 +185,7 @@ export async function ensureTable(client: DynamoDBClient, name: string): Promise
             { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
           ],
           GlobalSecondaryIndexes: TABLE_INDEXES.map(globalSecondaryIndex),
+          StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW },
         }),
       );
     } catch (err) {
@@ -208,6 +218,15 @@ export async function ensureTable(client: DynamoDBClient, name: string): Promise
         GlobalSecondaryIndexUpdates: [{ Create: globalSecondaryIndex(gsi) }],
       }),
     );
+  }
+
+  // A persisted table from before the stream was declared gets it now.
+  if (!table.StreamSpecification?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_STREAM_VIEW } }),
+    );
+  } else if (table.StreamSpecification.StreamViewType !== TABLE_STREAM_VIEW) {
+    throw new Error(`Table ${name} streams ${table.StreamSpecification.StreamViewType}, expected ${TABLE_STREAM_VIEW}; start with --fresh`);
   }
 
   const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription;
@@ -316,12 +335,51 @@ async function findSubscription(client: SNSClient, topicArn: string, queueArn: s
   return undefined;
 }
 
-async function ensureQueuePair(
-  opts: ProvisionQueuesOptions,
-  name: string,
-  spec: QueueSpec,
+/**
+ * Subscribes a queue to a topic (with the queue policy AWS needs). Bodies are SNS notifications
+ * (JSON envelope) for the event-destination topic, as in the deployed stack, and the CloudEvent itself
+ * (raw) for the domain-events topic; a subscription someone switched by hand is switched back.
+ */
+async function ensureSubscription(
+  opts: { sqs: SQSClient; sns: SNSClient },
+  queue: { url: string; arn: string },
   topicArn: string,
-): Promise<ProvisionedQueue> {
+  raw: boolean,
+  name: string,
+): Promise<void> {
+  await opts.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      Attributes: { Policy: allowTopicPolicy(queue.arn, topicArn) },
+    }),
+  );
+  const subscriptionArn =
+    (await findSubscription(opts.sns, topicArn, queue.arn)) ??
+    (
+      await opts.sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'sqs',
+          Endpoint: queue.arn,
+          Attributes: { RawMessageDelivery: String(raw) },
+          ReturnSubscriptionArn: true,
+        }),
+      )
+    ).SubscriptionArn;
+  if (!subscriptionArn) throw new Error(`Subscribe ${name} returned no subscription ARN`);
+  const current = await opts.sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
+  if ((current.Attributes?.RawMessageDelivery === 'true') !== raw) {
+    await opts.sns.send(
+      new SetSubscriptionAttributesCommand({
+        SubscriptionArn: subscriptionArn,
+        AttributeName: 'RawMessageDelivery',
+        AttributeValue: String(raw),
+      }),
+    );
+  }
+}
+
+async function ensureQueuePair(opts: ProvisionQueuesOptions, name: string, spec: QueueSpec): Promise<ProvisionedQueue> {
   const dlq = await ensureQueue(
     opts.sqs,
     `${name}-dlq`,
@@ -338,44 +396,12 @@ async function ensureQueuePair(
     opts.sqsEndpoint,
   );
 
-  if (spec.subscribedToEventTopic) await subscribeQueue(opts, queue, topicArn);
-  return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
-}
-
-/** Subscribes a queue to the topic (raw delivery off, as in the stack), once. */
-async function subscribeQueue(opts: { sqs: SQSClient; sns: SNSClient }, queue: { url: string; arn: string }, topicArn: string): Promise<void> {
-  await opts.sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: queue.url,
-      Attributes: { Policy: allowTopicPolicy(queue.arn, topicArn) },
-    }),
-  );
-  const subscriptionArn =
-    (await findSubscription(opts.sns, topicArn, queue.arn)) ??
-    (
-      await opts.sns.send(
-        new SubscribeCommand({
-          TopicArn: topicArn,
-          Protocol: 'sqs',
-          Endpoint: queue.arn,
-          Attributes: { RawMessageDelivery: 'false' },
-          ReturnSubscriptionArn: true,
-        }),
-      )
-    ).SubscriptionArn;
-  if (!subscriptionArn) throw new Error(`Subscribe ${queue.arn} returned no subscription ARN`);
-  // Bodies must be SNS notifications (JSON envelope) as in the deployed stack, also on a
-  // subscription someone switched to raw delivery by hand.
-  const current = await opts.sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscriptionArn }));
-  if (current.Attributes?.RawMessageDelivery === 'true') {
-    await opts.sns.send(
-      new SetSubscriptionAttributesCommand({
-        SubscriptionArn: subscriptionArn,
-        AttributeName: 'RawMessageDelivery',
-        AttributeValue: 'false',
-      }),
-    );
+  if (spec.subscribedToEventTopic) await ensureSubscription(opts, queue, opts.topicArn, false, name);
+  if (spec.subscribedToDomainEvents) {
+    if (!opts.eventsTopicArn) throw new Error(`Queue ${name} subscribes to the domain-events topic, but none was given`);
+    await ensureSubscription(opts, queue, opts.eventsTopicArn, true, name);
   }
+  return { url: queue.url, arn: queue.arn, dlqUrl: dlq.url, dlqArn: dlq.arn };
 }
 
 /**
@@ -390,6 +416,6 @@ export async function ensureTopicSubscriber(opts: {
   sqsEndpoint?: string;
 }): Promise<{ url: string; arn: string }> {
   const queue = await ensureQueue(opts.sqs, opts.queueName, { VisibilityTimeout: '30', MessageRetentionPeriod: String(3600) }, opts.sqsEndpoint);
-  await subscribeQueue(opts, queue, opts.topicArn);
+  await ensureSubscription(opts, queue, opts.topicArn, false, opts.queueName);
   return queue;
 }

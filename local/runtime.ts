@@ -8,21 +8,27 @@
  * `process.env` points the SDK's standard endpoint variables at the local servers: no code path
  * knows it runs locally.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
+import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
+import { handler as webhooksModuleHandler, wireHandler as wireWebhooksHandler } from '../lambdas/webhooks/handler.ts';
+import type { Delivery } from '../shared/domain/webhooks.ts';
 import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
 import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
+import { startStreamPoller, type StreamHandler, type StreamPoller } from './stream-poller.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
 
@@ -36,6 +42,7 @@ export const SANDBOX_TOPIC_READER_QUEUE = 'whatsapp-backend-sandbox-topic-reader
 const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
   inbound: inboundModuleHandler,
   media: mediaModuleHandler,
+  webhooks: webhooksModuleHandler,
 };
 
 /** One business number as `runtime.json` lists it (contract §1). */
@@ -50,6 +57,8 @@ export interface RuntimeInfo {
   dynamodbEndpointUrl: string;
   region: string;
   eventTopicArn: string;
+  /** The domain-events topic (CloudEvents); `eventTopicArn` stays the End User Messaging topic. */
+  eventsTopicArn: string;
   tableName: string;
   mediaBucket: string;
   phoneNumbers: RuntimePhoneNumber[];
@@ -57,6 +66,8 @@ export interface RuntimeInfo {
   /** The console page: the sandbox's users and the business inbox, on the API's origin. */
   consoleUrl: string;
   queues: Record<string, { url: string; dlqUrl: string }>;
+  /** The endpoint registered with `--webhook`, and its signing secret. */
+  webhook?: { id: string; url: string; secret: string };
   /** A sandbox user to try things with (fictional). */
   sampleUserPhone: string | null;
   pid: number;
@@ -79,7 +90,11 @@ export interface RuntimeOptions {
    * Handlers to use instead of the deployed ones of `lambdas/<name>/handler.ts` (tests). A queue
    * without an entry here is served by its module.
    */
-  readonly handlers?: { queues?: Record<string, SqsHandler>; api?: ApiHandler };
+  readonly handlers?: { queues?: Record<string, SqsHandler>; api?: ApiHandler; stream?: StreamHandler };
+  /** Registers this URL as a webhook once started (`npm start -- --webhook <url>`). */
+  readonly webhook?: string;
+  /** Told of each webhook delivery attempt (the terminal prints a line). */
+  readonly onDelivery?: (d: Delivery & { webhookId: string; url: string }) => void;
   /** Start the sandbox WABA; without it no socialmessaging endpoint is set. @default true */
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
@@ -93,6 +108,8 @@ export interface Runtime {
   readonly resources: ProvisionedResources;
   /** Keyed by `QueueSpec.name`. */
   readonly pollers: Record<string, Poller>;
+  /** The table's stream into the `events` handler. */
+  readonly streamPoller: StreamPoller;
   /** Stops everything in order and removes `runtime.json`; restores `process.env`. */
   stop(): Promise<void>;
 }
@@ -185,6 +202,33 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
   return handler;
 }
 
+/** The key that encrypts webhook secrets locally (no KMS here), made once per data directory. */
+function localWebhookKey(dataDir: string): string {
+  const file = join(dataDir, 'webhooks.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * Registers `url` through the API as a user would; an endpoint registered by an earlier start gets a
+ * new secret instead of a second registration.
+ */
+async function registerWebhook(apiUrl: string, url: string): Promise<{ id: string; url: string; secret: string }> {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const json = (await res.json()) as Record<string, any>;
+    if (!res.ok) throw new Error(`--webhook ${url}: ${json.error?.message ?? res.status}`);
+    return json;
+  };
+  const existing = ((await call('GET', '/v1/webhooks')).items as Array<{ id: string; url: string }>).find((w) => w.url === new URL(url).toString());
+  const made = existing ? await call('POST', `/v1/webhooks/${existing.id}/rotate-secret`) : await call('POST', '/v1/webhooks', { url, description: 'npm start --webhook' });
+  return { id: made.id, url: made.url, secret: made.secret };
+}
+
 /** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const t0 = performance.now();
@@ -194,7 +238,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   mkdirSync(dataDir, { recursive: true });
   assertNotInUse(runtimeFile);
   if (opts.fresh) {
-    for (const sub of ['dynamodb', 'aws', 'sandbox', 'runtime.json']) {
+    for (const sub of ['dynamodb', 'aws', 'sandbox', 'runtime.json', 'stream-checkpoints.json']) {
       rmSync(join(dataDir, sub), { recursive: true, force: true });
     }
   }
@@ -244,11 +288,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const dynamodb = new DynamoDBClient(clientConfig(dynamo.endpoint));
+    const streams = new DynamoDBStreamsClient(clientConfig(dynamo.endpoint));
     const sqs = new SQSClient(clientConfig(aws.endpoint));
     const sns = new SNSClient(clientConfig(aws.endpoint));
     const s3 = new S3Client(clientConfig(aws.endpoint));
     cleanups.push(async () => {
-      for (const c of [dynamodb, sqs, sns, s3]) c.destroy();
+      for (const c of [dynamodb, streams, sqs, sns, s3]) c.destroy();
     });
 
     const resources = await provision({ dynamodb, sqs, sns, s3, sqsEndpoint: aws.endpoint });
@@ -300,10 +345,15 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     env.set('TABLE_NAME', resources.tableName);
     env.set('MEDIA_BUCKET', resources.mediaBucket);
     env.set('EVENT_TOPIC_ARN', resources.topicArn);
+    env.set('EVENTS_TOPIC_ARN', resources.eventsTopicArn);
+    env.set('WEBHOOKS_KEY_ID', undefined);
+    env.set('WEBHOOKS_LOCAL_KEY', localWebhookKey(dataDir));
+    env.set('WEBHOOKS_ALLOW_LOOPBACK', 'true');
     env.set('PHONE_NUMBER_IDS', phoneNumbers.map((p) => p.phoneNumberId).join(','));
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
+    let webhooksWithReporter: SqsHandler | undefined;
     const pollers: Record<string, Poller> = {};
     const queueInfo: RuntimeInfo['queues'] = {};
     for (const spec of QUEUES) {
@@ -314,13 +364,31 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         queueUrl: q.url,
         queueArn: q.arn,
         spec,
-        handler: queueHandler(spec, opts.handlers?.queues),
+        handler:
+          spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name]
+            ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
+            : queueHandler(spec, opts.handlers?.queues),
         concurrency: opts.pollerConcurrency ?? 2,
         logger,
       });
       pollers[spec.name] = poller;
       cleanups.push(() => poller.stop());
     }
+
+    let streamHandler = opts.handlers?.stream;
+    if (!streamHandler) {
+      bindModuleHandlers();
+      streamHandler = eventsModuleHandler;
+    }
+    const streamPoller = await startStreamPoller({
+      dynamodb,
+      streams,
+      tableName: resources.tableName,
+      handler: streamHandler,
+      checkpointFile: join(dataDir, 'stream-checkpoints.json'),
+      logger,
+    });
+    cleanups.push(() => streamPoller.stop());
 
     let apiHandler = opts.handlers?.api;
     if (!apiHandler) {
@@ -344,6 +412,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dynamodbEndpointUrl: dynamo.endpoint,
       region: LOCAL_REGION,
       eventTopicArn: resources.topicArn,
+      eventsTopicArn: resources.eventsTopicArn,
       tableName: resources.tableName,
       mediaBucket: resources.mediaBucket,
       phoneNumbers,
@@ -354,6 +423,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       readyInMs: Math.round(performance.now() - t0),
       dataDir,
     };
+    if (opts.webhook) info.webhook = await registerWebhook(gateway.url, opts.webhook);
     writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
     cleanups.push(async () => rmSync(runtimeFile, { force: true }));
 
@@ -362,6 +432,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       info,
       resources,
       pollers,
+      streamPoller,
       stop: () => (stopped ??= runCleanups()),
     };
   } catch (err) {
@@ -382,6 +453,10 @@ export function banner(info: RuntimeInfo): string {
     `  S3/SNS/SQS   ${info.awsEndpointUrl}`,
     `  DynamoDB     ${info.dynamodbEndpointUrl}`,
     `  Event topic  ${info.eventTopicArn}`,
+    `  Events topic ${info.eventsTopicArn} (CloudEvents out)`,
+    ...(info.webhook
+      ? [`  Webhook      ${info.webhook.url} (${info.webhook.id}); its signing secret is in ${join(info.dataDir, 'runtime.json')}`]
+      : []),
     `  Data         ${info.dataDir} (npm start -- --fresh starts empty)`,
     '',
     '  Business numbers:',

@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole backend on loopback until Ctrl-C. `npm start -- --fresh` wipes `.local/`
- * first. Ports move with PORT, SANDBOX_PORT, AWS_PORT and DYNAMODB_PORT.
+ * first; `--webhook <url>` registers an endpoint for the events. Ports move with PORT, SANDBOX_PORT, AWS_PORT and DYNAMODB_PORT.
  */
 import { parseArgs } from 'node:util';
 import { banner, consoleLogger, startRuntime } from './runtime.ts';
@@ -9,6 +9,7 @@ const { values } = parseArgs({
   options: {
     fresh: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
+    webhook: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -16,9 +17,10 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'Usage: npm start [-- --fresh] [-- --data-dir <dir>]',
+      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>]',
       '  --fresh           start with empty tables, queues and buckets',
       '  --data-dir <dir>  where the local data lives (default .local)',
+      '  --webhook <url>   deliver every event to this endpoint (signed; secret in runtime.json)',
       'Ports: PORT (3000), SANDBOX_PORT (3001), AWS_PORT (4566), DYNAMODB_PORT (8000); 0 picks a free one.',
     ].join('\n'),
   );
@@ -27,7 +29,17 @@ if (values.help) {
 
 let runtime: Awaited<ReturnType<typeof startRuntime>>;
 try {
-  runtime = await startRuntime({ fresh: values.fresh, dataDir: values['data-dir'] ?? '.local' });
+  runtime = await startRuntime({
+    fresh: values.fresh,
+    dataDir: values['data-dir'] ?? '.local',
+    webhook: values.webhook,
+    // One line per delivery attempt: ids and outcome only, never the payload.
+    onDelivery: (d) =>
+      console.log(
+        `[webhook] ${d.outcome === 'delivered' ? 'delivered' : d.outcome.toUpperCase()} ${d.eventType} ${d.eventId} → ${d.url}` +
+          ` ${d.httpStatus ?? '-'} (attempt ${d.attempt}${d.error ? `, ${d.error}` : ''}${d.nextAttemptAt ? `, next ${d.nextAttemptAt}` : ''})`,
+      ),
+  });
 } catch (err) {
   console.error(`[local] could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);

@@ -9,6 +9,16 @@ const EnvSchema = z.object({
   MEDIA_BUCKET: z.string().min(1),
   MEDIA_QUEUE_URL: z.string().min(1),
   EVENT_TOPIC_ARN: z.string().min(1),
+  /** The domain-events topic (CloudEvents out to the business's own app). */
+  EVENTS_TOPIC_ARN: z.string().min(1),
+  /** KMS key that encrypts webhook secrets (deployed). */
+  WEBHOOKS_KEY_ID: z.string().min(1).optional(),
+  /** Local runtime only: 32 bytes (base64) that encrypt webhook secrets where there is no KMS. */
+  WEBHOOKS_LOCAL_KEY: z.string().min(1).optional(),
+  /** Queue of webhook jobs waiting for their next attempt. */
+  WEBHOOK_RETRY_QUEUE_URL: z.string().min(1),
+  /** Local runtime only: webhook URLs may be plain http and loopback. */
+  WEBHOOKS_ALLOW_LOOPBACK: z.enum(['true', 'false']).default('false'),
   /** Comma-separated AWS phone number ids the send API may use. */
   PHONE_NUMBER_IDS: z.string().default(''),
   META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v24.0'),

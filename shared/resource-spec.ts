@@ -37,6 +37,12 @@ export interface QueueSpec {
   readonly maxReceiveCount: number;
   /** Whether the queue is subscribed to the event-destination topic. */
   readonly subscribedToEventTopic: boolean;
+  /**
+   * Whether the queue is subscribed to the domain-events topic, with raw message delivery (the
+   * body is the CloudEvent itself).
+   * @default false
+   */
+  readonly subscribedToDomainEvents?: boolean;
 }
 
 export const INBOUND_QUEUE: QueueSpec = {
@@ -63,7 +69,52 @@ export const MEDIA_QUEUE: QueueSpec = {
   subscribedToEventTopic: false,
 };
 
-export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE];
+/**
+ * Domain events for webhook delivery: subscribed to the events topic (raw), drained by `webhooks`,
+ * which fans each event out to the registered endpoints. No batching window: deliveries go out as
+ * soon as the events arrive.
+ */
+export const WEBHOOK_DELIVERY_QUEUE: QueueSpec = {
+  name: 'webhook-delivery',
+  handler: 'webhooks',
+  handlerTimeoutSeconds: 60,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+  maxReceiveCount: 5,
+  subscribedToEventTopic: false,
+  subscribedToDomainEvents: true,
+};
+
+/** Webhook jobs waiting for their next attempt (delayed messages), drained by `webhooks` too. */
+export const WEBHOOK_RETRY_QUEUE: QueueSpec = {
+  name: 'webhook-retry',
+  handler: 'webhooks',
+  handlerTimeoutSeconds: 60,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+  maxReceiveCount: 5,
+  subscribedToEventTopic: false,
+};
+
+export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE];
+
+/** The table's stream: new and old images, so a change can be compared with what it replaced. */
+export const TABLE_STREAM_VIEW = 'NEW_AND_OLD_IMAGES' as const;
+
+/**
+ * The `events` function's mapping on the table's stream. A failed batch is split in two until the
+ * record at fault is alone (bisect); a record that keeps failing is retried `retryAttempts` times,
+ * then skipped (its events are parked by the handler before it ever reports a failure, see
+ * publish-events.ts).
+ */
+export const EVENTS_STREAM = {
+  handler: 'events',
+  handlerTimeoutSeconds: 30,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  retryAttempts: 10,
+  bisectBatchOnError: true,
+} as const;
 
 /** Visibility timeout for a queue drained by a Lambda of the given timeout. */
 export function visibilityTimeoutSeconds(q: QueueSpec): number {

@@ -10,6 +10,8 @@ import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import type { MediaApiDeps } from './routes/media.ts';
+import type { WebhookApiDeps } from './routes/webhooks.ts';
+import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
@@ -35,7 +37,14 @@ function defaultDeps(): ApiDeps {
   const config = loadConfig(['TABLE_NAME']);
   const doc = documentClient();
   const sender = senderDeps(doc);
-  return { queries: new DynamoDbQueries(doc, config.TABLE_NAME), now: Date.now, media: mediaDeps(doc, sender), sender };
+  let webhooks: WebhookApiDeps | undefined;
+  return {
+    queries: new DynamoDbQueries(doc, config.TABLE_NAME),
+    now: Date.now,
+    media: mediaDeps(doc, sender),
+    sender,
+    webhooks: () => (webhooks ??= { ...webhookAdapters(doc), now: Date.now }),
+  };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLE_INDEXES, TABLE_KEYS } from '../../shared/resource-spec.ts';
+import { TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
 
 /**
  * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and
@@ -86,6 +86,8 @@ export class MessageStore extends Construct {
       encryptionKey: this.key,
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy,
+      // The source of the domain events (see DomainEvents).
+      stream: StreamViewType[TABLE_STREAM_VIEW],
     });
     for (const index of TABLE_INDEXES) {
       this.table.addGlobalSecondaryIndex({

@@ -59,7 +59,7 @@ describe('alarm topic', () => {
     const alarms = alarmsOf(template);
 
     // Assess
-    expect(alarms.length).toBe(2 + 3 * 2 + 2 + 3);
+    expect(alarms.length).toBe(4 + 5 * 2 + 2 + 3); // a DLQ alarm each, errors and throttles of each function, API, domain
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -69,7 +69,7 @@ describe('alarm topic', () => {
 });
 
 describe('alarms', () => {
-  it('fire on any message in either dead-letter queue', () => {
+  it('fire on any message in every dead-letter queue', () => {
     // Prepare
     const { template } = synthesize(PROPS);
     const queues = Object.entries(template.toJSON().Resources as Record<string, any>).filter(
@@ -80,7 +80,7 @@ describe('alarms', () => {
     const dlqIds = queues.map(([id]) => deadLetterQueueIdOf(template, id));
 
     // Assess
-    expect(dlqIds).toHaveLength(2);
+    expect(dlqIds).toHaveLength(4); // inbound, media, webhook delivery, webhook retry
     for (const dlqId of dlqIds) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',

@@ -36,7 +36,7 @@ export function logicalIdOf(template: Template, type: string, props: object): st
   return ids[0] as string;
 }
 
-/** The WABA's event topic (the other topic is the alarm topic). */
+/** The WABA's event topic (the others are the alarm topic and the domain-events topic). */
 export const eventTopicIdOf = (template: Template) =>
   logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: 'WhatsApp events (End User Messaging Social)' });
 

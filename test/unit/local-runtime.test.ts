@@ -41,6 +41,7 @@ describe('startRuntime', () => {
           ]),
         ),
         api: async (event) => ({ statusCode: 200, body: JSON.stringify({ path: event.path, table: process.env.TABLE_NAME }) }),
+        stream: async () => {},
       },
     });
   let runtime: Runtime | undefined;

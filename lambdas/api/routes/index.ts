@@ -2,11 +2,13 @@
 import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { InternalError } from '../../../shared/domain/errors.ts';
 import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
+import { buildAsyncApi } from '../asyncapi.ts';
 import { buildOpenApi } from '../openapi.ts';
-import type { AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
+import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
 
 export interface ApiDeps {
   queries: MessageQueries;
@@ -15,6 +17,8 @@ export interface ApiDeps {
   media?: () => MediaApiDeps;
   /** The send use case (`POST /v1/messages`, `POST /v1/messages/{id}/read`), built on first use; without it those routes answer 500. */
   sender?: () => MessageSender;
+  /** Webhook routes' dependencies, built on first use; without them those routes answer 500. */
+  webhooks?: () => WebhookApiDeps;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -22,6 +26,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...readRoutes(deps),
     ...mediaRoutes({ media: () => required(deps.media, 'media') }),
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
+    ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',
@@ -33,6 +38,17 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
       return { status: 200, body: buildOpenApi([...routes, openapi]) };
     },
   };
+  const asyncapi = defineRoute({
+    method: 'GET',
+    path: '/v1/asyncapi.json',
+    operationId: 'getAsyncApi',
+    summary: 'The AsyncAPI 3 document of the domain events (webhooks and the events topic).',
+    responses: { 200: { description: 'The AsyncAPI 3 document' } },
+    async handle() {
+      return { status: 200, body: buildAsyncApi() };
+    },
+  });
+  routes.push(asyncapi);
   return [...routes, openapi];
 }
 

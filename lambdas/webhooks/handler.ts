@@ -1,0 +1,71 @@
+/**
+ * Webhook delivery: SQS records of two queues. A CloudEvent (raw delivery from the events topic) is
+ * fanned out to every subscribed webhook; a job (from the retry queue) is tried again when due. A
+ * record whose work failed is reported alone; one that is not an event or a job is reported too, and
+ * lands in its queue's DLQ, kept.
+ */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { documentClient } from '../../shared/adapters/aws-clients.ts';
+import { HttpWebhookTransport } from '../../shared/adapters/http-webhooks.ts';
+import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
+import { fanOut, runJobs, type DeliveryDeps } from '../../shared/domain/deliver-webhooks.ts';
+import { DomainEventSchema, type DomainEvent } from '../../shared/domain/events.ts';
+import { DeliveryJobSchema, type DeliveryJob } from '../../shared/domain/webhooks.ts';
+import { logger, safeError } from '../../shared/observability.ts';
+
+function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const job = DeliveryJobSchema.safeParse(value);
+  if (job.success) return { job: job.data as unknown as DeliveryJob };
+  const event = DomainEventSchema.safeParse(value);
+  return event.success ? { event: event.data } : undefined;
+}
+
+export function makeHandler(deps: DeliveryDeps) {
+  return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
+    const failures: string[] = [];
+    const events: Array<{ id: string; event: DomainEvent }> = [];
+    const jobs: Array<{ id: string; job: DeliveryJob }> = [];
+    for (const r of event.Records) {
+      const parsed = parse(r.body);
+      if (!parsed) {
+        logger.error('not a domain event or a delivery job; left for the DLQ', { sqsMessageId: r.messageId });
+        failures.push(r.messageId);
+      } else if ('job' in parsed) jobs.push({ id: r.messageId, job: parsed.job });
+      else events.push({ id: r.messageId, event: parsed.event });
+    }
+    const run = async (what: string, ids: string[], work: () => Promise<unknown>) => {
+      if (!ids.length) return;
+      try {
+        await work();
+      } catch (err) {
+        logger.error(`${what} failed; the records come back`, { error: safeError(err), records: ids.length });
+        failures.push(...ids);
+      }
+    };
+    await run('fan-out', events.map((e) => e.id), () => fanOut(events.map((e) => e.event), deps));
+    await run('retries', jobs.map((j) => j.id), () => runJobs(jobs.map((j) => j.job), deps));
+    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/** The deployed wiring; `onDelivery` replaces the log line per attempt (the local terminal). */
+export function wireHandler(opts: { onDelivery?: DeliveryDeps['onDelivery'] } = {}) {
+  const adapters = webhookAdapters(documentClient());
+  return makeHandler({
+    ...adapters,
+    transport: new HttpWebhookTransport({ allowLoopback: adapters.allowLoopback }),
+    now: Date.now,
+    onDelivery:
+      opts.onDelivery ??
+      ((d) => logger.info('webhook delivery', { webhookId: d.webhookId, eventId: d.eventId, eventType: d.eventType, attempt: d.attempt, outcome: d.outcome, httpStatus: d.httpStatus })),
+  });
+}
+
+let wired: ReturnType<typeof makeHandler> | undefined;
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (wired ??= wireHandler())(event, context);

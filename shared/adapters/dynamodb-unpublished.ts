@@ -1,0 +1,56 @@
+/**
+ * Events that could not be published, parked whole in the table (`UNPUB#<event id>`), listed
+ * oldest first through GSI1 (`UNPUBLISHED`). The stream sees these items too; the events mapping
+ * ignores their entity.
+ */
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from './dynamodb-batch-write.ts';
+import type { DomainEvent } from '../domain/events.ts';
+import type { UnpublishedEvents } from '../ports/events.ts';
+
+export const UNPUBLISHED_INDEX_KEY = 'UNPUBLISHED';
+const key = (id: string) => ({ PK: `UNPUB#${id}`, SK: 'EVENT' });
+
+export class DynamoDbUnpublishedEvents implements UnpublishedEvents {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly now: () => number;
+  constructor(doc: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
+    this.doc = doc;
+    this.tableName = tableName;
+    this.now = now;
+  }
+
+  async park(events: readonly DomainEvent[], reason: string): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    await this.writeAll(
+      events.map((e) => ({
+        PutRequest: {
+          // The same event parked twice is the same item: a Put of equal content.
+          Item: { ...key(e.id), entity: 'unpublishedEvent', eventId: e.id, type: e.type, reason, eventJson: JSON.stringify(e), parkedAt: at, GSI1PK: UNPUBLISHED_INDEX_KEY, GSI1SK: `${e.time}#${e.id}` },
+        },
+      })),
+    );
+  }
+
+  async list(limit: number): Promise<DomainEvent[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': UNPUBLISHED_INDEX_KEY },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => JSON.parse(String(i.eventJson)) as DomainEvent);
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    await this.writeAll(ids.map((id) => ({ DeleteRequest: { Key: key(id) } })));
+  }
+
+  private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
+    return batchWriteAll(this.doc, this.tableName, requests, 'parked-event');
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Webhooks in the single table: `WEBHOOK#<id>` / `WEBHOOK` (listed through GSI1 `WEBHOOKS`), their
+ * delivery attempts `WEBHOOK#<id>` / `DLV#…` (GSI1 `WHDLV#<id>`, kept 7 days) and parked jobs
+ * `WEBHOOK#<id>` / `PARKED#<event id>` (GSI1 `WHPARKED#<id>`, kept 30 days).
+ */
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { batchWriteAll } from './dynamodb-batch-write.ts';
+import type { Delivery, DeliveryJob, StoredWebhook } from '../domain/webhooks.ts';
+import type { WebhookStore } from '../ports/webhooks.ts';
+
+const DAY_S = 86_400;
+const hookKey = (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'WEBHOOK' });
+type Item = Record<string, any>;
+
+const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string; previousUntilMs?: number } => ({
+  id: i.id,
+  url: i.url,
+  events: i.events,
+  description: i.description ?? null,
+  createdAt: i.createdAt,
+  secretCiphertext: i.secretCiphertext,
+  ...(i.previousSecretCiphertext && { previousSecretCiphertext: i.previousSecretCiphertext, previousUntilMs: i.previousUntilMs }),
+});
+
+export class DynamoDbWebhooks implements WebhookStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.doc = doc;
+    this.tableName = tableName;
+  }
+
+  async create(w: StoredWebhook): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...hookKey(w.id), entity: 'webhook', ...w, GSI1PK: 'WEBHOOKS', GSI1SK: `${w.createdAt}#${w.id}` },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  async get(id: string): Promise<StoredWebhook | undefined> {
+    // Consistent: a webhook deleted a moment ago gets nothing more.
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: hookKey(id), ConsistentRead: true }));
+    return out.Item ? toWebhook(out.Item) : undefined;
+  }
+
+  private async queryAll(pk: string, limit = Infinity, newestFirst = false): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ScanIndexForward: !newestFirst,
+          ExclusiveStartKey: start,
+          ...(Number.isFinite(limit) && { Limit: limit - items.length }),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    return items;
+  }
+
+  async list(): Promise<StoredWebhook[]> {
+    return (await this.queryAll('WEBHOOKS')).map(toWebhook);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: hookKey(id), ConditionExpression: 'attribute_exists(PK)' }));
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async rotateSecret(id: string, secretCiphertext: string, previousUntilMs: number): Promise<StoredWebhook | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: hookKey(id),
+          UpdateExpression: 'SET previousSecretCiphertext = secretCiphertext, previousUntilMs = :until, secretCiphertext = :s',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':s': secretCiphertext, ':until': previousUntilMs },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ? toWebhook(out.Attributes) : undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  async recordDeliveries(deliveries: ReadonlyArray<Delivery & { webhookId: string }>): Promise<void> {
+    await this.writeAll(
+      deliveries.map(({ webhookId, ...d }) => {
+        const sk = `${d.at}#${d.eventId}#${d.attempt}`;
+        return { PutRequest: { Item: { PK: `WEBHOOK#${webhookId}`, SK: `DLV#${sk}`, entity: 'webhookDelivery', ...d, GSI1PK: `WHDLV#${webhookId}`, GSI1SK: sk, ttl: Math.floor(Date.parse(d.at) / 1000) + 7 * DAY_S } } };
+      }),
+    );
+  }
+
+  async listDeliveries(id: string, limit: number): Promise<Delivery[]> {
+    return (await this.queryAll(`WHDLV#${id}`, limit, true)).map((i) => ({
+      eventId: i.eventId,
+      eventType: i.eventType,
+      attempt: i.attempt,
+      at: i.at,
+      outcome: i.outcome,
+      ...(i.httpStatus !== undefined && { httpStatus: i.httpStatus }),
+      ...(i.error !== undefined && { error: i.error }),
+      ...(i.nextAttemptAt !== undefined && { nextAttemptAt: i.nextAttemptAt }),
+    }));
+  }
+
+  async park(jobs: readonly DeliveryJob[], atMs: number): Promise<void> {
+    const at = new Date(atMs).toISOString();
+    await this.writeAll(
+      jobs.map((j) => ({
+        PutRequest: { Item: { PK: `WEBHOOK#${j.webhookId}`, SK: `PARKED#${j.event.id}`, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: `WHPARKED#${j.webhookId}`, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S } },
+      })),
+    );
+  }
+
+  async parked(id: string, limit: number): Promise<DeliveryJob[]> {
+    return (await this.queryAll(`WHPARKED#${id}`, limit)).map((i) => JSON.parse(String(i.jobJson)) as DeliveryJob);
+  }
+
+  async unpark(id: string, eventIds: readonly string[]): Promise<void> {
+    // One DeleteItem each: replays are rare, and the API function does not batch-write.
+    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } }))));
+  }
+
+  private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
+    return batchWriteAll(this.doc, this.tableName, requests, 'webhook');
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Use case: deliver domain events to the registered webhooks, one job per (event, endpoint), so an
+ * endpoint that fails never causes the others to be sent to again.
+ *
+ * 1. `fanOut`: for each event, a job for every webhook that subscribes to its type, tried now.
+ * 2. A failed attempt is scheduled again after the backoff of `RETRY_DELAYS_SECONDS`; after the
+ *    last one the job is parked, and `replayParked` puts it back in line.
+ * 3. `runJobs` (the retry queue): a job whose webhook was deleted is dropped; one not yet due waits
+ *    again; a due one is tried.
+ * Every attempt is recorded (GET /v1/webhooks/{id}/deliveries).
+ */
+import type { DomainEvent } from './events.ts';
+import { nextAttemptAt, signatureHeaders, subscribes, type Delivery, type DeliveryJob, type StoredWebhook } from './webhooks.ts';
+import type { RetryQueue, SecretCipher, WebhookStore, WebhookTransport } from '../ports/webhooks.ts';
+
+export interface DeliveryDeps {
+  readonly webhooks: WebhookStore;
+  readonly secrets: SecretCipher;
+  readonly transport: WebhookTransport;
+  readonly retries: RetryQueue;
+  readonly now: () => number;
+  /** Told of each attempt (the local terminal prints a line; deployed, a log line). */
+  readonly onDelivery?: (d: Delivery & { webhookId: string; url: string }) => void;
+}
+
+/** Attempts made at once per invocation. */
+const CONCURRENCY = 16;
+
+async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>, deps: DeliveryDeps): Promise<void> {
+  const keys = new Map<string, Promise<string[]>>();
+  const secretsOf = (w: StoredWebhook) => {
+    let p = keys.get(w.id);
+    if (!p) {
+      const stored = w as StoredWebhook & { previousSecretCiphertext?: string; previousUntilMs?: number };
+      const ciphertexts = [w.secretCiphertext];
+      if (stored.previousSecretCiphertext && (stored.previousUntilMs ?? 0) > deps.now()) ciphertexts.push(stored.previousSecretCiphertext);
+      keys.set(w.id, (p = Promise.all(ciphertexts.map((c) => deps.secrets.decrypt(c, w.id)))));
+    }
+    return p;
+  };
+  const records: Array<Delivery & { webhookId: string }> = [];
+  const again: DeliveryJob[] = [];
+  const parked: DeliveryJob[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      const hook = hooks.get(job.webhookId)!;
+      const body = JSON.stringify(job.event);
+      const started = deps.now();
+      let status: number | undefined;
+      let error: string | undefined;
+      try {
+        const headers = signatureHeaders(await secretsOf(hook), job.event.id, Math.floor(started / 1000), body);
+        status = (await deps.transport.post(hook.url, headers, body)).status;
+        if (status < 200 || status > 299) error = `HTTP ${status}`;
+      } catch (err) {
+        error = (err as Error).message.slice(0, 200);
+      }
+      const attempts = job.attempts + 1;
+      const at = new Date(started).toISOString();
+      const base = { webhookId: job.webhookId, eventId: job.event.id, eventType: job.event.type, attempt: attempts, at, ...(status !== undefined && { httpStatus: status }) };
+      let record: Delivery & { webhookId: string };
+      if (!error) record = { ...base, outcome: 'delivered' };
+      else {
+        const due = nextAttemptAt(attempts, started);
+        if (due === undefined) {
+          parked.push({ ...job, attempts });
+          record = { ...base, outcome: 'parked', error };
+        } else {
+          again.push({ ...job, attempts, dueAtMs: due });
+          record = { ...base, outcome: 'failed', error, nextAttemptAt: new Date(due).toISOString() };
+        }
+      }
+      records.push(record);
+      deps.onDelivery?.({ ...record, url: hook.url });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
+  // Retries first: losing the log of an attempt is better than losing the attempt.
+  if (again.length) await deps.retries.schedule(again, deps.now());
+  if (parked.length) await deps.webhooks.park(parked, deps.now());
+  if (records.length) await deps.webhooks.recordDeliveries(records);
+}
+
+/** Delivers fresh events to every webhook subscribed to their type. */
+export async function fanOut(events: readonly DomainEvent[], deps: DeliveryDeps): Promise<number> {
+  const hooks = await deps.webhooks.list();
+  const now = deps.now();
+  const jobs: DeliveryJob[] = [];
+  for (const event of events) {
+    for (const hook of hooks) if (subscribes(hook, event.type)) jobs.push({ webhookId: hook.id, event, attempts: 0, dueAtMs: now });
+  }
+  await attemptAll(jobs, new Map(hooks.map((h) => [h.id, h])), deps);
+  return jobs.length;
+}
+
+/** Runs jobs that were waiting: deleted webhooks get nothing, jobs not yet due wait again. */
+export async function runJobs(jobs: readonly DeliveryJob[], deps: DeliveryDeps): Promise<void> {
+  const ids = [...new Set(jobs.map((j) => j.webhookId))];
+  const found = await Promise.all(ids.map((id) => deps.webhooks.get(id)));
+  const hooks = new Map(found.filter((h): h is StoredWebhook => h !== undefined).map((h) => [h.id, h]));
+  const now = deps.now();
+  const live = jobs.filter((j) => hooks.has(j.webhookId));
+  const waiting = live.filter((j) => j.dueAtMs > now);
+  if (waiting.length) await deps.retries.schedule(waiting, now);
+  await attemptAll(live.filter((j) => j.dueAtMs <= now), hooks, deps);
+}
+
+/** Puts a webhook's parked jobs back in line, due now; answers how many. */
+export async function replayParked(webhookId: string, deps: Pick<DeliveryDeps, 'webhooks' | 'retries' | 'now'>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const jobs = await deps.webhooks.parked(webhookId, 100);
+    if (!jobs.length) return total;
+    const now = deps.now();
+    await deps.retries.schedule(jobs.map((j) => ({ ...j, attempts: 0, dueAtMs: now })), now);
+    await deps.webhooks.unpark(webhookId, jobs.map((j) => j.event.id));
+    total += jobs.length;
+  }
+}

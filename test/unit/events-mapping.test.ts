@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toMessage as messageView, type StoredMessage } from '../../shared/domain/message-view.ts';
+import { DomainEventSchema, intentsOfChange, messageEvent, type ItemImage } from '../../shared/domain/events.ts';
+import { publishChanges, type ItemChange } from '../../shared/domain/publish-events.ts';
+import type { DomainEvent } from '../../shared/domain/events.ts';
+
+/** The read side's merge over raw item images (the store's items as the adapter reads them). */
+const toMessage = (item: ItemImage, others: readonly ItemImage[] = []) => messageView(item as unknown as StoredMessage, others as unknown as readonly StoredMessage[]);
+
+const ID = 'msg_0123456789abcdef0123456789abcdef';
+const STATUSES = ['accepted', 'sent', 'delivered', 'read', 'failed'] as const;
+
+const sendRecord = (extra: ItemImage = {}): ItemImage => ({
+  PK: `MSG#${ID}`,
+  SK: 'MSG',
+  entity: 'message',
+  id: ID,
+  direction: 'outbound',
+  phoneNumberId: 'phone-number-id-1',
+  type: 'text',
+  contentJson: '{"body":"hi"}',
+  sendState: 'sent',
+  awsMessageId: 'aws-1',
+  wamid: 'wamid.1',
+  ...extra,
+});
+
+/** What DynamoDbStore.recordStatus does to an item: each status kept once (if_not_exists). */
+function applyStatus(item: ItemImage, status: string, second: number): ItemImage {
+  const key = `st:${status}`;
+  if (item[key]) return item;
+  return { ...item, [key]: { status, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString() } };
+}
+
+/** A fake read side answering the merged Message of the given item, through the real merge. */
+const readerOf = (item: () => ItemImage) => ({ getMessage: async () => toMessage(item()) });
+
+const collecting = () => {
+  const seen: DomainEvent[] = [];
+  return {
+    seen,
+    publisher: { publish: async (events: readonly DomainEvent[]) => (seen.push(...events), { failed: [] }) },
+    unpublished: { park: async () => {}, list: async () => [], remove: async () => {} },
+  };
+};
+
+describe('events of item changes', () => {
+  it('maps an inbound message to message.received whose data is the Message, valid as a CloudEvent', async () => {
+    const item: ItemImage = { PK: `MSG#${ID}`, SK: 'MSG', entity: 'message', id: ID, wamid: 'wamid.in', direction: 'inbound', phoneNumberId: 'phone-number-id-1', type: 'text', content: { body: 'hi' }, timestamp: '2026-01-01T00:00:00.000Z', contact: { waId: '1' } };
+    const c = collecting();
+    await publishChanges([{ id: '1', newImage: item }], { messages: readerOf(() => item), ...c });
+    expect(c.seen).toHaveLength(1);
+    const e = DomainEventSchema.parse(c.seen[0]);
+    expect(e).toMatchObject({ specversion: '1.0', type: 'message.received', subject: ID, time: '2026-01-01T00:00:00.000Z', sequence: '0000', datacontenttype: 'application/json' });
+    expect(e.data).toEqual(toMessage(item));
+  });
+
+  it('tells a send once it is accepted (message.created), not while it is being sent', () => {
+    const sending = sendRecord({ sendState: 'sending', awsMessageId: undefined, wamid: undefined });
+    expect(intentsOfChange(undefined, sending)).toEqual([]);
+    expect(intentsOfChange(sending, sendRecord())).toEqual([{ kind: 'message', type: 'message.created', lookup: ID }]);
+    expect(intentsOfChange(sendRecord(), sendRecord({ note: 'x' }))).toEqual([]);
+  });
+
+  it('a duplicate status or a late one that leaves the status where it was is no event', () => {
+    const read = applyStatus(applyStatus(sendRecord(), 'delivered', 1), 'read', 2);
+    expect(intentsOfChange(read, read)).toEqual([]);
+    const late = applyStatus(applyStatus(sendRecord(), 'read', 2), 'delivered', 1);
+    expect(intentsOfChange(applyStatus(sendRecord(), 'read', 2), late)).toEqual([]);
+  });
+
+  it('a status on an item of statuses only is looked up by wamid, and is no event when the merged status is ahead', () => {
+    const statusOnly: ItemImage = { PK: 'MSG#msg_aws', SK: 'MSG', entity: 'message', id: 'msg_aws', wamid: 'wamid.1', direction: 'outbound' };
+    const after = applyStatus(statusOnly, 'accepted', 0);
+    const [intent] = intentsOfChange(statusOnly, after);
+    expect(intent).toEqual({ kind: 'message', type: 'message.status', lookup: 'wamid.1', status: 'accepted', onRecord: false });
+    const merged = toMessage(applyStatus(sendRecord(), 'delivered', 1), [after]);
+    expect(merged.status).toBe('delivered');
+    expect(messageEvent(intent as never, merged)).toBeUndefined();
+  });
+
+  it('a status the record advanced to is told with the Message as it stood then, even when later statuses are in', async () => {
+    const sent = applyStatus(sendRecord(), 'sent', 1);
+    const final = applyStatus(applyStatus(sent, 'delivered', 2), 'read', 3);
+    const [intent] = intentsOfChange(sendRecord(), sent);
+    const e = messageEvent(intent as never, toMessage(final))!;
+    expect(e.data).toMatchObject({ status: 'sent', statuses: [{ status: 'sent' }] });
+    expect(e.time).toBe('2026-01-01T00:00:01.000Z');
+    expect(e.sequence < messageEvent({ ...(intent as object), status: 'read' } as never, toMessage(final))!.sequence).toBe(true);
+  });
+
+  it('media, account events and quarantine map to their own events', () => {
+    const pending = { ...sendRecord(), direction: 'inbound', media: { id: 'm1', state: 'copying' } };
+    const stored = { ...pending, media: { id: 'm1', state: 'stored', s3Key: 'inbound/x', size: 3, storedAt: '2026-01-01T00:00:05.000Z' } };
+    const [media] = intentsOfChange(pending, stored);
+    expect(media).toMatchObject({ kind: 'ready', event: { type: 'media.stored', subject: ID, data: { messageId: ID, media: { state: 'stored', size: 3 } } } });
+    const acct = { PK: 'ACCT#1', SK: 'f#t#h', entity: 'accountEvent', wabaId: '1', field: 'message_template_status_update', value: { event: 'APPROVED' }, receivedAt: '2026-01-01T00:00:00.000Z' };
+    expect(intentsOfChange(undefined, acct)).toMatchObject([{ event: { type: 'account.event', data: { kind: 'template', value: { event: 'APPROVED' } } } }]);
+    expect(intentsOfChange(acct, acct)).toEqual([]);
+    const quar = { PK: 'QUAR#h', SK: 'QUAR', entity: 'quarantine', id: 'h', reason: 'bad', receivedAt: '2026-01-01T00:00:00.000Z', raw: '{}', rawLength: 2 };
+    const [q] = intentsOfChange(undefined, quar);
+    expect(DomainEventSchema.parse((q as { event: unknown }).event)).toMatchObject({ type: 'event.quarantined', data: { id: 'h', reason: 'bad', rawLength: 2 } });
+    for (const entity of ['conversation', 'alias', 'unpublishedEvent', 'webhook', undefined]) {
+      expect(intentsOfChange(undefined, { PK: 'X', SK: 'Y', entity })).toEqual([]);
+    }
+  });
+
+  it('any order and duplication of the same item changes gives the same set of event ids, and a no-op change none', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...STATUSES), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 1000 }),
+        async (updates, dupPicks, seed) => {
+          // One history of the item: each update applied in turn, every write a stream record.
+          const history: ItemChange[] = [];
+          let item = sendRecord();
+          updates.forEach((status, n) => {
+            const next = applyStatus(item, status, n);
+            if (next !== item) history.push({ id: String(n), oldImage: item, newImage: next });
+            else expect(intentsOfChange(item, next)).toEqual([]);
+            item = next;
+          });
+          const final = item;
+          const run = async (changes: ItemChange[]) => {
+            const c = collecting();
+            await publishChanges(changes, { messages: readerOf(() => final), ...c });
+            return new Set(c.seen.map((e) => e.id));
+          };
+          const inOrder = await run(history);
+          // The same records again, shuffled and with duplicates (retries, bisection, replays).
+          const redelivered = [...history, ...dupPicks.filter(() => history.length).map((p) => history[p % history.length]!)];
+          const shuffled = fc.sample(fc.shuffledSubarray(redelivered, { minLength: redelivered.length, maxLength: redelivered.length }), { seed, numRuns: 1 })[0]!;
+          const again = await run(shuffled);
+          expect(again).toEqual(inOrder);
+          // One event per status the item advanced to, and the final status's among them.
+          const visited = new Set(history.map((c) => intentsOfChange(c.oldImage, c.newImage)).flat().map((i) => (i as { status?: string }).status));
+          expect(inOrder.size).toBe(visited.size);
+          if (history.length) expect(visited.has(toMessage(final).status)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
