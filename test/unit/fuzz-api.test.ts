@@ -4,7 +4,7 @@
  * JSON error shape; no SendWhatsAppMessage for a request the API refused. FUZZ_API sets the count
  * (`npm run fuzz`: 100,000).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/api/handler.ts';
@@ -12,6 +12,9 @@ import { allRoutes } from '../../lambdas/api/routes/index.ts';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { encodeCursor } from '../../shared/adapters/dynamodb-queries.ts';
 import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
+import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
+import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
+import type { DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { messageIdFromWamid } from '../../shared/domain/ids.ts';
 import { call, type ApiHandler } from '../support/api.ts';
@@ -26,6 +29,7 @@ const COUNT = fuzzCount('FUZZ_API', 300);
 let bench: MediaBench;
 const sandboxUser = loadSandboxConfig().users.find((u) => u.onWhatsApp)!.phone;
 let api: ApiHandler;
+const heldJobs: DeliveryJob[] = [];
 
 beforeAll(async () => {
   bench = await startMediaBench();
@@ -54,6 +58,15 @@ beforeAll(async () => {
     now: Date.now,
     sender: () => sender,
     media: () => ({ records: bench.records, storage: bench.storage, whatsapp: bench.whatsapp, resolvePhoneNumber: bench.resolvePhoneNumber, now: Date.now }),
+    // Webhooks in the table; a replay's jobs are held, not delivered, and a URL never resolves to a
+    // place traffic could go (the policy refuses loopback, and names resolve to a documentation address).
+    webhooks: () => ({
+      webhooks: new DynamoDbWebhooks(bench.doc, bench.resources.tableName),
+      secrets: new LocalSecretCipher(randomBytes(32).toString('base64')),
+      retries: { schedule: async (jobs: readonly DeliveryJob[]) => void heldJobs.push(...jobs) },
+      urlPolicy: { allowLoopback: false, resolve: async () => ['192.0.2.1'] },
+      now: Date.now,
+    }),
   });
 }, 120_000);
 afterAll(() => bench?.stop());

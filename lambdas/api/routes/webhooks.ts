@@ -31,11 +31,17 @@ export const PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000;
 
 const IdParam = z.object({ id: z.string().min(1) });
 const publicOf = (w: StoredWebhook): Webhook => ({ id: w.id, url: w.url, events: w.events, description: w.description, createdAt: w.createdAt });
-const notFound = (id: string) => new NotFoundError(`No webhook has the id ${id}.`, 'webhook_not_found');
+const notFound = (id: string) => new NotFoundError(`No webhook has the id ${id.length > 80 ? `${id.slice(0, 80)}…` : id}.`, 'webhook_not_found');
+/** Ids are `wh_` + 32 hex: anything else names no webhook, and never reaches the table as a key. */
+const WEBHOOK_ID = /^wh_[0-9a-f]{32}$/;
+const known = (id: string): string => {
+  if (!WEBHOOK_ID.test(id)) throw notFound(id);
+  return id;
+};
 
 export function webhookRoutes(deps: () => WebhookApiDeps): AnyRoute[] {
   const found = async (id: string) => {
-    const w = await deps().webhooks.get(id);
+    const w = await deps().webhooks.get(known(id));
     if (!w) throw notFound(id);
     return w;
   };
@@ -96,7 +102,7 @@ export function webhookRoutes(deps: () => WebhookApiDeps): AnyRoute[] {
       responses: { 204: { description: 'Deleted' } },
       errors: [404],
       async handle({ params }) {
-        if (!(await deps().webhooks.delete(params.id))) throw notFound(params.id);
+        if (!(await deps().webhooks.delete(known(params.id)))) throw notFound(params.id);
         return { status: 204, body: null };
       },
     }),
@@ -111,7 +117,7 @@ export function webhookRoutes(deps: () => WebhookApiDeps): AnyRoute[] {
       async handle({ params }) {
         const d = deps();
         const secret = newWebhookSecret();
-        const updated = await d.webhooks.rotateSecret(params.id, await d.secrets.encrypt(secret, params.id), d.now() + PREVIOUS_SECRET_GRACE_MS);
+        const updated = await d.webhooks.rotateSecret(known(params.id), await d.secrets.encrypt(secret, params.id), d.now() + PREVIOUS_SECRET_GRACE_MS);
         if (!updated) throw notFound(params.id);
         return { status: 200, body: { ...publicOf(updated), secret } };
       },
