@@ -86,15 +86,7 @@ export const WEBHOOK_DELIVERY_QUEUE: QueueSpec = {
 };
 
 /** Webhook jobs waiting for their next attempt (delayed messages), drained by `webhooks` too. */
-export const WEBHOOK_RETRY_QUEUE: QueueSpec = {
-  name: 'webhook-retry',
-  handler: 'webhooks',
-  handlerTimeoutSeconds: 60,
-  batchSize: 10,
-  maxBatchingWindowSeconds: 0,
-  maxReceiveCount: 5,
-  subscribedToEventTopic: false,
-};
+export const WEBHOOK_RETRY_QUEUE: QueueSpec = { ...WEBHOOK_DELIVERY_QUEUE, name: 'webhook-retry', subscribedToDomainEvents: false };
 
 export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE];
 
