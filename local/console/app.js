@@ -36,6 +36,7 @@ const state = {
   numbers: [],
   users: [],
   user: null,
+  userChoice: 0,
   business: null,
   conversation: null,
   lastEvent: 0,
@@ -164,9 +165,18 @@ async function refreshChat() {
   if (res.status === 200) renderChat(res.body);
 }
 
+/** The operator's choice of user; a list fetched before the choice must not undo it. */
+function chooseUser(key) {
+  state.user = key;
+  state.userChoice = (state.userChoice ?? 0) + 1;
+}
+
 async function refreshUsers() {
+  const choice = state.userChoice;
   const res = await sandbox('GET', 'users');
   if (res.status !== 200) return;
+  // Fetched before the operator picked or added a user: the list may not hold that user yet.
+  if (choice !== state.userChoice) return;
   state.users = res.body;
   const select = $('#user-select');
   const keys = state.users.map((u) => u.key);
@@ -321,16 +331,14 @@ async function refreshEvents() {
 // ---------------------------------------------------------------------------------------------
 
 async function start() {
-  const numbers = await sandbox('GET', 'phone-numbers');
-  state.numbers = numbers.status === 200 ? numbers.body : [];
-  state.business = state.numbers[0]?.phoneNumberId ?? null;
-  $('#business-select').replaceChildren(...state.numbers.map((n) => el('option', { value: n.phoneNumberId }, `to +${n.displayPhoneNumber}`)));
+  // Every handler is attached before the first request: a form used while the page still loads is
+  // handled here, never submitted natively (which would reload the page and lose the input).
   $('#business-select').addEventListener('change', (e) => {
     state.business = e.target.value;
     refreshChat();
   });
   $('#user-select').addEventListener('change', (e) => {
-    state.user = e.target.value;
+    chooseUser(e.target.value);
     refreshChat();
   });
   $('#add-user').addEventListener('submit', async (e) => {
@@ -338,7 +346,7 @@ async function start() {
     const f = e.target;
     const res = await sandbox('POST', 'users', { phone: f.phone.value, ...(f.name.value ? { name: f.name.value } : {}) });
     if (res.status === 200 || res.status === 201) {
-      state.user = res.body.key;
+      chooseUser(res.body.key);
       f.reset();
       await refreshUsers();
       await refreshChat();
@@ -361,8 +369,13 @@ async function start() {
   }
   $('#reply').addEventListener('submit', sendReply);
   $('#chaos').addEventListener('submit', applyChaos);
+  const numbers = await sandbox('GET', 'phone-numbers');
+  state.numbers = numbers.status === 200 ? numbers.body : [];
+  state.business = state.numbers[0]?.phoneNumberId ?? null;
+  $('#business-select').replaceChildren(...state.numbers.map((n) => el('option', { value: n.phoneNumberId }, `to +${n.displayPhoneNumber}`)));
   await loadChaos();
   await refreshUsers();
+  document.documentElement.dataset.ready = 'true';
   const tick = async () => {
     try {
       await Promise.all([refreshChat(), refreshInbox(), refreshEvents()]);

@@ -53,6 +53,8 @@ describe.runIf(available)('the console in a browser', () => {
     page.on('pageerror', (err) => errors.push(err.message));
     expect(runtime.info.consoleUrl).toBe(`${runtime.info.apiUrl}/console`);
     await page.goto(runtime.info.consoleUrl);
+    // The page marks itself ready once its first load is done (its forms are handled from the start).
+    await page.locator('html[data-ready=true]').waitFor();
 
     // A new user, picked in the users pane.
     const phone = `1650555${String(Date.now()).slice(-4)}`;
