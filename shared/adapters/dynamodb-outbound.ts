@@ -1,26 +1,22 @@
 /**
  * Outbound send records in the single table (docs/data-model.md): the message item `MSG#<id>`
- * written before WhatsApp is called, and its conversation once AWS accepted it (or the call ended
- * in doubt: the message list shows such a send, so the conversation counts it). Every state change
- * is a conditional write, so concurrent requests with the same id cannot both send.
+ * written before WhatsApp is called. The record enters its conversation's timeline when it is
+ * written, and its conversation counts it in the same transaction; it leaves both together (a
+ * rejected send leaves the timeline, a send that nothing accepted is deleted), so a conversation's
+ * count always equals the length of its message list, a crash mid-send included. Every state
+ * change is a conditional write, so concurrent requests with the same id cannot both send.
  *
  * DynamoDB requests of one send: a non-template message reads its conversation (1 GetItem, for
- * the 24-hour window), then 1 PutItem (the record) and 1 TransactWriteItems (record `sent` +
- * conversation counted and moved forward): 1 read + 2 writes; a template skips the read. A send
- * to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem). The rare late message
- * (a newer one already moved the conversation) costs one more transaction; a throttled send, one
- * DeleteItem. When the transaction completing a send fails, the record alone is marked `sent`
- * (`markSentOnly`, one UpdateItem).
- */
+ * the 24-hour window), then 1 TransactWriteItems (the record + its conversation counted) and 1
+ * TransactWriteItems (record `sent` + conversation moved forward): 1 read + 2 writes; a template
+ * skips the read. A send to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem).
+ * The rare late message (a newer one already moved the conversation) costs one more UpdateItem; a
+ * send in doubt, one UpdateItem; a rejected or throttled send, one more transaction. When the
+ * transaction completing a send fails, the record alone is marked `sent` (`markSentOnly`, one
+ * UpdateItem): it was counted when it was written. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ApiError, InternalError, storeBusy } from '../domain/errors.ts';
 import { isStoreBusy } from './store-errors.ts';
@@ -115,109 +111,96 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   }
 
   async begin(r: OutboundRecord, nowMs: number): Promise<BeginResult> {
+    // The record enters its conversation's timeline here, so its conversation counts it here, in
+    // the same transaction: the count and the list move together whatever happens next (a crash
+    // that leaves the record `sending` included).
+    const put = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.message(r.id),
+          entity: 'message',
+          id: r.id,
+          direction: 'outbound',
+          phoneNumberId: r.phoneNumberId,
+          contactId: r.contactId,
+          contact: r.contact,
+          type: r.type,
+          // As JSON text: the caller's object may hold what a DynamoDB map cannot (an empty key,
+          // a number out of DynamoDB's range, nesting deeper than 32 levels).
+          contentJson: JSON.stringify(r.content),
+          context: r.context,
+          callbackData: r.callbackData,
+          timestamp: iso(r.timestampMs),
+          sendState: 'sending' satisfies SendState,
+          requestHash: r.requestHash,
+          idempotencyKey: r.idempotencyKey,
+          attemptId: r.attemptId,
+          attemptStartedAt: nowMs,
+          GSI1PK: keys.timeline(r.phoneNumberId, r.contactId),
+          GSI1SK: timelineKey(r),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      },
+    };
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.message(r.id),
-            entity: 'message',
-            id: r.id,
-            direction: 'outbound',
-            phoneNumberId: r.phoneNumberId,
-            contactId: r.contactId,
-            contact: r.contact,
-            type: r.type,
-            // As JSON text: the caller's object may hold what a DynamoDB map cannot (an empty key,
-            // a number out of DynamoDB's range, nesting deeper than 32 levels).
-            contentJson: JSON.stringify(r.content),
-            context: r.context,
-            callbackData: r.callbackData,
-            timestamp: iso(r.timestampMs),
-            sendState: 'sending' satisfies SendState,
-            requestHash: r.requestHash,
-            idempotencyKey: r.idempotencyKey,
-            attemptId: r.attemptId,
-            attemptStartedAt: nowMs,
-            GSI1PK: keys.timeline(r.phoneNumberId, r.contactId),
-            GSI1SK: timelineKey(r),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
+      await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [put, this.count(r, 1)] })));
       return { created: true };
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) storeError('write send record', err);
-      const existing = err.Item ? toStored(unmarshall(err.Item)) : await this.find(r.id);
+      const taken = err instanceof TransactionCanceledException ? err.CancellationReasons?.[0] : undefined;
+      if (taken?.Code !== 'ConditionalCheckFailed') storeError('write send record', err);
+      const existing = taken.Item ? toStored(unmarshall(taken.Item)) : await this.find(r.id);
       return { created: false, existing };
     }
   }
 
   async markSent(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
-    const at = iso(r.timestampMs);
     const k = timelineKey(r);
+    const sentValues = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs), ...(awsMessageId !== undefined && { ':aws': awsMessageId }) };
+    const sentUpdate = `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`;
     const message = {
       Update: {
         TableName: this.tableName,
         Key: keys.message(r.id),
-        UpdateExpression: `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`,
+        UpdateExpression: sentUpdate,
         ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
-        ExpressionAttributeValues: {
-          ':sent': 'sent',
-          ':sending': 'sending',
-          ':attempt': r.attemptId,
-          ':now': iso(nowMs),
-          ...(awsMessageId !== undefined && { ':aws': awsMessageId }),
-        },
+        ExpressionAttributeValues: { ...sentValues, ':sending': 'sending', ':attempt': r.attemptId },
       },
     };
-    const conversationValues = {
-      ':conv': 'conversation',
-      ':pn': r.phoneNumberId,
-      ':cid': r.contactId,
-      ':contact': r.contact,
-      ':one': 1,
-    };
-    const counted = 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact)';
-    // Counted and moved forward in one go; when a newer message already moved it, counted only.
+    // The conversation (which counted the record when it was written) moves forward to it.
     const forward = {
       Update: {
         TableName: this.tableName,
         Key: keys.conversation(r.phoneNumberId, r.contactId),
-        UpdateExpression: `${counted}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k ADD messageCount :one`,
+        UpdateExpression:
+          'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), ' +
+          'lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
         ConditionExpression: 'attribute_not_exists(lastMessageKey) OR lastMessageKey < :k',
         ExpressionAttributeValues: {
-          ...conversationValues,
+          ':conv': 'conversation',
+          ':pn': r.phoneNumberId,
+          ':cid': r.contactId,
+          ':contact': r.contact,
           ':k': k,
-          ':at': at,
+          ':at': iso(r.timestampMs),
           ':g1': keys.conversationsOf(r.phoneNumberId),
           ':g2': keys.allConversations,
         },
       },
     };
-    const countOnly = {
-      Update: {
-        TableName: this.tableName,
-        Key: keys.conversation(r.phoneNumberId, r.contactId),
-        UpdateExpression: `${counted} ADD messageCount :one`,
-        ExpressionAttributeValues: conversationValues,
-      },
-    };
-    for (const conversation of [forward, countOnly]) {
-      try {
-        await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, conversation] })));
-        return;
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) storeError('complete send record', err);
-        const [onMessage, onConversation] = err.CancellationReasons ?? [];
-        // The record is no longer this attempt's `sending`: whoever changed it owns it now.
-        if (onMessage?.Code === 'ConditionalCheckFailed') return;
-        if (onConversation?.Code !== 'ConditionalCheckFailed' || conversation === countOnly) {
-          storeError('complete send record', err);
-        }
-      }
+    try {
+      await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, forward] })));
+      return;
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) storeError('complete send record', err);
+      const [onMessage, onConversation] = err.CancellationReasons ?? [];
+      // The record is no longer this attempt's `sending`: whoever changed it owns it now.
+      if (onMessage?.Code === 'ConditionalCheckFailed') return;
+      if (onConversation?.Code !== 'ConditionalCheckFailed') storeError('complete send record', err);
     }
+    // A newer message already moved the conversation: the record alone changes.
+    await this.transition(r, sentUpdate, sentValues);
   }
 
   async markSentOnly(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
@@ -230,62 +213,77 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   }
 
   async markRejected(r: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void> {
-    // Nothing was sent: the record leaves the conversation's timeline but stays for replays.
-    await this.transition(r, 'SET sendState = :state, sendError = :err, failedAt = :now REMOVE GSI1PK, GSI1SK', {
-      ':state': 'rejected' satisfies SendState,
-      ':err': error,
-      ':now': iso(nowMs),
-    });
+    // Nothing was sent: the record leaves the conversation's timeline (and its count, in the same
+    // transaction) but stays for replays.
+    await this.transitionCounted(
+      r,
+      'SET sendState = :state, sendError = :err, failedAt = :now REMOVE GSI1PK, GSI1SK',
+      { ':state': 'rejected' satisfies SendState, ':err': error, ':now': iso(nowMs) },
+      'mark send rejected',
+    );
   }
 
   async markInDoubt(r: OutboundRecord, nowMs: number): Promise<void> {
-    // The message list shows an in-doubt send (it may well have gone out), so its conversation
-    // counts it, in the same transaction: counted once, and only by the attempt that owns it.
-    const message = {
-      Update: {
-        TableName: this.tableName,
-        Key: keys.message(r.id),
-        UpdateExpression: 'SET sendState = :state, inDoubtSince = :now',
-        ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
-        ExpressionAttributeValues: { ':state': 'in_doubt' satisfies SendState, ':now': iso(nowMs), ':sending': 'sending', ':attempt': r.attemptId },
-      },
-    };
-    const counted = {
-      Update: {
-        TableName: this.tableName,
-        Key: keys.conversation(r.phoneNumberId, r.contactId),
-        UpdateExpression: 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact) ADD messageCount :one',
-        ExpressionAttributeValues: { ':conv': 'conversation', ':pn': r.phoneNumberId, ':cid': r.contactId, ':contact': r.contact, ':one': 1 },
-      },
-    };
-    try {
-      await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, counted] })));
-    } catch (err) {
-      // The record is no longer this attempt's `sending`: whoever changed it owns it now.
-      if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return;
-      storeError('mark send in doubt', err);
-    }
+    // The message list shows an in-doubt send (it may well have gone out): it stays in the
+    // timeline, and so in the count it entered with the record.
+    await this.transition(r, 'SET sendState = :state, inDoubtSince = :now', { ':state': 'in_doubt' satisfies SendState, ':now': iso(nowMs) });
   }
 
   async discard(r: OutboundRecord): Promise<void> {
     // A record left behind holds the key for good (a retry answers send_in_doubt), so a failed
-    // delete is worth a second and a third try here.
+    // delete is worth a second and a third try here. It leaves the timeline and the count together.
+    const remove = {
+      Delete: {
+        TableName: this.tableName,
+        Key: keys.message(r.id),
+        ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
+        ExpressionAttributeValues: { ':sending': 'sending', ':attempt': r.attemptId, ':h': r.requestHash },
+      },
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.doc.send(
-          new DeleteCommand({
-            TableName: this.tableName,
-            Key: keys.message(r.id),
-            ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
-            ExpressionAttributeValues: { ':sending': 'sending', ':attempt': r.attemptId, ':h': r.requestHash },
-          }),
-        );
+        await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [remove, this.count(r, -1)] })));
         return;
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return;
+        if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return;
         if (attempt >= DISCARD_ATTEMPTS) storeError('discard send record', err);
       }
       await sleep(DISCARD_RETRY_DELAY_MS * attempt * (0.5 + Math.random()));
+    }
+  }
+
+  /**
+   * `ADD messageCount` of the record's conversation (creating the conversation item if need be,
+   * outside the conversation lists until a message moves it): the count follows the timeline.
+   */
+  private count(r: OutboundRecord, by: 1 | -1) {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.conversation(r.phoneNumberId, r.contactId),
+        UpdateExpression: 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact) ADD messageCount :by',
+        ExpressionAttributeValues: { ':conv': 'conversation', ':pn': r.phoneNumberId, ':cid': r.contactId, ':contact': r.contact, ':by': by },
+      },
+    };
+  }
+
+  /** A change from this attempt's `sending` that takes the record out of its timeline, uncounted in the same transaction. */
+  private async transitionCounted(r: OutboundRecord, update: string, values: Record<string, unknown>, what: string): Promise<void> {
+    const message = {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.message(r.id),
+        UpdateExpression: update,
+        ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
+        ExpressionAttributeValues: { ...values, ':sending': 'sending', ':attempt': r.attemptId },
+      },
+    };
+    try {
+      await retryTransactionConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: [message, this.count(r, -1)] })));
+    } catch (err) {
+      // The record is no longer this attempt's `sending`: whoever changed it owns it now.
+      if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return;
+      storeError(what, err);
     }
   }
 

@@ -79,13 +79,13 @@ export interface OutboundStore {
   /** The record under an id, read consistently. */
   find(id: string): Promise<StoredOutbound | undefined>;
   /**
-   * Writes the record in state `sending` if the id is free; otherwise returns what is there
-   * (`undefined` when it vanished in between).
+   * Writes the record in state `sending` if the id is free, in its conversation's timeline and
+   * counted by its conversation at once; otherwise returns what is there (`undefined` when it
+   * vanished in between).
    */
   begin(record: OutboundRecord, nowMs: number): Promise<BeginResult>;
   /**
-   * `sending` → `sent`, counted in its conversation, whose last activity moves forward (never
-   * back). A record no longer `sending` (or of another attempt) is left alone.
+   * `sending` → `sent`; its conversation's last activity moves forward (never back). A record no longer `sending` (or of another attempt) is left alone.
    */
   markSent(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
   /**
@@ -94,13 +94,14 @@ export interface OutboundStore {
    * is left alone.
    */
   markSentOnly(record: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void>;
-  /** `sending` → `rejected`, with the error answered (final). */
+  /** `sending` → `rejected`, with the error answered (final); it leaves its conversation's timeline and count. */
   markRejected(record: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void>;
-  /** `sending` → `in_doubt`: the call ended without a clear answer; counted in its conversation, as its list shows it. */
+  /** `sending` → `in_doubt`: the call ended without a clear answer; it stays listed and counted. */
   markInDoubt(record: OutboundRecord, nowMs: number): Promise<void>;
   /**
    * Deletes the record of this attempt, still `sending` (AWS accepted nothing: throttled, or refused
-   * before looking at the request), so that a retry with the same key starts again. A failed
+   * before looking at the request), so that a retry with the same key starts again; its conversation
+   * stops counting it in the same write. A failed
    * delete is tried again in place before it throws.
    */
   discard(record: OutboundRecord): Promise<void>;

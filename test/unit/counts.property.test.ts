@@ -1,7 +1,9 @@
 /**
  * Property: every count the API answers equals the length of the list it describes. A
  * conversation's messageCount is the number of messages its message list shows, whatever mix of
- * inbound messages (redelivered too) and sends (accepted, refused, throttled, in doubt) came in.
+ * inbound messages (redelivered too) and sends (accepted, refused, throttled, in doubt, accepted
+ * while the conversation could not be updated, or cut short by a crash that left the record
+ * `sending`) came in.
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import {
@@ -14,7 +16,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { storeBusy } from '../../shared/domain/errors.ts';
 import { messageIdFromWamid } from '../../shared/domain/ids.ts';
+import type { OutboundStore } from '../../shared/ports/outbound-store.ts';
 import { call } from '../support/api.ts';
 import { PN, sendWorld, USER } from '../support/send.ts';
 
@@ -23,7 +27,29 @@ const sm = mockClient(SocialMessagingClient);
 afterAll(() => sm.restore());
 
 type Outcome = 'accepted' | 'rejected' | 'throttled' | 'in_doubt';
-type Step = { kind: 'inbound'; n: number } | { kind: 'send'; outcome: Outcome };
+/**
+ * How the store fares after the record is written: `healthy`; `markSent` fails (busy), so the
+ * record alone is marked sent (`markSentOnly`); or the process dies, so nothing more is written
+ * and the record stays `sending`.
+ */
+type Store = 'healthy' | 'conversation_fails' | 'crash';
+type Step = { kind: 'inbound'; n: number } | { kind: 'send'; outcome: Outcome; store: Store };
+
+/** The store with `methods` failing as a busy DynamoDB would. */
+function failing(store: OutboundStore, methods: ReadonlyArray<keyof OutboundStore>): OutboundStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if ((methods as readonly PropertyKey[]).includes(prop)) return () => Promise.reject(storeBusy());
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+const FAILING: Record<Store, ReadonlyArray<keyof OutboundStore>> = {
+  healthy: [],
+  conversation_fails: ['markSent'],
+  crash: ['markSent', 'markSentOnly', 'markRejected', 'markInDoubt', 'discard'],
+};
 
 const OUTCOMES: Record<Outcome, () => Promise<{ MessageId?: string; messageId?: string }>> = {
   accepted: async () => ({ messageId: `aws-${Math.random()}` }),
@@ -41,7 +67,11 @@ const OUTCOMES: Record<Outcome, () => Promise<{ MessageId?: string; messageId?: 
 const step: fc.Arbitrary<Step> = fc.oneof(
   // A small pool of wamids: the same inbound message is often delivered again.
   fc.record({ kind: fc.constant('inbound' as const), n: fc.nat({ max: 5 }) }),
-  fc.record({ kind: fc.constant('send' as const), outcome: fc.constantFrom<Outcome>('accepted', 'rejected', 'throttled', 'in_doubt') }),
+  fc.record({
+    kind: fc.constant('send' as const),
+    outcome: fc.constantFrom<Outcome>('accepted', 'rejected', 'throttled', 'in_doubt'),
+    store: fc.constantFrom<Store>('healthy', 'healthy', 'conversation_fails', 'crash'),
+  }),
 );
 
 /** Every item of a list, page by page (a small page, so the cursor is used). */
@@ -82,7 +112,8 @@ describe('counts equal lists', () => {
           } else {
             sm.reset();
             sm.on(SendWhatsAppMessageCommand).callsFake(OUTCOMES[s.outcome]);
-            const res = await call(w.api, 'POST', '/v1/messages', { body: { from: PN, to: USER, type: 'text', text: { body: 'hi' } } });
+            const { api } = s.store === 'healthy' ? w : w.restart({ store: failing(w.store, FAILING[s.store]) });
+            const res = await call(api, 'POST', '/v1/messages', { body: { from: PN, to: USER, type: 'text', text: { body: 'hi' } } });
             expect(res.status).toBeLessThan(600);
           }
         }
