@@ -1,8 +1,8 @@
 /**
  * The send path when DynamoDB fails around an outcome, with DynamoDB's answers mocked (the failures
  * cannot be caused on DynamoDB Local) and the exact commands asserted: a completion that fails
- * falls back to marking the record alone `sent`; a failed discard is tried again in place, then
- * answered 503. Also the failure classification of a send by exception name and HTTP status.
+ * falls back to marking the record alone `sent`; a failed discard (the delete and the count taken
+ * back, in one transaction) is tried again in place, then answered 503. Also the failure classification of a send by exception name and HTTP status.
  */
 import 'aws-sdk-client-mock-vitest/extend';
 import {
@@ -12,7 +12,7 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   AccessDeniedException,
   ResourceNotFoundException,
@@ -69,8 +69,14 @@ async function sendKeyed(key: string): Promise<unknown> {
     .catch((e: unknown) => e);
 }
 
+/** The record as it was written (the Put of the first transaction, with its conversation counted). */
+const written = () => ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Put!.Item!;
 /** The attempt token the record was written with. */
-const attemptOf = () => ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!.attemptId as string;
+const attemptOf = () => written().attemptId as string;
+/** The transactions after the one that wrote the record. */
+const laterTransactions = () => ddb.commandCalls(TransactWriteCommand).filter((c) => !c.args[0].input.TransactItems?.[0]?.Put);
+/** What the transactions after the record's write do (the write itself succeeds). */
+let afterWrite: (input: TransactWriteCommandInput) => Promise<unknown>;
 
 const canceled = (codes: string[]) =>
   new TransactionCanceledException({ message: 'canceled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
@@ -79,7 +85,8 @@ beforeEach(() => {
   ddb.reset();
   sm.reset();
   warnings = [];
-  ddb.on(PutCommand).resolves({});
+  afterWrite = async () => ({});
+  ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => (input.TransactItems?.[0]?.Put ? {} : afterWrite(input)));
 });
 
 afterAll(() => {
@@ -95,16 +102,16 @@ describe('a send AWS accepted whose completing transaction fails', () => {
   ])('marks the record alone sent with one conditional UpdateItem and answers 202 when %s', async (_name, failure, transactions, logged) => {
     // Prepare
     sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-1' });
-    ddb.on(TransactWriteCommand).callsFake(async () => {
+    afterWrite = async () => {
       throw failure();
-    });
+    };
     ddb.on(UpdateCommand).resolves({});
     const id = messageIdForKey(PN, 'order-1');
     // Act
     const out = await sendKeyed('order-1');
     // Assess
     expect(out).toEqual({ body: { id, status: 'accepted', awsMessageId: 'aws-1' }, replayed: false });
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, transactions);
+    expect(laterTransactions()).toHaveLength(transactions);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
@@ -125,7 +132,7 @@ describe('a send AWS accepted whose completing transaction fails', () => {
 
   it('still answers 202 when the fallback fails too, and logs both failures by name', async () => {
     sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-2' });
-    ddb.on(TransactWriteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    afterWrite = () => Promise.reject(new InternalServerError({ message: 'oops', $metadata: {} }));
     ddb.on(UpdateCommand).rejects(new InternalServerError({ message: 'oops again', $metadata: {} }));
     const out = await sendKeyed('order-2');
     expect(out).toMatchObject({ body: { status: 'accepted', awsMessageId: 'aws-2' }, replayed: false });
@@ -135,7 +142,7 @@ describe('a send AWS accepted whose completing transaction fails', () => {
 
   it('leaves a record another writer already moved on alone (the condition fails quietly)', async () => {
     sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-3' });
-    ddb.on(TransactWriteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    afterWrite = () => Promise.reject(new InternalServerError({ message: 'oops', $metadata: {} }));
     ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'moved on', $metadata: {} }));
     const out = await sendKeyed('order-3');
     expect(out).toMatchObject({ body: { status: 'accepted', awsMessageId: 'aws-3' } });
@@ -144,28 +151,43 @@ describe('a send AWS accepted whose completing transaction fails', () => {
 });
 
 describe('the discard of a send AWS accepted nothing of', () => {
-  const deleteInput = () => ({
-    TableName: TABLE,
-    Key: { PK: `MSG#${messageIdForKey(PN, 'order-d')}`, SK: 'MSG' },
-    ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
-    ExpressionAttributeValues: {
-      ':sending': 'sending',
-      ':attempt': attemptOf(),
-      ':h': ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!.requestHash,
-    },
+  /** The delete of the record and, in the same transaction, its conversation's count taken back. */
+  const discardInput = () => ({
+    TransactItems: [
+      {
+        Delete: {
+          TableName: TABLE,
+          Key: { PK: `MSG#${messageIdForKey(PN, 'order-d')}`, SK: 'MSG' },
+          ConditionExpression: 'sendState = :sending AND attemptId = :attempt AND requestHash = :h',
+          ExpressionAttributeValues: { ':sending': 'sending', ':attempt': attemptOf(), ':h': written().requestHash },
+        },
+      },
+      {
+        Update: expect.objectContaining({
+          TableName: TABLE,
+          Key: { PK: `CONV#${PN}#${written().contactId}`, SK: 'CONV' },
+          UpdateExpression: expect.stringMatching(/ADD messageCount :by$/),
+          ExpressionAttributeValues: expect.objectContaining({ ':by': -1 }),
+        }),
+      },
+    ],
   });
 
   it('tries a failed delete again in place and then answers the throttle', async () => {
     // Prepare
     sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
-    ddb.on(DeleteCommand).rejectsOnce(new ProvisionedThroughputExceededException({ message: 'busy', $metadata: {} })).resolves({});
+    let deletes = 0;
+    afterWrite = async () => {
+      if (deletes++ === 0) throw new ProvisionedThroughputExceededException({ message: 'busy', $metadata: {} });
+      return {};
+    };
     // Act
     const err = await sendKeyed('order-d');
     // Assess
     expect(err).toMatchObject({ status: 429, code: 'throttled' });
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, SEND_ATTEMPTS_WHEN_THROTTLED);
-    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 2);
-    for (const c of ddb.commandCalls(DeleteCommand)) expect(c.args[0].input).toEqual(deleteInput());
+    expect(laterTransactions()).toHaveLength(2);
+    for (const c of laterTransactions()) expect(c.args[0].input).toEqual(discardInput());
   });
 
   it.each([
@@ -173,19 +195,19 @@ describe('the discard of a send AWS accepted nothing of', () => {
     ['refused by our IAM', new AccessDeniedException({ message: 'denied', $metadata: {} })],
   ])('answers 503 store_unavailable, not the mapped error, when the delete of a send %s keeps failing', async (_name, awsError) => {
     sm.on(SendWhatsAppMessageCommand).rejects(awsError);
-    ddb.on(DeleteCommand).rejects(new InternalServerError({ message: 'oops', $metadata: {} }));
+    afterWrite = () => Promise.reject(new InternalServerError({ message: 'oops', $metadata: {} }));
     const id = messageIdForKey(PN, 'order-d');
     const err = await sendKeyed('order-d');
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 503, code: 'store_unavailable', details: { id } });
     expect((err as ApiError).message).toMatch(/new Idempotency-Key/);
-    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, DISCARD_ATTEMPTS);
+    expect(laterTransactions()).toHaveLength(DISCARD_ATTEMPTS);
     expect(warnings).toEqual([['unsent message not discarded', { messageId: id, error: 'InternalError', cause: 'InternalServerError' }]]);
   });
 
   it('does not try again when the record is no longer this attempt’s (the condition failed)', async () => {
     const store = new DynamoDbOutbound(doc, TABLE);
-    ddb.on(DeleteCommand).rejects(new ConditionalCheckFailedException({ message: 'gone', $metadata: {} }));
+    afterWrite = () => Promise.reject(canceled(['ConditionalCheckFailed', 'None']));
     const record = {
       id: messageIdForKey(PN, 'order-c'),
       phoneNumberId: PN,
@@ -198,7 +220,7 @@ describe('the discard of a send AWS accepted nothing of', () => {
       attemptId: 'attempt-1',
     };
     await store.discard(record);
-    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(laterTransactions()).toHaveLength(1);
   });
 });
 
