@@ -143,6 +143,39 @@ describe('inbound media copy', () => {
     expect(await keysUnder(`inbound/${job.phoneNumberId}/`)).toContain((await mediaItem(job.messageId)).s3Key);
   });
 
+  it('keeps two batches handled at once apart: the job both carry is stored once, none is lost, each batch reports only its own failure', async () => {
+    // Prepare: two media messages; batch A carries the image job and a malformed job, batch B the
+    // same image job (a redelivery), the document job and another malformed job.
+    const image = await userSends('image');
+    const doc = await userSends('document');
+    const handler = mediaHandler();
+    const batchA = { Records: [toSqsRecord(image.jobMessage), toSqsRecord({ MessageId: 'bad-a', ReceiptHandle: 'rh-a', Body: '{"messageId": 1}' })] };
+    const batchB = {
+      Records: [
+        toSqsRecord({ ...image.jobMessage, MessageId: 'image-again' }),
+        toSqsRecord(doc.jobMessage),
+        toSqsRecord({ MessageId: 'bad-b', ReceiptHandle: 'rh-b', Body: 'not json' }),
+      ],
+    };
+
+    // Act: both invocations at once, as the local runtime (or a busy container) may run them
+    const [a, b] = await Promise.all([handler(batchA, lambdaContext), handler(batchB, lambdaContext)]);
+
+    // Assess: each batch answers for its own records only
+    expect(a.batchItemFailures).toEqual([{ itemIdentifier: 'bad-a' }]);
+    expect(b.batchItemFailures).toEqual([{ itemIdentifier: 'bad-b' }]);
+    // The shared job was downloaded once, the other job too: both files stored, nothing lost
+    const downloads = bench.callsOf('GetWhatsAppMessageMediaCommand').map((c) => (c.input as { mediaId: string }).mediaId);
+    expect(downloads.sort()).toEqual([image.job.mediaId, doc.job.mediaId].sort());
+    for (const { job, media } of [image, doc]) {
+      const stored = await mediaItem(job.messageId);
+      expect(stored).toMatchObject({ state: 'stored', size: media.bytes.length });
+      expect(await keysUnder(`inbound/${job.phoneNumberId}/`)).toContain(stored.s3Key);
+      expect((await objectBytes(stored.s3Key)).equals(media.bytes)).toBe(true);
+      expect((await keysUnder(`inbound/${job.phoneNumberId}/`)).filter((k) => k.includes(`/${job.messageId}/`))).toHaveLength(1);
+    }
+  });
+
   it('leaves a copy under a live lease alone and takes over one whose lease ran out', async () => {
     const { jobMessage, job } = await userSends('video');
     const crashed = await bench.records.claimInbound(job.messageId, job.mediaId, { nowMs: Date.now(), leaseMs: INBOUND_LEASE_MS });
