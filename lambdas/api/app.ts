@@ -7,7 +7,7 @@ import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-h
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { ApiError, fieldPath, NotFoundError, ValidationError } from '../../shared/domain/errors.ts';
-import { toApiError, toErrorBody } from './http-errors.ts';
+import { HttpRefusal, httpStatusOf, toApiError, toErrorBody } from './http-errors.ts';
 import { logger, safeError } from '../../shared/observability.ts';
 import { MAX_BODY_BYTES } from '../../shared/resource-spec.ts';
 import type { AnyRoute, RouteRequest, RouteResponse } from './route.ts';
@@ -23,11 +23,12 @@ function json(res: RouteResponse): Response {
 
 function errorResponse(err: unknown): Response {
   const e = toApiError(err);
-  if (e.status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
+  const status = httpStatusOf(e);
+  if (status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
   const headers: Record<string, string> = {};
   const retryAfter = (e as ApiError & { retryAfterSeconds?: number }).retryAfterSeconds;
   if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-  return json({ status: e.status, body: toErrorBody(e), headers });
+  return json({ status, body: toErrorBody(e), headers });
 }
 
 /**
@@ -95,13 +96,13 @@ async function readBody(req: Request, route: AnyRoute): Promise<unknown> {
   if (!route.body) return undefined;
   const text = await req.text();
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new ApiError(413, 'payload_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+    throw new HttpRefusal(413, 'payload_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   }
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+    throw new ApiError('invalid', 'invalid_json', 'The request body is not valid JSON.');
   }
 }
 
@@ -138,7 +139,7 @@ export function makeApi(routes: AnyRoute[]) {
     });
   }
   router.notFound(async () => errorResponse(new NotFoundError('No such route. See GET /v1/openapi.json for the routes of this API.', 'route_not_found')));
-  router.methodNotAllowed(async () => errorResponse(new ApiError(405, 'method_not_allowed', 'This route does not accept that method.')));
+  router.methodNotAllowed(async () => errorResponse(new HttpRefusal(405, 'method_not_allowed', 'This route does not accept that method.')));
   router.errorHandler(URIError, async (err, ctx) => {
     const name = malformedParam(ctx.req.method, new URL(ctx.req.url).pathname, routes);
     if (name === undefined) return errorResponse(err);
@@ -164,13 +165,13 @@ export function makeApi(routes: AnyRoute[]) {
       // The router builds a URL from the path and the Host header before any route runs: a path
       // such as `//[::1` or a Host that is no host name is the caller's 400, not a crash.
       const e = (err as { code?: unknown }).code === 'ERR_INVALID_URL'
-        ? new ApiError(400, 'bad_request', 'The request path or Host header is not valid.')
+        ? new ApiError('invalid', 'bad_request', 'The request path or Host header is not valid.')
         : err;
       return proxyError(e);
     }
     // A refusal the router answers by itself (a method it does not know) gets the error body too.
     if (result.statusCode >= 400 && !result.body) {
-      return proxyError(new ApiError(result.statusCode, result.statusCode === 405 ? 'method_not_allowed' : 'bad_request', 'This request cannot be served.'));
+      return proxyError(new HttpRefusal(result.statusCode, result.statusCode === 405 ? 'method_not_allowed' : 'bad_request', 'This request cannot be served.'));
     }
     return result;
   };
@@ -179,6 +180,7 @@ export function makeApi(routes: AnyRoute[]) {
 /** An error as a proxy result in the contract's shape, for answers made outside the router. */
 function proxyError(err: unknown): APIGatewayProxyResult {
   const e = toApiError(err);
-  if (e.status >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
-  return { statusCode: e.status, headers: JSON_HEADERS, body: JSON.stringify(toErrorBody(e)), isBase64Encoded: false };
+  const statusCode = httpStatusOf(e);
+  if (statusCode >= 500) logger.error('request failed', { code: e.code, error: safeError(err) });
+  return { statusCode, headers: JSON_HEADERS, body: JSON.stringify(toErrorBody(e)), isBase64Encoded: false };
 }

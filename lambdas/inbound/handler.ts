@@ -10,14 +10,14 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { documentClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
+import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { ingestEvent, type IngestOutcome } from '../../shared/domain/ingest.ts';
+import { describeFailure, ingestEvent, type IngestOutcome } from '../../shared/domain/ingest.ts';
 import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { logger } from '../../shared/observability.ts';
-import { describeFailure } from '../../shared/domain/transient.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
 
 /** The parser never throws by design; should it ever, the event is quarantined with the reason, not retried. */
@@ -36,7 +36,11 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseSafely(record.body, receivedAtMs);
     if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
-    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
+    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, {
+      store: deps.store,
+      mediaJobs: deps.mediaJobs,
+      isTransient: isTransientFailure,
+    });
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     countIngested(tally, parsed, outcome);
     return outcome;

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { ApiError, InternalError, storeBusy } from '../domain/errors.ts';
+import { ApiError, InternalError, storeBusy, type ErrorKind } from '../domain/errors.ts';
 import { isStoreBusy } from './store-errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
@@ -59,10 +59,33 @@ function toStored(item: Item): StoredOutbound {
     ...(item.sendState !== undefined && { sendState: item.sendState as SendState }),
     ...(item.requestHash !== undefined && { requestHash: item.requestHash }),
     ...(item.awsMessageId !== undefined && { awsMessageId: item.awsMessageId }),
-    ...(item.sendError !== undefined && { sendError: item.sendError as StoredSendError }),
+    ...(item.sendError !== undefined && { sendError: storedSendError(item.sendError) }),
     ...(typeof item.attemptStartedAt === 'number' && { attemptStartedAtMs: item.attemptStartedAt }),
     ...(Number.isFinite(timestampMs) && { timestampMs }),
   };
+}
+
+/**
+ * The kind of failure each HTTP status stood for in the send errors of records written before
+ * errors had a kind (they kept `status`): read as that kind, a replay answers exactly as before.
+ */
+export const KIND_OF_LEGACY_STATUS: Readonly<Record<number, ErrorKind>> = {
+  400: 'invalid',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  410: 'gone',
+  422: 'unprocessable',
+  429: 'throttled',
+  500: 'internal',
+  502: 'no_answer',
+  503: 'unavailable',
+};
+
+function storedSendError(raw: Item): StoredSendError {
+  const { status, kind, ...rest } = raw;
+  const legacy = typeof status === 'number' && Object.hasOwn(KIND_OF_LEGACY_STATUS, status) ? KIND_OF_LEGACY_STATUS[status] : undefined;
+  return { kind: kind ?? legacy ?? 'internal', ...rest } as StoredSendError;
 }
 
 /** Position of a message in its conversation's timeline and in "last activity" order. */

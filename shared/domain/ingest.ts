@@ -1,9 +1,22 @@
-import type { EventStore } from '../ports/event-store.ts';
+import type { EventStore, TransientVerdict } from '../ports/event-store.ts';
 import { PermanentWriteError } from '../ports/event-store.ts';
 import type { MediaJobQueue } from '../ports/media.ts';
 import { inboundMediaJob } from './media-jobs.ts';
-import { describeFailure, isTransientFailure } from './transient.ts';
 import type { ParsedEnvelope } from './types.ts';
+
+/** A log- and store-safe description of a failure: its name and the start of its message. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  return `thrown ${typeof err}`;
+}
+
+/** Where one event is recorded, and how a failure of theirs is told transient. */
+export interface IngestPorts {
+  store: EventStore;
+  /** Where copy jobs of inbound media go; without it no media is copied (tests, benches). */
+  mediaJobs?: MediaJobQueue;
+  isTransient: TransientVerdict;
+}
 
 /** Reasons are cut here: a few hundred problems of one event would not help anyone. */
 export const QUARANTINE_REASON_MAX = 4000;
@@ -24,14 +37,13 @@ export interface IngestOutcome {
  * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
  *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
  *    the good elements beside them are already stored.
- * Only transient failures (throttling, timeouts, 5xx: `isTransientFailure`) propagate, so the
+ * Only transient failures (throttling, timeouts, 5xx: the `isTransient` verdict) propagate, so the
  * caller can have this event retried; a retry could not cure anything else.
  */
 export async function ingestEvent(
   event: { raw: string; receivedAtMs: number; source?: string },
   parsed: { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] } | { kind: 'invalid'; reason: string },
-  store: EventStore,
-  mediaJobs?: MediaJobQueue,
+  { store, mediaJobs, isTransient }: IngestPorts,
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
     const kept = reason.length > QUARANTINE_REASON_MAX ? `${reason.slice(0, QUARANTINE_REASON_MAX)}…` : reason;
@@ -57,7 +69,7 @@ export async function ingestEvent(
   for (const r of results) {
     if (r.status === 'rejected') {
       if (r.reason instanceof PermanentWriteError) problems.push(r.reason.message);
-      else if (isTransientFailure(r.reason)) throw r.reason;
+      else if (isTransient(r.reason)) throw r.reason;
       else problems.push(describeFailure(r.reason));
     }
   }

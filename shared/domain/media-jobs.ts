@@ -261,12 +261,12 @@ export interface MediaDownload {
   size?: number;
 }
 
-/** 409/410 `media_failed`: the copy failed; `details.reason` says why. */
+/** `media_failed`: the copy failed (`conflict` while a retry may still store it, else `gone`); `details.reason` says why. */
 export class MediaFailedError extends ApiError {
   constructor(reason: string, retryable: boolean) {
     const known = (MEDIA_FAILURE_REASONS as Record<string, { message: string } | undefined>)[reason];
     super(
-      retryable ? 409 : 410,
+      retryable ? 'conflict' : 'gone',
       'media_failed',
       known?.message ?? 'The file of this message could not be copied.',
       { reason, retryable },

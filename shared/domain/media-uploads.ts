@@ -25,10 +25,10 @@ export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 /** An upload that is never completed is forgotten after this long (DynamoDB TTL). */
 export const PENDING_UPLOAD_RETENTION_MS = 24 * 60 * 60 * 1000;
 
-/** 422: the file (or the file announced) is not one WhatsApp accepts; `code` says why. */
+/** `unprocessable`: the file (or the file announced) is not one WhatsApp accepts; `code` says why. */
 export class MediaRejectedError extends ApiError {
   constructor(reason: MediaRejection, message: string, details?: Record<string, unknown>) {
-    super(422, reason, message, details);
+    super('unprocessable', reason, message, details);
   }
 }
 
@@ -55,7 +55,7 @@ export interface UploadDeps {
   now: () => number;
   /**
    * The AWS phone number id of `from` (id, ARN or display number), as for sending
-   * (`PhoneNumberResolver`); `undefined` or a 404 when it is not one of the backend's numbers.
+   * (`PhoneNumberResolver`); `undefined` or a not-found error when it is not one of the backend's numbers.
    */
   resolvePhoneNumber: (from: string) => Promise<string | undefined>;
 }
@@ -147,11 +147,11 @@ const answerOf = (r: CompletedUpload): CompletedMedia => ({
 /**
  * Checks an uploaded file and registers it with WhatsApp, once.
  * 1. Claim the completion (conditional write). Completed before → the same answer, no second
- *    registration; being completed right now → 409 `upload_in_progress`.
- * 2. HeadObject: no object → 409 `upload_missing`.
+ *    registration; being completed right now → `upload_in_progress` (conflict).
+ * 2. HeadObject: no object → `upload_missing` (conflict).
  * 3. Read the first 4 KiB and check the real type against the declared one and the size against
- *    the kind's limit (`checkOutboundMedia`) → 422 with the reason; an object stored with another
- *    Content-Type than the upload was started with → 422 `type_mismatch`.
+ *    the kind's limit (`checkOutboundMedia`) → unprocessable, with the reason; an object stored with another
+ *    Content-Type than the upload was started with → `type_mismatch`.
  * 4. PostWhatsAppMessageMedia from the object → record the result (media id, 30 days).
  * A refusal or a failure gives the claim back: the caller may PUT again and complete again.
  */

@@ -2,30 +2,30 @@
  * Sending a message (`POST /v1/messages`) exactly once, and marking an inbound message read
  * (`POST /v1/messages/{id}/read`).
  *
- * A send (the request already validated at the edge, `parseSendMessageRequest` → 400
+ * A send (the request already validated at the edge, `parseSendMessageRequest` →
  * `validation_error` with `details.path`):
  * 2. Resolves `from` (phone number id, its ARN or its display number) against the configured
- *    numbers → 404 `unknown_phone_number`.
+ *    numbers → `unknown_phone_number` (not found).
  * 3. Derives the id: from the Idempotency-Key (`msg_` + sha256(phoneNumberId \n key)), else random;
  *    then `prepareSend` makes, once, the Meta message, the hash of the canonical request and the
  *    stored shape.
  * 4. Finds the conversation: the wa_id of `to`; for a BSUID in `recipient`, the wa_id the inbound
  *    path filed that user under (its alias), else the BSUID itself.
- * 5. A non-template message needs an open 24-hour window → 409 `window_closed` (nothing stored, nothing sent).
- * 6. Writes the record (`sending`) if the id is free. If it is taken: another body → 422; `sent` →
- *    the first answer again; `rejected` → the first error again; `sending` → 409 `send_in_progress`
+ * 5. A non-template message needs an open 24-hour window → `window_closed` (nothing stored, nothing sent).
+ * 6. Writes the record (`sending`) if the id is free. If it is taken: another body → `idempotency_key_reused`; `sent` →
+ *    the first answer again; `rejected` → the first error again; `sending` → `send_in_progress`
  *    (recent) or `send_in_doubt` (the first attempt's outcome was lost: never sent again);
- *    `in_doubt` → 409 `send_in_doubt`.
+ *    `in_doubt` → `send_in_doubt`.
  * 7. Calls SendWhatsAppMessage with our id in `biz_opaque_callback_data` (the gateway retries a
  *    throttled call a few times, nothing else).
  * 8. Records the outcome: `sent` (+ conversation; when that transaction fails, the record alone,
- *    and the answer is 202 all the same); `rejected` (AWS refused the request itself as invalid:
+ *    and the send is accepted all the same); `rejected` (AWS refused the request itself as invalid:
  *    nothing was sent; final); still throttled, or refused for a reason outside the request (our
  *    IAM or credentials, a number not linked in this account and Region) → the record is deleted
- *    (nothing was accepted) and the caller gets the mapped error (429, 500, 404), so a retry with
- *    the key starts again (503 `store_unavailable` if the delete fails: the key stays taken);
- *    anything else (5xx, network error, timeout, an unknown exception) → `in_doubt` and 502
- *    `send_in_doubt`: AWS may have accepted it, so it is never sent again.
+ *    (nothing was accepted) and the caller gets the mapped error (throttled, internal, not found), so a retry with
+ *    the key starts again (`store_unavailable` if the delete fails: the key stays taken);
+ *    anything else (AWS failed, a network error, a timeout, an unknown exception) → `in_doubt`
+ *    and `send_in_doubt` (no answer): AWS may have accepted it, so it is never sent again.
  *
  * The call (7) and the update (8) are separate steps: a crash between them leaves `sending`, and
  * the retry answers `send_in_doubt` instead of sending again.
@@ -59,8 +59,8 @@ import type { Contact, MessageContext } from './types.ts';
 import { isWindowOpen, windowExpiresAt } from './window.ts';
 
 /**
- * How long a `sending` record counts as a request still running (409 `send_in_progress`) before it
- * counts as a lost outcome (409 `send_in_doubt`). Longer than any API request can live (API
+ * How long a `sending` record counts as a request still running (`send_in_progress`) before it
+ * counts as a lost outcome (`send_in_doubt`). Longer than any API request can live (API
  * Gateway gives up after 29 s).
  */
 export const SEND_IN_PROGRESS_MS = 30_000;
@@ -154,7 +154,7 @@ export interface PreparedSend {
 
 /**
  * The Meta message, the request hash and the stored shape of a valid request, computed once.
- * A message too large to keep beside its record is a 400 naming the type's field.
+ * A message too large to keep beside its record is a `validation_error` naming the type's field.
  */
 export function prepareSend(phoneNumberId: string, id: string, req: SendMessageRequest): PreparedSend {
   const message = toMetaMessage(req, encodeCallbackData(id, req.biz_opaque_callback_data));
@@ -171,17 +171,17 @@ export function prepareSend(phoneNumberId: string, id: string, req: SendMessageR
 
 /**
  * `send_in_doubt`: whether the message went out is unknown (AWS did not answer, or the process
- * died between the call and the record update), so it is never sent again. 409 for a retry; 502
- * for the request whose call got no answer.
+ * died between the call and the record update), so it is never sent again. A `conflict` for a
+ * retry; `no_answer` for the request whose call got no answer.
  */
 export class SendInDoubtError extends ApiError {
-  constructor(id: string, opts: { status?: 409 | 502; keyed?: boolean; cause?: unknown } = {}) {
+  constructor(id: string, opts: { noAnswer?: boolean; keyed?: boolean; cause?: unknown } = {}) {
     const again =
       opts.keyed === false
         ? 'This backend will not send it again; a new request (without an Idempotency-Key) would send a second message.'
         : 'It will not be sent again with this Idempotency-Key.';
     super(
-      opts.status ?? 409,
+      opts.noAnswer ? 'no_answer' : 'conflict',
       'send_in_doubt',
       `Whether message ${id} was sent is unknown: AWS did not confirm it. ${again} ` +
         `Watch GET /v1/messages/${id}: WhatsApp's statuses carry this id, so the message fills in if it went out.`,
@@ -191,7 +191,7 @@ export class SendInDoubtError extends ApiError {
   }
 }
 
-/** 409 `send_in_progress`: a request with the same Idempotency-Key is sending right now. */
+/** `conflict` `send_in_progress`: a request with the same Idempotency-Key is sending right now. */
 export class SendInProgressError extends ConflictError {
   constructor(id: string) {
     super(
@@ -203,14 +203,14 @@ export class SendInProgressError extends ConflictError {
 }
 
 /**
- * 503 `store_unavailable`: AWS accepted nothing, but the record of the attempt could not be
+ * `unavailable` `store_unavailable`: AWS accepted nothing, but the record of the attempt could not be
  * deleted, so its Idempotency-Key stays taken (a retry with it answers send_in_progress, then
  * send_in_doubt).
  */
 export class KeyNotFreedError extends ApiError {
   constructor(id: string, keyed: boolean) {
     super(
-      503,
+      'unavailable',
       'store_unavailable',
       `Message ${id} was not sent, and the backend's storage failed while recording that: ` +
         (keyed ? 'send it again with a new Idempotency-Key (this one stays taken).' : 'send it again later.'),
@@ -232,7 +232,7 @@ function errorNames(err: unknown): { error?: unknown; cause?: unknown } {
 }
 
 const toStoredError = (e: ApiError): StoredSendError => ({
-  status: e.status,
+  kind: e.kind,
   code: e.code,
   message: e.message,
   ...(e.details !== undefined && { details: e.details }),
@@ -336,7 +336,7 @@ export class MessageSender {
     return { body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null }, replayed: false };
   }
 
-  /** What a request whose id is already taken gets: the first answer, the first error, a 409 or 422. */
+  /** What a request whose id is already taken gets: the first answer, the first error, a conflict or a reused key. */
   private settle(existing: StoredOutbound, hash: string, nowMs: number): SendOutcome {
     const { id } = existing;
     if (existing.sendState === undefined) throw new SendInDoubtError(id);
@@ -346,7 +346,7 @@ export class MessageSender {
         return { body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null }, replayed: true };
       case 'rejected': {
         const e = existing.sendError;
-        throw e ? new ApiError(e.status, e.code, e.message, e.details) : new SendInDoubtError(id);
+        throw e ? new ApiError(e.kind, e.code, e.message, e.details) : new SendInDoubtError(id);
       }
       case 'sending': {
         const started = existing.attemptStartedAtMs;
@@ -387,7 +387,7 @@ export class MessageSender {
       this.deps.log?.warn('send outcome not recorded', { messageId: record.id, ...errorNames(storeErr) });
       if (kind === 'rejected') return answerOf(err);
     }
-    return new SendInDoubtError(record.id, { status: 502, keyed, cause: err });
+    return new SendInDoubtError(record.id, { noAnswer: true, keyed, cause: err });
   }
 
   /** Marks an inbound message read (and shows "typing…" with `typingIndicator`). */
@@ -435,7 +435,7 @@ export class PhoneNumberResolver {
     this.configured = new Set(phoneNumberIds.map((id) => id.trim()).filter((id) => id !== ''));
   }
 
-  /** The phone number id; throws 404 `unknown_phone_number`, or the AWS error of a failed lookup. */
+  /** The phone number id; throws `unknown_phone_number` (not found), or the AWS error of a failed lookup. */
   async resolve(from: string): Promise<string> {
     const given = from.trim();
     if (given.startsWith('phone-number-id-') || given.startsWith('arn:')) {
@@ -445,12 +445,12 @@ export class PhoneNumberResolver {
     const { byDigits, failure } = await this.learnDisplayNumbers();
     const id = digits !== '' ? byDigits.get(digits) : undefined;
     if (id !== undefined) return id;
-    // A number AWS could not describe just now may be the one asked for: say so rather than 404.
+    // A number AWS could not describe just now may be the one asked for: say so rather than "not found".
     if (failure !== undefined) throw answerOf(failure);
     throw this.unknownNumber(from);
   }
 
-  /** `phoneNumberId` if it is configured, else 404 `unknown_phone_number` naming `asGiven`. */
+  /** `phoneNumberId` if it is configured, else `unknown_phone_number` naming `asGiven`. */
   requireConfigured(phoneNumberId: string, asGiven: string): string {
     if (!this.configured.has(phoneNumberId)) throw this.unknownNumber(asGiven);
     return phoneNumberId;

@@ -19,3 +19,10 @@ export interface EventStore {
 export class PermanentWriteError extends Error {
   override readonly name = 'PermanentWriteError';
 }
+
+/**
+ * Whether a failure thrown by a port (the store, the media job queue) is transient: retrying the
+ * same work later may succeed (throttling, timeouts, 5xx). The adapters' side knows their services'
+ * words for it (shared/adapters/transient-errors.ts); the domain only hears the verdict.
+ */
+export type TransientVerdict = (err: unknown) => boolean;

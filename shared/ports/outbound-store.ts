@@ -15,13 +15,17 @@
  * number not linked in this account and Region), leaves no record at all (`discard`): nothing was
  * accepted, so a retry with the same key simply starts again.
  */
+import type { ErrorKind } from '../domain/errors.ts';
 import type { Contact, MessageContext } from '../domain/types.ts';
 
 export type SendState = 'sending' | 'sent' | 'rejected' | 'in_doubt';
 
-/** The error a failed send answered, kept so that a retry gets the same answer. */
+/**
+ * The error a failed send answered, kept so that a retry gets the same answer. (Records written
+ * before errors had a kind kept the HTTP status instead; the store reads it as the kind it stood for.)
+ */
 export interface StoredSendError {
-  status: number;
+  kind: ErrorKind;
   code: string;
   message: string;
   details?: Readonly<Record<string, unknown>>;

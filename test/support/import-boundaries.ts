@@ -86,3 +86,17 @@ export async function boundaryViolations(root: string, dirs: readonly string[] =
   }
   return violations;
 }
+
+/** Words of the AWS SDK's errors: exception names, the SDK error's own fields, DynamoDB's "busy" names. */
+export const AWS_ERROR_WORDS =
+  /\b[A-Z][A-Za-z]*Exception\b|\$metadata|\$retryable|httpStatusCode|\bSlowDown\b|\bRequestLimitExceeded\b|\bProvisionedThroughputExceeded\b|\bTransactionConflict\b|\bThrottlingError\b/g;
+
+/** Each file under shared/domain of `root` that names an AWS error, with the words it uses. */
+export function awsWordsInDomain(root: string): Array<{ file: string; words: string[] }> {
+  const found: Array<{ file: string; words: string[] }> = [];
+  for (const file of sourcesUnder(root, ['shared/domain'])) {
+    const words = [...new Set(readFileSync(file, 'utf8').match(AWS_ERROR_WORDS) ?? [])];
+    if (words.length) found.push({ file: relative(root, file).split('\\').join('/'), words });
+  }
+  return found;
+}

@@ -10,7 +10,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { WhatsAppServiceError } from '../../shared/adapters/socialmessaging-errors.ts';
-import { toApiError } from '../../lambdas/api/http-errors.ts';
+import { HTTP_STATUS_OF_KIND, httpStatusOf, toApiError } from '../../lambdas/api/http-errors.ts';
+import { KIND_OF_LEGACY_STATUS } from '../../shared/adapters/dynamodb-outbound.ts';
 import { makeHandler } from '../../lambdas/api/handler.ts';
 import { call, type ApiHandler } from '../support/api.ts';
 import { freshTable } from '../support/dynamodb.ts';
@@ -57,19 +58,20 @@ describe('toApiError', () => {
   it('maps End User Messaging Social exceptions by the AWS policy only when its adapters report them', () => {
     const fromWhatsApp = new WhatsAppServiceError(new SocialResourceNotFoundException({ message: 'no such number', $metadata: { httpStatusCode: 404 } }));
     const fromElsewhere = new SocialResourceNotFoundException({ message: 'no such number', $metadata: { httpStatusCode: 404 } });
-    expect(toApiError(fromWhatsApp)).toMatchObject({ status: 404, code: 'unknown_phone_number' });
-    expect(toApiError(fromElsewhere)).toMatchObject({ status: 500, code: 'internal_error' });
+    expect([httpStatusOf(toApiError(fromWhatsApp)), toApiError(fromWhatsApp).code]).toEqual([404, 'unknown_phone_number']);
+    expect([httpStatusOf(toApiError(fromElsewhere)), toApiError(fromElsewhere).code]).toEqual([500, 'internal_error']);
   });
 
   it('answers 502 when End User Messaging Social never answered (network error, timeout)', () => {
     const e = toApiError(new WhatsAppServiceError(named('TimeoutError', 'socket hang up')));
-    expect([e.status, e.code]).toEqual([502, 'upstream_error']);
+    expect([httpStatusOf(e), e.code]).toEqual([502, 'upstream_error']);
   });
 
   it.each(['SlowDown', 'ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'])(
     'answers a busy store (%s) with 503 store_unavailable',
     (name) => {
-      expect(toApiError(named(name))).toMatchObject({ status: 503, code: 'store_unavailable' });
+      const e = toApiError(named(name));
+      expect([httpStatusOf(e), e.code]).toEqual([503, 'store_unavailable']);
     },
   );
 
@@ -77,7 +79,7 @@ describe('toApiError', () => {
     'answers any other error of another service (%s) with a safe 500',
     (name) => {
       const e = toApiError(named(name, 'arn:aws:s3:::secret-bucket'));
-      expect([e.status, e.code]).toEqual([500, 'internal_error']);
+      expect([httpStatusOf(e), e.code]).toEqual([500, 'internal_error']);
       expect(e.message).not.toContain('arn:');
     },
   );
@@ -110,5 +112,12 @@ describe('path parameters', () => {
     } finally {
       offline.restore();
     }
+  });
+});
+
+describe('HTTP statuses of the domain’s kinds of failure', () => {
+  it('reads the status a send record kept before errors had a kind as the kind that answers with that very status', () => {
+    for (const [status, kind] of Object.entries(KIND_OF_LEGACY_STATUS)) expect(HTTP_STATUS_OF_KIND[kind]).toBe(Number(status));
+    expect(Object.keys(KIND_OF_LEGACY_STATUS)).toHaveLength(Object.keys(HTTP_STATUS_OF_KIND).length);
   });
 });

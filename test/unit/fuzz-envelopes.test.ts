@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { ingestEvent } from '../../shared/domain/ingest.ts';
-import { isTransientFailure } from '../../shared/domain/transient.ts';
+import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import { parseEventBody } from '../../shared/domain/parse-event.ts';
 import { freshTable } from '../support/dynamodb.ts';
 import { snsNotification } from '../support/events.ts';
@@ -45,7 +45,7 @@ describe('fuzzed envelopes, in process', () => {
         const raw = i % 2 === 0 ? snsNotification(e.message) : e.message;
         try {
           const parsed = parseEventBody(raw, 1_750_000_000_000);
-          const outcome = await ingestAsTheQueueWould(() => ingestEvent({ raw, receivedAtMs: 1_750_000_000_000, source: `fuzz-${i}` }, parsed, store), tally);
+          const outcome = await ingestAsTheQueueWould(() => ingestEvent({ raw, receivedAtMs: 1_750_000_000_000, source: `fuzz-${i}` }, parsed, { store, isTransient: isTransientFailure }), tally);
           if (outcome.quarantined) {
             expect(outcome.quarantined.length).toBeGreaterThan(0);
             tally.quarantined++;

@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { boundaryViolations } from '../support/import-boundaries.ts';
+import { awsWordsInDomain, boundaryViolations } from '../support/import-boundaries.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('import boundaries', () => {
   it('hold in shared/ and lambdas/: the domain imports no adapter, no AWS SDK, nothing of lambdas/; shared/whatsapp no domain; handlers nothing of lib/', async () => {
     expect(await boundaryViolations(ROOT)).toEqual([]);
+  });
+
+  it('hold for words too: no file under shared/domain names an AWS exception or reads an SDK error (the adapters classify them)', () => {
+    expect(awsWordsInDomain(ROOT)).toEqual([]);
   });
 
   describe('on a tree with forbidden imports', () => {
@@ -26,6 +30,7 @@ describe('import boundaries', () => {
     file('shared/whatsapp/wire.ts', "export { ok as y } from '../domain/ok.ts';\nexport const x = 1;\n");
     file('lib/spec.ts', 'export const spec = 1;\n');
     file('lambdas/handler.ts', "export const spec = () => import('../lib/spec.ts');\n");
+    file('shared/domain/retry.ts', "export const busy = (e: { name: string; $metadata?: object }) => e.name === 'ThrottlingException';\n");
 
     it('names each one, with the rule it breaks', async () => {
       const found = await boundaryViolations(root);
@@ -38,6 +43,10 @@ describe('import boundaries', () => {
         ]),
       );
       expect(found).toHaveLength(4);
+    });
+
+    it('names each domain file that names an AWS error, with the words', () => {
+      expect(awsWordsInDomain(root)).toEqual([{ file: 'shared/domain/retry.ts', words: ['$metadata', 'ThrottlingException'] }]);
     });
   });
 });

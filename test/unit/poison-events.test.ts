@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../lambdas/inbound/handler.ts';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
-import { isTransientFailure } from '../../shared/domain/transient.ts';
+import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import { parseEventBody } from '../../shared/domain/parse-event.ts';
 import { freshTable } from '../support/dynamodb.ts';
 import { entryOf, eumFixture, snsNotification, sqsEvent, withEntry } from '../support/events.ts';

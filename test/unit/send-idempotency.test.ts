@@ -2,6 +2,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AccessDeniedByMetaException,
   AccessDeniedException,
   DependencyException,
   InternalServiceException,
@@ -11,6 +12,7 @@ import {
   ThrottledRequestException,
   ValidationException,
 } from '@aws-sdk/client-socialmessaging';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { storeBusy } from '../../shared/domain/errors.ts';
@@ -128,6 +130,34 @@ describe('Idempotency-Key', () => {
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
   });
 
+  it.each([
+    ['invalid', 400, () => new ValidationException({ message: 'Invalid destination phone number or message Id.', $metadata: {} })],
+    ['forbidden', 403, () => new AccessDeniedByMetaException({ message: 'Meta says no', $metadata: {} })],
+  ])('replays a %s send error kept by a record written before errors had a kind (it kept the HTTP status) exactly as before', async (kind, status, failure) => {
+    // Prepare: a rejected send, its stored error then rewritten in the former shape ({status, code, message, details?})
+    sm.on(SendWhatsAppMessageCommand).rejects(failure());
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const stored = (await w.outboundItems()).find((i) => i.id === id)!;
+    expect(stored.sendError).toMatchObject({ kind, code: first.body.error.code });
+    const { kind: _kind, ...former } = stored.sendError;
+    await w.doc.send(
+      new UpdateCommand({
+        TableName: w.tableName,
+        Key: { PK: `MSG#${id}`, SK: 'MSG' },
+        UpdateExpression: 'SET sendError = :e',
+        ExpressionAttributeValues: { ':e': { status, ...former } },
+      }),
+    );
+    // Act
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess: the same status, code, message and details; nothing sent again
+    expect(first.status).toBe(status);
+    expect([retry.status, retry.body]).toEqual([first.status, first.body]);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
   it('leaves nothing behind for a send AWS kept throttling, so a retry with the key simply sends it', async () => {
     // Prepare: every attempt of the first request is throttled
     sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
@@ -209,7 +239,7 @@ describe('the attempt token of a send record', () => {
     // Act: A's writes arrive late (a duplicate delivery of the delete, a stale update)
     await w.store.discard(a);
     await w.store.markInDoubt(a, T0 + 2000);
-    await w.store.markRejected(a, { status: 400, code: 'invalid_request', message: 'late' }, T0 + 2000);
+    await w.store.markRejected(a, { kind: 'invalid', code: 'invalid_request', message: 'late' }, T0 + 2000);
     const whileB = await w.store.find(id);
     await w.store.markSent(b, 'aws-b', T0 + 3000);
     // Assess

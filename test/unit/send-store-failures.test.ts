@@ -32,6 +32,7 @@ import {
   SocialMessagingGateway,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { ApiError } from '../../shared/domain/errors.ts';
+import { httpStatusOf } from '../../lambdas/api/http-errors.ts';
 import { classifySendFailure, fromAwsError, WhatsAppServiceError } from '../../shared/adapters/socialmessaging-errors.ts';
 import { MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
 import { parseSendMessageRequest } from '../../shared/whatsapp/outbound.ts';
@@ -184,7 +185,8 @@ describe('the discard of a send AWS accepted nothing of', () => {
     // Act
     const err = await sendKeyed('order-d');
     // Assess
-    expect(err).toMatchObject({ status: 429, code: 'throttled' });
+    expect(err).toMatchObject({ kind: 'throttled', code: 'throttled' });
+    expect(httpStatusOf(err as ApiError)).toBe(429);
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, SEND_ATTEMPTS_WHEN_THROTTLED);
     expect(laterTransactions()).toHaveLength(2);
     for (const c of laterTransactions()) expect(c.args[0].input).toEqual(discardInput());
@@ -199,7 +201,8 @@ describe('the discard of a send AWS accepted nothing of', () => {
     const id = messageIdForKey(PN, 'order-d');
     const err = await sendKeyed('order-d');
     expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ status: 503, code: 'store_unavailable', details: { id } });
+    expect(err).toMatchObject({ kind: 'unavailable', code: 'store_unavailable', details: { id } });
+    expect(httpStatusOf(err as ApiError)).toBe(503);
     expect((err as ApiError).message).toMatch(/new Idempotency-Key/);
     expect(laterTransactions()).toHaveLength(DISCARD_ATTEMPTS);
     expect(warnings).toEqual([['unsent message not discarded', { messageId: id, error: 'InternalError', cause: 'InternalServerError' }]]);
@@ -250,7 +253,7 @@ describe('how a failed send is classified', () => {
   ] as const)('%s (HTTP %s) is %s, answered %i %s when nothing may have gone out', (name, http, kind, status, code) => {
     const err = failure(name, http);
     expect(classifySendFailure(err)).toBe(kind);
-    expect([fromAwsError(err).status, fromAwsError(err).code]).toEqual([status, code]);
+    expect([httpStatusOf(fromAwsError(err)), fromAwsError(err).code]).toEqual([status, code]);
   });
 
   it('takes the Retry-After of an unmodelled 429', () => {
@@ -259,7 +262,8 @@ describe('how a failed send is classified', () => {
       $metadata: { httpStatusCode: 429 },
       $response: { headers: { 'retry-after': '4' } },
     });
-    expect(fromAwsError(new WhatsAppServiceError(raw))).toMatchObject({ status: 429, details: { retryAfterSeconds: 4 } });
+    const e = fromAwsError(new WhatsAppServiceError(raw));
+    expect([httpStatusOf(e), e.details]).toEqual([429, { retryAfterSeconds: 4 }]);
   });
 
   it('keeps the message of a credentials failure safe: no AWS text, no ARN, no key id', () => {

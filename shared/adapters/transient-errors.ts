@@ -1,9 +1,9 @@
 /**
- * Which failures a retry can cure. An event is only retried (and so can only reach a DLQ) for
- * these: throttling, timeouts, network errors and 5xx answers. Anything else is permanent: the
- * same event would fail the same way on every receive, so it is quarantined with its reason.
- * Works on the plain shape of AWS SDK errors (`name`, `$retryable`, `$metadata`, `code`), so the
- * domain needs no SDK import.
+ * Which failures of AWS (and of the network under it) a retry can cure: throttling, timeouts,
+ * network errors and 5xx answers. Anything else is permanent: the same work would fail the same way
+ * on every try. The one place that names those exceptions for the inbound path; the domain only
+ * hears the verdict (the `TransientVerdict` port), so it names no AWS exception.
+ * Works on the plain shape of AWS SDK errors (`name`, `$retryable`, `$metadata`, `code`).
  */
 
 /** Exception names with which AWS services say "busy or briefly broken: retry". */
@@ -58,7 +58,7 @@ interface ErrorShape {
   cause?: unknown;
 }
 
-/** Whether retrying the same work later may succeed. */
+/** Whether retrying the same work later may succeed (a `TransientVerdict`). */
 export function isTransientFailure(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 3) return false;
   const e = err as ErrorShape;
@@ -73,10 +73,4 @@ export function isTransientFailure(err: unknown, depth = 0): boolean {
   }
   // A wrapper (PermanentWriteError aside) says what it wraps.
   return e.name !== 'PermanentWriteError' && e.cause !== undefined && isTransientFailure(e.cause, depth + 1);
-}
-
-/** A log- and store-safe description of a failure: its name and the start of its message. */
-export function describeFailure(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
-  return `thrown ${typeof err}`;
 }
