@@ -130,18 +130,23 @@ type Mutation =
   | { op: 'addKey'; at: number; key: string; value: unknown }
   | { op: 'renameKey'; at: number; key: string };
 
+/**
+ * Applies one mutation in place. A value is inserted as a copy: the arbitraries hand out some
+ * values as shared constants (`[]`, `{}`, `[[]]`), and an inserted instance that a later mutation
+ * edits, or inserts into itself, would change every later sample or make a cycle.
+ */
 function apply(root: unknown, m: Mutation): unknown {
   const paths = pathsOf(root);
   // Discriminators first, half of the time: they steer parsing.
   const steering = paths.filter((p) => DISCRIMINATORS.has(String(p.at(-1))));
   const pick = (n: number) => (steering.length && n % 2 === 0 ? steering[(n >> 1) % steering.length]! : paths[n % paths.length]!);
   const path = pick(m.at);
-  if (path.length === 0) return m.op === 'replace' ? m.value : root;
+  if (path.length === 0) return m.op === 'replace' ? structuredClone(m.value) : root;
   const parent = getAt(root, path.slice(0, -1)) as Record<string | number, unknown>;
   const key = path.at(-1)!;
   switch (m.op) {
     case 'replace':
-      define(parent, key, m.value);
+      define(parent, key, structuredClone(m.value));
       break;
     case 'delete':
       if (Array.isArray(parent)) parent.splice(Number(key), 1);
@@ -149,7 +154,7 @@ function apply(root: unknown, m: Mutation): unknown {
       break;
     case 'addKey': {
       const target = getAt(root, path);
-      if (typeof target === 'object' && target !== null && !Array.isArray(target)) define(target, m.key, m.value);
+      if (typeof target === 'object' && target !== null && !Array.isArray(target)) define(target, m.key, structuredClone(m.value));
       break;
     }
     case 'renameKey':
