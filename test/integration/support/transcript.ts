@@ -45,6 +45,8 @@ class Masker {
       .replace(/https?:\/\/(localhost|127\.0\.0\.1)(:\d+)?/g, 'http://<host>')
       .replace(/X-Amz-[A-Za-z-]+=[^&"\s]+/g, (m) => `${m.split('=')[0]}=<masked>`)
       .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
+      // The day folder of a stored file's S3 key (the day of the run).
+      .replace(/\/\d{4}\/\d{2}\/\d{2}\//g, '/<day>/')
       .replace(/msg_[0-9a-f]{32}/g, (m) => this.name('msg', m))
       .replace(/upl_[0-9a-f]{32}/g, (m) => this.name('upl', m))
       .replace(/\b[0-9a-f]{64}\b/g, (m) => this.name('hash', m))
