@@ -43,6 +43,7 @@ describe('fuzzed envelopes, in process', () => {
       const store = new DynamoDbStore(doc, tableName);
       const tally = { stored: 0, quarantined: 0, thrown: 0, nothing: 0, transientRetries: 0 };
       const failures: string[] = [];
+      let done = 0;
       await pool(mutatedEvents(COUNT, FUZZ_SEED, { maxStringBytes: 200_000 }), CONCURRENCY, async (e, i) => {
         const raw = i % 2 === 0 ? snsNotification(e.message) : e.message;
         try {
@@ -60,6 +61,8 @@ describe('fuzzed envelopes, in process', () => {
           tally.thrown++;
           if (failures.length < 10) failures.push(`#${i} (${e.fixture}) threw ${(err as Error).stack?.slice(0, 400)}`);
         }
+        // A long run says how far it got (a run cut short still tells its figures).
+        if (++done % 10_000 === 0) console.info(`fuzz envelopes in process: ${done} of ${COUNT} (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}`);
       });
       console.info(`fuzz envelopes in process: ${COUNT} (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}`);
       expect(failures).toEqual([]);
