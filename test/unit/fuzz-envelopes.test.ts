@@ -62,7 +62,9 @@ describe('fuzzed envelopes, in process', () => {
           if (failures.length < 10) failures.push(`#${i} (${e.fixture}) threw ${(err as Error).stack?.slice(0, 400)}`);
         }
         // A long run says how far it got (a run cut short still tells its figures).
-        if (++done % 10_000 === 0) console.info(`fuzz envelopes in process: ${done} of ${COUNT} (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}`);
+        if (++done % 10_000 === 0) {
+          console.info(`fuzz envelopes in process: ${done} of ${COUNT} (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}${failures.length ? `; first failures: ${failures.slice(0, 3).join(' || ')}` : ''}`);
+        }
       });
       console.info(`fuzz envelopes in process: ${COUNT} (seed ${FUZZ_SEED}): ${JSON.stringify(tally)}`);
       expect(failures).toEqual([]);
@@ -70,7 +72,7 @@ describe('fuzzed envelopes, in process', () => {
       // The mutations are hostile, yet many envelopes keep something good: both outcomes occur.
       if (COUNT >= 100) expect(Math.min(tally.stored, tally.quarantined)).toBeGreaterThan(0);
     },
-    timeoutFor(COUNT, 60),
+    timeoutFor(COUNT, 300),
   );
 });
 
