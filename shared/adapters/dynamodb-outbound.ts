@@ -191,8 +191,8 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           ...conversationValues,
           ':k': k,
           ':at': at,
-          ':g1': keys.conversationsOf(r.phoneNumberId),
-          ':g2': keys.allConversations,
+          ':g1': keys.conversationsOf(r.phoneNumberId, r.contactId),
+          ':g2': keys.allConversations(r.phoneNumberId, r.contactId),
         },
       },
     };

@@ -175,7 +175,11 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       await update(
         `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
         `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
-        { ...inbound.values, ':g1': keys.conversationsOf(m.business.phoneNumberId), ':g2': keys.allConversations },
+        {
+          ...inbound.values,
+          ':g1': keys.conversationsOf(m.business.phoneNumberId, m.contactId),
+          ':g2': keys.allConversations(m.business.phoneNumberId, m.contactId),
+        },
         true,
       );
     } catch (err) {
@@ -260,7 +264,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       value: e.value,
       receivedAt: at,
       eventTimestamp: e.eventTimestamp,
-      GSI1PK: keys.accountEvents,
+      GSI1PK: keys.accountEvents(hash),
       GSI1SK: `${at}#${hash}`,
     });
   }
@@ -280,7 +284,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       reason: q.reason,
       source: q.source,
       receivedAt: at,
-      GSI1PK: keys.quarantine,
+      GSI1PK: keys.quarantine(hash),
       GSI1SK: `${at}#${hash}`,
     });
   }

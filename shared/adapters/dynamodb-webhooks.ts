@@ -1,16 +1,20 @@
 /**
  * Webhooks in the single table: `WEBHOOK#<id>` / `WEBHOOK` (listed through GSI1 `WEBHOOKS`), their
- * delivery attempts `WEBHOOK#<id>` / `DLV#…` (GSI1 `WHDLV#<id>`, kept 7 days) and parked jobs
- * `WEBHOOK#<id>` / `PARKED#<event id>` (GSI1 `WHPARKED#<id>`, kept 30 days).
+ * delivery attempts `WHDLV#<id>#<shard>` / `<time>#<event id>#<attempt>` (GSI1 the same, kept 7
+ * days) and parked jobs `WHPARKED#<id>#<shard>` / `PARKED#<event id>` (GSI1 by time, kept 30 days). Attempts and
+ * parked jobs grow with traffic, so they are sharded by event id (dynamodb-keys.ts) and read from
+ * every shard.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
+import { keys } from './dynamodb-keys.ts';
+import { gatherPage } from './dynamodb-lists.ts';
 import type { Delivery, DeliveryJob, StoredWebhook } from '../domain/webhooks.ts';
 import type { WebhookStore } from '../ports/webhooks.ts';
 
 const DAY_S = 86_400;
-const hookKey = (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'WEBHOOK' });
+const hookKey = keys.webhook;
 type Item = Record<string, any>;
 
 const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string; previousUntilMs?: number } => ({
@@ -105,13 +109,16 @@ export class DynamoDbWebhooks implements WebhookStore {
     await this.writeAll(
       deliveries.map(({ webhookId, ...d }) => {
         const sk = `${d.at}#${d.eventId}#${d.attempt}`;
-        return { PutRequest: { Item: { PK: `WEBHOOK#${webhookId}`, SK: `DLV#${sk}`, entity: 'webhookDelivery', ...d, GSI1PK: `WHDLV#${webhookId}`, GSI1SK: sk, ttl: Math.floor(Date.parse(d.at) / 1000) + 7 * DAY_S } } };
+        const k = keys.webhookDelivery(webhookId, d.eventId, sk);
+        return { PutRequest: { Item: { ...k, entity: 'webhookDelivery', ...d, GSI1PK: k.PK, GSI1SK: sk, ttl: Math.floor(Date.parse(d.at) / 1000) + 7 * DAY_S } } };
       }),
     );
   }
 
   async listDeliveries(id: string, limit: number): Promise<Delivery[]> {
-    return (await this.queryAll(`WHDLV#${id}`, limit, true)).map((i) => ({
+    const list = { id: `WHDLV#${id}`, index: 'GSI1' as const, keys: keys.webhookDeliveriesShards(id) };
+    const { items } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, newestFirst: true });
+    return items.map((i) => ({
       eventId: i.eventId,
       eventType: i.eventType,
       attempt: i.attempt,
@@ -127,18 +134,25 @@ export class DynamoDbWebhooks implements WebhookStore {
     const at = new Date(atMs).toISOString();
     await this.writeAll(
       jobs.map((j) => ({
-        PutRequest: { Item: { PK: `WEBHOOK#${j.webhookId}`, SK: `PARKED#${j.event.id}`, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: `WHPARKED#${j.webhookId}`, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S } },
+        PutRequest: {
+          Item: (() => {
+            const k = keys.webhookParked(j.webhookId, j.event.id);
+            return { ...k, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: k.PK, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S };
+          })(),
+        },
       })),
     );
   }
 
   async parked(id: string, limit: number): Promise<DeliveryJob[]> {
-    return (await this.queryAll(`WHPARKED#${id}`, limit)).map((i) => JSON.parse(String(i.jobJson)) as DeliveryJob);
+    const list = { id: `WHPARKED#${id}`, index: 'GSI1' as const, keys: keys.webhookParkedShards(id) };
+    const { items } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, newestFirst: false });
+    return items.map((i) => JSON.parse(String(i.jobJson)) as DeliveryJob);
   }
 
   async unpark(id: string, eventIds: readonly string[]): Promise<void> {
     // One DeleteItem each: replays are rare, and the API function does not batch-write.
-    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } }))));
+    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.webhookParked(id, e) }))));
   }
 
   private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {
