@@ -45,7 +45,8 @@ function shardedList(index: ShardedList['index'], shards: number): ShardedList {
 /**
  * The lists that grow with traffic, and how far each is spread. Shard counts come from the
  * capacity model (docs/capacity.md): at 10 numbers × 1,000 messages a second, no key value takes
- * more than half of DynamoDB's 1,000 write units a second.
+ * more than half of DynamoDB's 1,000 write units a second. A count may be raised at any time
+ * (readers ask shards 0…n-1, so the old ones stay read); lowering one would hide items.
  */
 export const LISTS = {
   /** Conversations of one number, by last activity (GSI1). Every message moves one. */
@@ -53,15 +54,15 @@ export const LISTS = {
   /** Conversations of every number, by last activity (GSI2). */
   allConversations: shardedList('GSI2', 64),
   /** Quarantined events, newest first (GSI1). */
-  quarantine: shardedList('GSI1', 32),
+  quarantine: shardedList('GSI1', 160),
   /** Account events of every WABA, by time (GSI1). */
-  accountEvents: shardedList('GSI1', 32),
+  accountEvents: shardedList('GSI1', 96),
   /** Events the topic refused, parked for a replay (GSI1): an outage parks every event. */
-  unpublished: shardedList('GSI1', 32),
+  unpublished: shardedList('GSI1', 160),
   /** Delivery attempts of one webhook, by time (GSI1, and the table's PK): every event is one or more. */
-  webhookDeliveries: shardedList('GSI1', 32),
+  webhookDeliveries: shardedList('GSI1', 96),
   /** Jobs of one webhook parked after their last attempt (GSI1): an endpoint down parks every event. */
-  webhookParked: shardedList('GSI1', 32),
+  webhookParked: shardedList('GSI1', 160),
 } as const;
 
 /** Key builders: the table's layout in one place. */
@@ -95,8 +96,9 @@ export const keys = {
   unpublishedEvent: (eventId: string) => ({ PK: `UNPUB#${eventId}`, SK: 'EVENT' }),
   unpublished: (eventId: string) => LISTS.unpublished.keyOf('UNPUBLISHED', eventId),
   unpublishedShards: () => LISTS.unpublished.keysOf('UNPUBLISHED'),
-  /** A registered webhook. */
+  /** A registered webhook, and the list of them (GSI1): one key value, as they are registered by hand. */
   webhook: (webhookId: string) => ({ PK: `WEBHOOK#${webhookId}`, SK: 'WEBHOOK' }),
+  webhookList: 'WEBHOOKS',
   /** One delivery attempt of a webhook: its table key, sharded by event id, so one busy endpoint is no hot key. */
   webhookDelivery: (webhookId: string, eventId: string, sortKey: string) => ({
     PK: LISTS.webhookDeliveries.keyOf(`WHDLV#${webhookId}`, eventId),

@@ -39,7 +39,7 @@ export class DynamoDbWebhooks implements WebhookStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...hookKey(w.id), entity: 'webhook', ...w, GSI1PK: 'WEBHOOKS', GSI1SK: `${w.createdAt}#${w.id}` },
+        Item: { ...hookKey(w.id), entity: 'webhook', ...w, GSI1PK: keys.webhookList, GSI1SK: `${w.createdAt}#${w.id}` },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -51,7 +51,8 @@ export class DynamoDbWebhooks implements WebhookStore {
     return out.Item ? toWebhook(out.Item) : undefined;
   }
 
-  private async queryAll(pk: string, limit = Infinity, newestFirst = false): Promise<Item[]> {
+  /** Every webhook, oldest first: the list is short (registered by hand), so it is read whole. */
+  async list(): Promise<StoredWebhook[]> {
     const items: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -60,20 +61,14 @@ export class DynamoDbWebhooks implements WebhookStore {
           TableName: this.tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ScanIndexForward: !newestFirst,
+          ExpressionAttributeValues: { ':pk': keys.webhookList },
           ExclusiveStartKey: start,
-          ...(Number.isFinite(limit) && { Limit: limit - items.length }),
         }),
       );
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
-  }
-
-  async list(): Promise<StoredWebhook[]> {
-    return (await this.queryAll('WEBHOOKS')).map(toWebhook);
+    } while (start);
+    return items.map(toWebhook);
   }
 
   async delete(id: string): Promise<boolean> {
