@@ -11,6 +11,9 @@ import { keys, LISTS } from '../../shared/adapters/dynamodb-keys.ts';
 import type { DomainEvent } from '../../shared/domain/events.ts';
 import type { InboundMessage } from '../../shared/domain/types.ts';
 import { parseEventBody } from '../../shared/domain/parse-event.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { backfillKeys } from '../../scripts/backfill-keys.ts';
+import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
 import { freshTable } from '../support/dynamodb.ts';
 import { eumFixture, snsNotification } from '../support/events.ts';
 
@@ -104,8 +107,8 @@ describe('conversations spread over shards', () => {
 });
 
 describe('quarantine and parked events spread over shards', () => {
-  it('lists the quarantine newest first, each once, across pages of 4', async () => {
-    const items = (await allPages((cursor) => queries.listQuarantine({ limit: 4, cursor }))).flat();
+  it('lists the quarantine newest first, each once, across pages of 10', async () => {
+    const items = (await allPages((cursor) => queries.listQuarantine({ limit: 10, cursor }))).flat();
     expect(items).toHaveLength(45);
     const times = items.map((q) => q.receivedAt);
     expect(times).toEqual(Array.from({ length: 45 }, (_, i) => new Date(T0 + (44 - i) * 1000).toISOString()));
@@ -119,7 +122,38 @@ describe('quarantine and parked events spread over shards', () => {
       time: new Date(T0 + i * 1000).toISOString(),
     })) as unknown as DomainEvent[];
     await parked.park(events, 'topic down');
-    expect(new Set(events.map((e) => keys.unpublished(e.id))).size).toBeGreaterThan(LISTS.unpublished.shards / 2);
+    expect(new Set(events.map((e) => keys.unpublished(e.id))).size).toBeGreaterThan(events.length / 2);
     expect((await parked.list(15)).map((e) => e.id)).toEqual(events.slice(0, 15).map((e) => e.id));
+  });
+});
+
+describe('an existing table: items under the keys of before', () => {
+  it('are moved to their shards by the backfill, once, and the lists show them', async () => {
+    const t = await freshTable();
+    const at = (i: number) => new Date(T0 + i * 1000).toISOString();
+    const old = [
+      ...[0, 1, 2].map((i) => ({
+        PK: `CONV#${PN_A}#1555300000${i}`, SK: 'CONV', entity: 'conversation', phoneNumberId: PN_A, contactId: `1555300000${i}`,
+        lastMessageKey: `${at(i)}#wamid.OLD${i}`, lastMessageAt: at(i), messageCount: 1,
+        GSI1PK: `CONVS#${PN_A}`, GSI1SK: `${at(i)}#wamid.OLD${i}`, GSI2PK: 'CONVS', GSI2SK: `${at(i)}#wamid.OLD${i}`,
+      })),
+      { PK: 'QUAR#abc', SK: 'QUAR', entity: 'quarantine', id: 'abc', raw: 'x', reason: 'bad', receivedAt: at(5), GSI1PK: 'QUARANTINE', GSI1SK: `${at(5)}#abc` },
+      { PK: 'ACCT#waba', SK: `f#${at(6)}#def`, entity: 'accountEvent', GSI1PK: 'ACCOUNT_EVENTS', GSI1SK: `${at(6)}#def` },
+      { PK: 'UNPUB#evt_1', SK: 'EVENT', entity: 'unpublishedEvent', eventId: 'evt_1', eventJson: JSON.stringify({ id: 'evt_1' }), GSI1PK: 'UNPUBLISHED', GSI1SK: `${at(7)}#evt_1` },
+      { PK: 'WEBHOOK#wh_1', SK: 'PARKED#evt_2', entity: 'webhookParked', jobJson: JSON.stringify({ webhookId: 'wh_1', event: { id: 'evt_2' } }), GSI1PK: 'WHPARKED#wh_1', GSI1SK: `${at(8)}#evt_2` },
+    ];
+    for (const Item of old) await t.doc.send(new PutCommand({ TableName: t.tableName, Item }));
+    const q = new DynamoDbQueries(t.doc, t.tableName);
+    expect((await q.listConversations({ phoneNumberId: PN_A, limit: 10, nowMs: T0 })).items).toEqual([]);
+
+    expect(await backfillKeys(t.doc, t.tableName)).toBe(old.length);
+    expect(await backfillKeys(t.doc, t.tableName)).toBe(0);
+
+    const ids = (items: Array<{ contactId: string }>) => items.map((c) => c.contactId);
+    expect(ids((await q.listConversations({ phoneNumberId: PN_A, limit: 10, nowMs: T0 })).items)).toEqual(['15553000002', '15553000001', '15553000000']);
+    expect(ids((await q.listConversations({ limit: 10, nowMs: T0 })).items)).toHaveLength(3);
+    expect((await q.listQuarantine({ limit: 10 })).items.map((i) => i.id)).toEqual(['abc']);
+    expect((await new DynamoDbUnpublishedEvents(t.doc, t.tableName).list(10)).map((e) => e.id)).toEqual(['evt_1']);
+    expect((await new DynamoDbWebhooks(t.doc, t.tableName).parked('wh_1', 10)).map((j) => j.event.id)).toEqual(['evt_2']);
   });
 });
