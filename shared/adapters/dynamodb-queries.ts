@@ -1,7 +1,8 @@
 /**
  * Read side of the single table: the stored records a query needs, typed, handed to the read
- * model (`domain/message-view.ts`), which turns them into API resources. Cursors are the query's
- * LastEvaluatedKey, base64url-encoded (keyset pagination: stable under concurrent writes).
+ * model (`domain/message-view.ts`), which turns them into API resources. Keyset pagination, stable
+ * under concurrent writes: a timeline's cursor is its query's LastEvaluatedKey; a sharded list's is
+ * its name and last sort key (`gatherPage`, dynamodb-lists.ts). Both are base64url-encoded.
  */
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError, ValidationError } from '../domain/errors.ts';

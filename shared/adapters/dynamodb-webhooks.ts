@@ -1,9 +1,9 @@
 /**
  * Webhooks in the single table: `WEBHOOK#<id>` / `WEBHOOK` (listed through GSI1 `WEBHOOKS`), their
  * delivery attempts `WHDLV#<id>#<shard>` / `<time>#<event id>#<attempt>` (GSI1 the same, kept 7
- * days) and parked jobs `WHPARKED#<id>#<shard>` / `PARKED#<event id>` (GSI1 by time, kept 30 days). Attempts and
- * parked jobs grow with traffic, so they are sharded by event id (dynamodb-keys.ts) and read from
- * every shard.
+ * days) and parked jobs `WHPARKED#<id>#<shard>` / `PARKED#<event id>` (GSI1 by time, kept 30
+ * days). Attempts and parked jobs grow with traffic, so they are sharded by event id
+ * (dynamodb-keys.ts) and read from every shard.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -16,6 +16,12 @@ import type { WebhookStore } from '../ports/webhooks.ts';
 const DAY_S = 86_400;
 const hookKey = keys.webhook;
 type Item = Record<string, any>;
+
+/** A parked job: under its sharded key, listed by time in GSI1 under the same shard. */
+function parkedItem(j: DeliveryJob, at: string, atMs: number): Item {
+  const k = keys.webhookParked(j.webhookId, j.event.id);
+  return { ...k, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: k.PK, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S };
+}
 
 const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string; previousUntilMs?: number } => ({
   id: i.id,
@@ -129,12 +135,7 @@ export class DynamoDbWebhooks implements WebhookStore {
     const at = new Date(atMs).toISOString();
     await this.writeAll(
       jobs.map((j) => ({
-        PutRequest: {
-          Item: (() => {
-            const k = keys.webhookParked(j.webhookId, j.event.id);
-            return { ...k, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: k.PK, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S };
-          })(),
-        },
+        PutRequest: { Item: parkedItem(j, at, atMs) },
       })),
     );
   }
