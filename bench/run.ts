@@ -15,7 +15,7 @@ const goals: Goal[] = [];
 
 // What an event costs: write units, requests by service, invocations, cost per million.
 const cost = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 200) });
-console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured) ==');
+console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured; USD without duration) ==');
 console.table(
   Object.fromEntries(
     cost.kinds.map((k) => [
@@ -30,6 +30,7 @@ console.table(
         'invocations': fmt(Object.values(k.invocations).reduce((a, b) => a + b, 0), 3),
         'USD per million': fmt(k.costPerMillion),
         'x naive': fmt(k.costPerMillion / cost.naive.costPerMillion),
+        'with local duration, x naive': fmt(k.costWithLocalDurationPerMillion / cost.naive.costWithLocalDurationPerMillion),
       },
     ]),
   ),
