@@ -6,7 +6,6 @@
  */
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError, ValidationError } from '../domain/errors.ts';
-import { messageIdFromWamid } from '../domain/ids.ts';
 import {
   hasStatusesElsewhere,
   isProjectId,
@@ -100,15 +99,7 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
       // Statuses of a message with no record here: every item of its wamid.
       return toMessage(item, mergeSiblings(item, new Map(), typeof item.wamid === 'string' ? await this.byWamid(item.wamid) : []));
     }
-    // An inbound message is not in the wamid index (its id is derived from the wamid, so one
-    // GetItem finds it); a send record and status-only items are.
-    const [indexed, own] = await Promise.all([
-      this.byWamid(idOrWamid),
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdFromWamid(idOrWamid)) })),
-    ]);
-    const ownItem = own?.Item as StoredMessage | undefined;
-    const items = ownItem && !indexed.some((i) => i.id === ownItem.id) ? [...indexed, ownItem] : indexed;
-    return messageOfWamid(idOrWamid, items);
+    return messageOfWamid(idOrWamid, await this.byWamid(idOrWamid));
   }
 
   /** A conversation (for the 24-hour window check). */

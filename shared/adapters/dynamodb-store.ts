@@ -120,8 +120,8 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
                     timestamp: at,
                     GSI1PK: keys.timeline(m.business.phoneNumberId, m.contactId),
                     GSI1SK: `${at}#${m.id}`,
-                    // Not in the wamid index: its id is derived from the wamid, so a lookup by
-                    // wamid finds it with one GetItem (a write unit less per message).
+                    GSI2PK: keys.wamid(m.wamid),
+                    GSI2SK: 'MSG',
                   },
                   ConditionExpression: 'attribute_not_exists(PK)',
                 },

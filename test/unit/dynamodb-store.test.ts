@@ -116,14 +116,6 @@ describe('inbound messages', () => {
     });
   });
 
-  it('keeps an inbound message out of the wamid index, and finds it by its wamid all the same', async () => {
-    const m = inbound({ seconds: 1_750_000_000 });
-    await store.recordInbound(m);
-
-    expect(await get(keys.message(m.id))).not.toHaveProperty('GSI2PK');
-    expect(await new DynamoDbQueries(doc, tableName).getMessage(m.wamid)).toMatchObject({ id: m.id, wamid: m.wamid, direction: 'inbound' });
-  });
-
   it('tells a redelivery by one read and writes nothing for it', async () => {
     const m = inbound({ seconds: 1_750_000_000 });
     await store.recordInbound(m);
