@@ -12,6 +12,15 @@ import { benchMedia, printMediaBench } from './media.ts';
 const fmt = (n: number, d = 2) => n.toFixed(d);
 const startedAt = performance.now();
 const goals: Goal[] = [];
+const figures: Record<string, unknown> = {};
+let complete = false;
+// The goal table and the results file come out however the run ends: a later section that fails
+// (a loaded machine) leaves the figures measured so far, marked incomplete.
+process.on('exit', () => {
+  printGoals(goals);
+  const minutes = Number(((performance.now() - startedAt) / 60_000).toFixed(1));
+  console.log(`results: ${writeResults(goals, { ...figures, complete, minutes })}`);
+});
 
 // What an event costs: write units, requests by service, invocations, cost per million.
 const cost = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 200) });
@@ -52,6 +61,8 @@ goals.push(
   atMost('cost per million statuses / naive', status.costPerMillion / cost.naive.costPerMillion, 1.5),
 );
 
+figures.cost = cost;
+
 // Bundles: size and cold load, SDK from the runtime (as deployed) and bundled.
 const bundles = await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) });
 console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
@@ -60,6 +71,7 @@ console.table(
     bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold ms': Math.round(b.coldMs), 'x node -e 0': fmt(b.ratio) }]),
   ),
 );
+figures.bundles = bundles;
 for (const b of bundles.bundles.filter((x) => x.variant === 'sdk from the runtime')) {
   goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB`, b.bytes / 1024, 500));
 }
@@ -86,7 +98,7 @@ console.log(`Inbound bundle (esbuild, ESM, minified, @aws-sdk external): ${(inbo
 
 const messages = Number(process.env.BENCH_E2E_MESSAGES ?? 1000);
 const e2e = await benchEndToEnd({ messages, perSecond: 10 });
-const figures: Record<string, unknown> = { cost, bundles, e2e };
+figures.e2e = e2e;
 console.log('\n== Local runtime, end to end (sandbox inbound → readable in the API) ==');
 console.log(`start → ready: ${(e2e.readyMs / 1000).toFixed(1)} s (fresh data dir)`);
 console.table({
@@ -118,5 +130,4 @@ printFastClientBench(
 const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: process.env });
 
-printGoals(goals);
-console.log(`results: ${writeResults(goals, { ...figures, minutes: Number(((performance.now() - startedAt) / 60_000).toFixed(1)) })}`);
+complete = true;
