@@ -9,12 +9,13 @@ import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 
 /**
- * The table calls of the inbound handler (DynamoDbStore): a transaction of Puts (the message, and a
- * contact alias when there is one) and an Update (its conversation), Updates (the conversation
- * window, conditional; statuses, unconditional and commutative) and conditional Puts (account events, quarantine). It never
- * reads, queries or deletes.
+ * The table calls of the inbound handler (DynamoDbStore): one GetItem of a message's key (a
+ * redelivery is told by a read rather than by refused, billed writes), a transaction of Puts (the
+ * message, and a contact alias when there is one) and an Update (its conversation), Updates (the
+ * conversation window, conditional; statuses, unconditional and commutative) and conditional Puts
+ * (account events, quarantine). It never queries or deletes.
  */
-export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['PutItem', 'UpdateItem'] };
+export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'PutItem', 'UpdateItem'] };
 
 /** Properties of {@link InboundProcessor}. */
 export interface InboundProcessorProps {

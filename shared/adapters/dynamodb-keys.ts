@@ -1,24 +1,116 @@
 /**
  * The single table's keys (docs/data-model.md), in one place: every item's PK/SK and every index
  * key the adapters write or query.
+ *
+ * No list that grows with traffic lives under one index partition key value: DynamoDB serves at
+ * most 1,000 write units a second per key value (docs/capacity.md). Such a list is spread over
+ * `shards` key values (`<base>#<shard>`), the shard chosen by a stable hash of what the item is
+ * (a conversation by its contact, a quarantined event by its hash), so an item that moves in its
+ * list stays in its shard; a reader asks every shard and merges (`shardsOf`).
+ * `test/unit/capacity.test.ts` fails when a list that grows with traffic has one key value.
  */
+
+/** FNV-1a (32 bits): a stable, fast spread of a string over `shards` buckets. */
+export function shardOf(discriminator: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < discriminator.length; i++) {
+    h ^= discriminator.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+/** A list spread over index partition keys `<base>#00` … `<base>#<shards-1>`. */
+export interface ShardedList {
+  /** The index the list is kept in. */
+  readonly index: 'GSI1' | 'GSI2';
+  readonly shards: number;
+  /** The key value an item goes under. */
+  keyOf(base: string, discriminator: string): string;
+  /** Every key value of the list, for a reader that gathers them all. */
+  keysOf(base: string): string[];
+}
+
+const shardLabel = (n: number) => String(n).padStart(2, '0');
+
+function shardedList(index: ShardedList['index'], shards: number): ShardedList {
+  return {
+    index,
+    shards,
+    keyOf: (base, discriminator) => `${base}#${shardLabel(shardOf(discriminator, shards))}`,
+    keysOf: (base) => Array.from({ length: shards }, (_, i) => `${base}#${shardLabel(i)}`),
+  };
+}
+
+/**
+ * The lists that grow with traffic, and how far each is spread. Shard counts come from the
+ * capacity model (docs/capacity.md): at 10 numbers × 1,000 messages a second, no key value takes
+ * more than half of DynamoDB's 1,000 write units a second. A count may be raised at any time
+ * (readers ask shards 0…n-1, so the old ones stay read); lowering one would hide items.
+ */
+export const LISTS = {
+  /** Conversations of one number, by last activity (GSI1). Every message moves one. */
+  conversationsOfNumber: shardedList('GSI1', 16),
+  /** Conversations of every number, by last activity (GSI2). */
+  allConversations: shardedList('GSI2', 64),
+  /** Quarantined events, newest first (GSI1). */
+  quarantine: shardedList('GSI1', 160),
+  /** Account events of every WABA, by time (GSI1). */
+  accountEvents: shardedList('GSI1', 96),
+  /** Events the topic refused, parked for a replay (GSI1): an outage parks every event. */
+  unpublished: shardedList('GSI1', 160),
+  /** Delivery attempts of one webhook, by time (GSI1, and the table's PK): every event is one or more. */
+  webhookDeliveries: shardedList('GSI1', 96),
+  /** Jobs of one webhook parked after their last attempt (GSI1): an endpoint down parks every event. */
+  webhookParked: shardedList('GSI1', 160),
+} as const;
 
 /** Key builders: the table's layout in one place. */
 export const keys = {
   message: (id: string) => ({ PK: `MSG#${id}`, SK: 'MSG' }),
   conversation: (phoneNumberId: string, contactId: string) => ({ PK: `CONV#${phoneNumberId}#${contactId}`, SK: 'CONV' }),
+  /** A conversation's messages (GSI1): one key value per conversation, paced by WhatsApp's pair rate. */
   timeline: (phoneNumberId: string, contactId: string) => `CONV#${phoneNumberId}#${contactId}`,
-  conversationsOf: (phoneNumberId: string) => `CONVS#${phoneNumberId}`,
-  allConversations: 'CONVS',
+  /** The GSI1 key of a conversation in its number's list (sharded by contact). */
+  conversationsOf: (phoneNumberId: string, contactId: string) => LISTS.conversationsOfNumber.keyOf(`CONVS#${phoneNumberId}`, contactId),
+  /** Every GSI1 key of a number's conversation list. */
+  conversationsOfShards: (phoneNumberId: string) => LISTS.conversationsOfNumber.keysOf(`CONVS#${phoneNumberId}`),
+  /** The GSI2 key of a conversation in the list of all conversations (sharded by number and contact). */
+  allConversations: (phoneNumberId: string, contactId: string) => LISTS.allConversations.keyOf('CONVSALL', `${phoneNumberId}#${contactId}`),
+  allConversationsShards: () => LISTS.allConversations.keysOf('CONVSALL'),
+  /** A message by wamid (GSI2): one key value per message. */
   wamid: (wamid: string) => `WAMID#${wamid}`,
   /** A user's BSUID → phone (`wa_id`) on one business number, for sends addressed by BSUID. */
   alias: (phoneNumberId: string, userId: string) => ({ PK: `ALIAS#${phoneNumberId}#${userId}`, SK: 'ALIAS' }),
   /** One account event of a WABA (`ACCT#<wabaId>`), by field, time and content. */
   accountEvent: (wabaId: string, field: string, at: string, hash: string) => ({ PK: `ACCT#${wabaId}`, SK: `${field}#${at}#${hash}` }),
-  accountEvents: 'ACCOUNT_EVENTS',
+  /** The GSI1 key of an account event in the list of all account events (sharded by its hash). */
+  accountEvents: (hash: string) => LISTS.accountEvents.keyOf('ACCOUNT_EVENTS', hash),
+  accountEventsShards: () => LISTS.accountEvents.keysOf('ACCOUNT_EVENTS'),
   /** One quarantined event, by the hash of its content. */
   quarantined: (hash: string) => ({ PK: `QUAR#${hash}`, SK: 'QUAR' }),
-  quarantine: 'QUARANTINE',
+  /** The GSI1 key of a quarantined event in the quarantine list (sharded by its hash). */
+  quarantine: (hash: string) => LISTS.quarantine.keyOf('QUARANTINE', hash),
+  quarantineShards: () => LISTS.quarantine.keysOf('QUARANTINE'),
+  /** An event the topic refused, and its GSI1 key in the list of them (sharded by event id). */
+  unpublishedEvent: (eventId: string) => ({ PK: `UNPUB#${eventId}`, SK: 'EVENT' }),
+  unpublished: (eventId: string) => LISTS.unpublished.keyOf('UNPUBLISHED', eventId),
+  unpublishedShards: () => LISTS.unpublished.keysOf('UNPUBLISHED'),
+  /** A registered webhook, and the list of them (GSI1): one key value, as they are registered by hand. */
+  webhook: (webhookId: string) => ({ PK: `WEBHOOK#${webhookId}`, SK: 'WEBHOOK' }),
+  webhookList: 'WEBHOOKS',
+  /** One delivery attempt of a webhook: its table key, sharded by event id, so one busy endpoint is no hot key. */
+  webhookDelivery: (webhookId: string, eventId: string, sortKey: string) => ({
+    PK: LISTS.webhookDeliveries.keyOf(`WHDLV#${webhookId}`, eventId),
+    SK: sortKey,
+  }),
+  webhookDeliveriesShards: (webhookId: string) => LISTS.webhookDeliveries.keysOf(`WHDLV#${webhookId}`),
+  /** A job of a webhook parked after its last attempt; its table key and GSI1 key share the shard. */
+  webhookParked: (webhookId: string, eventId: string) => {
+    const pk = LISTS.webhookParked.keyOf(`WHPARKED#${webhookId}`, eventId);
+    return { PK: pk, SK: `PARKED#${eventId}` };
+  },
+  webhookParkedShards: (webhookId: string) => LISTS.webhookParked.keysOf(`WHPARKED#${webhookId}`),
   /** An outbound upload (with a TTL). */
   upload: (uploadId: string) => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
 } as const;

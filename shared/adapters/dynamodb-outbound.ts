@@ -207,8 +207,8 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           ':contact': r.contact,
           ':k': k,
           ':at': iso(r.timestampMs),
-          ':g1': keys.conversationsOf(r.phoneNumberId),
-          ':g2': keys.allConversations,
+          ':g1': keys.conversationsOf(r.phoneNumberId, r.contactId),
+          ':g2': keys.allConversations(r.phoneNumberId, r.contactId),
         },
       },
     };

@@ -1,7 +1,8 @@
 /**
  * Read side of the single table: the stored records a query needs, typed, handed to the read
- * model (`domain/message-view.ts`), which turns them into API resources. Cursors are the query's
- * LastEvaluatedKey, base64url-encoded (keyset pagination: stable under concurrent writes).
+ * model (`domain/message-view.ts`), which turns them into API resources. Keyset pagination, stable
+ * under concurrent writes: a timeline's cursor is its query's LastEvaluatedKey; a sharded list's is
+ * its name and last sort key (`gatherPage`, dynamodb-lists.ts). Both are base64url-encoded.
  */
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { UnavailableError, ValidationError } from '../domain/errors.ts';
@@ -21,30 +22,11 @@ import {
 } from '../domain/message-view.ts';
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
-import { keys } from './dynamodb-keys.ts';
+import { keys, LISTS } from './dynamodb-keys.ts';
+import { decodeCursor, encodeCursor, gatherPage } from './dynamodb-lists.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
-export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
-}
-
-/** Decodes a cursor made by `encodeCursor`; anything else is a 400 naming the parameter. */
-export function decodeCursor(cursor: string | undefined, expectedKeys: readonly string[]): Record<string, string> | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  const ok =
-    typeof value === 'object' &&
-    value !== null &&
-    expectedKeys.every((k) => typeof (value as Record<string, unknown>)[k] === 'string') &&
-    Object.keys(value).length === expectedKeys.length;
-  if (!ok) throw new ValidationError('cursor is not one this API returned; start again without it', { path: 'cursor' });
-  return value as Record<string, string>;
-}
+export { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
 
 /** BatchGetItem takes at most this many keys. */
 const BATCH_GET_MAX = 100;
@@ -128,6 +110,7 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
     return item ? toConversation(item, nowMs) : undefined;
   }
 
+  /** One page of a list under one key value (a conversation's timeline). */
   private async page<T>(
     index: 'GSI1' | 'GSI2',
     pk: string,
@@ -157,9 +140,10 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   }
 
   async listConversations(opts: { phoneNumberId?: string; limit: number; cursor?: string; nowMs: number }): Promise<Page<Conversation>> {
-    const { items, nextCursor } = opts.phoneNumberId
-      ? await this.page<StoredConversation>('GSI1', keys.conversationsOf(opts.phoneNumberId), opts.limit, opts.cursor)
-      : await this.page<StoredConversation>('GSI2', keys.allConversations, opts.limit, opts.cursor);
+    const list = opts.phoneNumberId
+      ? { id: `CONVS#${opts.phoneNumberId}`, index: LISTS.conversationsOfNumber.index, keys: keys.conversationsOfShards(opts.phoneNumberId) }
+      : { id: 'CONVSALL', index: LISTS.allConversations.index, keys: keys.allConversationsShards() };
+    const { items, nextCursor } = await gatherPage<StoredConversation>(this.doc, this.tableName, list, { limit: opts.limit, cursor: opts.cursor, newestFirst: true });
     return { items: items.map((i) => toConversation(i, opts.nowMs)), nextCursor };
   }
 
@@ -170,7 +154,8 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   }
 
   async listQuarantine(opts: { limit: number; cursor?: string }): Promise<Page<QuarantineItem>> {
-    const { items, nextCursor } = await this.page<StoredQuarantine>('GSI1', keys.quarantine, opts.limit, opts.cursor);
+    const list = { id: 'QUARANTINE', index: LISTS.quarantine.index, keys: keys.quarantineShards() };
+    const { items, nextCursor } = await gatherPage<StoredQuarantine>(this.doc, this.tableName, list, { limit: opts.limit, cursor: opts.cursor, newestFirst: true });
     return { items: items.map(toQuarantineItem), nextCursor };
   }
 }

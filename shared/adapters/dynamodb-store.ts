@@ -1,10 +1,11 @@
 /**
  * DynamoDB adapter of the single table (docs/data-model.md). Every write is conditional or
- * commutative; nothing on the inbound path reads before it writes.
+ * commutative; the one read on the inbound path (is this message stored already?) only spares the
+ * writes of a redelivery, never decides what a write does.
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
 import { accountEventKind } from '../domain/account-events.ts';
@@ -57,6 +58,12 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
   async recordInbound(m: InboundMessage): Promise<{ inserted: boolean }> {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
+    // A redelivery (an SQS retry, SNS publishing again, Meta's own retries for days) is told by a
+    // read of half a read unit, a tenth of the price of the write units its refused writes would be
+    // billed. The writes below stay conditional, so a read that has not yet seen a message written
+    // a moment ago only costs those refused writes; it never records anything twice.
+    const seen = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(m.id), ProjectionExpression: 'PK' }));
+    if (seen?.Item) return { inserted: false };
     let inserted = true;
     // (1) Open the window first, then make the message visible: whatever a reader sees of the
     // message, the window it opened is already open (a client replying at once never gets
@@ -175,7 +182,11 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       await update(
         `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
         `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
-        { ...inbound.values, ':g1': keys.conversationsOf(m.business.phoneNumberId), ':g2': keys.allConversations },
+        {
+          ...inbound.values,
+          ':g1': keys.conversationsOf(m.business.phoneNumberId, m.contactId),
+          ':g2': keys.allConversations(m.business.phoneNumberId, m.contactId),
+        },
         true,
       );
     } catch (err) {
@@ -260,7 +271,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       value: e.value,
       receivedAt: at,
       eventTimestamp: e.eventTimestamp,
-      GSI1PK: keys.accountEvents,
+      GSI1PK: keys.accountEvents(hash),
       GSI1SK: `${at}#${hash}`,
     });
   }
@@ -280,7 +291,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       reason: q.reason,
       source: q.source,
       receivedAt: at,
-      GSI1PK: keys.quarantine,
+      GSI1PK: keys.quarantine(hash),
       GSI1SK: `${at}#${hash}`,
     });
   }

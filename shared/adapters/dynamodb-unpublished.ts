@@ -1,15 +1,16 @@
 /**
  * Events that could not be published, parked whole in the table (`UNPUB#<event id>`), listed
- * oldest first through GSI1 (`UNPUBLISHED`). The stream sees these items too; the events mapping
- * ignores their entity.
+ * oldest first through GSI1 (`UNPUBLISHED#<shard>`, gathered from every shard). The stream sees
+ * these items too; the events mapping ignores their entity.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys } from './dynamodb-keys.ts';
+import { gatherPage } from './dynamodb-lists.ts';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
 import type { DomainEvent } from '../domain/events.ts';
 import type { UnpublishedEvents } from '../ports/events.ts';
 
-export const UNPUBLISHED_INDEX_KEY = 'UNPUBLISHED';
-const key = (id: string) => ({ PK: `UNPUB#${id}`, SK: 'EVENT' });
+const key = keys.unpublishedEvent;
 
 export class DynamoDbUnpublishedEvents implements UnpublishedEvents {
   private readonly doc: DynamoDBDocumentClient;
@@ -27,23 +28,16 @@ export class DynamoDbUnpublishedEvents implements UnpublishedEvents {
       events.map((e) => ({
         PutRequest: {
           // The same event parked twice is the same item: a Put of equal content.
-          Item: { ...key(e.id), entity: 'unpublishedEvent', eventId: e.id, type: e.type, reason, eventJson: JSON.stringify(e), parkedAt: at, GSI1PK: UNPUBLISHED_INDEX_KEY, GSI1SK: `${e.time}#${e.id}` },
+          Item: { ...key(e.id), entity: 'unpublishedEvent', eventId: e.id, type: e.type, reason, eventJson: JSON.stringify(e), parkedAt: at, GSI1PK: keys.unpublished(e.id), GSI1SK: `${e.time}#${e.id}` },
         },
       })),
     );
   }
 
   async list(limit: number): Promise<DomainEvent[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :pk',
-        ExpressionAttributeValues: { ':pk': UNPUBLISHED_INDEX_KEY },
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map((i) => JSON.parse(String(i.eventJson)) as DomainEvent);
+    const list = { id: 'UNPUBLISHED', index: 'GSI1' as const, keys: keys.unpublishedShards() };
+    const { items } = await gatherPage(this.doc, this.tableName, list, { limit, newestFirst: false });
+    return items.map((i) => JSON.parse(String(i.eventJson)) as DomainEvent);
   }
 
   async remove(ids: readonly string[]): Promise<void> {

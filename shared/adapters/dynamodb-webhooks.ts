@@ -1,17 +1,27 @@
 /**
  * Webhooks in the single table: `WEBHOOK#<id>` / `WEBHOOK` (listed through GSI1 `WEBHOOKS`), their
- * delivery attempts `WEBHOOK#<id>` / `DLV#…` (GSI1 `WHDLV#<id>`, kept 7 days) and parked jobs
- * `WEBHOOK#<id>` / `PARKED#<event id>` (GSI1 `WHPARKED#<id>`, kept 30 days).
+ * delivery attempts `WHDLV#<id>#<shard>` / `<time>#<event id>#<attempt>` (GSI1 the same, kept 7
+ * days) and parked jobs `WHPARKED#<id>#<shard>` / `PARKED#<event id>` (GSI1 by time, kept 30
+ * days). Attempts and parked jobs grow with traffic, so they are sharded by event id
+ * (dynamodb-keys.ts) and read from every shard.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
+import { keys } from './dynamodb-keys.ts';
+import { gatherPage } from './dynamodb-lists.ts';
 import type { Delivery, DeliveryJob, StoredWebhook } from '../domain/webhooks.ts';
 import type { WebhookStore } from '../ports/webhooks.ts';
 
 const DAY_S = 86_400;
-const hookKey = (id: string) => ({ PK: `WEBHOOK#${id}`, SK: 'WEBHOOK' });
+const hookKey = keys.webhook;
 type Item = Record<string, any>;
+
+/** A parked job: under its sharded key, listed by time in GSI1 under the same shard. */
+function parkedItem(j: DeliveryJob, at: string, atMs: number): Item {
+  const k = keys.webhookParked(j.webhookId, j.event.id);
+  return { ...k, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: k.PK, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S };
+}
 
 const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string; previousUntilMs?: number } => ({
   id: i.id,
@@ -35,7 +45,7 @@ export class DynamoDbWebhooks implements WebhookStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...hookKey(w.id), entity: 'webhook', ...w, GSI1PK: 'WEBHOOKS', GSI1SK: `${w.createdAt}#${w.id}` },
+        Item: { ...hookKey(w.id), entity: 'webhook', ...w, GSI1PK: keys.webhookList, GSI1SK: `${w.createdAt}#${w.id}` },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -47,7 +57,8 @@ export class DynamoDbWebhooks implements WebhookStore {
     return out.Item ? toWebhook(out.Item) : undefined;
   }
 
-  private async queryAll(pk: string, limit = Infinity, newestFirst = false): Promise<Item[]> {
+  /** Every webhook, oldest first: the list is short (registered by hand), so it is read whole. */
+  async list(): Promise<StoredWebhook[]> {
     const items: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -56,20 +67,14 @@ export class DynamoDbWebhooks implements WebhookStore {
           TableName: this.tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ScanIndexForward: !newestFirst,
+          ExpressionAttributeValues: { ':pk': keys.webhookList },
           ExclusiveStartKey: start,
-          ...(Number.isFinite(limit) && { Limit: limit - items.length }),
         }),
       );
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
-  }
-
-  async list(): Promise<StoredWebhook[]> {
-    return (await this.queryAll('WEBHOOKS')).map(toWebhook);
+    } while (start);
+    return items.map(toWebhook);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -105,13 +110,16 @@ export class DynamoDbWebhooks implements WebhookStore {
     await this.writeAll(
       deliveries.map(({ webhookId, ...d }) => {
         const sk = `${d.at}#${d.eventId}#${d.attempt}`;
-        return { PutRequest: { Item: { PK: `WEBHOOK#${webhookId}`, SK: `DLV#${sk}`, entity: 'webhookDelivery', ...d, GSI1PK: `WHDLV#${webhookId}`, GSI1SK: sk, ttl: Math.floor(Date.parse(d.at) / 1000) + 7 * DAY_S } } };
+        const k = keys.webhookDelivery(webhookId, d.eventId, sk);
+        return { PutRequest: { Item: { ...k, entity: 'webhookDelivery', ...d, GSI1PK: k.PK, GSI1SK: sk, ttl: Math.floor(Date.parse(d.at) / 1000) + 7 * DAY_S } } };
       }),
     );
   }
 
   async listDeliveries(id: string, limit: number): Promise<Delivery[]> {
-    return (await this.queryAll(`WHDLV#${id}`, limit, true)).map((i) => ({
+    const list = { id: `WHDLV#${id}`, index: 'GSI1' as const, keys: keys.webhookDeliveriesShards(id) };
+    const { items } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, newestFirst: true });
+    return items.map((i) => ({
       eventId: i.eventId,
       eventType: i.eventType,
       attempt: i.attempt,
@@ -127,18 +135,20 @@ export class DynamoDbWebhooks implements WebhookStore {
     const at = new Date(atMs).toISOString();
     await this.writeAll(
       jobs.map((j) => ({
-        PutRequest: { Item: { PK: `WEBHOOK#${j.webhookId}`, SK: `PARKED#${j.event.id}`, entity: 'webhookParked', jobJson: JSON.stringify(j), parkedAt: at, GSI1PK: `WHPARKED#${j.webhookId}`, GSI1SK: `${at}#${j.event.id}`, ttl: Math.floor(atMs / 1000) + 30 * DAY_S } },
+        PutRequest: { Item: parkedItem(j, at, atMs) },
       })),
     );
   }
 
   async parked(id: string, limit: number): Promise<DeliveryJob[]> {
-    return (await this.queryAll(`WHPARKED#${id}`, limit)).map((i) => JSON.parse(String(i.jobJson)) as DeliveryJob);
+    const list = { id: `WHPARKED#${id}`, index: 'GSI1' as const, keys: keys.webhookParkedShards(id) };
+    const { items } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, newestFirst: false });
+    return items.map((i) => JSON.parse(String(i.jobJson)) as DeliveryJob);
   }
 
   async unpark(id: string, eventIds: readonly string[]): Promise<void> {
     // One DeleteItem each: replays are rare, and the API function does not batch-write.
-    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { PK: `WEBHOOK#${id}`, SK: `PARKED#${e}` } }))));
+    await Promise.all(eventIds.map((e) => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.webhookParked(id, e) }))));
   }
 
   private writeAll(requests: Array<Record<string, unknown>>): Promise<void> {

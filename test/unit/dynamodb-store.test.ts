@@ -116,6 +116,16 @@ describe('inbound messages', () => {
     });
   });
 
+  it('tells a redelivery by one read and writes nothing for it', async () => {
+    const m = inbound({ seconds: 1_750_000_000 });
+    await store.recordInbound(m);
+    const { store: counted, counts } = countingStore();
+
+    expect(await counted.recordInbound(m)).toEqual({ inserted: false });
+    expect(counts()).toEqual({ GetItem: 1 });
+    expect(await get(keys.conversation(m.business.phoneNumberId, m.contactId))).toMatchObject({ messageCount: 1 });
+  });
+
   it('records the BSUID alias of a user who shows both ids, inside the one transaction of the message', async () => {
     const m = inbound({ seconds: 1_750_000_000 });
     const userId = `US.${seq}0001`;
@@ -124,7 +134,7 @@ describe('inbound messages', () => {
 
     await counted.recordInbound(both);
 
-    expect(counts()).toEqual({ TransactWriteItems: 1, UpdateItem: 1 });
+    expect(counts()).toEqual({ GetItem: 1, TransactWriteItems: 1, UpdateItem: 1 });
     expect(await get(keys.alias(m.business.phoneNumberId, userId))).toEqual({
       PK: `ALIAS#${m.business.phoneNumberId}#${userId}`,
       SK: 'ALIAS',
@@ -402,8 +412,8 @@ describe('refusals from DynamoDB', () => {
 
     await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
 
-    // The window moves first (one UpdateItem), then the one transaction.
-    expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['UpdateCommand', 'TransactWriteCommand']);
+    // Is it stored already (one GetItem)? Then the window moves (one UpdateItem), then the one transaction.
+    expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetCommand', 'UpdateCommand', 'TransactWriteCommand']);
     const [put, conversation, alias] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(put!.Put).toMatchObject({
       TableName: 'table',

@@ -1,0 +1,317 @@
+/**
+ * What one event costs, measured: the deployed pipeline's handlers on DynamoDB Local and the
+ * fauxqs SNS/SQS emulator, driven the way AWS drives them (events published to the event topic →
+ * the inbound queue's poller → the inbound function → the table's stream → the events function →
+ * the domain-events topic → the webhook-delivery queue's poller → the webhooks function, with no
+ * webhook registered). For each kind of event: write and read units (meter.ts), AWS requests by
+ * service counted on the SDK clients and the pollers, invocations by function, duration, and the
+ * cost per million events from `bench/prices.json` (units, requests and invocations; duration
+ * apart, as this machine's is not Lambda's), beside the naive design (SNS → a function per event →
+ * one PutItem of the event) measured the same way.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../shared/adapters/aws-clients.ts';
+import { DynamoDbOutbound } from '../shared/adapters/dynamodb-outbound.ts';
+import { DynamoDbQueries } from '../shared/adapters/dynamodb-queries.ts';
+import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
+import { DynamoDbUnpublishedEvents } from '../shared/adapters/dynamodb-unpublished.ts';
+import { DynamoDbWebhooks } from '../shared/adapters/dynamodb-webhooks.ts';
+import { HttpWebhookTransport } from '../shared/adapters/http-webhooks.ts';
+import { SnsEventPublisher } from '../shared/adapters/sns-events.ts';
+import { SqsRetryQueue } from '../shared/adapters/sqs-webhook-retries.ts';
+import { LocalSecretCipher } from '../shared/adapters/webhook-secrets.ts';
+import { parseEventBody } from '../shared/domain/parse-event.ts';
+import { makeHandler as eventsHandler } from '../lambdas/events/handler.ts';
+import { makeHandler as inboundHandler } from '../lambdas/inbound/handler.ts';
+import { makeHandler as webhooksHandler } from '../lambdas/webhooks/handler.ts';
+import { startPoller, type Poller, type SqsHandler } from '../local/poller.ts';
+import { defaultResourceNames, provision } from '../local/provision.ts';
+import { startAwsEmulator, startDynamoDb } from '../local/servers.ts';
+import { startStreamPoller, type StreamHandler } from '../local/stream-poller.ts';
+import { INBOUND_QUEUE, LAMBDA_RUNTIME, WEBHOOK_DELIVERY_QUEUE, type QueueSpec } from '../shared/resource-spec.ts';
+import { entryOf, eumFixture, snsNotification, withEntry } from '../test/support/events.ts';
+import { metered, newMeter, requestsOf, since, snapshot, type Meter } from './meter.ts';
+import prices from './prices.json' with { type: 'json' };
+
+const REGION = 'us-east-1';
+const creds = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+/** Where a function's time and invocations are counted. */
+interface FunctionMeter {
+  invocations: number;
+  ms: number;
+}
+const timed = <H extends (...a: any[]) => Promise<any>>(h: H, f: FunctionMeter): H =>
+  (async (...a: Parameters<H>) => {
+    const t0 = performance.now();
+    f.invocations++;
+    try {
+      return await h(...a);
+    } finally {
+      f.ms += performance.now() - t0;
+    }
+  }) as H;
+
+export interface KindCost {
+  kind: string;
+  events: number;
+  /** Write units per event (refused writes included, counted by hand), and of them refused. */
+  wcu: number;
+  failedWcu: number;
+  rcu: number;
+  /** AWS requests per event, by service (our functions' and the pollers'). */
+  requests: { DynamoDB: number; SNS: number; SQS: number };
+  /** Invocations per event, by function. */
+  invocations: Record<string, number>;
+  /** Lambda GB-seconds per event (measured handler time × memory). */
+  gbSeconds: number;
+  /**
+   * USD per million events: write and read units, invocations, SNS and SQS requests. Duration is
+   * left out: measured here it is DynamoDB Local's and this machine's time, not Lambda's.
+   */
+  costPerMillion: number;
+  /** The same with the duration measured here (an upper bound on a loaded machine). */
+  costWithLocalDurationPerMillion: number;
+  /** Requests by `<service> <command>`, whole run of this kind (for the JSON). */
+  detail: Record<string, number>;
+}
+
+const perMillion = (c: { wcu: number; rcu: number; gbSeconds: number; lambdaRequests: number; snsPublishes: number; sqsRequests: number }) =>
+  1e6 *
+  (c.wcu * prices.dynamodb.writeRequestUnit +
+    c.rcu * prices.dynamodb.readRequestUnit +
+    c.lambdaRequests * prices.lambda.request +
+    c.gbSeconds * prices.lambda.gbSecondArm +
+    c.snsPublishes * prices.sns.publish +
+    c.sqsRequests * prices.sqs.request);
+
+/** `n` inbound texts from contacts `contact(i)`, at second `t0 + i`, each its own wamid. */
+function inboundBodies(n: number, contact: (i: number) => string, t0: number): string[] {
+  const text = eumFixture('inbound-text');
+  return Array.from({ length: n }, (_, i) => {
+    const e = entryOf(text);
+    const v = e.changes[0].value;
+    v.messages[0].id = `wamid.BENCH${randomUUID()}`;
+    v.messages[0].from = contact(i);
+    v.messages[0].timestamp = String(t0 + i);
+    v.contacts[0].wa_id = contact(i);
+    return JSON.stringify(withEntry(text, e));
+  });
+}
+
+/** Status envelopes (`sent`, `delivered`, `read`) for send records `ids`, carrying our id. */
+function statusBodies(ids: string[], contact: (i: number) => string, t0: number): string[] {
+  const status = eumFixture('status-sent');
+  return (['sent', 'delivered', 'read'] as const).flatMap((word, step) =>
+    ids.map((id, i) => {
+      const e = entryOf(status);
+      const s = e.changes[0].value.statuses[0];
+      s.id = `wamid.OUT${id}`;
+      s.status = word;
+      s.timestamp = String(t0 + i + step);
+      s.recipient_id = contact(i);
+      s.biz_opaque_callback_data = id;
+      return JSON.stringify({ ...withEntry(status, e), messageId: `aws-${id}` });
+    }),
+  );
+}
+
+export async function benchCost(opts: { perKind: number }) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wb-bench-cost-'));
+  const ddb = await startDynamoDb();
+  const aws = await startAwsEmulator();
+  const plain = { region: REGION, credentials: creds };
+  const dynamodb = new DynamoDBClient({ ...plain, endpoint: ddb.endpoint });
+  const sqsPlain = new SQSClient({ ...plain, endpoint: aws.endpoint });
+  const snsPlain = new SNSClient({ ...plain, endpoint: aws.endpoint });
+  const names = { ...defaultResourceNames(`bench-${randomUUID().slice(0, 8)}`) };
+  const resources = await provision({
+    dynamodb,
+    sqs: sqsPlain,
+    sns: snsPlain,
+    s3: new S3Client({ ...plain, endpoint: aws.endpoint, forcePathStyle: true }),
+    names,
+    queues: [INBOUND_QUEUE, WEBHOOK_DELIVERY_QUEUE, { ...WEBHOOK_DELIVERY_QUEUE, name: 'webhook-retry', subscribedToDomainEvents: false } as QueueSpec],
+    sqsEndpoint: aws.endpoint,
+  });
+  const table = resources.tableName;
+
+  // One meter per function: what its own SDK clients send.
+  const meters = { inbound: newMeter(), events: newMeter(), webhooks: newMeter() };
+  const fns = { inbound: { invocations: 0, ms: 0 }, events: { invocations: 0, ms: 0 }, webhooks: { invocations: 0, ms: 0 } };
+  const docOf = (m: Meter) => documentClient(metered(new DynamoDBClient({ ...plain, endpoint: ddb.endpoint }), 'DynamoDB', m));
+  const inboundDoc = docOf(meters.inbound);
+  const eventsDoc = docOf(meters.events);
+  const webhooksDoc = docOf(meters.webhooks);
+
+  const inbound: SqsHandler = timed(inboundHandler({ store: new DynamoDbStore(inboundDoc, table) }), fns.inbound);
+  const events: StreamHandler = timed(
+    eventsHandler({
+      messages: new DynamoDbQueries(eventsDoc, table),
+      publisher: new SnsEventPublisher(metered(new SNSClient({ ...plain, endpoint: aws.endpoint }), 'SNS', meters.events), resources.eventsTopicArn),
+      unpublished: new DynamoDbUnpublishedEvents(eventsDoc, table),
+    }),
+    fns.events,
+  );
+  const webhooks: SqsHandler = timed(
+    webhooksHandler({
+      webhooks: new DynamoDbWebhooks(webhooksDoc, table),
+      secrets: new LocalSecretCipher(Buffer.alloc(32, 7).toString('base64')),
+      retries: new SqsRetryQueue(metered(new SQSClient({ ...plain, endpoint: aws.endpoint }), 'SQS', meters.webhooks), resources.queues['webhook-retry']!.url),
+      transport: new HttpWebhookTransport({ allowLoopback: true }),
+      urlPolicy: { allowLoopback: true, resolve: async () => ['127.0.0.1'] },
+      allowLoopback: true,
+      now: Date.now,
+    } as Parameters<typeof webhooksHandler>[0]),
+    fns.webhooks,
+  );
+
+  const pollerSqs = () => new SQSClient({ ...plain, endpoint: aws.endpoint });
+  const inboundPoller = await startPoller({ sqs: pollerSqs(), queueUrl: resources.queues[INBOUND_QUEUE.name]!.url, spec: INBOUND_QUEUE, handler: inbound, concurrency: 2 });
+  const webhookPoller = await startPoller({
+    sqs: pollerSqs(),
+    queueUrl: resources.queues[WEBHOOK_DELIVERY_QUEUE.name]!.url,
+    spec: WEBHOOK_DELIVERY_QUEUE,
+    handler: webhooks,
+    concurrency: 2,
+  });
+  const streamPoller = await startStreamPoller({
+    dynamodb,
+    streams: new DynamoDBStreamsClient({ ...plain, endpoint: ddb.endpoint }),
+    tableName: table,
+    handler: events,
+    checkpointFile: join(dataDir, 'checkpoints.json'),
+  });
+  const pollers: Poller[] = [inboundPoller, webhookPoller];
+
+  /** Publishes the envelopes as End User Messaging Social does, and waits until every stage is quiet. */
+  async function run(kind: string, bodies: string[]): Promise<KindCost> {
+    const before = {
+      meters: Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, snapshot(m)])) as Record<keyof typeof meters, Meter>,
+      fns: structuredClone(fns),
+      pollerSqs: pollers.map((p) => p.counters.sqsRequests),
+      deleted: inboundPoller.counters.deleted,
+    };
+    for (let i = 0; i < bodies.length; i += 10) {
+      await snsPlain.send(
+        new PublishBatchCommand({
+          TopicArn: resources.topicArn,
+          PublishBatchRequestEntries: bodies.slice(i, i + 10).map((Message, j) => ({ Id: String(j), Message })),
+        }),
+      );
+    }
+    const state = () => JSON.stringify([inboundPoller.counters.deleted, webhookPoller.counters.deleted, streamPoller.counters.records, fns]);
+    for (let last = '', quietSince = performance.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      const now = state();
+      if (now !== last) [last, quietSince] = [now, performance.now()];
+      else if (inboundPoller.counters.deleted - before.deleted >= bodies.length && performance.now() - quietSince > 2500) break;
+    }
+    const n = bodies.length;
+    const d = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, since(m, before.meters[k as keyof typeof meters])])) as Record<keyof typeof meters, Meter>;
+    const all = [d.inbound, d.events, d.webhooks];
+    const pollerSqs = pollers.reduce((a, p, i) => a + p.counters.sqsRequests - before.pollerSqs[i]!, 0);
+    const invocations = Object.fromEntries(Object.entries(fns).map(([k, f]) => [k, (f.invocations - before.fns[k as keyof typeof fns].invocations) / n]));
+    const ms = Object.entries(fns).reduce((a, [k, f]) => a + f.ms - before.fns[k as keyof typeof fns].ms, 0);
+    const gbSeconds = ((ms / 1000) * (LAMBDA_RUNTIME.memoryMb / 1024)) / n;
+    const sum = (f: (m: Meter) => number) => all.reduce((a, m) => a + f(m), 0);
+    const requests = {
+      DynamoDB: sum((m) => requestsOf(m, 'DynamoDB')) / n,
+      SNS: 1 + sum((m) => requestsOf(m, 'SNS')) / n, // 1: End User Messaging Social's publish of the event itself
+      SQS: (pollerSqs + sum((m) => requestsOf(m, 'SQS'))) / n,
+    };
+    const wcu = sum((m) => m.wcu) / n;
+    const rcu = sum((m) => m.rcu) / n;
+    const lambdaRequests = Object.values(invocations).reduce((a, b) => a + b, 0);
+    const detail: Record<string, number> = { 'SQS ReceiveMessage+DeleteMessageBatch (pollers)': pollerSqs };
+    for (const m of all) for (const [k, v] of m.requests) detail[k] = (detail[k] ?? 0) + v;
+    return {
+      kind,
+      events: n,
+      wcu,
+      failedWcu: sum((m) => m.failedWcu) / n,
+      rcu,
+      requests,
+      invocations,
+      gbSeconds,
+      costPerMillion: perMillion({ wcu, rcu, gbSeconds: 0, lambdaRequests, snsPublishes: requests.SNS, sqsRequests: requests.SQS }),
+      costWithLocalDurationPerMillion: perMillion({ wcu, rcu, gbSeconds, lambdaRequests, snsPublishes: requests.SNS, sqsRequests: requests.SQS }),
+      detail,
+    };
+  }
+
+  try {
+    const n = opts.perKind;
+    const contact = (i: number) => `1650777${String(i).padStart(4, '0')}`;
+    const t0 = 1_760_000_000;
+    const kinds: KindCost[] = [];
+    kinds.push(await run('inbound message, new conversation', inboundBodies(n, contact, t0)));
+    const again = inboundBodies(n, contact, t0 + 10_000);
+    kinds.push(await run('inbound message, existing conversation', again));
+    kinds.push(await run('inbound message, redelivered', again));
+    // Send records as the API writes them (not metered: the send is the API's cost), then their statuses.
+    const outbound = new DynamoDbOutbound(documentClient(dynamodb), table);
+    const sample = parseEventBody(snsNotification(eumFixture('inbound-text')), Date.now());
+    if (sample.kind !== 'ok') throw new Error(sample.reason);
+    const pn = sample.parsed.messages[0]!.business.phoneNumberId;
+    const ids = Array.from({ length: n }, () => `msg_${randomUUID().replaceAll('-', '')}`);
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const r = {
+          id,
+          phoneNumberId: pn,
+          contactId: contact(i),
+          contact: { waId: contact(i) },
+          type: 'text',
+          content: { body: `reply ${i}` },
+          timestampMs: (t0 + 20_000 + i) * 1000,
+          requestHash: 'h',
+          attemptId: randomUUID(),
+        };
+        await outbound.begin(r, Date.now());
+        await outbound.markSent(r, `aws-${id}`, Date.now());
+      }),
+    );
+    kinds.push(await run('status (sent, delivered, read)', statusBodies(ids, contact, t0 + 20_000)));
+    return { kinds, naive: await naive(ddb.endpoint, table, inboundBodies(n, contact, t0 + 30_000)) };
+  } finally {
+    await Promise.all([...pollers.map((p) => p.stop()), streamPoller.stop()]);
+    await Promise.all([ddb.stop(), aws.stop()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The naive design, measured: SNS invokes a function per event (no queue), which stores the event
+ * with one PutItem. Its write units and duration are measured on the same table.
+ */
+async function naive(endpoint: string, table: string, bodies: string[]) {
+  const m = newMeter();
+  const doc = documentClient(metered(new DynamoDBClient({ region: REGION, credentials: creds, endpoint }), 'DynamoDB', m));
+  const f = { invocations: 0, ms: 0 };
+  const handler = timed(async (body: string) => {
+    const sns = JSON.parse(body);
+    await doc.send(new PutCommand({ TableName: table, Item: { PK: `NAIVE#${randomUUID()}`, SK: 'E', body: sns.Message ?? body } }));
+  }, f);
+  for (const b of bodies) await handler(snsNotification(JSON.parse(b)));
+  const n = bodies.length;
+  // The smallest function: 128 MB.
+  const gbSeconds = ((f.ms / 1000) * (128 / 1024)) / n;
+  const wcu = m.wcu / n;
+  const naiveCost = (g: number) => perMillion({ wcu, rcu: 0, gbSeconds: g, lambdaRequests: 1, snsPublishes: 1, sqsRequests: 0 });
+  return { wcu, gbSeconds, costPerMillion: naiveCost(0), costWithLocalDurationPerMillion: naiveCost(gbSeconds) };
+}
+
+if (import.meta.main) {
+  const r = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 300) });
+  console.log(JSON.stringify(r, null, 2));
+  process.exit(0);
+}
