@@ -182,7 +182,9 @@ export class WhatsAppBackend extends Construct {
 
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;
-    for (const fn of [inbound.function, api.function, mediaJobs.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    for (const fn of [inbound.function, api.function, mediaJobs.function, domainEvents.eventsFunction, domainEvents.webhooksFunction]) {
+      fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    }
     const monitoring = new Monitoring(this, 'Monitoring', {
       ...props.monitoring,
       backendId,

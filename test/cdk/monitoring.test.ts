@@ -5,7 +5,7 @@ import { BACKEND_DIMENSION, BACKEND_ID_ENV, MEDIA_FAILED_OUTCOME, METRICS, METRI
 import { arnOf, deadLetterQueueIdOf, functionIdOf, logicalIdOf, PHONE_NUMBER_ID, synthesize, WABA_ID } from './support.ts';
 
 const PROPS = { wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] };
-const FUNCTIONS = [/Stores WhatsApp events/, /WhatsApp backend HTTP API/, /Copies inbound WhatsApp media/];
+const FUNCTIONS = [/Stores WhatsApp events/, /WhatsApp backend HTTP API/, /Copies inbound WhatsApp media/, /Publishes the table's changes/, /Delivers domain events/];
 
 type Alarm = { Properties: Record<string, any> };
 const alarmsOf = (template: ReturnType<typeof synthesize>['template']) =>
