@@ -167,6 +167,8 @@ export class WhatsAppBackend extends Construct {
       keyRemovalPolicy: removalPolicy,
     });
     mediaJobs.grantEnqueue(inbound.function);
+    // Quarantine replay (POST /v1/quarantine/{id}/replay) ingests as the inbound function does.
+    mediaJobs.grantEnqueue(api.function);
 
     const domainEvents = new DomainEvents(this, 'DomainEvents', {
       store,

@@ -4,7 +4,10 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
+import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
+import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
+import type { ReplayDeps } from '../../shared/domain/replay-quarantined.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
@@ -70,12 +73,24 @@ function defaultDeps(): ApiDeps {
   const doc = documentClient();
   const sender = senderDeps(doc);
   let webhooks: WebhookApiDeps | undefined;
+  let replay: ReplayDeps | undefined;
   return {
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     now: Date.now,
     media: mediaDeps(doc, sender),
     sender,
     webhooks: () => (webhooks ??= { ...webhookAdapters(doc), now: Date.now }),
+    replay: () => (replay ??= replayDeps(doc)),
+  };
+}
+
+/** Quarantine replay wiring: the inbound function's store and media queue. */
+function replayDeps(doc: ReturnType<typeof documentClient>): ReplayDeps {
+  const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+  return {
+    store: new DynamoDbStore(doc, config.TABLE_NAME),
+    mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
+    now: Date.now,
   };
 }
 
