@@ -10,7 +10,7 @@ describe('quarantine replay', () => {
     // Prepare: a real envelope padded past what an item keeps.
     const { doc, tableName } = await freshTable();
     const store = new DynamoDbStore(doc, tableName);
-    const raw = snsNotification({ ...eumFixture('inbound-text'), padding: 'x'.repeat(QUARANTINE_RAW_MAX) });
+    const raw = snsNotification({ ...(eumFixture('inbound-text') as object), padding: 'x'.repeat(QUARANTINE_RAW_MAX) });
     await store.quarantine({ raw, reason: 'refused', receivedAtMs: Date.now() });
     const [item] = (await doc.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
     expect(item?.rawTruncated).toBe(true);
