@@ -61,12 +61,14 @@ async function recorded(target: 'api' | 'sandbox', base: string | null, method: 
   return reply;
 }
 
+/** `WB_HANDLERS=bundled`: the journeys run on the bundles `npm run bundle` builds (CI does it once). */
+export const journeyHandlerSource = (): 'sources' | 'bundled' => (process.env.WB_HANDLERS === 'bundled' ? 'bundled' : 'sources');
+
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 async function localTarget(): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-it-'));
-  // WB_HANDLERS=bundled: the journeys run on the bundles the stack deploys (CI does it once).
-  const handlerSource = process.env.WB_HANDLERS === 'bundled' ? 'bundled' : 'sources';
+  const handlerSource = journeyHandlerSource();
   let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet, handlerSource });
   // A restart keeps the ports: the handler modules keep their SDK clients, as a warm Lambda would.
   const ports = () => {
