@@ -67,6 +67,8 @@ beforeAll(async () => {
       urlPolicy: { allowLoopback: false, resolve: async () => ['192.0.2.1'] },
       now: Date.now,
     }),
+    // Quarantine replay on the same table (no media queue: a replayed image's copy job is not sent).
+    replay: () => ({ store: bench.store, now: Date.now }),
   });
 }, 120_000);
 afterAll(() => bench?.stop());
