@@ -167,6 +167,8 @@ export class WhatsAppBackend extends Construct {
       keyRemovalPolicy: removalPolicy,
     });
     mediaJobs.grantEnqueue(inbound.function);
+    // Quarantine replay (POST /v1/quarantine/{id}/replay) ingests as the inbound function does.
+    mediaJobs.grantEnqueue(api.function);
 
     const domainEvents = new DomainEvents(this, 'DomainEvents', {
       store,
@@ -182,7 +184,9 @@ export class WhatsAppBackend extends Construct {
 
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;
-    for (const fn of [inbound.function, api.function, mediaJobs.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    for (const fn of [inbound.function, api.function, mediaJobs.function, domainEvents.eventsFunction, domainEvents.webhooksFunction]) {
+      fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    }
     const monitoring = new Monitoring(this, 'Monitoring', {
       ...props.monitoring,
       backendId,

@@ -12,6 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUNDLE_DIR, FUNCTION_HANDLERS } from '../lib/bundling.ts';
+import { bundleHandlers } from '../scripts/bundle.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -74,11 +77,22 @@ export interface RuntimeInfo {
   startedAt: string;
   readyInMs: number;
   dataDir: string;
+  /** Where the handlers come from: `lambdas/<name>/handler.ts`, or the bundles of `npm run bundle` (`--bundled`). */
+  handlers: HandlerSource;
 }
+
+/** `sources`: `lambdas/<name>/handler.ts`; `bundled`: `dist/lambdas/<name>/index.mjs`, the stack's esbuild output. */
+export type HandlerSource = 'sources' | 'bundled';
 
 export interface RuntimeOptions {
   /** @default '.local' (resolved against the working directory) */
   readonly dataDir?: string;
+  /**
+   * Run the handlers from their sources, or from the bundles `npm run bundle` writes with the stack's
+   * esbuild options (built first when missing). Handlers given in `handlers` are used either way.
+   * @default 'sources'
+   */
+  readonly handlerSource?: HandlerSource;
   /** Wipe the persisted data first. @default false */
   readonly fresh?: boolean;
   /**
@@ -193,10 +207,10 @@ function bindModuleHandlers(): void {
   handlersBoundTo = endpoints;
 }
 
-function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | undefined): SqsHandler {
+function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | undefined, modules: Readonly<Record<string, SqsHandler>>): SqsHandler {
   const given = injected?.[spec.name];
   if (given) return given;
-  const handler = QUEUE_HANDLERS[spec.handler];
+  const handler = modules[spec.handler];
   if (!handler) throw new Error(`No handler for queue ${spec.name}: lambdas/${spec.handler}/handler.ts is not wired into local/runtime.ts`);
   bindModuleHandlers();
   return handler;
@@ -229,10 +243,36 @@ async function registerWebhook(apiUrl: string, url: string): Promise<{ id: strin
   return { id: made.id, url: made.url, secret: made.secret };
 }
 
+interface ModuleHandlers {
+  queues: Readonly<Record<string, SqsHandler>>;
+  stream: StreamHandler;
+  api: ApiHandler;
+}
+
+/**
+ * The bundles of `npm run bundle` (built now when one is missing), imported: each exports the
+ * `handler` Lambda calls.
+ */
+async function bundledHandlers(logger: LocalLogger): Promise<ModuleHandlers> {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const file = (name: string) => join(root, BUNDLE_DIR, name, 'index.mjs');
+  if (FUNCTION_HANDLERS.some((name) => !existsSync(file(name)))) {
+    logger.info('building the bundles (npm run bundle)');
+    await bundleHandlers();
+  }
+  const load = async (name: string) => (await import(pathToFileURL(file(name)).href)).handler;
+  return {
+    queues: { inbound: await load('inbound'), media: await load('media'), webhooks: await load('webhooks') },
+    stream: await load('events'),
+    api: await load('api'),
+  };
+}
+
 /** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const t0 = performance.now();
   const logger = opts.logger ?? consoleLogger;
+  const handlerSource = opts.handlerSource ?? 'sources';
   const dataDir = resolve(opts.dataDir ?? '.local');
   const runtimeFile = join(dataDir, 'runtime.json');
   mkdirSync(dataDir, { recursive: true });
@@ -354,6 +394,11 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     cleanups.push(async () => env.restore());
 
     let webhooksWithReporter: SqsHandler | undefined;
+    // After the environment is set: a bundle, like a Lambda, reads it when first called.
+    const modules: ModuleHandlers =
+      handlerSource === 'bundled'
+        ? await bundledHandlers(logger)
+        : { queues: QUEUE_HANDLERS, stream: eventsModuleHandler, api: apiModuleHandler };
     const pollers: Record<string, Poller> = {};
     const queueInfo: RuntimeInfo['queues'] = {};
     for (const spec of QUEUES) {
@@ -365,9 +410,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
         queueArn: q.arn,
         spec,
         handler:
-          spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name]
+          spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
-            : queueHandler(spec, opts.handlers?.queues),
+            : queueHandler(spec, opts.handlers?.queues, modules.queues),
         concurrency: opts.pollerConcurrency ?? 2,
         logger,
       });
@@ -378,7 +423,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     let streamHandler = opts.handlers?.stream;
     if (!streamHandler) {
       bindModuleHandlers();
-      streamHandler = eventsModuleHandler;
+      streamHandler = modules.stream;
     }
     const streamPoller = await startStreamPoller({
       dynamodb,
@@ -393,7 +438,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     let apiHandler = opts.handlers?.api;
     if (!apiHandler) {
       bindModuleHandlers();
-      apiHandler = apiModuleHandler;
+      apiHandler = modules.api;
     }
     const gateway: HttpGateway = await startHttpGateway({
       port: ports.api,
@@ -422,6 +467,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       startedAt: new Date().toISOString(),
       readyInMs: Math.round(performance.now() - t0),
       dataDir,
+      handlers: handlerSource,
     };
     if (opts.webhook) info.webhook = await registerWebhook(gateway.url, opts.webhook);
     writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);

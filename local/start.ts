@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole backend on loopback until Ctrl-C. `npm start -- --fresh` wipes `.local/`
- * first; `--webhook <url>` registers an endpoint for the events. Ports move with PORT, SANDBOX_PORT, AWS_PORT and DYNAMODB_PORT.
+ * first; `--webhook <url>` registers an endpoint for the events; `--bundled` runs the handlers'
+ * bundles (`npm run bundle`) instead of their sources. Ports move with PORT, SANDBOX_PORT, AWS_PORT and DYNAMODB_PORT.
  */
 import { parseArgs } from 'node:util';
 import { banner, consoleLogger, startRuntime } from './runtime.ts';
@@ -10,6 +11,7 @@ const { values } = parseArgs({
     fresh: { type: 'boolean', default: false },
     'data-dir': { type: 'string' },
     webhook: { type: 'string' },
+    bundled: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -17,10 +19,11 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>]',
+      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>] [-- --bundled]',
       '  --fresh           start with empty tables, queues and buckets',
       '  --data-dir <dir>  where the local data lives (default .local)',
       '  --webhook <url>   deliver every event to this endpoint (signed; secret in runtime.json)',
+      '  --bundled         run the bundles the stack deploys (npm run bundle; built when missing), not the sources',
       'Ports: PORT (3000), SANDBOX_PORT (3001), AWS_PORT (4566), DYNAMODB_PORT (8000); 0 picks a free one.',
     ].join('\n'),
   );
@@ -33,6 +36,7 @@ try {
     fresh: values.fresh,
     dataDir: values['data-dir'] ?? '.local',
     webhook: values.webhook,
+    handlerSource: values.bundled ? 'bundled' : 'sources',
     // One line per delivery attempt: ids and outcome only, never the payload.
     onDelivery: (d) =>
       console.log(

@@ -35,9 +35,14 @@ export const METRICS = {
   sends: { name: 'Sends', by: 'Outcome' },
   /** Inbound media copy attempts, by outcome (`stored`, `failed`, `skipped`, `retry`). */
   mediaCopies: { name: 'MediaCopies', by: 'Outcome' },
+  /** Webhook delivery attempts, by outcome (`delivered`; `failed`: tried again later; `parked`: given up). */
+  webhookDeliveries: { name: 'WebhookDeliveries', by: 'Outcome' },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
+
+/** The webhook delivery outcomes that failed: `failed` is tried again later, `parked` was given up. */
+export const WEBHOOK_FAILED_OUTCOMES = ['failed', 'parked'] as const;
 
 /** The media copy outcome that is a final failure (the job is done, the file is not stored). */
 export const MEDIA_FAILED_OUTCOME = 'failed';

@@ -47,6 +47,11 @@ export class MetricTally {
     return Object.fromEntries([...this.totals].map(([k, n]) => [METRICS[k].name, n]));
   }
 
+  /** The counts of one metric by the values of its breakdown dimension (for logs). */
+  breakdownOf(key: MetricKey): Record<string, number> {
+    return Object.fromEntries(this.breakdown.get(key) ?? []);
+  }
+
   /** Writes the totals as one EMF line and each breakdown value as its own, then starts over. */
   publish(): void {
     try {

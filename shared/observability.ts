@@ -29,3 +29,17 @@ export function safeError(err: unknown): { name: string; message: string; stack?
     ...(causes.length > 0 && { causes }),
   };
 }
+
+/** At most this many ids of one kind in a log line: a batch of 100 records stays one readable line. */
+export const LOGGED_IDS_MAX = 100;
+
+/** Ids for a log line: each once, in order, at most {@link LOGGED_IDS_MAX}. */
+export function loggedIds(ids: Iterable<string | undefined>): string[] {
+  const unique = new Set<string>();
+  for (const id of ids) {
+    if (id === undefined || id === '') continue;
+    if (unique.size >= LOGGED_IDS_MAX) break;
+    unique.add(id);
+  }
+  return [...unique];
+}

@@ -67,20 +67,27 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
 }
 
 /**
- * The router percent-decodes path parameters itself, and throws URIError on a malformed escape
- * (`%E0%A4%A`): the caller's 400. This finds which parameter of the matching route it was.
+ * The route whose pattern a path fits, with each `{name}` of the pattern and the raw segment in
+ * its place (not decoded: the router decodes, and refuses what it cannot).
  */
-function malformedParam(method: string, pathname: string, routes: AnyRoute[]): string | undefined {
+export function matchRoute(method: string, pathname: string, routes: readonly AnyRoute[]): { route: AnyRoute; params: Array<[string, string]> } | undefined {
   const segments = pathname.split('/');
   for (const route of routes) {
     const pattern = route.path.split('/');
     if (route.method !== method || pattern.length !== segments.length) continue;
     const names = pattern.map((p, i) => (/^\{\w+\}$/.test(p) ? p.slice(1, -1) : p === segments[i] ? '' : undefined));
     if (names.includes(undefined)) continue;
-    const bad = names.findIndex((name, i) => name !== '' && !decodes(segments[i]!));
-    if (bad >= 0) return names[bad];
+    return { route, params: names.flatMap((name, i) => (name ? [[name, segments[i]!] as [string, string]] : [])) };
   }
   return undefined;
+}
+
+/**
+ * The router percent-decodes path parameters itself, and throws URIError on a malformed escape
+ * (`%E0%A4%A`): the caller's 400. This finds which parameter of the matching route it was.
+ */
+function malformedParam(method: string, pathname: string, routes: AnyRoute[]): string | undefined {
+  return matchRoute(method, pathname, routes)?.params.find(([, raw]) => !decodes(raw))?.[0];
 }
 
 function decodes(s: string): boolean {

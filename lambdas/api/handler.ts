@@ -4,7 +4,11 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
+import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
+import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
+import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
+import type { ReplayDeps } from '../../shared/domain/replay-quarantined.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
@@ -12,24 +16,56 @@ import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-medi
 import type { MediaApiDeps } from './routes/media.ts';
 import type { WebhookApiDeps } from './routes/webhooks.ts';
 import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
-import { makeApi } from './app.ts';
+import { makeApi, matchRoute } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
+import { instrumented } from '../../shared/tracing.ts';
 
-/** The API, counting the answers of `POST /v1/messages` by outcome. */
+/** Path parameters that may be logged: `contactId` is a user's wa_id, a phone number. */
+const LOGGED_PARAMS = new Set(['id', 'uploadId', 'phoneNumberId']);
+
+/**
+ * The API, counting the answers of `POST /v1/messages` by outcome, with one log line per request:
+ * the route's pattern (never the path, which may hold a phone number), the answer's status and
+ * error code, the ids of the path and, for a send, the new message's id. Never a body.
+ */
 export function makeHandler(deps: ApiDeps) {
-  const api = makeApi(allRoutes(deps));
+  const routes = allRoutes(deps);
+  const api = makeApi(routes);
   return async (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> => {
+    const started = performance.now();
     const result = await api(event, context);
-    if (event.httpMethod === 'POST' && /\/v1\/messages\/?$/.test(event.path)) {
+    const send = event.httpMethod === 'POST' && /\/v1\/messages\/?$/.test(event.path);
+    if (send) {
       new MetricTally().add('sends', result.statusCode < 400 ? 'accepted' : result.statusCode < 500 ? 'rejected' : 'error').publish();
     }
+    const matched = matchRoute(event.httpMethod, (event.path ?? '').replace(/\/$/, '') || '/', routes);
+    const body = result.statusCode >= 400 || send ? parseJson(result.body) : undefined;
+    logger.info('request', {
+      method: event.httpMethod,
+      route: matched?.route.path ?? 'unmatched',
+      status: result.statusCode,
+      durationMs: Math.round(performance.now() - started),
+      apiRequestId: event.requestContext?.requestId,
+      ...(matched && { ids: Object.fromEntries(matched.params.filter(([name]) => LOGGED_PARAMS.has(name))) }),
+      ...(send && typeof body?.id === 'string' && { messageId: body.id }),
+      ...(result.statusCode >= 400 && { errorCode: (body?.error as { code?: unknown } | undefined)?.code }),
+    });
     return result;
   };
+}
+
+function parseJson(text: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text ?? '');
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Lambda's own wiring, built on first use (tests and the bench call makeHandler with theirs). */
@@ -38,12 +74,25 @@ function defaultDeps(): ApiDeps {
   const doc = documentClient();
   const sender = senderDeps(doc);
   let webhooks: WebhookApiDeps | undefined;
+  let replay: ReplayDeps | undefined;
   return {
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     now: Date.now,
     media: mediaDeps(doc, sender),
     sender,
     webhooks: () => (webhooks ??= { ...webhookAdapters(doc), now: Date.now }),
+    replay: () => (replay ??= replayDeps(doc)),
+  };
+}
+
+/** Quarantine replay wiring: the inbound function's store and media queue. */
+function replayDeps(doc: ReturnType<typeof documentClient>): ReplayDeps {
+  const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+  return {
+    store: new DynamoDbStore(doc, config.TABLE_NAME),
+    mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
+    isTransient: isTransientFailure,
+    now: Date.now,
   };
 }
 
@@ -86,5 +135,5 @@ function senderDeps(doc: ReturnType<typeof documentClient>): () => MessageSender
 }
 
 let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
-  (wired ??= makeHandler(defaultDeps()))(event, context);
+export const handler = instrumented('api', (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
+  (wired ??= makeHandler(defaultDeps()))(event, context));

@@ -14,7 +14,8 @@ import { DynamoDbUnpublishedEvents } from '../../shared/adapters/dynamodb-unpubl
 import { SnsEventPublisher } from '../../shared/adapters/sns-events.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { publishChanges, type ItemChange, type PublishDeps } from '../../shared/domain/publish-events.ts';
-import { logger } from '../../shared/observability.ts';
+import { loggedIds, logger } from '../../shared/observability.ts';
+import { traced, instrumented } from '../../shared/tracing.ts';
 
 const image = (i: Record<string, unknown> | undefined) =>
   i ? unmarshall(i as Record<string, AttributeValue>, { wrapNumbers: false }) : undefined;
@@ -28,21 +29,27 @@ export function makeHandler(deps: PublishDeps) {
     }));
     const outcome = await publishChanges(changes, { ...deps, log: deps.log ?? { warn: (m, extra) => logger.warn(m, extra ?? {}) } });
     if (outcome.parked) logger.warn('events parked for replay', { parked: outcome.parked });
-    if (outcome.failedChangeIds.length) logger.warn('stream records left for retry', { failed: outcome.failedChangeIds.length, total: changes.length });
+    logger.info('events batch', {
+      records: changes.length,
+      published: outcome.published,
+      parked: outcome.parked,
+      failed: outcome.failedChangeIds.length,
+      sequenceNumbers: loggedIds([changes[0]?.id, changes.at(-1)?.id]),
+    });
     return { batchItemFailures: outcome.failedChangeIds.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
 
 let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+export const handler = instrumented('events', (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
   wired ??= (() => {
     const config = loadConfig(['TABLE_NAME', 'EVENTS_TOPIC_ARN']);
     const doc = documentClient();
     return makeHandler({
       messages: new DynamoDbQueries(doc, config.TABLE_NAME),
-      publisher: new SnsEventPublisher(new SNSClient({}), config.EVENTS_TOPIC_ARN),
+      publisher: new SnsEventPublisher(traced(new SNSClient({})), config.EVENTS_TOPIC_ARN),
       unpublished: new DynamoDbUnpublishedEvents(doc, config.TABLE_NAME),
     });
   })();
   return wired(event, context);
-};
+});

@@ -17,7 +17,8 @@ import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
-import { logger } from '../../shared/observability.ts';
+import { loggedIds, logger } from '../../shared/observability.ts';
+import { instrumented } from '../../shared/tracing.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
 
 /** The parser never throws by design; should it ever, the event is quarantined with the reason, not retried. */
@@ -29,19 +30,34 @@ function parseSafely(body: string, receivedAtMs: number): ParseResult {
   }
 }
 
-/** `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches). */
+/** What one batch did, for its log line: ids only (SQS message ids, wamids), never a number or a body. */
+interface BatchLog {
+  readonly wamids: string[];
+  quarantined: number;
+}
+
+/**
+ * `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches).
+ * One log line per batch: records, failures, quarantined events and the ids to correlate with.
+ */
 export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {
   const now = deps.now ?? Date.now;
-  const recordHandler = (tally: MetricTally) => async (record: SQSRecord) => {
+  const recordHandler = (tally: MetricTally, log: BatchLog) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseSafely(record.body, receivedAtMs);
-    if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
+    if (parsed.kind === 'ok') {
+      logContactMismatches(parsed.parsed.messages);
+      log.wamids.push(...parsed.parsed.messages.map((m) => m.wamid), ...parsed.parsed.statuses.map((st) => st.wamid));
+    }
     const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, {
       store: deps.store,
       mediaJobs: deps.mediaJobs,
       isTransient: isTransientFailure,
     });
-    if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
+    if (outcome.quarantined) {
+      log.quarantined++;
+      logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
+    }
     countIngested(tally, parsed, outcome);
     return outcome;
   };
@@ -49,13 +65,21 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
     // A processor per invocation: two batches handled at once must never share failures.
     const processor = new BatchProcessor(EventType.SQS);
     const tally = new MetricTally();
+    const log: BatchLog = { wamids: [], quarantined: 0 };
+    let failed: number | undefined;
     try {
-      const response = await processPartialResponse(event, recordHandler(tally), processor, { context });
-      if (response.batchItemFailures.length) {
-        logger.warn('records left for retry', { failed: response.batchItemFailures.length, total: event.Records.length });
-      }
+      const response = await processPartialResponse(event, recordHandler(tally, log), processor, { context });
+      failed = response.batchItemFailures.length;
       return response;
     } finally {
+      logger.info('inbound batch', {
+        records: event.Records.length,
+        ...(failed === undefined ? { failedWhole: true } : { failed }),
+        quarantined: log.quarantined,
+        counts: tally.snapshot(),
+        sqsMessageIds: loggedIds(event.Records.map((r) => r.messageId)),
+        wamids: loggedIds(log.wamids),
+      });
       tally.publish();
     }
   };
@@ -87,7 +111,7 @@ function logContactMismatches(messages: readonly InboundMessage[]): void {
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
 let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = instrumented('inbound', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   wired ??= (() => {
     const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
     return makeHandler({
@@ -96,4 +120,4 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
     });
   })();
   return wired(event, context);
-};
+});

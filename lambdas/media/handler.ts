@@ -15,7 +15,8 @@ import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { runInboundMediaJob, type InboundJobDeps } from '../../shared/domain/media-jobs.ts';
 import { MetricTally } from '../../shared/metrics.ts';
-import { logger } from '../../shared/observability.ts';
+import { loggedIds, logger } from '../../shared/observability.ts';
+import { instrumented } from '../../shared/tracing.ts';
 
 export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount' | 'log'> {
   /** Receives before the queue moves a job to its DLQ. @default MEDIA_QUEUE.maxReceiveCount */
@@ -40,23 +41,43 @@ export function makeHandler(deps: MediaHandlerDeps) {
 
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const tally = new MetricTally();
+    let failed: number | undefined;
     try {
       // A batch where every record failed is still answered with the list, like any other.
       // A processor per invocation: it holds the batch's records and failures, so one shared by two
       // invocations at once would mix their answers.
-      return await processPartialResponse(event, recordHandler(tally), new BatchProcessor(EventType.SQS), {
+      const response = await processPartialResponse(event, recordHandler(tally), new BatchProcessor(EventType.SQS), {
         context,
         throwOnFullBatchFailure: false,
       });
+      failed = response.batchItemFailures.length;
+      return response;
     } finally {
+      logger.info('media batch', {
+        records: event.Records.length,
+        ...(failed === undefined ? { failedWhole: true } : { failed }),
+        outcomes: tally.breakdownOf('mediaCopies'),
+        sqsMessageIds: loggedIds(event.Records.map((r) => r.messageId)),
+        messageIds: loggedIds(event.Records.map((r) => jobMessageId(r.body))),
+      });
       tally.publish();
     }
   };
 }
 
+/** The project message id a job names, for the log line (a body that is no job names none). */
+function jobMessageId(body: string): string | undefined {
+  try {
+    const id: unknown = (JSON.parse(body) as { messageId?: unknown } | null)?.messageId;
+    return typeof id === 'string' && /^msg_[0-9a-f]+$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
 let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = instrumented('media', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   wired ??= (() => {
     const config = loadConfig(['TABLE_NAME', 'MEDIA_BUCKET', 'MEDIA_QUEUE_URL']);
     return makeHandler({
@@ -68,4 +89,4 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
     });
   })();
   return wired(event, context);
-};
+});

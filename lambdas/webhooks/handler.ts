@@ -11,7 +11,9 @@ import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { fanOut, runJobs, type DeliveryDeps } from '../../shared/domain/deliver-webhooks.ts';
 import { DomainEventSchema, type DomainEvent } from '../../shared/domain/events.ts';
 import { DeliveryJobSchema, type DeliveryJob } from '../../shared/domain/webhooks.ts';
-import { logger, safeError } from '../../shared/observability.ts';
+import { MetricTally } from '../../shared/metrics.ts';
+import { loggedIds, logger, safeError } from '../../shared/observability.ts';
+import { instrumented } from '../../shared/tracing.ts';
 
 function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | undefined {
   let value: unknown;
@@ -26,8 +28,20 @@ function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | un
   return event.success ? { event: event.data } : undefined;
 }
 
+/**
+ * Every attempt is counted (`WebhookDeliveries` by outcome) and each batch logs one line: records,
+ * failures, attempts by outcome and the event ids (never a URL: it may hold its receiver's secret).
+ */
 export function makeHandler(deps: DeliveryDeps) {
   return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
+    const tally = new MetricTally();
+    const counted: DeliveryDeps = {
+      ...deps,
+      onDelivery: (d) => {
+        tally.add('webhookDeliveries', d.outcome);
+        deps.onDelivery?.(d);
+      },
+    };
     const failures: string[] = [];
     const events: Array<{ id: string; event: DomainEvent }> = [];
     const jobs: Array<{ id: string; job: DeliveryJob }> = [];
@@ -48,8 +62,20 @@ export function makeHandler(deps: DeliveryDeps) {
         failures.push(...ids);
       }
     };
-    await run('fan-out', events.map((e) => e.id), () => fanOut(events.map((e) => e.event), deps));
-    await run('retries', jobs.map((j) => j.id), () => runJobs(jobs.map((j) => j.job), deps));
+    try {
+      await run('fan-out', events.map((e) => e.id), () => fanOut(events.map((e) => e.event), counted));
+      await run('retries', jobs.map((j) => j.id), () => runJobs(jobs.map((j) => j.job), counted));
+    } finally {
+      logger.info('webhooks batch', {
+        records: event.Records.length,
+        events: events.length,
+        jobs: jobs.length,
+        failed: failures.length,
+        attempts: tally.breakdownOf('webhookDeliveries'),
+        eventIds: loggedIds([...events.map((e) => e.event.id), ...jobs.map((j) => j.job.event.id)]),
+      });
+      tally.publish();
+    }
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
@@ -68,4 +94,4 @@ export function wireHandler(opts: { onDelivery?: DeliveryDeps['onDelivery'] } = 
 }
 
 let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (wired ??= wireHandler())(event, context);
+export const handler = instrumented('webhooks', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (wired ??= wireHandler())(event, context));

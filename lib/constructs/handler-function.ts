@@ -8,6 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/metric-names.ts';
 import { LAMBDA_RUNTIME } from '../../shared/resource-spec.ts';
+import { BUNDLING } from '../bundling.ts';
 
 /** The package root: `lambdas/` and the lock file live there. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -17,10 +18,6 @@ const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
   arm64: Architecture.ARM_64,
   x86_64: Architecture.X86_64,
 };
-
-/** Bundled code is ESM; CommonJS dependencies inside it still call `require`. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 
 /** Properties of {@link HandlerFunction}. */
@@ -104,14 +101,15 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
+      // The options of `npm run bundle` too (lib/bundling.ts): `npm start -- --bundled` runs the same code.
       bundling: {
         format: OutputFormat.ESM,
-        target: `node${LAMBDA_RUNTIME.nodeMajor}`,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: false,
-        externalModules: ['@aws-sdk/*'],
-        banner: ESM_REQUIRE_BANNER,
+        target: BUNDLING.target,
+        mainFields: [...BUNDLING.mainFields],
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
+        externalModules: [...BUNDLING.externalModules],
+        banner: BUNDLING.banner,
       },
     });
 

@@ -2,7 +2,8 @@
  * Every SDK client of the backend, in one place: the handlers wire their adapters with these. Each
  * call builds a client; a handler builds its own once per container, on first use. Endpoints come
  * from the SDK's standard configuration (`AWS_ENDPOINT_URL_<SERVICE>`), so the same code talks to
- * AWS or to the local servers.
+ * AWS or to the local servers. Where traces are sent (in Lambda), every client's calls are traced
+ * (a client built elsewhere, to keep a handler's imports light, is wrapped with `traced` too).
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -11,9 +12,10 @@ import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SocialMessagingClient, type SocialMessagingClientConfig } from '@aws-sdk/client-socialmessaging';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { traced } from '../tracing.ts';
 
 export function documentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, {
+  return DynamoDBDocumentClient.from(traced(client), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
@@ -50,7 +52,7 @@ export const SOCIALMESSAGING_MAX_ATTEMPTS = 3;
  * configuration (`AWS_ENDPOINT_URL_SOCIALMESSAGING`).
  */
 export function socialMessagingClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', requestHandler: keepAliveAgents(), ...config });
+  return traced(new SocialMessagingClient({ maxAttempts: SOCIALMESSAGING_MAX_ATTEMPTS, retryMode: 'standard', requestHandler: keepAliveAgents(), ...config }));
 }
 
 /**
@@ -65,12 +67,12 @@ export const SEND_TIMEOUT_MS = 20_000;
  * answer awaited at most `SEND_TIMEOUT_MS` (a `TimeoutError` after that).
  */
 export function socialMessagingSendClient(config: SocialMessagingClientConfig = {}): SocialMessagingClient {
-  return new SocialMessagingClient({
+  return traced(new SocialMessagingClient({
     // Idle sockets are let go before a server closes them, so a reset never makes a send in doubt.
     requestHandler: { ...keepAliveAgents(), requestTimeout: SEND_TIMEOUT_MS, throwOnRequestTimeout: true },
     ...config,
     maxAttempts: 1,
-  });
+  }));
 }
 
 /**
@@ -79,10 +81,10 @@ export function socialMessagingSendClient(config: SocialMessagingClientConfig = 
  * upload and refuses it. The file's integrity is checked here with SHA-256 instead.
  */
 export function mediaS3Client(config: S3ClientConfig = {}): S3Client {
-  return new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...config });
+  return traced(new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...config }));
 }
 
-/** The client of the media job queue (retry delays, new jobs). */
+/** The client of the media job queue and the webhook retry queue. */
 export function sqsClient(config: SQSClientConfig = {}): SQSClient {
-  return new SQSClient(config);
+  return traced(new SQSClient(config));
 }

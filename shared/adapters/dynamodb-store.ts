@@ -12,7 +12,7 @@ import { accountEventKind } from '../domain/account-events.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys, statusAttribute } from './dynamodb-keys.ts';
-import { PermanentWriteError, type EventStore } from '../ports/event-store.ts';
+import { PermanentWriteError, type EventStore, type QuarantineRecords, type QuarantineReplay, type StoredQuarantinedEvent } from '../ports/event-store.ts';
 import { eventContentOf } from '../domain/parse-event.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
@@ -54,7 +54,7 @@ async function write<T>(what: string, op: () => Promise<T>): Promise<T> {
   }
 }
 
-export class DynamoDbStore extends DynamoDbTable implements EventStore {
+export class DynamoDbStore extends DynamoDbTable implements EventStore, QuarantineRecords {
   async recordInbound(m: InboundMessage): Promise<{ inserted: boolean }> {
     const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
@@ -294,6 +294,40 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore {
       GSI1PK: keys.quarantine(hash),
       GSI1SK: `${at}#${hash}`,
     });
+  }
+
+  async getQuarantined(id: string): Promise<StoredQuarantinedEvent | undefined> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.quarantined(id), ConsistentRead: true }));
+    if (!item) return undefined;
+    return {
+      id: item.id as string,
+      raw: item.raw as string,
+      reason: item.reason as string,
+      receivedAtMs: Date.parse(item.receivedAt as string),
+      ...(item.source !== undefined && { source: item.source as string }),
+      ...(item.rawTruncated === true && { rawTruncated: true }),
+      ...(item.replay !== undefined && { replay: item.replay as QuarantineReplay }),
+    };
+  }
+
+  async markReplayed(id: string, replay: QuarantineReplay): Promise<{ kept: QuarantineReplay; won: boolean }> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.quarantined(id),
+          UpdateExpression: 'SET replay = :replay, replayedAt = :at',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(replay)',
+          ExpressionAttributeValues: { ':replay': replay, ':at': replay.replayedAt },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kept: replay, won: true };
+    } catch (err) {
+      const kept = err instanceof ConditionalCheckFailedException && err.Item ? (unmarshall(err.Item).replay as QuarantineReplay | undefined) : undefined;
+      if (kept) return { kept, won: false };
+      throw err;
+    }
   }
 
   /** A Put that happens once: a redelivery of the same content is a no-op. */

@@ -5,9 +5,10 @@
  */
 import { lookup } from 'node:dns/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../config.ts';
+import { traced } from '../tracing.ts';
+import { sqsClient } from './aws-clients.ts';
 import type { UrlPolicy } from '../domain/webhooks.ts';
 import { DynamoDbWebhooks } from './dynamodb-webhooks.ts';
 import { SqsRetryQueue } from './sqs-webhook-retries.ts';
@@ -16,7 +17,7 @@ import { KmsSecretCipher, LocalSecretCipher } from './webhook-secrets.ts';
 export function webhookAdapters(doc: DynamoDBDocumentClient) {
   const config = loadConfig(['TABLE_NAME', 'WEBHOOKS_KEY_ID', 'WEBHOOKS_LOCAL_KEY', 'WEBHOOK_RETRY_QUEUE_URL', 'WEBHOOKS_ALLOW_LOOPBACK']);
   let secrets;
-  if (config.WEBHOOKS_KEY_ID) secrets = new KmsSecretCipher(new KMSClient({}), config.WEBHOOKS_KEY_ID);
+  if (config.WEBHOOKS_KEY_ID) secrets = new KmsSecretCipher(traced(new KMSClient({})), config.WEBHOOKS_KEY_ID);
   else if (config.WEBHOOKS_LOCAL_KEY) secrets = new LocalSecretCipher(config.WEBHOOKS_LOCAL_KEY);
   else throw new Error('Invalid configuration: WEBHOOKS_KEY_ID (or, locally, WEBHOOKS_LOCAL_KEY) is required');
   const allowLoopback = config.WEBHOOKS_ALLOW_LOOPBACK === 'true';
@@ -27,7 +28,7 @@ export function webhookAdapters(doc: DynamoDBDocumentClient) {
   return {
     webhooks: new DynamoDbWebhooks(doc, config.TABLE_NAME),
     secrets,
-    retries: new SqsRetryQueue(new SQSClient({}), config.WEBHOOK_RETRY_QUEUE_URL),
+    retries: new SqsRetryQueue(sqsClient(), config.WEBHOOK_RETRY_QUEUE_URL),
     urlPolicy,
     allowLoopback,
   };

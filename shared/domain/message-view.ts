@@ -75,6 +75,7 @@ export interface StoredQuarantine {
   raw: string;
   rawTruncated?: boolean;
   source?: string;
+  replayedAt?: string;
 }
 
 const statusEntries = (item: StoredMessage): StoredStatus[] =>
@@ -255,5 +256,6 @@ export function toQuarantineItem(i: StoredQuarantine): QuarantineItem {
     raw: i.raw,
     ...(i.rawTruncated && { rawTruncated: true }),
     ...(i.source && { source: i.source }),
+    ...(i.replayedAt && { replayedAt: i.replayedAt }),
   };
 }

@@ -114,6 +114,7 @@ export const QuarantineItemSchema = z
     raw: z.string(),
     rawTruncated: z.boolean().optional(),
     source: z.string().optional(),
+    replayedAt: z.string().optional().describe('When POST /v1/quarantine/{id}/replay stored the event.'),
   })
   .meta({ id: 'QuarantineItem' });
 

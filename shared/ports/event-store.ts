@@ -26,3 +26,29 @@ export class PermanentWriteError extends Error {
  * words for it (shared/adapters/transient-errors.ts); the domain only hears the verdict.
  */
 export type TransientVerdict = (err: unknown) => boolean;
+
+/** What a replay of a quarantined event stored, and when. */
+export interface QuarantineReplay {
+  replayedAt: string;
+  messages: number;
+  statuses: number;
+  accountEvents: number;
+}
+
+/** A quarantined event as kept, with its replay once it has had one. */
+export interface StoredQuarantinedEvent extends QuarantinedEvent {
+  id: string;
+  /** The raw body was cut to fit an item: it cannot be replayed. */
+  rawTruncated?: boolean;
+  replay?: QuarantineReplay;
+}
+
+/** The quarantine, read back and marked once replayed. */
+export interface QuarantineRecords {
+  getQuarantined(id: string): Promise<StoredQuarantinedEvent | undefined>;
+  /**
+   * Marks a quarantined event replayed, once: answers the replay that is kept (of two replays at
+   * once, the first to land) and whether it is this one.
+   */
+  markReplayed(id: string, replay: QuarantineReplay): Promise<{ kept: QuarantineReplay; won: boolean }>;
+}

@@ -5,7 +5,7 @@ import { BACKEND_DIMENSION, BACKEND_ID_ENV, MEDIA_FAILED_OUTCOME, METRICS, METRI
 import { arnOf, deadLetterQueueIdOf, functionIdOf, logicalIdOf, PHONE_NUMBER_ID, synthesize, WABA_ID } from './support.ts';
 
 const PROPS = { wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] };
-const FUNCTIONS = [/Stores WhatsApp events/, /WhatsApp backend HTTP API/, /Copies inbound WhatsApp media/];
+const FUNCTIONS = [/Stores WhatsApp events/, /WhatsApp backend HTTP API/, /Copies inbound WhatsApp media/, /Publishes the table's changes/, /Delivers domain events/];
 
 type Alarm = { Properties: Record<string, any> };
 const alarmsOf = (template: ReturnType<typeof synthesize>['template']) =>
@@ -59,7 +59,7 @@ describe('alarm topic', () => {
     const alarms = alarmsOf(template);
 
     // Assess
-    expect(alarms.length).toBe(4 + 5 * 2 + 2 + 3); // a DLQ alarm each, errors and throttles of each function, API, domain
+    expect(alarms.length).toBe(4 + 5 * 2 + 2 + 3 + 2); // a DLQ alarm each, errors and throttles of each function, API, domain, webhooks
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -155,6 +155,15 @@ describe('alarms', () => {
       Dimensions: dims({ [METRICS.mediaCopies.by]: MEDIA_FAILED_OUTCOME }),
       Threshold: MONITORING_DEFAULTS.mediaFailures,
     });
+    for (const [outcome, threshold] of [['failed', MONITORING_DEFAULTS.webhookFailures], ['parked', MONITORING_DEFAULTS.webhookParked]] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRICS.webhookDeliveries.name,
+        Dimensions: dims({ [METRICS.webhookDeliveries.by]: outcome }),
+        Statistic: 'Sum',
+        Threshold: threshold,
+      });
+    }
     expect(share.Properties.Threshold).toBe(MONITORING_DEFAULTS.failedStatusPercent);
     const metrics = share.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string } } }[];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe(
@@ -168,11 +177,16 @@ describe('alarms', () => {
 
   it('take their thresholds from the monitoring props', () => {
     // Prepare / Act
-    const { template } = synthesize({ ...PROPS, monitoring: { apiP99LatencyMs: 1500, failedStatusPercent: 25, failedStatusMinimum: 100, quarantinedEvents: 10 } });
+    const { template } = synthesize({ ...PROPS, monitoring: { apiP99LatencyMs: 1500, failedStatusPercent: 25, failedStatusMinimum: 100, quarantinedEvents: 10, webhookParked: 3 } });
 
     // Assess
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Latency', Threshold: 1500 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: METRICS.quarantinedEvents.name, Threshold: 10 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRICS.webhookDeliveries.name,
+      Dimensions: Match.arrayWith([{ Name: METRICS.webhookDeliveries.by, Value: 'parked' }]),
+      Threshold: 3,
+    });
     const share = alarmsOf(template).find((a) => a.Properties.Metrics !== undefined)!;
     expect(share.Properties.Threshold).toBe(25);
     expect(JSON.stringify(share.Properties.Metrics)).toContain('IF(statuses >= 100,');

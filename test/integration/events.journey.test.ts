@@ -16,7 +16,7 @@ import { startEchoBot } from '../../examples/echo-bot/bot.ts';
 import { startRuntime, type Runtime } from '../../local/runtime.ts';
 import { freePort } from '../../local/servers.ts';
 import { DomainEventSchema } from '../../shared/domain/events.ts';
-import { eventually } from './support/target.ts';
+import { eventually, journeyHandlerSource } from './support/target.ts';
 
 const local = !process.env.WB_API_URL;
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
@@ -65,7 +65,7 @@ const userWrites = async (from: string, text: string) => {
 beforeAll(async () => {
   if (!local) return;
   dataDir = mkdtempSync(join(tmpdir(), 'wb-events-'));
-  runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet });
+  runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet, handlerSource: journeyHandlerSource() });
 }, 120_000);
 
 afterAll(async () => {
@@ -169,7 +169,7 @@ describe.runIf(local)('events out to the business app', () => {
     // Stop and start on the same data: the stream reader resumes from .local/stream-checkpoints.json.
     const ports = { api: Number(new URL(runtime.info.apiUrl).port), sandbox: Number(new URL(runtime.info.sandboxUrl!).port), aws: Number(new URL(runtime.info.awsEndpointUrl).port), dynamodb: Number(new URL(runtime.info.dynamodbEndpointUrl).port) };
     await runtime.stop();
-    runtime = await startRuntime({ dataDir, fresh: false, ports, logger: quiet });
+    runtime = await startRuntime({ dataDir, fresh: false, ports, logger: quiet, handlerSource: journeyHandlerSource() });
     const after = await userWrites('14155550902', 'after');
 
     await eventually(async () => rec.received.find((r) => (r.event.data as any).wamid === after), 'the message after the restart', 90_000);

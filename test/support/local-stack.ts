@@ -10,7 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
-import { startRuntime, type Runtime } from '../../local/runtime.ts';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../local/runtime.ts';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
@@ -27,9 +27,10 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(): Promise<LocalStack> {
+/** `handlers`: handlers to run instead of the deployed ones (by queue name), as `startRuntime` takes them. */
+export async function startLocalStack(opts: { handlers?: RuntimeOptions['handlers'] } = {}): Promise<LocalStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-stack-'));
-  const runtime = await startRuntime({ dataDir, fresh: true, sandbox: false, ports: { api: 0, aws: 0, dynamodb: 0 }, logger: quiet });
+  const runtime = await startRuntime({ dataDir, fresh: true, sandbox: false, ports: { api: 0, aws: 0, dynamodb: 0 }, logger: quiet, ...opts });
   const creds = { region: runtime.info.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
   const sns = new SNSClient({ endpoint: runtime.info.awsEndpointUrl, ...creds });
   const sqs = new SQSClient({ endpoint: runtime.info.awsEndpointUrl, ...creds });

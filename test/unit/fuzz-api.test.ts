@@ -4,6 +4,7 @@
  * JSON error shape; no SendWhatsAppMessage for a request the API refused. FUZZ_API sets the count
  * (`npm run fuzz`: 100,000).
  */
+import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,8 @@ beforeAll(async () => {
       urlPolicy: { allowLoopback: false, resolve: async () => ['192.0.2.1'] },
       now: Date.now,
     }),
+    // Quarantine replay on the same table (no media queue: a replayed image's copy job is not sent).
+    replay: () => ({ store: bench.store, isTransient: isTransientFailure, now: Date.now }),
   });
 }, 120_000);
 afterAll(() => bench?.stop());

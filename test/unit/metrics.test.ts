@@ -5,38 +5,10 @@ import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { BACKEND_DIMENSION, BACKEND_ID_ENV, METRICS, METRICS_NAMESPACE } from '../../shared/metric-names.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { freshTable } from '../support/dynamodb.ts';
+import { emfLines, valueOf } from '../support/emf.ts';
 import { eumFixture, snsNotification, sqsEvent } from '../support/events.ts';
 
 const context = { functionName: 'inbound', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
-
-type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
-
-/** The EMF lines written to stdout while `act` runs. */
-async function emfLines(act: () => Promise<unknown>): Promise<Emf[]> {
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await act();
-  } finally {
-    write.mockRestore();
-  }
-  return lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Emf);
-}
-
-/** The value of a metric in the line whose dimensions are exactly the given ones (beside service and Backend). */
-function valueOf(lines: Emf[], name: string, extra: Record<string, string> = {}): unknown {
-  const line = lines.find(
-    (l) =>
-      l._aws.CloudWatchMetrics[0]!.Metrics.some((m) => m.Name === name) &&
-      JSON.stringify(l._aws.CloudWatchMetrics[0]!.Dimensions[0]!.filter((d) => d !== 'service' && d !== BACKEND_DIMENSION).sort()) ===
-        JSON.stringify(Object.keys(extra).sort()) &&
-      Object.entries(extra).every(([k, v]) => l[k] === v),
-  );
-  return line?.[name];
-}
 
 describe('metrics of the inbound handler', () => {
   beforeEach(() => {

@@ -15,6 +15,7 @@ const CONTRACT_ROUTES = [
   'get /v1/conversations',
   'get /v1/conversations/{phoneNumberId}/{contactId}/messages',
   'get /v1/quarantine',
+  'post /v1/quarantine/{id}/replay',
   'get /v1/openapi.json',
 ];
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
 import { HttpWebhookTransport } from '../../shared/adapters/http-webhooks.ts';
 import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
@@ -9,6 +9,10 @@ import { fanOut, replayParked, runJobs, type DeliveryDeps } from '../../shared/d
 import type { DomainEvent } from '../../shared/domain/events.ts';
 import { checkWebhookUrl, isRefusedAddress, RETRY_DELAYS_SECONDS, signatureHeaders, type DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { makeHandler } from '../../lambdas/api/handler.ts';
+import { makeHandler as makeWebhooksHandler } from '../../lambdas/webhooks/handler.ts';
+import { BACKEND_ID_ENV, METRICS } from '../../shared/metric-names.ts';
+import { emfLines, valueOf } from '../support/emf.ts';
+import { sqsEvent } from '../support/events.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { call } from '../support/api.ts';
 import { freshTable } from '../support/dynamodb.ts';
@@ -175,6 +179,29 @@ describe('webhook delivery', () => {
     };
     return { deps, webhooks, ids, secrets, sent, retries, setNow: (ms: number) => (now = ms) };
   }
+
+  it('counts every attempt of a batch by outcome, in one metric line per outcome', async () => {
+    // Prepare
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.stubEnv(BACKEND_ID_ENV, 'Test/WhatsAppBackend');
+    const s = await setup(['https://ok.example.com/', 'https://down.example.com/'], (url) => (url.includes('down') ? 503 : 204), Date.now());
+    const handler = makeWebhooksHandler(s.deps);
+    const job = (hook: number, n: number, attempts = 0): DeliveryJob => ({ webhookId: s.ids[hook]!, event: event(n), attempts, dueAtMs: 0 });
+    const jobs = [job(0, 1), job(0, 2), job(1, 1), job(1, 2), job(1, 3, RETRY_DELAYS_SECONDS.length)];
+    let answer: unknown;
+
+    // Act
+    const lines = await emfLines(async () => (answer = await handler(sqsEvent(jobs.map((j) => JSON.stringify(j))))));
+    vi.unstubAllEnvs();
+
+    // Assess
+    expect(answer).toEqual({ batchItemFailures: [] });
+    const name = METRICS.webhookDeliveries.name;
+    expect(valueOf(lines, name)).toBe(5);
+    expect(valueOf(lines, name, { Outcome: 'delivered' })).toBe(2);
+    expect(valueOf(lines, name, { Outcome: 'failed' })).toBe(2);
+    expect(valueOf(lines, name, { Outcome: 'parked' })).toBe(1);
+  });
 
   it('sends one signed POST per (event, endpoint); a failing endpoint is retried alone', async () => {
     // Signed now: the verifier refuses timestamps more than 5 minutes off its own clock.

@@ -5,7 +5,9 @@ import type { MessageQueries } from '../../../shared/ports/message-queries.ts';
 import { buildAsyncApi } from '../asyncapi.ts';
 import { buildOpenApi } from '../openapi.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
+import type { ReplayDeps } from '../../../shared/domain/replay-quarantined.ts';
 import { mediaRoutes, type MediaApiDeps } from './media.ts';
+import { quarantineRoutes } from './quarantine.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
@@ -19,6 +21,8 @@ export interface ApiDeps {
   sender?: () => MessageSender;
   /** Webhook routes' dependencies, built on first use; without them those routes answer 500. */
   webhooks?: () => WebhookApiDeps;
+  /** Quarantine replay's dependencies (the inbound path's store and media queue), built on first use; without them that route answers 500. */
+  replay?: () => ReplayDeps;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -27,6 +31,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...mediaRoutes({ media: () => required(deps.media, 'media') }),
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
     ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
+    ...quarantineRoutes(() => required(deps.replay, 'quarantine replay')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',

@@ -61,11 +61,15 @@ async function recorded(target: 'api' | 'sandbox', base: string | null, method: 
   return reply;
 }
 
+/** `WB_HANDLERS=bundled`: the journeys run on the bundles `npm run bundle` builds (CI does it once). */
+export const journeyHandlerSource = (): 'sources' | 'bundled' => (process.env.WB_HANDLERS === 'bundled' ? 'bundled' : 'sources');
+
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 async function localTarget(): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-it-'));
-  let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet });
+  const handlerSource = journeyHandlerSource();
+  let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet, handlerSource });
   // A restart keeps the ports: the handler modules keep their SDK clients, as a warm Lambda would.
   const ports = () => {
     const port = (u: string | null) => Number(new URL(u!).port);
@@ -85,7 +89,7 @@ async function localTarget(): Promise<Target> {
     async restart() {
       const p = ports();
       await runtime.stop();
-      runtime = await startRuntime({ dataDir, fresh: false, ports: p, logger: quiet });
+      runtime = await startRuntime({ dataDir, fresh: false, ports: p, logger: quiet, handlerSource });
     },
     async stop() {
       await runtime.stop();
