@@ -229,6 +229,18 @@ async function registerWebhook(apiUrl: string, url: string): Promise<{ id: strin
   return { id: made.id, url: made.url, secret: made.secret };
 }
 
+/** `POST /v1/templates/sync` through the API, as a user would; a failure is reported, not fatal. */
+async function syncTemplates(apiUrl: string, logger: LocalLogger): Promise<void> {
+  try {
+    const res = await fetch(`${apiUrl}/v1/templates/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = (await res.json()) as { results?: { wabaId: string; templates: number }[]; error?: { message?: string } };
+    if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+    for (const r of body.results ?? []) logger.info('template catalog synced', { wabaId: r.wabaId, templates: r.templates });
+  } catch (err) {
+    logger.warn('template catalog not synced at start-up: POST /v1/templates/sync to try again', { error: (err as Error).message });
+  }
+}
+
 /** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const t0 = performance.now();
@@ -424,6 +436,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       dataDir,
     };
     if (opts.webhook) info.webhook = await registerWebhook(gateway.url, opts.webhook);
+    // The template catalog is read before anyone is told the backend is ready, as the deployed
+    // stack reads it on deploy.
+    if (sandboxUrl) await syncTemplates(gateway.url, logger);
     writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
     cleanups.push(async () => rmSync(runtimeFile, { force: true }));
 

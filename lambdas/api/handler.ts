@@ -11,6 +11,10 @@ import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import type { MediaApiDeps } from './routes/media.ts';
 import type { WebhookApiDeps } from './routes/webhooks.ts';
+import type { TemplateApiDeps } from './routes/templates.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
+import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
+import { TemplateCatalog } from '../../shared/domain/templates.ts';
 import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { makeApi } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
@@ -38,12 +42,22 @@ function defaultDeps(): ApiDeps {
   const doc = documentClient();
   const sender = senderDeps(doc);
   let webhooks: WebhookApiDeps | undefined;
+  let templates: TemplateApiDeps | undefined;
   return {
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     now: Date.now,
     media: mediaDeps(doc, sender),
     sender,
     webhooks: () => (webhooks ??= { ...webhookAdapters(doc), now: Date.now }),
+    templates: () =>
+      (templates ??= (() => {
+        const store = new DynamoDbTemplates(doc, config.TABLE_NAME);
+        return {
+          store,
+          catalog: new TemplateCatalog({ source: new SocialMessagingTemplates(socialMessagingClient()), store, now: Date.now }),
+          wabas: () => sender().wabas(),
+        };
+      })()),
   };
 }
 
@@ -81,6 +95,7 @@ function senderDeps(doc: ReturnType<typeof documentClient>): () => MessageSender
         metaApiVersion: config.META_API_VERSION,
         now: Date.now,
         log: logger,
+        templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
       });
     })());
 }

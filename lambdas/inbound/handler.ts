@@ -16,6 +16,8 @@ import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
+import type { TemplateStore } from '../../shared/ports/templates.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
 import { logger } from '../../shared/observability.ts';
 import { describeFailure } from '../../shared/domain/transient.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
@@ -30,13 +32,13 @@ function parseSafely(body: string, receivedAtMs: number): ParseResult {
 }
 
 /** `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches). */
-export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {
+export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; templates?: Pick<TemplateStore, 'applyChange'>; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const recordHandler = (tally: MetricTally) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
     const parsed = parseSafely(record.body, receivedAtMs);
     if (parsed.kind === 'ok') logContactMismatches(parsed.parsed.messages);
-    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs);
+    const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, deps.store, deps.mediaJobs, deps.templates);
     if (outcome.quarantined) logger.warn('event quarantined', { sqsMessageId: record.messageId, reason: outcome.quarantined });
     countIngested(tally, parsed, outcome);
     return outcome;
@@ -86,9 +88,11 @@ let wired: ReturnType<typeof makeHandler> | undefined;
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   wired ??= (() => {
     const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+    const doc = documentClient();
     return makeHandler({
-      store: new DynamoDbStore(documentClient(), config.TABLE_NAME),
+      store: new DynamoDbStore(doc, config.TABLE_NAME),
       mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
+      templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
     });
   })();
   return wired(event, context);

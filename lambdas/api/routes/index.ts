@@ -9,6 +9,7 @@ import { mediaRoutes, type MediaApiDeps } from './media.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
+import { templateRoutes, type TemplateApiDeps } from './templates.ts';
 
 export interface ApiDeps {
   queries: MessageQueries;
@@ -19,6 +20,8 @@ export interface ApiDeps {
   sender?: () => MessageSender;
   /** Webhook routes' dependencies, built on first use; without them those routes answer 500. */
   webhooks?: () => WebhookApiDeps;
+  /** Template routes' dependencies, built on first use; without them those routes answer 500. */
+  templates?: () => TemplateApiDeps;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -27,6 +30,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...mediaRoutes({ media: () => required(deps.media, 'media') }),
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
     ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
+    ...templateRoutes(() => required(deps.templates, 'template')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',
