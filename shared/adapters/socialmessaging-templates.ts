@@ -24,15 +24,18 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
 
 export class SocialMessagingTemplates implements TemplateSource {
   private readonly client: SocialMessagingClient;
+  private readonly pageSize: number;
 
-  constructor(client: SocialMessagingClient) {
+  /** `pageSize`: `maxResults` of each ListWhatsAppMessageTemplates page (1–100). @default 100 */
+  constructor(client: SocialMessagingClient, options: { pageSize?: number } = {}) {
     this.client = client;
+    this.pageSize = options.pageSize ?? 100;
   }
 
   list(wabaId: string): Promise<TemplateSummary[]> {
     return call(async () => {
       const out: TemplateSummary[] = [];
-      for await (const page of paginateListWhatsAppMessageTemplates({ client: this.client, pageSize: 100 }, { id: wabaId })) {
+      for await (const page of paginateListWhatsAppMessageTemplates({ client: this.client, pageSize: this.pageSize }, { id: wabaId })) {
         for (const t of page.templates ?? []) {
           if (!t.templateName || !t.templateLanguage || !t.metaTemplateId) continue;
           out.push({
