@@ -13,6 +13,9 @@ import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { encodeCursor } from '../../shared/adapters/dynamodb-queries.ts';
 import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
+import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
+import { TemplateCatalog } from '../../shared/domain/templates.ts';
 import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
 import type { DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
@@ -33,7 +36,9 @@ const heldJobs: DeliveryJob[] = [];
 
 beforeAll(async () => {
   bench = await startMediaBench();
+  const templates = new DynamoDbTemplates(bench.doc, bench.resources.tableName);
   const sender = new MessageSender({
+    templates,
     gateway: new SocialMessagingGateway(bench.socialMessaging, { sendClient: bench.socialMessaging, sleep: async () => {} }),
     store: new DynamoDbOutbound(bench.doc, bench.resources.tableName),
     messages: bench.queries,
@@ -60,6 +65,12 @@ beforeAll(async () => {
     media: () => ({ records: bench.records, storage: bench.storage, whatsapp: bench.whatsapp, resolvePhoneNumber: bench.resolvePhoneNumber, now: Date.now }),
     // Webhooks in the table; a replay's jobs are held, not delivered, and a URL never resolves to a
     // place traffic could go (the policy refuses loopback, and names resolve to a documentation address).
+    // The template catalog in the table, synced from the sandbox WABA.
+    templates: () => ({
+      store: templates,
+      catalog: new TemplateCatalog({ source: new SocialMessagingTemplates(bench.socialMessaging), store: templates, now: Date.now }),
+      wabas: () => sender.wabas(),
+    }),
     webhooks: () => ({
       webhooks: new DynamoDbWebhooks(bench.doc, bench.resources.tableName),
       secrets: new LocalSecretCipher(randomBytes(32).toString('base64')),
