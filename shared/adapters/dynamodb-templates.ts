@@ -1,7 +1,8 @@
 /**
- * The template catalog in the single table: one item per (WABA, name, language), under the WABA's
- * own partition `TPL#<wabaId>` / `<name>#<language>` (no key shared by every WABA, so the catalog of
- * one WABA never heats a partition of another).
+ * The template catalog in the single table: one item per (WABA, name, language),
+ * `TPL#<wabaId>#<name>#<language>` / `TPL`, listed through GSI1 under the WABA's own partition
+ * `TPL#<wabaId>` / `<name>#<language>` (no key shared by every WABA, so the catalog of one WABA never
+ * heats a partition of another; the base table is never queried).
  *
  * Status, quality and category each carry the time they describe (`statusAt`, `qualityAt`,
  * `categoryAt`): every write of one is conditioned on that time being older, so a late webhook or a
@@ -16,8 +17,11 @@ import { decodeCursor, encodeCursor } from './dynamodb-queries.ts';
 
 /** Keys of the catalog's items (their own section of the table's layout, docs/data-model.md). */
 export const templateKeys = {
+  /** GSI1 partition of a WABA's catalog. */
   catalog: (wabaId: string) => `TPL#${wabaId}`,
-  template: (wabaId: string, name: string, language: string) => ({ PK: `TPL#${wabaId}`, SK: `${name}#${language}` }),
+  template: (wabaId: string, name: string, language: string) => ({ PK: `TPL#${wabaId}#${name}#${language}`, SK: 'TPL' }),
+  /** GSI1 sort key: by name, then language. */
+  sortKey: (name: string, language: string) => `${name}#${language}`,
 } as const;
 
 /** The timed fields, and the attribute holding the time of each. */
@@ -97,6 +101,8 @@ export class DynamoDbTemplates implements TemplateStore {
       .set('wabaId', wabaId)
       .set('name', name)
       .set('language', language)
+      .set('GSI1PK', templateKeys.catalog(wabaId))
+      .set('GSI1SK', templateKeys.sortKey(name, language))
       .set('updatedAt', new Date(this.now()).toISOString());
   }
 
@@ -117,7 +123,8 @@ export class DynamoDbTemplates implements TemplateStore {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: name === undefined ? 'PK = :pk' : 'PK = :pk AND begins_with(SK, :prefix)',
+          IndexName: 'GSI1',
+          KeyConditionExpression: name === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
           ExpressionAttributeValues: { ':pk': templateKeys.catalog(wabaId), ...(name !== undefined && { ':prefix': `${name}#` }) },
           ...(start && { ExclusiveStartKey: start }),
         }),
@@ -129,9 +136,9 @@ export class DynamoDbTemplates implements TemplateStore {
   }
 
   async list(wabaId: string, filter: { name?: string; language?: string; status?: string }, page: { limit: number; cursor?: string }): Promise<TemplatePage> {
-    const startKey = decodeCursor(page.cursor, ['PK', 'SK']);
+    const startKey = decodeCursor(page.cursor, ['PK', 'SK', 'GSI1PK', 'GSI1SK']);
     const pk = templateKeys.catalog(wabaId);
-    if (startKey && startKey.PK !== pk) throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
+    if (startKey && startKey.GSI1PK !== pk) throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
     const keep = (i: Item) =>
       (filter.language === undefined || i.language === filter.language) &&
       (filter.status === undefined ? i.status !== 'DELETED' : i.status === filter.status);
@@ -143,7 +150,8 @@ export class DynamoDbTemplates implements TemplateStore {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: filter.name === undefined ? 'PK = :pk' : 'PK = :pk AND begins_with(SK, :prefix)',
+          IndexName: 'GSI1',
+          KeyConditionExpression: filter.name === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
           ExpressionAttributeValues: { ':pk': pk, ...(filter.name !== undefined && { ':prefix': `${filter.name}#` }) },
           Limit: page.limit * 2,
           ...(start && { ExclusiveStartKey: start }),
@@ -156,7 +164,7 @@ export class DynamoDbTemplates implements TemplateStore {
       }
       start = out.LastEvaluatedKey;
       // Stopped inside this page: the next page starts after the last item looked at.
-      if (items.length === page.limit && last) start = { PK: last.PK, SK: last.SK };
+      if (items.length === page.limit && last) start = { PK: last.PK, SK: last.SK, GSI1PK: last.GSI1PK, GSI1SK: last.GSI1SK };
       more = start !== undefined;
     }
     return { items: items.map(toTemplate), nextCursor: more ? encodeCursor(start) : null };

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import {
@@ -368,8 +368,8 @@ describe('message table', () => {
     const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/].map((d) =>
       roleIdOf(template, functionIdOf(template, d)),
     );
-    // They park events and log deliveries with BatchWriteItem (see DomainEvents).
-    const eventRoles = [/Publishes the table's changes/, /Delivers domain events/].map((d) => roleIdOf(template, functionIdOf(template, d)));
+    // They park events and log deliveries with BatchWriteItem (see DomainEvents); the template sync keeps the catalog.
+    const eventRoles = [/Publishes the table's changes/, /Delivers domain events/, /Syncs the WhatsApp template catalog/].map((d) => roleIdOf(template, functionIdOf(template, d)));
 
     // Act
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
@@ -440,14 +440,14 @@ describe('WABA event destination', () => {
     const statements = policyStatementsOf(template);
     const social = statements.filter((s) => JSON.stringify(s.Action).includes('social-messaging:'));
 
-    // Assess
-    expect(social).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
-        Resource: wabaArn(WABA_ID),
-      },
-    ]);
+    // Assess: the event destination, and the template catalog's operations, all on that WABA alone
+    expect(social).toContainEqual({
+      Effect: 'Allow',
+      Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
+      Resource: wabaArn(WABA_ID),
+    });
+    for (const s of social) expect(s.Resource).toEqual(wabaArn(WABA_ID));
+    expect(social.flatMap(actionsOf).filter((a) => a.includes('EventDestinations'))).toHaveLength(1);
     expect(JSON.stringify(statements)).not.toContain('iam:PassRole');
   });
 
@@ -515,5 +515,49 @@ describe('cdk-nag AwsSolutions', () => {
       (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
     );
     expect(found, found.join('\n')).toEqual([]);
+  });
+});
+
+describe('template catalog', () => {
+  const templateActions = (template: Template, description: RegExp) => {
+    const role = roleIdOf(template, functionIdOf(template, description));
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((st) => actionsOf(st).some((a) => a.includes('Template')));
+  };
+
+  it('lets the API and the sync call the template operations on the WABA ARN alone', () => {
+    // Prepare / Act
+    const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
+    const api = templateActions(template, /HTTP API/);
+    const sync = templateActions(template, /Syncs the WhatsApp template catalog/);
+
+    // Assess
+    expect(api).toHaveLength(1);
+    expect(actionsOf(api[0]!).sort()).toEqual(
+      ['CreateWhatsAppMessageTemplate', 'DeleteWhatsAppMessageTemplate', 'GetWhatsAppMessageTemplate', 'ListWhatsAppMessageTemplates'].map((a) => `social-messaging:${a}`),
+    );
+    expect(JSON.stringify(api[0]!.Resource)).toBe(JSON.stringify(wabaArn(WABA_ID)));
+    expect(actionsOf(sync[0]!).sort()).toEqual(['social-messaging:GetWhatsAppMessageTemplate', 'social-messaging:ListWhatsAppMessageTemplates']);
+    expect(JSON.stringify(sync[0]!.Resource)).toBe(JSON.stringify(wabaArn(WABA_ID)));
+  });
+
+  it('syncs on a schedule and once on deploy, asynchronously', () => {
+    // Prepare / Act
+    const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
+    const fn = functionIdOf(template, /Syncs the WhatsApp template catalog/);
+
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)', Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] } })]) });
+    const create = JSON.stringify(Object.values(template.findResources('Custom::WhatsAppTemplateSync'))[0]?.Properties.Create);
+    expect(create).toContain('\\"action\\":\\"invoke\\"');
+    expect(create).toContain('\\"InvocationType\\":\\"Event\\"');
+  });
+
+  it('has no sync and no template permission without a WABA id', () => {
+    const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
+    template.resourceCountIs('Custom::WhatsAppTemplateSync', 0);
+    expect(templateActions(template, /HTTP API/)).toEqual([]);
   });
 });
