@@ -303,6 +303,54 @@ async function createTemplate(core: SandboxCore, { body }: AwsRequest): Promise<
   return { metaTemplateId: t.metaTemplateId, templateStatus: t.status, category: t.category };
 }
 
+/**
+ * Meta's template library, as far as the sandbox knows it: pre-written templates a WABA can copy
+ * under its own name. A copy is APPROVED at once (library templates are pre-approved).
+ */
+export const TEMPLATE_LIBRARY: Readonly<Record<string, { category: SandboxTemplate['category']; components: Record<string, unknown>[] }>> = {
+  delivery_update_1: {
+    category: 'UTILITY',
+    components: [
+      { type: 'BODY', text: 'Good news! Your order #{{1}} is on its way. Track it here: {{2}}.', example: { body_text: [['12345', 'https://example.com/t/12345']] } },
+    ],
+  },
+  appointment_reminder_1: {
+    category: 'UTILITY',
+    components: [{ type: 'BODY', text: 'Reminder: your appointment with {{1}} is on {{2}} at {{3}}.', example: { body_text: [['Dr. Lee', 'June 30', '10:00']] } }],
+  },
+};
+
+async function createFromLibrary(core: SandboxCore, { body }: AwsRequest): Promise<unknown> {
+  const wabaId = wabaOf(core, typeof body.id === 'string' ? body.id : undefined);
+  const lib = body.metaLibraryTemplate as Record<string, unknown> | undefined;
+  if (typeof lib !== 'object' || lib === null) throw missingMember('metaLibraryTemplate');
+  for (const member of ['templateName', 'libraryTemplateName', 'templateCategory', 'templateLanguage']) {
+    if (typeof lib[member] !== 'string') throw missingMember(`metaLibraryTemplate.${member}`);
+  }
+  const name = lib.templateName as string;
+  const language = lib.templateLanguage as string;
+  const entry = TEMPLATE_LIBRARY[lib.libraryTemplateName as string];
+  if (!entry) throw new AwsApiError('InvalidParametersException', `Meta refused the template: (#100) No library template named ${String(lib.libraryTemplateName)}.`);
+  if (!/^[a-z0-9_]{1,512}$/.test(name)) throw new AwsApiError('InvalidParametersException', 'Meta refused the template: (#100) Invalid parameter: name must be lowercase letters, digits and underscores.');
+  if (live(core, wabaId).some((t) => t.name === name && t.language === language)) {
+    throw new AwsApiError('InvalidParametersException', `Meta refused the template: (#2388024) Content in this language already exists for ${name}.`);
+  }
+  const t: SandboxTemplate = {
+    wabaId,
+    metaTemplateId: templateId(`${wabaId} ${core.state.now()}`, name, language),
+    name,
+    language,
+    status: 'APPROVED',
+    category: entry.category,
+    parameterFormat: 'positional',
+    qualityScore: 'UNKNOWN',
+    components: structuredClone(entry.components),
+  };
+  core.state.templates.push(t);
+  core.later(0, () => publishTemplateStatus(core, t));
+  return { metaTemplateId: t.metaTemplateId, templateStatus: t.status, category: t.category };
+}
+
 async function deleteTemplate(core: SandboxCore, { query }: AwsRequest): Promise<unknown> {
   const wabaId = wabaOf(core, query.get('id'));
   const name = query.get('templateName');
@@ -322,6 +370,7 @@ export const TEMPLATE_AWS_ROUTES = {
   'GET /v1/whatsapp/template/list': listTemplates,
   'GET /v1/whatsapp/template': getTemplate,
   'POST /v1/whatsapp/template/put': createTemplate,
+  'POST /v1/whatsapp/template/create': createFromLibrary,
   'DELETE /v1/whatsapp/template': deleteTemplate,
 } as const;
 

@@ -5,12 +5,13 @@
  */
 import {
   CreateWhatsAppMessageTemplateCommand,
+  CreateWhatsAppMessageTemplateFromLibraryCommand,
   DeleteWhatsAppMessageTemplateCommand,
   GetWhatsAppMessageTemplateCommand,
   paginateListWhatsAppMessageTemplates,
   type SocialMessagingClient,
 } from '@aws-sdk/client-socialmessaging';
-import type { TemplateSummary } from '../domain/templates.ts';
+import type { LibraryTemplateInput, TemplateSummary } from '../domain/templates.ts';
 import type { TemplateSource } from '../ports/templates.ts';
 import { WhatsAppServiceError } from './socialmessaging-errors.ts';
 
@@ -65,6 +66,29 @@ export class SocialMessagingTemplates implements TemplateSource {
       // Raw JSON bytes: the SDK base64-encodes blobs itself.
       const out = await this.client.send(
         new CreateWhatsAppMessageTemplateCommand({ id: wabaId, templateDefinition: new TextEncoder().encode(JSON.stringify(definition)) }),
+      );
+      return {
+        ...(out.metaTemplateId && { metaTemplateId: out.metaTemplateId }),
+        ...(out.templateStatus && { status: out.templateStatus }),
+        ...(out.category && { category: out.category }),
+      };
+    });
+  }
+
+  createFromLibrary(wabaId: string, input: LibraryTemplateInput): Promise<{ metaTemplateId?: string; status?: string; category?: string }> {
+    return call(async () => {
+      const out = await this.client.send(
+        new CreateWhatsAppMessageTemplateFromLibraryCommand({
+          id: wabaId,
+          metaLibraryTemplate: {
+            templateName: input.name,
+            libraryTemplateName: input.libraryTemplateName,
+            templateCategory: input.category,
+            templateLanguage: input.language,
+            ...(input.bodyInputs && { libraryTemplateBodyInputs: input.bodyInputs }),
+            ...(input.buttonInputs && { libraryTemplateButtonInputs: input.buttonInputs }),
+          },
+        }),
       );
       return {
         ...(out.metaTemplateId && { metaTemplateId: out.metaTemplateId }),

@@ -30,6 +30,20 @@ export interface TemplateSummary {
   qualityScore?: string;
 }
 
+/** A template to copy from Meta's template library (CreateWhatsAppMessageTemplateFromLibrary). */
+export interface LibraryTemplateInput {
+  /** The name it gets in the WABA. */
+  name: string;
+  /** The library template's name. */
+  libraryTemplateName: string;
+  category: string;
+  language: string;
+  /** `libraryTemplateBodyInputs` (add_contact_number, code_expiration_minutes, …), as AWS names them. */
+  bodyInputs?: Record<string, unknown>;
+  /** `libraryTemplateButtonInputs`, as AWS names them. */
+  buttonInputs?: Record<string, unknown>[];
+}
+
 /** A template as the catalog keeps it and the API answers it. */
 export interface CatalogTemplate {
   wabaId: string;
@@ -314,6 +328,27 @@ export class TemplateCatalog {
       ...((out.category ?? definition.category) !== undefined && { category: String(out.category ?? definition.category) }),
       ...(out.metaTemplateId && { metaTemplateId: out.metaTemplateId }),
       ...definitionOf(definition),
+    };
+    await this.store.putSynced(template, atMs);
+    return template;
+  }
+
+  /**
+   * Copies a template of Meta's library into the WABA, then reads it back whole
+   * (GetWhatsAppMessageTemplate), since only WhatsApp knows the library's components.
+   */
+  async createFromLibrary(wabaId: string, input: LibraryTemplateInput): Promise<CatalogTemplate> {
+    const atMs = this.now();
+    const out = await this.source.createFromLibrary(wabaId, input);
+    const json = out.metaTemplateId ? await this.source.get(wabaId, out.metaTemplateId) : {};
+    const template: CatalogTemplate = {
+      wabaId,
+      name: input.name,
+      language: normalLanguage(input.language),
+      status: out.status ?? 'PENDING',
+      category: out.category ?? input.category,
+      ...(out.metaTemplateId && { metaTemplateId: out.metaTemplateId }),
+      ...(out.metaTemplateId && definitionOf(json)),
     };
     await this.store.putSynced(template, atMs);
     return template;

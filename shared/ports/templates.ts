@@ -3,7 +3,7 @@
  * Messaging Social's template operations, `shared/adapters/socialmessaging-templates.ts`) and the
  * catalog kept in the table (`shared/adapters/dynamodb-templates.ts`).
  */
-import type { CatalogTemplate, TemplateChange, TemplateSummary } from '../domain/templates.ts';
+import type { CatalogTemplate, LibraryTemplateInput, TemplateChange, TemplateSummary } from '../domain/templates.ts';
 
 export interface TemplateSource {
   /** ListWhatsAppMessageTemplates, every page. */
@@ -12,6 +12,8 @@ export interface TemplateSource {
   get(wabaId: string, metaTemplateId: string): Promise<Record<string, unknown>>;
   /** CreateWhatsAppMessageTemplate with Meta's template definition. */
   create(wabaId: string, definition: Record<string, unknown>): Promise<{ metaTemplateId?: string; status?: string; category?: string }>;
+  /** CreateWhatsAppMessageTemplateFromLibrary: a copy of a template of Meta's library. */
+  createFromLibrary(wabaId: string, input: LibraryTemplateInput): Promise<{ metaTemplateId?: string; status?: string; category?: string }>;
   /** DeleteWhatsAppMessageTemplate: every language of `name`, or the one of `metaTemplateId`. */
   delete(wabaId: string, name: string, metaTemplateId?: string): Promise<void>;
 }

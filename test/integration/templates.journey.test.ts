@@ -121,4 +121,19 @@ describe.runIf(local)('templates', () => {
     expect(synced.body.results).toEqual([{ wabaId: pn().wabaId, templates: expect.any(Number), deleted: 0 }]);
     expect((await t.current.api('POST', '/v1/templates', { ...definition, name: 'Bad Name' })).body.error).toMatchObject({ code: 'validation_error' });
   });
+
+  it('copies a template of Meta library, approved at once with its components, and sends it checked', async () => {
+    const user = newUser();
+
+    const created = await t.current.api('POST', '/v1/templates', { library: { name: 'journey_delivery', libraryTemplateName: 'delivery_update_1', category: 'UTILITY', language: 'en_US' } });
+    const short = await sendTemplate(user, { name: 'journey_delivery', language: { code: 'en_US' }, components: [{ type: 'body', parameters: text('12345') }] });
+    const sent = await sendTemplate(user, { name: 'journey_delivery', language: { code: 'en_US' }, components: [{ type: 'body', parameters: text('12345', 'https://example.com/t/12345') }] });
+    const unknown = await t.current.api('POST', '/v1/templates', { library: { name: 'journey_x', libraryTemplateName: 'no_such_library_template', category: 'UTILITY', language: 'en_US' } });
+
+    expect(created).toMatchObject({ status: 201, body: { name: 'journey_delivery', status: 'APPROVED', category: 'UTILITY', parameterFormat: 'positional' } });
+    expect(created.body.components).toEqual([expect.objectContaining({ type: 'BODY', text: expect.stringContaining('{{2}}') })]);
+    expect(short).toMatchObject({ status: 422, body: { error: { code: 'template_parameter_mismatch', details: { mismatches: [{ component: 'body', expected: 2, given: 1 }] } } } });
+    expect(sent).toMatchObject({ status: 202, body: { templateChecked: true } });
+    expect(unknown.status).toBe(400);
+  });
 });

@@ -57,6 +57,7 @@ describe('template catalog sync', () => {
     const slow: TemplateSource = {
       list: (w) => source.list(w),
       create: (w, d) => source.create(w, d),
+      createFromLibrary: (w, input) => source.createFromLibrary(w, input),
       delete: (w, name, id) => source.delete(w, name, id),
       async get(w, id) {
         const json = await source.get(w, id);

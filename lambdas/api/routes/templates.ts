@@ -46,6 +46,20 @@ const CreateTemplateSchema = z
   })
   .meta({ id: 'CreateTemplate', description: "Meta's template definition (name, language, category, parameter_format, components, …) and optionally the wabaId" });
 
+const LibrarySchema = z
+  .strictObject({
+    wabaId: WabaQuery.shape.wabaId,
+    library: z.strictObject({
+      name: Name.describe('The name the copy gets in the WABA'),
+      libraryTemplateName: z.string().min(1).max(512),
+      category: z.enum(['AUTHENTICATION', 'MARKETING', 'UTILITY']),
+      language: Language,
+      bodyInputs: z.record(z.string(), z.unknown()).optional().describe('libraryTemplateBodyInputs (addContactNumber, codeExpirationMinutes, …)'),
+      buttonInputs: z.array(z.record(z.string(), z.unknown())).optional().describe('libraryTemplateButtonInputs'),
+    }),
+  })
+  .meta({ id: 'CreateTemplateFromLibrary', description: "A copy of a template of Meta's template library" });
+
 const SyncSchema = z.strictObject({ wabaId: WabaQuery.shape.wabaId }).default({});
 const SyncResultSchema = z
   .object({ results: z.array(z.object({ wabaId: z.string(), templates: z.int(), deleted: z.int() })) })
@@ -107,14 +121,19 @@ export function templateRoutes(deps: () => TemplateApiDeps): AnyRoute[] {
       method: 'POST',
       path: '/v1/templates',
       operationId: 'createTemplate',
-      summary: "Creates a template from Meta's definition (CreateWhatsAppMessageTemplate); it is PENDING until WhatsApp reviews it, and the status webhook updates the catalog.",
-      body: CreateTemplateSchema,
+      summary:
+        "Creates a template from Meta's definition (CreateWhatsAppMessageTemplate; PENDING until WhatsApp reviews it, and the status webhook updates the catalog), or copies one of Meta's template library ({library: {name, libraryTemplateName, category, language, bodyInputs?, buttonInputs?}}: CreateWhatsAppMessageTemplateFromLibrary, then read back whole).",
+      body: z.union([LibrarySchema, CreateTemplateSchema]),
       responses: { 201: { description: 'The template as created', schema: TemplateSchema } },
       errors: [400, 403, 404, 429, 500, 502],
       async handle({ body }) {
-        const { wabaId: asked, ...definition } = body;
-        const wabaId = await wabaOf(asked);
-        const t = await deps().catalog.create(wabaId, definition);
+        if ('library' in body && body.library !== undefined) {
+          const { library, wabaId: asked } = body as z.output<typeof LibrarySchema>;
+          const t = await deps().catalog.createFromLibrary(await wabaOf(asked), library);
+          return { status: 201, body: t };
+        }
+        const { wabaId: asked, ...definition } = body as z.output<typeof CreateTemplateSchema>;
+        const t = await deps().catalog.create(await wabaOf(asked), definition);
         return { status: 201, body: t };
       },
     }),
