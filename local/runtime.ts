@@ -21,6 +21,7 @@ import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
+import { handler as broadcastsModuleHandler } from '../lambdas/broadcasts/handler.ts';
 import { handler as webhooksModuleHandler, wireHandler as wireWebhooksHandler } from '../lambdas/webhooks/handler.ts';
 import type { Delivery } from '../shared/domain/webhooks.ts';
 import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
@@ -43,6 +44,7 @@ const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
   inbound: inboundModuleHandler,
   media: mediaModuleHandler,
   webhooks: webhooksModuleHandler,
+  broadcasts: broadcastsModuleHandler,
 };
 
 /** One business number as `runtime.json` lists it (contract §1). */
@@ -362,6 +364,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     env.set('WEBHOOKS_LOCAL_KEY', localWebhookKey(dataDir));
     env.set('WEBHOOKS_ALLOW_LOOPBACK', 'true');
     env.set('PHONE_NUMBER_IDS', phoneNumbers.map((p) => p.phoneNumberId).join(','));
+    // Broadcasts stay under the sandbox's per-number limit, with room for jitter.
+    env.set('BROADCAST_MPS', String(Math.max(1, Math.floor(config.limits.messagesPerSecond * 0.95))));
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 

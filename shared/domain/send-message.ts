@@ -363,7 +363,7 @@ export class MessageSender {
   }
 
   /** Checks a template send against the catalog of the number's WABA (see `checkTemplateSend`). */
-  private async checkTemplate(phoneNumberId: string, template: { name: string; language: { code: string }; components?: unknown[] }): Promise<boolean> {
+  async checkTemplate(phoneNumberId: string, template: { name: string; language: { code: string }; components?: unknown[] }): Promise<boolean> {
     const catalog = this.deps.templates;
     if (!catalog) return false;
     const wabaId = await this.numbers.wabaOf(phoneNumberId);

@@ -10,6 +10,8 @@ import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
 import { templateRoutes, type TemplateApiDeps } from './templates.ts';
+import { broadcastRoutes } from './broadcasts.ts';
+import type { Broadcasts } from '../../../shared/domain/broadcasts.ts';
 
 export interface ApiDeps {
   queries: MessageQueries;
@@ -22,6 +24,8 @@ export interface ApiDeps {
   webhooks?: () => WebhookApiDeps;
   /** Template routes' dependencies, built on first use; without them those routes answer 500. */
   templates?: () => TemplateApiDeps;
+  /** The broadcast use cases, built on first use; without them those routes answer 500. */
+  broadcasts?: () => Broadcasts;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -31,6 +35,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
     ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
     ...templateRoutes(() => required(deps.templates, 'template')),
+    ...broadcastRoutes(() => required(deps.broadcasts, 'broadcast')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',
