@@ -19,6 +19,7 @@ import { MessageStore } from './constructs/message-store.ts';
 import { Monitoring, type MonitoringOptions } from './constructs/monitoring.ts';
 import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
+import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
@@ -123,6 +124,10 @@ export class WhatsAppBackend extends Construct {
   readonly dashboard: Dashboard;
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
+  /** The function sending broadcasts (one SQS job per recipient). */
+  readonly broadcastFunction: NodejsFunction;
+  /** Where broadcast jobs land that could not be processed. */
+  readonly broadcastDeadLetterQueue: Queue;
   /** The function syncing the WABA's template catalog (scheduled, and once per deploy); only with `wabaId`. */
   readonly templateSyncFunction?: NodejsFunction;
   /** The AWS phone number ids the backend sends from. */
@@ -173,6 +178,17 @@ export class WhatsAppBackend extends Construct {
     });
     mediaJobs.grantEnqueue(inbound.function);
 
+    const broadcasts = new BroadcastProcessor(this, 'Broadcasts', {
+      store,
+      phoneNumberIds,
+      metaApiVersion: props.apiOptions?.metaApiVersion ?? 'v24.0',
+      logRetention: props.logRetention,
+      keyRemovalPolicy: removalPolicy,
+    });
+    broadcasts.grantEnqueue(api.function);
+    this.broadcastFunction = broadcasts.function;
+    this.broadcastDeadLetterQueue = broadcasts.deadLetterQueue;
+
     const domainEvents = new DomainEvents(this, 'DomainEvents', {
       store,
       logRetention: props.logRetention,
@@ -187,7 +203,7 @@ export class WhatsAppBackend extends Construct {
 
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;
-    for (const fn of [inbound.function, api.function, mediaJobs.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
+    for (const fn of [inbound.function, api.function, mediaJobs.function, broadcasts.function]) fn.addEnvironment(BACKEND_ID_ENV, backendId);
     const monitoring = new Monitoring(this, 'Monitoring', {
       ...props.monitoring,
       backendId,
@@ -196,6 +212,7 @@ export class WhatsAppBackend extends Construct {
         media: mediaJobs.deadLetterQueue,
         webhookDelivery: domainEvents.deliveryDeadLetterQueue,
         webhookRetry: domainEvents.retryDeadLetterQueue,
+        broadcasts: broadcasts.deadLetterQueue,
       },
       functions: {
         inbound: inbound.function,
@@ -203,6 +220,7 @@ export class WhatsAppBackend extends Construct {
         media: mediaJobs.function,
         events: domainEvents.eventsFunction,
         webhooks: domainEvents.webhooksFunction,
+        broadcasts: broadcasts.function,
       },
       apiStage: api.api.deploymentStage,
       keyRemovalPolicy: removalPolicy,

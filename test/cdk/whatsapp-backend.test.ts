@@ -365,7 +365,7 @@ describe('message table', () => {
     // Prepare
     const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
     const { tableId, keyId } = messageTableOf(template);
-    const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/].map((d) =>
+    const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/, /Sends broadcast messages/].map((d) =>
       roleIdOf(template, functionIdOf(template, d)),
     );
     // They park events and log deliveries with BatchWriteItem (see DomainEvents); the template sync keeps the catalog.
@@ -559,5 +559,25 @@ describe('template catalog', () => {
     const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
     template.resourceCountIs('Custom::WhatsAppTemplateSync', 0);
     expect(templateActions(template, /HTTP API/)).toEqual([]);
+  });
+});
+
+describe('broadcasts', () => {
+  it('drains its own queue with a function that may send from the configured numbers only, fed by the API', () => {
+    // Prepare / Act
+    const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
+    const fn = functionIdOf(template, /Sends broadcast messages/);
+    const role = roleIdOf(template, fn);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const social = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('social-messaging:')));
+
+    // Assess
+    expect(social.flatMap(actionsOf).sort()).toEqual(['social-messaging:GetLinkedWhatsAppBusinessAccountPhoneNumber', 'social-messaging:SendWhatsAppMessage']);
+    expect(JSON.stringify(social.map((s) => s.Resource))).toContain(PHONE_NUMBER_ID.slice('phone-number-id-'.length));
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: fn }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const apiEnv = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => /HTTP API/.test(f.Properties.Description))!.Properties.Environment.Variables;
+    expect(Object.keys(apiEnv)).toEqual(expect.arrayContaining(['BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']));
   });
 });
