@@ -37,7 +37,8 @@ export const broadcastKeys = {
 } as const;
 
 type Item = Record<string, any>;
-const isConditionFailure = (err: unknown) =>
+/** A conditional write (or a transaction's condition) that DynamoDB refused: someone else got there. */
+export const isConditionFailure = (err: unknown) =>
   err instanceof ConditionalCheckFailedException ||
   (err as { name?: string }).name === 'ConditionalCheckFailedException' ||
   ((err as { name?: string }).name === 'TransactionCanceledException' &&

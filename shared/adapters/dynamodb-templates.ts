@@ -8,11 +8,11 @@
  * `categoryAt`): every write of one is conditioned on that time being older, so a late webhook or a
  * slow sync never moves a template back (no read-then-write).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
 import type { CatalogTemplate, TemplateChange } from '../domain/templates.ts';
 import type { TemplatePage, TemplateStore } from '../ports/templates.ts';
+import { isConditionFailure } from './dynamodb-broadcasts.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-queries.ts';
 
 /** Keys of the catalog's items (their own section of the table's layout, docs/data-model.md). */
@@ -43,7 +43,6 @@ const toTemplate = (i: Item): CatalogTemplate => ({
   ...(i.updatedAt !== undefined && { updatedAt: i.updatedAt }),
 });
 
-const isConditionFailure = (err: unknown) => err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 /** An UpdateItem's SET clauses and values, built field by field. */
 class Update {
