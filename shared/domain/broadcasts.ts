@@ -239,12 +239,13 @@ export class Broadcasts {
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
-      if (e && (e.status === 429 || e.code === 'store_unavailable' || e.code === 'send_in_progress')) {
-        // Nothing was accepted (or the attempt is still running): the job comes back later.
+      // Nothing was accepted (throttled, the store failed before the call), or the attempt is still
+      // running: the job comes back later, and the send record's key keeps it from going twice.
+      if (!e || e.status === 429 || e.code === 'store_unavailable' || e.code === 'send_in_progress') {
         await store.transition(b.id, r.to, 'sending', 'queued');
         throw err;
       }
-      if (!e || e.code === 'send_in_doubt' || e.status >= 500) {
+      if (e.code === 'send_in_doubt' || e.status >= 500) {
         next = { state: 'in_doubt', fields: {} };
       } else {
         next = { state: 'failed', fields: { error: { code: e.code, message: e.message } } };
