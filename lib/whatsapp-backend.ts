@@ -19,6 +19,8 @@ import { MessageStore } from './constructs/message-store.ts';
 import { Monitoring, type MonitoringOptions } from './constructs/monitoring.ts';
 import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
+import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
+import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
 export const PHONE_NUMBER_ID_PATTERN = /^phone-number-id-[0-9a-f]+$/;
@@ -28,8 +30,10 @@ export interface WhatsAppBackendProps {
   /**
    * AWS WABA id (`waba-<hex>`, as shown by End User Messaging Social, not Meta's numeric id).
    * When set, the WABA's event destination is pointed at the event topic on deploy and
-   * cleared when the stack is deleted.
-   * @default - none: set the WABA's event destination to the topic yourself
+   * cleared when the stack is deleted, and the API may read, create and delete its templates (the
+   * template catalog, synced on a schedule and once per deploy).
+   * @default - none: set the WABA's event destination to the topic yourself; the template routes
+   * are then not allowed to call AWS
    */
   readonly wabaId?: string;
   /**
@@ -120,6 +124,12 @@ export class WhatsAppBackend extends Construct {
   readonly dashboard: Dashboard;
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
+  /** The function sending broadcasts (one SQS job per recipient). */
+  readonly broadcastFunction: NodejsFunction;
+  /** Where broadcast jobs land that could not be processed. */
+  readonly broadcastDeadLetterQueue: Queue;
+  /** The function syncing the WABA's template catalog (scheduled, and once per deploy); only with `wabaId`. */
+  readonly templateSyncFunction?: NodejsFunction;
   /** The AWS phone number ids the backend sends from. */
   readonly phoneNumberIds: readonly string[];
 
@@ -170,6 +180,17 @@ export class WhatsAppBackend extends Construct {
     // Quarantine replay (POST /v1/quarantine/{id}/replay) ingests as the inbound function does.
     mediaJobs.grantEnqueue(api.function);
 
+    const broadcasts = new BroadcastProcessor(this, 'Broadcasts', {
+      store,
+      phoneNumberIds,
+      metaApiVersion: props.apiOptions?.metaApiVersion ?? 'v24.0',
+      logRetention: props.logRetention,
+      keyRemovalPolicy: removalPolicy,
+    });
+    broadcasts.grantEnqueue(api.function);
+    this.broadcastFunction = broadcasts.function;
+    this.broadcastDeadLetterQueue = broadcasts.deadLetterQueue;
+
     const domainEvents = new DomainEvents(this, 'DomainEvents', {
       store,
       logRetention: props.logRetention,
@@ -184,7 +205,7 @@ export class WhatsAppBackend extends Construct {
 
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;
-    for (const fn of [inbound.function, api.function, mediaJobs.function, domainEvents.eventsFunction, domainEvents.webhooksFunction]) {
+    for (const fn of [inbound.function, api.function, mediaJobs.function, domainEvents.eventsFunction, domainEvents.webhooksFunction, broadcasts.function]) {
       fn.addEnvironment(BACKEND_ID_ENV, backendId);
     }
     const monitoring = new Monitoring(this, 'Monitoring', {
@@ -195,6 +216,7 @@ export class WhatsAppBackend extends Construct {
         media: mediaJobs.deadLetterQueue,
         webhookDelivery: domainEvents.deliveryDeadLetterQueue,
         webhookRetry: domainEvents.retryDeadLetterQueue,
+        broadcasts: broadcasts.deadLetterQueue,
       },
       functions: {
         inbound: inbound.function,
@@ -202,6 +224,7 @@ export class WhatsAppBackend extends Construct {
         media: mediaJobs.function,
         events: domainEvents.eventsFunction,
         webhooks: domainEvents.webhooksFunction,
+        broadcasts: broadcasts.function,
       },
       apiStage: api.api.deploymentStage,
       keyRemovalPolicy: removalPolicy,
@@ -216,6 +239,15 @@ export class WhatsAppBackend extends Construct {
         logRetention: props.logRetention,
       });
       this.wabaId = props.wabaId;
+      // The template catalog: the API reads, creates and deletes the WABA's templates; a sync runs
+      // on a schedule and after each deploy. Scoped to this WABA's ARN.
+      grantWabaActions(this, api.function, [props.wabaId], API_TEMPLATE_ACTIONS);
+      this.templateSyncFunction = new TemplateSync(this, 'TemplateSync', {
+        store,
+        wabaIds: [props.wabaId],
+        phoneNumberIds,
+        logRetention: props.logRetention,
+      }).function;
     }
 
     this.eventTopic = ingest.topic;

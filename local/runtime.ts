@@ -24,6 +24,7 @@ import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
 import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
+import { handler as broadcastsModuleHandler } from '../lambdas/broadcasts/handler.ts';
 import { handler as webhooksModuleHandler, wireHandler as wireWebhooksHandler } from '../lambdas/webhooks/handler.ts';
 import type { Delivery } from '../shared/domain/webhooks.ts';
 import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
@@ -46,6 +47,7 @@ const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
   inbound: inboundModuleHandler,
   media: mediaModuleHandler,
   webhooks: webhooksModuleHandler,
+  broadcasts: broadcastsModuleHandler,
 };
 
 /** One business number as `runtime.json` lists it (contract §1). */
@@ -268,6 +270,18 @@ async function bundledHandlers(logger: LocalLogger): Promise<ModuleHandlers> {
   };
 }
 
+/** `POST /v1/templates/sync` through the API, as a user would; a failure is reported, not fatal. */
+async function syncTemplates(apiUrl: string, logger: LocalLogger): Promise<void> {
+  try {
+    const res = await fetch(`${apiUrl}/v1/templates/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const body = (await res.json()) as { results?: { wabaId: string; templates: number }[]; error?: { message?: string } };
+    if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+    for (const r of body.results ?? []) logger.info('template catalog synced', { wabaId: r.wabaId, templates: r.templates });
+  } catch (err) {
+    logger.warn('template catalog not synced at start-up: POST /v1/templates/sync to try again', { error: (err as Error).message });
+  }
+}
+
 /** Starts the local backend; see {@link RuntimeOptions}. One runtime per process. */
 export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
   const t0 = performance.now();
@@ -390,6 +404,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     env.set('WEBHOOKS_LOCAL_KEY', localWebhookKey(dataDir));
     env.set('WEBHOOKS_ALLOW_LOOPBACK', 'true');
     env.set('PHONE_NUMBER_IDS', phoneNumbers.map((p) => p.phoneNumberId).join(','));
+    // Broadcasts stay under the sandbox's per-number limit, with room for jitter.
+    env.set('BROADCAST_MPS', String(Math.max(1, Math.floor(config.limits.messagesPerSecond * 0.95))));
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
@@ -470,6 +486,9 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       handlers: handlerSource,
     };
     if (opts.webhook) info.webhook = await registerWebhook(gateway.url, opts.webhook);
+    // The template catalog is read before anyone is told the backend is ready, as the deployed
+    // stack reads it on deploy.
+    if (sandboxUrl) await syncTemplates(gateway.url, logger);
     writeFileSync(runtimeFile, `${JSON.stringify(info, null, 2)}\n`);
     cleanups.push(async () => rmSync(runtimeFile, { force: true }));
 

@@ -22,6 +22,13 @@ const EnvSchema = z.object({
   /** Comma-separated AWS phone number ids the send API may use. */
   PHONE_NUMBER_IDS: z.string().default(''),
   META_API_VERSION: z.string().regex(/^v\d+\.\d+$/).default('v24.0'),
+  /** The queue of broadcast send jobs. */
+  BROADCAST_SENDS_QUEUE_URL: z.string().min(1),
+  /**
+   * Messages per second a broadcast sends from one business number: under the number's throughput
+   * (Meta's default 80; 1,000 after an upgrade), with room for what else it sends.
+   */
+  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(76),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -88,7 +88,22 @@ export const WEBHOOK_DELIVERY_QUEUE: QueueSpec = {
 /** Webhook jobs waiting for their next attempt (delayed messages), drained by `webhooks` too. */
 export const WEBHOOK_RETRY_QUEUE: QueueSpec = { ...WEBHOOK_DELIVERY_QUEUE, name: 'webhook-retry', subscribedToDomainEvents: false };
 
-export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE];
+/**
+ * Broadcast sends: one job per (broadcast, recipient), sent by the API, drained by `broadcasts`,
+ * which paces each number (a job waits for its slot). Small batches, so that a batch's slots fit in
+ * its timeout.
+ */
+export const BROADCAST_QUEUE: QueueSpec = {
+  name: 'broadcast-sends',
+  handler: 'broadcasts',
+  handlerTimeoutSeconds: 60,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 0,
+  maxReceiveCount: 5,
+  subscribedToEventTopic: false,
+};
+
+export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE, BROADCAST_QUEUE];
 
 /** The table's stream: new and old images, so a change can be compared with what it replaced. */
 export const TABLE_STREAM_VIEW = 'NEW_AND_OLD_IMAGES' as const;

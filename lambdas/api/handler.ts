@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
@@ -15,12 +15,16 @@ import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
 import type { MediaApiDeps } from './routes/media.ts';
 import type { WebhookApiDeps } from './routes/webhooks.ts';
+import type { TemplateApiDeps } from './routes/templates.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
+import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
+import { TemplateCatalog } from '../../shared/domain/templates.ts';
 import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { makeApi, matchRoute } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
-import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
-import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
-import { MessageSender } from '../../shared/domain/send-message.ts';
+import type { MessageSender } from '../../shared/domain/send-message.ts';
+import { broadcastDeps, messageSender } from '../../shared/adapters/broadcast-wiring.ts';
+import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { instrumented } from '../../shared/tracing.ts';
@@ -75,12 +79,25 @@ function defaultDeps(): ApiDeps {
   const sender = senderDeps(doc);
   let webhooks: WebhookApiDeps | undefined;
   let replay: ReplayDeps | undefined;
+  let templates: TemplateApiDeps | undefined;
+  let broadcasts: Broadcasts | undefined;
   return {
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     now: Date.now,
     media: mediaDeps(doc, sender),
     sender,
     webhooks: () => (webhooks ??= { ...webhookAdapters(doc), now: Date.now }),
+    templates: () =>
+      (templates ??= (() => {
+        const store = new DynamoDbTemplates(doc, config.TABLE_NAME);
+        return {
+          store,
+          catalog: new TemplateCatalog({ source: new SocialMessagingTemplates(socialMessagingClient()), store, now: Date.now }),
+          wabas: () => sender().wabas(),
+        };
+      })()),
+    // The API creates and stops broadcasts and reads them; it never waits for a send slot.
+    broadcasts: () => (broadcasts ??= new Broadcasts({ ...broadcastDeps(doc, sender()), sleep: async () => {} })),
     replay: () => (replay ??= replayDeps(doc)),
   };
 }
@@ -118,20 +135,7 @@ function mediaDeps(doc: ReturnType<typeof documentClient>, sender: () => Message
 /** Send wiring, on first use of a send route; one instance per container (it caches display numbers). */
 function senderDeps(doc: ReturnType<typeof documentClient>): () => MessageSender {
   let built: MessageSender | undefined;
-  return () =>
-    (built ??= (() => {
-      const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION']);
-      return new MessageSender({
-        // Sends never retried by the SDK (a lost answer may hide a sent message); reads are.
-        gateway: new SocialMessagingGateway(socialMessagingClient(), { sendClient: socialMessagingSendClient() }),
-        store: new DynamoDbOutbound(doc, config.TABLE_NAME),
-        messages: new DynamoDbQueries(doc, config.TABLE_NAME),
-        phoneNumberIds: config.PHONE_NUMBER_IDS.split(',').map((id) => id.trim()),
-        metaApiVersion: config.META_API_VERSION,
-        now: Date.now,
-        log: logger,
-      });
-    })());
+  return () => (built ??= messageSender(doc));
 }
 
 let wired: ReturnType<typeof makeHandler> | undefined;

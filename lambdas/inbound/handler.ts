@@ -19,6 +19,8 @@ import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { loggedIds, logger } from '../../shared/observability.ts';
 import { instrumented } from '../../shared/tracing.ts';
+import type { TemplateStore } from '../../shared/ports/templates.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
 
 /** The parser never throws by design; should it ever, the event is quarantined with the reason, not retried. */
@@ -40,7 +42,7 @@ interface BatchLog {
  * `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches).
  * One log line per batch: records, failures, quarantined events and the ids to correlate with.
  */
-export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; now?: () => number }) {
+export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; templates?: Pick<TemplateStore, 'applyChange'>; now?: () => number }) {
   const now = deps.now ?? Date.now;
   const recordHandler = (tally: MetricTally, log: BatchLog) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
@@ -52,6 +54,7 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
     const outcome = await ingestEvent({ raw: record.body, receivedAtMs, source: record.messageId }, parsed, {
       store: deps.store,
       mediaJobs: deps.mediaJobs,
+      templates: deps.templates,
       isTransient: isTransientFailure,
     });
     if (outcome.quarantined) {
@@ -114,9 +117,11 @@ let wired: ReturnType<typeof makeHandler> | undefined;
 export const handler = instrumented('inbound', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   wired ??= (() => {
     const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+    const doc = documentClient();
     return makeHandler({
-      store: new DynamoDbStore(documentClient(), config.TABLE_NAME),
+      store: new DynamoDbStore(doc, config.TABLE_NAME),
       mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
+      templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
     });
   })();
   return wired(event, context);

@@ -29,6 +29,7 @@ import { baseMimeType, storedExtension, uploadProblem } from './media-rules.ts';
 import { acceptOutbound, dependsOnUnseenInbound, isMarkAsRead } from './outbound.ts';
 import type { SandboxCore, StoredMedia } from './types.ts';
 import { newMediaId } from './webhooks.ts';
+import { TEMPLATE_AWS_ROUTES } from './templates.ts';
 
 /** Uploaded media ids live 30 days (Meta). */
 export const UPLOADED_MEDIA_TTL_MS = 30 * 24 * 60 * 60 * 1000;
@@ -59,6 +60,7 @@ export const AWS_ROUTES: Readonly<Record<string, Handler>> = {
   'GET /v1/whatsapp/waba/phone/details': getPhoneNumber,
   'GET /v1/whatsapp/waba/details': getWaba,
   'GET /v1/whatsapp/waba/list': listWabas,
+  ...TEMPLATE_AWS_ROUTES,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ function hex32(seed: string): string {
 }
 
 /** A deterministic numeric id of `length` digits (no leading zero). */
-function numericId(seed: string, length: number): string {
+export function numericId(seed: string, length: number): string {
   const h = createHash('sha256').update(seed).digest();
   let out = String((h[0]! % 9) + 1);
   for (let i = 1; out.length < length; i++) out += String(h[i % h.length]! % 10);
@@ -81,6 +81,138 @@ export const SandboxUserSchema = z.strictObject({
   onWhatsApp: z.boolean().default(true),
 });
 
+/** Template statuses Meta reports (facts §7.2); only APPROVED can be sent. */
+export const TEMPLATE_STATUSES = [
+  'APPROVED',
+  'PENDING',
+  'REJECTED',
+  'PAUSED',
+  'DISABLED',
+  'FLAGGED',
+  'IN_APPEAL',
+  'LIMIT_EXCEEDED',
+  'LOCKED',
+  'REINSTATED',
+  'PENDING_DELETION',
+  'ARCHIVED',
+  'DELETED',
+] as const;
+
+/** One component of a template, in Meta's creation format (facts §7.1): HEADER, BODY, FOOTER, BUTTONS. */
+export const SandboxTemplateComponentSchema = z.looseObject({
+  type: z.enum(['HEADER', 'BODY', 'FOOTER', 'BUTTONS']),
+  format: z.enum(['TEXT', 'IMAGE', 'VIDEO', 'DOCUMENT', 'LOCATION']).optional(),
+  text: z.string().optional(),
+  buttons: z.array(z.looseObject({ type: z.string(), text: z.string().optional(), url: z.string().optional() })).optional(),
+});
+
+/** A message template of a WABA, as Meta holds it. */
+export const SandboxTemplateSchema = z.strictObject({
+  /** The AWS WABA id it belongs to; default the WABA of the first number. */
+  wabaId: z.string().regex(/^waba-[0-9a-f]{32}$/, 'wabaId must be waba-<32 hex>').optional(),
+  name: z.string().regex(/^[a-z0-9_]{1,512}$/, 'name must be lowercase letters, digits and underscores'),
+  /** Language code, e.g. en_US (1–6 characters). */
+  language: z.string().min(1).max(6),
+  status: z.enum(TEMPLATE_STATUSES).default('APPROVED'),
+  category: z.enum(['AUTHENTICATION', 'MARKETING', 'UTILITY']),
+  parameterFormat: z.enum(['positional', 'named']).default('positional'),
+  qualityScore: z.enum(['GREEN', 'YELLOW', 'RED', 'UNKNOWN']).default('GREEN'),
+  components: z.array(SandboxTemplateComponentSchema).min(1),
+});
+
+/**
+ * The default catalog of the first WABA: Meta's own `hello_world` (every new WABA has it), and
+ * templates that show each case: positional and named parameters, a media header, a URL button,
+ * an authentication code, and templates that cannot be sent (paused, disabled, pending).
+ */
+export const DEFAULT_TEMPLATES = [
+  {
+    name: 'hello_world',
+    language: 'en_US',
+    category: 'UTILITY',
+    components: [
+      { type: 'HEADER', format: 'TEXT', text: 'Hello World' },
+      {
+        type: 'BODY',
+        text: 'Welcome and congratulations!! This message demonstrates your ability to send a WhatsApp message notification from the Cloud API, hosted by Meta. Thank you for taking the time to test with us.',
+      },
+      { type: 'FOOTER', text: 'WhatsApp Business Platform sample message' },
+    ],
+  },
+  {
+    name: 'order_update',
+    language: 'en_US',
+    category: 'UTILITY',
+    components: [
+      { type: 'HEADER', format: 'IMAGE', example: { header_handle: ['4::aW1hZ2UvanBlZw==:ARa'] } },
+      { type: 'BODY', text: 'Your order {{1}} of {{2}} ships on {{3}}.', example: { body_text: [['ORD-1001', '$100.99', 'June 30']] } },
+      {
+        type: 'BUTTONS',
+        buttons: [
+          { type: 'QUICK_REPLY', text: 'Cancel order' },
+          { type: 'URL', text: 'Track it', url: 'https://example.com/track/{{1}}', example: ['https://example.com/track/ORD-1001'] },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'order_update',
+    language: 'es',
+    category: 'UTILITY',
+    components: [
+      { type: 'BODY', text: 'Hola {{1}}, tu pedido {{2}} sale el {{3}}.', example: { body_text: [['Sheena', 'ORD-1001', '30 de junio']] } },
+    ],
+  },
+  {
+    name: 'welcome_offer',
+    language: 'en_US',
+    category: 'MARKETING',
+    parameterFormat: 'named',
+    components: [
+      { type: 'HEADER', format: 'IMAGE', example: { header_handle: ['4::aW1hZ2UvanBlZw==:ARb'] } },
+      {
+        type: 'BODY',
+        text: 'Hi {{first_name}}, welcome! Use code {{code}} for 10% off your first order.',
+        example: { body_text_named_params: [{ param_name: 'first_name', example: 'Sheena' }, { param_name: 'code', example: 'WELCOME10' }] },
+      },
+      { type: 'FOOTER', text: 'Reply STOP to opt out' },
+    ],
+  },
+  {
+    name: 'verification_code',
+    language: 'en_US',
+    category: 'AUTHENTICATION',
+    components: [
+      { type: 'BODY', text: '{{1}} is your verification code.', example: { body_text: [['123456']] } },
+      { type: 'BUTTONS', buttons: [{ type: 'OTP', otp_type: 'COPY_CODE', text: 'Copy code' }] },
+    ],
+  },
+  {
+    name: 'spring_sale',
+    language: 'en_US',
+    status: 'PAUSED',
+    qualityScore: 'RED',
+    category: 'MARKETING',
+    components: [{ type: 'BODY', text: 'Spring sale: everything {{1}} off this week!', example: { body_text: [['20%']] } }],
+  },
+  {
+    name: 'old_promo',
+    language: 'en_US',
+    status: 'DISABLED',
+    qualityScore: 'RED',
+    category: 'MARKETING',
+    components: [{ type: 'BODY', text: 'Our old promotion.' }],
+  },
+  {
+    name: 'new_arrivals',
+    language: 'en_US',
+    status: 'PENDING',
+    qualityScore: 'UNKNOWN',
+    category: 'MARKETING',
+    components: [{ type: 'BODY', text: 'New arrivals are in store, {{1}}!', example: { body_text: [['Sheena']] } }],
+  },
+] as const;
+
 export const SandboxLimitsSchema = z.strictObject({
   /** Meta's throughput per business number (default 80 mps); more in one second → 130429. */
   messagesPerSecond: z.int().positive().default(80),
@@ -113,6 +245,11 @@ export const SandboxConfigSchema = z
      */
     notOnWhatsAppPattern: RegexSchema.default(DEFAULT_NOT_ON_WHATSAPP_PATTERN),
     limits: SandboxLimitsSchema.prefault({}),
+    /**
+     * Message templates, per WABA (`wabaId`, default the first number's WABA). Meta's `hello_world`
+     * and a few others by default; `[]` gives a WABA without templates.
+     */
+    templates: z.array(SandboxTemplateSchema).prefault(DEFAULT_TEMPLATES as unknown as z.input<typeof SandboxTemplateSchema>[]),
   })
   .superRefine((cfg, ctx) => {
     const unique = (key: 'phoneNumberId' | 'metaPhoneNumberId' | 'displayPhoneNumber') => {
@@ -133,6 +270,16 @@ export const SandboxConfigSchema = z
       }
       metaWaba.set(p.wabaId, p.metaWabaId);
     });
+    const templateKeys = new Set<string>();
+    cfg.templates.forEach((t, i) => {
+      const waba = t.wabaId ?? cfg.phoneNumbers[0]!.wabaId;
+      if (!metaWaba.has(waba)) {
+        ctx.addIssue({ code: 'custom', path: ['templates', i, 'wabaId'], message: `${waba} is not the WABA of any configured number` });
+      }
+      const key = `${waba} ${t.name} ${t.language}`;
+      if (templateKeys.has(key)) ctx.addIssue({ code: 'custom', path: ['templates', i], message: `duplicate template ${t.name} (${t.language})` });
+      templateKeys.add(key);
+    });
     const phones = new Set<string>();
     cfg.users.forEach((u, i) => {
       if (phones.has(u.phone)) ctx.addIssue({ code: 'custom', path: ['users', i, 'phone'], message: 'duplicate user phone' });
@@ -143,6 +290,7 @@ export const SandboxConfigSchema = z
 export type SandboxConfig = z.output<typeof SandboxConfigSchema>;
 export type SandboxPhoneNumber = SandboxConfig['phoneNumbers'][number];
 export type SandboxUser = SandboxConfig['users'][number];
+export type SandboxTemplateConfig = SandboxConfig['templates'][number];
 
 /** Where the sandbox looks for its config by default. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('./sandbox.config.json', import.meta.url));

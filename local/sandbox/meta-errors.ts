@@ -26,6 +26,11 @@ const META_ERRORS: Readonly<Record<number, { title: string; details: string }>> 
   },
   131051: { title: 'Message type unknown', details: 'Message type is currently not supported.' },
   131053: { title: 'Media upload error', details: 'Unable to upload the media used in the message.' },
+  132000: { title: 'Number of parameters does not match the expected number of params', details: 'The number of template parameters does not match the template.' },
+  132001: { title: 'Template does not exist', details: 'The template does not exist in the specified language or the template has not been approved.' },
+  132012: { title: 'Parameter format does not match format in the created template', details: 'The template parameters do not match its format.' },
+  132015: { title: 'Template is Paused', details: 'The template is paused due to low quality so it cannot be sent in a template message.' },
+  132016: { title: 'Template is Disabled', details: 'The template has been paused too many times due to low quality and is now permanently disabled.' },
   131056: {
     title: '(Business Account, Consumer Account) pair rate limit hit',
     details: 'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.',

@@ -11,7 +11,8 @@
  * Meta's statuses: `sent` → `delivered` → `read`, only `sent` for a reaction, only `failed` when
  * Meta refuses the message. Its refusals, checked in this order (the first that applies wins):
  * 131008 the type's object is missing · 130429 the business number sent more than
- * `limits.messagesPerSecond` in the last second · 131021 recipient is the sender · 131026
+ * `limits.messagesPerSecond` in the last second · 132001/132015/132016/132000/132012 a template
+ * Meta would not send (see `templates.ts`) · 131021 recipient is the sender · 131026
  * recipient not on WhatsApp or unknown · 131047 not a template and the user's 24-hour window is
  * closed · 131056 more than `limits.pairRateBurst` messages to this user within 6 s.
  *
@@ -21,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { phoneDigits } from '../../shared/domain/ids.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { metaError } from './meta-errors.ts';
+import { templateRefusal } from './templates.ts';
 import type { MetaErrorObject } from './meta-errors.ts';
 import type { ChaosSettings, KnownUser, OutboxEntry, SandboxCore, SandboxState } from './types.ts';
 import { windowKey } from './types.ts';
@@ -29,8 +31,6 @@ import { envelopeOf, messagesEntry, newWamid, unixSeconds } from './webhooks.ts'
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
 const PAIR_WINDOW_MS = 6000;
-/** Templates have no category in the sandbox; they are priced as utility templates. */
-const TEMPLATE_CATEGORY = 'utility';
 
 /** The status AWS publishes once it accepted a send. */
 export const AWS_ACCEPTED = 'accepted';
@@ -165,6 +165,7 @@ function whatsAppStatuses(
   const refusals: [boolean, () => MetaErrorObject][] = [
     [typeof message[type] !== 'object' || message[type] === null, () => metaError(131008, `Parameter '${type}' is required for a message of type ${type}.`)],
     [perSecond > limits.messagesPerSecond, () => metaError(130429)],
+    [isTemplate && templateRefusal(state.templates, number, message) !== undefined, () => templateRefusal(state.templates, number, message)!],
     [userPhone !== '' && userPhone === number.displayPhoneNumber, () => metaError(131021)],
     [!user?.onWhatsApp, () => metaError(131026)],
     [!isTemplate && !windowOpen, () => metaError(131047)],
@@ -186,7 +187,7 @@ function whatsAppStatuses(
     events.push({ status: 'failed', delay: core.delays.sent, body: { ...base('failed', now + core.delays.sent), errors: [refusal] } });
     return events;
   }
-  const category = isTemplate ? TEMPLATE_CATEGORY : 'service';
+  const category = isTemplate ? templateCategory(state, number, message) : 'service';
   const free = !isTemplate || windowOpen;
   const pricing = {
     billable: !free,
@@ -211,6 +212,13 @@ function whatsAppStatuses(
     events.push({ status, delay, body });
   }
   return events;
+}
+
+/** The pricing category of a template send: its template's category, lowercase (facts §6.6). */
+function templateCategory(state: SandboxState, number: SandboxPhoneNumber, message: Record<string, unknown>): string {
+  const tpl = (message.template ?? {}) as { name?: unknown; language?: { code?: unknown } };
+  const t = state.templates.find((x) => x.wabaId === number.wabaId && x.name === tpl.name && x.language === tpl.language?.code);
+  return (t?.category ?? 'UTILITY').toLowerCase();
 }
 
 function conversationOf(core: SandboxCore, key: string, now: number): { id: string; expiresMs: number } {

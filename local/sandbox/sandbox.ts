@@ -29,6 +29,7 @@ import { startTopicObserver } from './observer.ts';
 import { VIEW_ROUTES, type ControlHandler } from './views.ts';
 import type { InboundResult } from './inbound.ts';
 import { createRng } from './rng.ts';
+import { initialTemplates, TEMPLATE_CONTROL_ROUTES } from './templates.ts';
 import { NO_CHAOS } from './types.ts';
 import type { KnownUser, SandboxCore, SandboxOptions, SandboxState, StatusDelays } from './types.ts';
 import type { EumEnvelope } from './webhooks.ts';
@@ -86,6 +87,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     users,
     inbound: new Map(),
     events: [],
+    templates: initialTemplates(opts.config),
     chaos: { ...NO_CHAOS },
     clockOffsetMs: 0,
     now: () => clock() + state.clockOffsetMs,
@@ -310,6 +312,7 @@ const CONTROL_ROUTES: Readonly<Record<string, Readonly<Record<string, ControlHan
     }),
   },
   ...VIEW_ROUTES,
+  ...TEMPLATE_CONTROL_ROUTES,
 };
 
 function clockBody(core: SandboxCore) {

@@ -7,6 +7,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SandboxConfig, SandboxPhoneNumber } from './config.ts';
 import type { Rng } from './rng.ts';
+import type { SandboxTemplate } from './templates.ts';
 import type { EumEnvelope } from './webhooks.ts';
 
 export interface StatusDelays {
@@ -155,6 +156,8 @@ export interface SandboxState {
   readonly inbound: Map<string, InboundRecord>;
   /** The latest envelopes on the event topic (seen by the observer, else published), newest last. */
   readonly events: EventRecord[];
+  /** Every WABA's message templates (deleted ones stay, as DELETED). */
+  readonly templates: SandboxTemplate[];
   chaos: ChaosSettings;
   /** What `/sandbox/clock` added to the clock, ms. */
   clockOffsetMs: number;

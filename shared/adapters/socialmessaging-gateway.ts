@@ -102,6 +102,7 @@ export class SocialMessagingGateway implements WhatsAppGateway {
       ...(p?.arn && { arn: p.arn }),
       ...(display && phoneDigits(display) !== '' && { displayPhoneNumber: phoneDigits(display) }),
       ...(p?.metaPhoneNumberId && { metaPhoneNumberId: p.metaPhoneNumberId }),
+      ...(out.linkedWhatsAppBusinessAccountId && { wabaId: out.linkedWhatsAppBusinessAccountId }),
     };
   }
 }

@@ -33,5 +33,11 @@ export function phoneNumberIdFromArn(arnOrId: string): string {
   return m ? `phone-number-id-${m[1]}` : arnOrId;
 }
 
+/** `arn:…:waba/<hex>` → `waba-<hex>` (the AWS WABA id); undefined for anything else. */
+export function wabaIdFromArn(arn: string | undefined): string | undefined {
+  const m = arn === undefined ? null : /:waba\/([0-9a-zA-Z]+)$/.exec(arn);
+  return m ? `waba-${m[1]}` : undefined;
+}
+
 /** Digits of a phone number as WhatsApp's `wa_id` writes them (no `+`, spaces or dashes). */
 export { phoneDigits } from '../whatsapp/phone.ts';

@@ -1,6 +1,8 @@
 import type { EventStore, TransientVerdict } from '../ports/event-store.ts';
 import { PermanentWriteError } from '../ports/event-store.ts';
 import type { MediaJobQueue } from '../ports/media.ts';
+import type { TemplateStore } from '../ports/templates.ts';
+import { templateChangeOf } from './templates.ts';
 import { inboundMediaJob } from './media-jobs.ts';
 import type { ParsedEnvelope } from './types.ts';
 
@@ -15,6 +17,8 @@ export interface IngestPorts {
   store: EventStore;
   /** Where copy jobs of inbound media go; without it no media is copied (tests, benches). */
   mediaJobs?: MediaJobQueue;
+  /** Where template webhooks (status, quality, category) update the catalog; without it they are only stored. */
+  templates?: Pick<TemplateStore, 'applyChange'>;
   isTransient: TransientVerdict;
 }
 
@@ -33,7 +37,9 @@ export interface IngestOutcome {
  * 1. Invalid event → quarantine it (raw body + reason), done.
  * 2. Every message, status and account event is recorded (idempotent writes, in parallel). A
  *    media message then gets its copy job sent, on redeliveries too: jobs are idempotent, and a
- *    crash between the write and the send heals when the event comes back.
+ *    crash between the write and the send heals when the event comes back. A template webhook
+ *    (status, quality, category) also updates the template catalog, if the change is newer than
+ *    what it holds (a conditional write: redeliveries and late events change nothing).
  * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
  *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
  *    the good elements beside them are already stored.
@@ -43,7 +49,7 @@ export interface IngestOutcome {
 export async function ingestEvent(
   event: { raw: string; receivedAtMs: number; source?: string },
   parsed: { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] } | { kind: 'invalid'; reason: string },
-  { store, mediaJobs, isTransient }: IngestPorts,
+  { store, mediaJobs, templates, isTransient }: IngestPorts,
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
     const kept = reason.length > QUARANTINE_REASON_MAX ? `${reason.slice(0, QUARANTINE_REASON_MAX)}…` : reason;
@@ -61,7 +67,11 @@ export async function ingestEvent(
       if (job) await mediaJobs.enqueue(job);
     }),
     ...statuses.map((s) => store.recordStatus(s)),
-    ...accountEvents.map((e) => store.recordAccountEvent(e)),
+    ...accountEvents.map(async (e) => {
+      await store.recordAccountEvent(e);
+      const change = templates && e.awsWabaId ? templateChangeOf({ wabaId: e.awsWabaId, field: e.field, value: e.value, atMs: e.receivedAtMs }) : undefined;
+      if (change) await templates!.applyChange(change);
+    }),
   ]);
   const problems = [...parsed.problems];
   // An event that carries nothing this backend records is kept too, so that nothing is lost unseen.

@@ -8,7 +8,7 @@
  */
 import { SnsSqsNotificationSchema } from '@aws-lambda-powertools/parser/schemas/sns';
 import type { z } from 'zod';
-import { messageIdFromWamid, phoneNumberIdFromArn } from './ids.ts';
+import { messageIdFromWamid, phoneNumberIdFromArn, wabaIdFromArn } from './ids.ts';
 import { decodeCallbackData } from './callback.ts';
 import { normaliseStatus } from './status.ts';
 import type {
@@ -284,6 +284,8 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
         ? { snsMessageId: env.publication.messageId }
         : {};
   const metaWabaId = entry.data.id;
+  const wabaContext = envelope.context?.MetaWabaIds ?? [];
+  const awsWabaId = wabaIdFromArn((wabaContext.find((w) => w.wabaId === metaWabaId) ?? wabaContext[0])?.arn);
   const phoneArns = new Map((envelope.context?.MetaPhoneNumberIds ?? []).map((p) => [p.metaPhoneNumberId, p.arn]));
 
   const parsed: ParsedEnvelope = { messages: [], statuses: [], accountEvents: [] };
@@ -292,7 +294,14 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
   entry.data.changes.forEach((change, ci) => {
     const where = `changes.${ci}`;
     if (change.field !== 'messages') {
-      parsed.accountEvents.push({ wabaId: metaWabaId, field: change.field, value: change.value, receivedAtMs: eventTimeMs, ...eventIdentity });
+      parsed.accountEvents.push({
+        wabaId: metaWabaId,
+        ...(awsWabaId && { awsWabaId }),
+        field: change.field,
+        value: change.value,
+        receivedAtMs: eventTimeMs,
+        ...eventIdentity,
+      });
       return;
     }
     const value = MessagesValueSchema.safeParse(change.value);

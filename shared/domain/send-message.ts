@@ -11,7 +11,11 @@
  *    stored shape.
  * 4. Finds the conversation: the wa_id of `to`; for a BSUID in `recipient`, the wa_id the inbound
  *    path filed that user under (its alias), else the BSUID itself.
- * 5. A non-template message needs an open 24-hour window → `window_closed` (nothing stored, nothing sent).
+ * 5. A non-template message needs an open 24-hour window → `window_closed` (nothing stored,
+ *    nothing sent). A template is checked against the catalog of the number's WABA
+ *    (`checkTemplateSend`: `template_not_found`, `template_not_approved`,
+ *    `template_parameter_mismatch`; nothing stored, nothing sent); one the catalog has never seen
+ *    is sent unchecked, and the answer says `templateChecked: false`.
  * 6. Writes the record (`sending`) if the id is free. If it is taken: another body → `idempotency_key_reused`; `sent` →
  *    the first answer again; `rejected` → the first error again; `sending` → `send_in_progress`
  *    (recent) or `send_in_doubt` (the first attempt's outcome was lost: never sent again);
@@ -34,6 +38,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { OutboundRecord, OutboundStore, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import type { WhatsAppGateway } from '../ports/whatsapp-gateway.ts';
+import type { TemplateStore } from '../ports/templates.ts';
+import { checkTemplateSend } from './templates.ts';
 import {
   isTemplate,
   markReadMessage,
@@ -76,6 +82,11 @@ export interface SendAccepted {
   id: string;
   status: 'accepted';
   awsMessageId: string | null;
+  /**
+   * Template sends: whether the template was checked against the catalog (false: the catalog has
+   * not seen it, or knows only its status, so it was sent unchecked).
+   */
+  templateChecked?: boolean;
 }
 
 export interface SendOutcome {
@@ -106,6 +117,8 @@ export interface MessageSenderDeps {
   inProgressMs?: number;
   /** Where to report what the caller is not told (ids only). */
   log?: { warn(message: string, attributes: Record<string, unknown>): void };
+  /** The template catalog; without it templates are sent unchecked. */
+  templates?: Pick<TemplateStore, 'get' | 'languagesOf'>;
 }
 
 /** How a failed SendWhatsAppMessage call leaves the message (see `WhatsAppFailureKind`). */
@@ -279,7 +292,17 @@ export class MessageSender {
     }
     const requestedAt = now();
 
-    if (!isTemplate(req)) {
+    let templateChecked: boolean | undefined;
+    if (isTemplate(req)) {
+      try {
+        templateChecked = await this.checkTemplate(phoneNumberId, req.template);
+      } catch (err) {
+        // A retry of a request accepted before the template changed gets its first answer.
+        const earlier = key !== undefined ? await store.find(id) : undefined;
+        if (earlier !== undefined) return this.settle(earlier, hash, requestedAt);
+        throw err;
+      }
+    } else {
       const lastInbound = await store.lastInboundAt(phoneNumberId, contactId);
       if (!isWindowOpen(lastInbound, requestedAt)) {
         // A retry of a request accepted while the window was open gets its first answer.
@@ -333,7 +356,28 @@ export class MessageSender {
         this.deps.log?.warn('send accepted but not recorded', { messageId: id, phoneNumberId, ...errorNames(fallbackErr) });
       }
     }
-    return { body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null }, replayed: false };
+    return {
+      body: { id, status: 'accepted', awsMessageId: accepted.awsMessageId ?? null, ...(templateChecked !== undefined && { templateChecked }) },
+      replayed: false,
+    };
+  }
+
+  /** Checks a template send against the catalog of the number's WABA (see `checkTemplateSend`). */
+  async checkTemplate(phoneNumberId: string, template: { name: string; language: { code: string }; components?: unknown[] }): Promise<boolean> {
+    const catalog = this.deps.templates;
+    if (!catalog) return false;
+    const wabaId = await this.numbers.wabaOf(phoneNumberId);
+    if (wabaId === undefined) return false;
+    const { name } = template;
+    const language = template.language.code;
+    const found = await catalog.get(wabaId, name, language);
+    const others = found && found.status !== 'DELETED' ? [] : await catalog.languagesOf(wabaId, name);
+    return checkTemplateSend({ name, language, components: template.components as Parameters<typeof checkTemplateSend>[0]['components'] }, found, others);
+  }
+
+  /** The WABAs of the configured numbers, the first number's first. */
+  wabas(): Promise<string[]> {
+    return this.numbers.wabas();
   }
 
   /** What a request whose id is already taken gets: the first answer, the first error, a conflict or a reused key. */
@@ -418,6 +462,12 @@ export class MessageSender {
   }
 }
 
+interface LearntNumbers {
+  byDigits: Map<string, string>;
+  wabaByNumber: Map<string, string>;
+  failure?: unknown;
+}
+
 /**
  * The business number of a request (`from` of a send or of a media upload) → one of the
  * configured phone number ids (`PHONE_NUMBER_IDS`): given as the id, its ARN, or its display
@@ -427,8 +477,8 @@ export class MessageSender {
 export class PhoneNumberResolver {
   private readonly gateway: Pick<WhatsAppGateway, 'getPhoneNumber'>;
   private readonly configured: ReadonlySet<string>;
-  /** Display number (digits) → phone number id; only a complete answer is kept. */
-  private displayNumbers: Promise<{ byDigits: Map<string, string>; failure?: unknown }> | undefined;
+  /** Display number (digits) → phone number id, and each number's WABA; only a complete answer is kept. */
+  private displayNumbers: Promise<LearntNumbers> | undefined;
 
   constructor(gateway: Pick<WhatsAppGateway, 'getPhoneNumber'>, phoneNumberIds: readonly string[]) {
     this.gateway = gateway;
@@ -464,20 +514,40 @@ export class PhoneNumberResolver {
     );
   }
 
-  private learnDisplayNumbers(): Promise<{ byDigits: Map<string, string>; failure?: unknown }> {
+  /**
+   * The AWS WABA id of a configured number (GetLinkedWhatsAppBusinessAccountPhoneNumber, learned
+   * once per container); throws the AWS error of a failed lookup.
+   */
+  async wabaOf(phoneNumberId: string): Promise<string | undefined> {
+    const { wabaByNumber, failure } = await this.learnDisplayNumbers();
+    const waba = wabaByNumber.get(phoneNumberId);
+    if (waba === undefined && failure !== undefined) throw answerOf(failure);
+    return waba;
+  }
+
+  /** The WABAs of the configured numbers, in the order of the numbers (the first is the default). */
+  async wabas(): Promise<string[]> {
+    const { wabaByNumber, failure } = await this.learnDisplayNumbers();
+    if (failure !== undefined) throw answerOf(failure);
+    return [...new Set([...this.configured].map((id) => wabaByNumber.get(id)).filter((w): w is string => w !== undefined))];
+  }
+
+  private learnDisplayNumbers(): Promise<LearntNumbers> {
     const learning = (this.displayNumbers ??= (async () => {
       const ids = [...this.configured];
       const results = await Promise.allSettled(ids.map((id) => this.gateway.getPhoneNumber(id)));
       const byDigits = new Map<string, string>();
+      const wabaByNumber = new Map<string, string>();
       let failure: unknown;
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') {
           if (r.value.displayPhoneNumber) byDigits.set(r.value.displayPhoneNumber, ids[i]!);
+          if (r.value.wabaId) wabaByNumber.set(ids[i]!, r.value.wabaId);
         } else if (!(r.reason instanceof WhatsAppFailure && r.reason.refusal === 'not_found')) {
           failure = r.reason;
         }
       });
-      return failure === undefined ? { byDigits } : { byDigits, failure };
+      return failure === undefined ? { byDigits, wabaByNumber } : { byDigits, wabaByNumber, failure };
     })());
     // After a transient failure the next request asks again.
     void learning.then((r) => {

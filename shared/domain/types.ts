@@ -105,7 +105,10 @@ export interface StatusUpdate {
 
 /** A `changes[]` element whose field is not `messages`: kept as an account event. */
 export interface AccountEvent {
+  /** Meta's WABA id (the webhook entry's `id`). */
   wabaId: string;
+  /** The AWS WABA id (`waba-<hex>`), from the envelope's context when it names the WABA's ARN. */
+  awsWabaId?: string;
   field: string;
   value: unknown;
   /** AWS receive time (envelope), epoch ms. */

@@ -13,6 +13,8 @@ export interface LinkedPhoneNumber {
   /** The display number, digits only (AWS writes it with `+` and sometimes spaces). */
   displayPhoneNumber?: string;
   metaPhoneNumberId?: string;
+  /** The AWS id of its WABA (`waba-<hex>`). */
+  wabaId?: string;
 }
 
 export interface WhatsAppGateway {

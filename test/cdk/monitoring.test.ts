@@ -59,7 +59,7 @@ describe('alarm topic', () => {
     const alarms = alarmsOf(template);
 
     // Assess
-    expect(alarms.length).toBe(4 + 5 * 2 + 2 + 3 + 2); // a DLQ alarm each, errors and throttles of each function, API, domain, webhooks
+    expect(alarms.length).toBe(5 + 6 * 2 + 2 + 3 + 2); // a DLQ alarm each (broadcasts included), errors and throttles of each function, API, domain, webhooks
     for (const a of alarms) {
       expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -80,7 +80,7 @@ describe('alarms', () => {
     const dlqIds = queues.map(([id]) => deadLetterQueueIdOf(template, id));
 
     // Assess
-    expect(dlqIds).toHaveLength(4); // inbound, media, webhook delivery, webhook retry
+    expect(dlqIds).toHaveLength(5); // inbound, media, webhook delivery, webhook retry, broadcasts
     for (const dlqId of dlqIds) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',

@@ -99,7 +99,7 @@ describe('stateful resources across upgrades', () => {
     expect(count('AWS::DynamoDB::Table')).toBe(1);
     expect(count('AWS::S3::Bucket')).toBe(2);
     expect(count('AWS::KMS::Key')).toBeGreaterThanOrEqual(4);
-    expect(count('AWS::SQS::Queue')).toBe(9); // inbound, media, webhook delivery and retry, each with a DLQ; the stream's failure destination
+    expect(count('AWS::SQS::Queue')).toBe(11); // inbound, media, webhook delivery and retry, broadcasts, each with a DLQ; the stream's failure destination
     expect(count('AWS::SNS::Topic')).toBeGreaterThanOrEqual(1);
   });
 

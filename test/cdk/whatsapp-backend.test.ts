@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import {
@@ -365,11 +365,11 @@ describe('message table', () => {
     // Prepare
     const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
     const { tableId, keyId } = messageTableOf(template);
-    const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/].map((d) =>
+    const functionRoles = [/Stores WhatsApp events/, /Copies inbound WhatsApp media/, /HTTP API/, /Sends broadcast messages/].map((d) =>
       roleIdOf(template, functionIdOf(template, d)),
     );
-    // They park events and log deliveries with BatchWriteItem (see DomainEvents).
-    const eventRoles = [/Publishes the table's changes/, /Delivers domain events/].map((d) => roleIdOf(template, functionIdOf(template, d)));
+    // They park events and log deliveries with BatchWriteItem (see DomainEvents); the template sync keeps the catalog.
+    const eventRoles = [/Publishes the table's changes/, /Delivers domain events/, /Syncs the WhatsApp template catalog/].map((d) => roleIdOf(template, functionIdOf(template, d)));
 
     // Act
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
@@ -440,14 +440,14 @@ describe('WABA event destination', () => {
     const statements = policyStatementsOf(template);
     const social = statements.filter((s) => JSON.stringify(s.Action).includes('social-messaging:'));
 
-    // Assess
-    expect(social).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
-        Resource: wabaArn(WABA_ID),
-      },
-    ]);
+    // Assess: the event destination, and the template catalog's operations, all on that WABA alone
+    expect(social).toContainEqual({
+      Effect: 'Allow',
+      Action: 'social-messaging:PutWhatsAppBusinessAccountEventDestinations',
+      Resource: wabaArn(WABA_ID),
+    });
+    for (const s of social) expect(s.Resource).toEqual(wabaArn(WABA_ID));
+    expect(social.flatMap(actionsOf).filter((a) => a.includes('EventDestinations'))).toHaveLength(1);
     expect(JSON.stringify(statements)).not.toContain('iam:PassRole');
   });
 
@@ -515,5 +515,69 @@ describe('cdk-nag AwsSolutions', () => {
       (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
     );
     expect(found, found.join('\n')).toEqual([]);
+  });
+});
+
+describe('template catalog', () => {
+  const templateActions = (template: Template, description: RegExp) => {
+    const role = roleIdOf(template, functionIdOf(template, description));
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((st) => actionsOf(st).some((a) => a.includes('Template')));
+  };
+
+  it('lets the API and the sync call the template operations on the WABA ARN alone', () => {
+    // Prepare / Act
+    const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
+    const api = templateActions(template, /HTTP API/);
+    const sync = templateActions(template, /Syncs the WhatsApp template catalog/);
+
+    // Assess
+    expect(api).toHaveLength(1);
+    expect(actionsOf(api[0]!).sort()).toEqual(
+      ['CreateWhatsAppMessageTemplate', 'DeleteWhatsAppMessageTemplate', 'GetWhatsAppMessageTemplate', 'ListWhatsAppMessageTemplates'].map((a) => `social-messaging:${a}`),
+    );
+    expect(JSON.stringify(api[0]!.Resource)).toBe(JSON.stringify(wabaArn(WABA_ID)));
+    expect(actionsOf(sync[0]!).sort()).toEqual(['social-messaging:GetWhatsAppMessageTemplate', 'social-messaging:ListWhatsAppMessageTemplates']);
+    expect(JSON.stringify(sync[0]!.Resource)).toBe(JSON.stringify(wabaArn(WABA_ID)));
+  });
+
+  it('syncs on a schedule and once on deploy, asynchronously', () => {
+    // Prepare / Act
+    const { template } = synthesize({ wabaId: WABA_ID, phoneNumberIds: [PHONE_NUMBER_ID] });
+    const fn = functionIdOf(template, /Syncs the WhatsApp template catalog/);
+
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(6 hours)', Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] } })]) });
+    const create = JSON.stringify(Object.values(template.findResources('Custom::WhatsAppTemplateSync'))[0]?.Properties.Create);
+    expect(create).toContain('\\"action\\":\\"invoke\\"');
+    expect(create).toContain('\\"InvocationType\\":\\"Event\\"');
+  });
+
+  it('has no sync and no template permission without a WABA id', () => {
+    const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
+    template.resourceCountIs('Custom::WhatsAppTemplateSync', 0);
+    expect(templateActions(template, /HTTP API/)).toEqual([]);
+  });
+});
+
+describe('broadcasts', () => {
+  it('drains its own queue with a function that may send from the configured numbers only, fed by the API', () => {
+    // Prepare / Act
+    const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
+    const fn = functionIdOf(template, /Sends broadcast messages/);
+    const role = roleIdOf(template, fn);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const social = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('social-messaging:')));
+
+    // Assess
+    expect(social.flatMap(actionsOf).sort()).toEqual(['social-messaging:GetLinkedWhatsAppBusinessAccountPhoneNumber', 'social-messaging:SendWhatsAppMessage']);
+    expect(JSON.stringify(social.map((s) => s.Resource))).toContain(PHONE_NUMBER_ID.slice('phone-number-id-'.length));
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: fn }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    const apiEnv = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => /HTTP API/.test(f.Properties.Description))!.Properties.Environment.Variables;
+    expect(Object.keys(apiEnv)).toEqual(expect.arrayContaining(['BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']));
   });
 });

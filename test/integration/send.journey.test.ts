@@ -79,7 +79,7 @@ describe.runIf(local)('sending', () => {
 
   it('sends a template to a user who never wrote', async () => {
     const user = newUser();
-    const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } });
+    const res = await t.current.api('POST', '/v1/messages', { from: pn().phoneNumberId, to: user, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
     expect(res.status).toBe(202);
     expect((await outboxOf(user))[0].message.type).toBe('template');
   });

@@ -14,6 +14,11 @@ import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { encodeCursor } from '../../shared/adapters/dynamodb-queries.ts';
 import { SocialMessagingGateway } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
+import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
+import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
+import { TemplateCatalog } from '../../shared/domain/templates.ts';
+import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
+import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
 import type { DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { MessageSender } from '../../shared/domain/send-message.ts';
@@ -34,7 +39,9 @@ const heldJobs: DeliveryJob[] = [];
 
 beforeAll(async () => {
   bench = await startMediaBench();
+  const templates = new DynamoDbTemplates(bench.doc, bench.resources.tableName);
   const sender = new MessageSender({
+    templates,
     gateway: new SocialMessagingGateway(bench.socialMessaging, { sendClient: bench.socialMessaging, sleep: async () => {} }),
     store: new DynamoDbOutbound(bench.doc, bench.resources.tableName),
     messages: bench.queries,
@@ -61,6 +68,17 @@ beforeAll(async () => {
     media: () => ({ records: bench.records, storage: bench.storage, whatsapp: bench.whatsapp, resolvePhoneNumber: bench.resolvePhoneNumber, now: Date.now }),
     // Webhooks in the table; a replay's jobs are held, not delivered, and a URL never resolves to a
     // place traffic could go (the policy refuses loopback, and names resolve to a documentation address).
+    // Broadcasts in the table; their jobs are held, not sent.
+    broadcasts: () => {
+      const store = new DynamoDbBroadcasts(bench.doc, bench.resources.tableName);
+      return new Broadcasts({ store, pacer: store, queue: { enqueue: async () => {} }, sender, queries: bench.queries, messagesPerSecond: () => 80, now: Date.now, sleep: async () => {} });
+    },
+    // The template catalog in the table, synced from the sandbox WABA.
+    templates: () => ({
+      store: templates,
+      catalog: new TemplateCatalog({ source: new SocialMessagingTemplates(bench.socialMessaging), store: templates, now: Date.now }),
+      wabas: () => sender.wabas(),
+    }),
     webhooks: () => ({
       webhooks: new DynamoDbWebhooks(bench.doc, bench.resources.tableName),
       secrets: new LocalSecretCipher(randomBytes(32).toString('base64')),

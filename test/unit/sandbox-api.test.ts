@@ -146,7 +146,7 @@ describe('SendWhatsAppMessage', () => {
     // Prepare
     await openWindow(SHEENA);
     await suite.sb.call('POST', '/sandbox/clock', { advanceMs: DAY_MS });
-    const template = { to: SHEENA, type: 'template', template: { name: 'order_update', language: { code: 'en_US' } } };
+    const template = { to: SHEENA, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } };
 
     // Act
     const late = await send(text(SHEENA, 'too late'));

@@ -184,6 +184,7 @@ describe('SocialMessagingGateway on the wire', () => {
       arn: 'arn:aws:social-messaging:us-east-1:111122223333:phone-number-id/0123456789abcdef0123456789abcdef',
       displayPhoneNumber: '15550100001',
       metaPhoneNumberId: '106540352242922',
+      wabaId: 'waba-0123456789abcdef0123456789abcdef',
     });
   });
 });

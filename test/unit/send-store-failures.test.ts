@@ -111,7 +111,8 @@ describe('a send AWS accepted whose completing transaction fails', () => {
     // Act
     const out = await sendKeyed('order-1');
     // Assess
-    expect(out).toEqual({ body: { id, status: 'accepted', awsMessageId: 'aws-1' }, replayed: false });
+    // Without a template catalog the template goes unchecked, and the answer says so.
+    expect(out).toEqual({ body: { id, status: 'accepted', awsMessageId: 'aws-1', templateChecked: false }, replayed: false });
     expect(laterTransactions()).toHaveLength(transactions);
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {

@@ -11,6 +11,9 @@ import { quarantineRoutes } from './quarantine.ts';
 import { readRoutes } from './read.ts';
 import { sendRoutes } from './send.ts';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
+import { templateRoutes, type TemplateApiDeps } from './templates.ts';
+import { broadcastRoutes } from './broadcasts.ts';
+import type { Broadcasts } from '../../../shared/domain/broadcasts.ts';
 
 export interface ApiDeps {
   queries: MessageQueries;
@@ -23,6 +26,10 @@ export interface ApiDeps {
   webhooks?: () => WebhookApiDeps;
   /** Quarantine replay's dependencies (the inbound path's store and media queue), built on first use; without them that route answers 500. */
   replay?: () => ReplayDeps;
+  /** Template routes' dependencies, built on first use; without them those routes answer 500. */
+  templates?: () => TemplateApiDeps;
+  /** The broadcast use cases, built on first use; without them those routes answer 500. */
+  broadcasts?: () => Broadcasts;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -32,6 +39,8 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...sendRoutes({ sender: () => required(deps.sender, 'send') }),
     ...webhookRoutes(() => required(deps.webhooks, 'webhook')),
     ...quarantineRoutes(() => required(deps.replay, 'quarantine replay')),
+    ...templateRoutes(() => required(deps.templates, 'template')),
+    ...broadcastRoutes(() => required(deps.broadcasts, 'broadcast')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',

@@ -28,7 +28,15 @@ const SendBodyDocument = z.unknown().meta({
 });
 
 const SendAcceptedSchema = z
-  .object({ id: z.string(), status: z.literal('accepted'), awsMessageId: z.string().nullable() })
+  .object({
+    id: z.string(),
+    status: z.literal('accepted'),
+    awsMessageId: z.string().nullable(),
+    templateChecked: z
+      .boolean()
+      .optional()
+      .describe('Template sends: true when the template was checked against the catalog (exists in that language, APPROVED, parameters fit); false when the catalog has not seen it, so it was sent unchecked.'),
+  })
   .meta({ id: 'SendAccepted' });
 
 const MarkReadSchema = z.object({ id: z.string(), wamid: z.string(), read: z.literal(true) }).meta({ id: 'MarkReadResult' });
@@ -48,7 +56,7 @@ export function sendRoutes(deps: { sender: () => MessageSender }): AnyRoute[] {
       path: '/v1/messages',
       operationId: 'sendMessage',
       summary:
-        'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true). 429 (throttled, nothing sent): retry after Retry-After with the same key. 502 send_in_doubt: AWS did not confirm the send, which may have gone out; it is never sent again with that key.',
+        'Send a WhatsApp message. With an Idempotency-Key header, a retry never sends twice: it gets the first answer (header idempotent-replayed: true). 429 (throttled, nothing sent): retry after Retry-After with the same key. 502 send_in_doubt: AWS did not confirm the send, which may have gone out; it is never sent again with that key. A template is first checked against the catalog of the number\'s WABA: 404 template_not_found (not in that language), 409 template_not_approved (PENDING, PAUSED, DISABLED…), 422 template_parameter_mismatch (every component whose parameter count or names differ, with the counts); nothing is stored or sent then. A template the catalog has not seen is sent with templateChecked: false.',
       headers: z.object({ 'idempotency-key': IdempotencyKey }),
       body: SendMessageRequest,
       parseBody: parseSendBody,

@@ -1,0 +1,89 @@
+/** Broadcast routes (api-contract.md §4): create, show, list recipients, stop. */
+import { z } from 'zod';
+import { NotFoundError } from '../../../shared/domain/errors.ts';
+import { CreateBroadcastSchema, RECIPIENT_STATES, type Broadcasts } from '../../../shared/domain/broadcasts.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
+
+const Counts = z.object({ queued: z.int(), sending: z.int(), sent: z.int(), failed: z.int(), inDoubt: z.int(), cancelled: z.int() });
+const BroadcastSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(['queued', 'running', 'stopping', 'stopped', 'completed']),
+    phoneNumberId: z.string(),
+    template: z.object({ name: z.string(), language: z.string() }),
+    total: z.int(),
+    createdAt: z.string(),
+    counts: Counts.describe('Recipients per send state; inDoubt: the send may have gone out and is never repeated'),
+    statuses: z.record(z.string(), z.int()).optional().describe('Sent messages per WhatsApp status'),
+    failures: z.record(z.string(), z.int()).optional().describe('Refused sends by error code, failed statuses by Meta code'),
+  })
+  .meta({ id: 'Broadcast' });
+const RecipientSchema = z
+  .object({ to: z.string(), state: z.string(), messageId: z.string().nullable(), error: z.object({ code: z.string(), message: z.string() }).optional() })
+  .meta({ id: 'BroadcastRecipient' });
+
+/** Ids are `bc_` + 32 hex: anything else names no broadcast, and never reaches the table as a key. */
+const IdParam = z.object({ id: z.string() });
+const known = (id: string) => {
+  if (!/^bc_[0-9a-f]{32}$/.test(id)) throw new NotFoundError(`No broadcast has the id ${id.length > 80 ? `${id.slice(0, 80)}…` : id}.`, 'broadcast_not_found');
+  return id;
+};
+const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, { error: 'Idempotency-Key must be 1 to 255 visible ASCII characters' }).optional();
+
+export function broadcastRoutes(broadcasts: () => Broadcasts): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      path: '/v1/broadcasts',
+      operationId: 'createBroadcast',
+      summary:
+        "Sends a template to up to 10,000 recipients, paced under the number's throughput; each recipient gets one message through the same path as POST /v1/messages (its parameters fill the template's components). Every recipient's template is checked first: 422 broadcast_recipients_invalid lists those that would be refused. With an Idempotency-Key, a retry creates nothing new.",
+      headers: z.object({ 'idempotency-key': IdempotencyKey }),
+      body: CreateBroadcastSchema,
+      responses: { 202: { description: 'Accepted: the sends are queued', schema: BroadcastSchema } },
+      errors: [400, 404, 409, 422, 429, 500, 503],
+      async handle({ body, headers }) {
+        const key = headers['idempotency-key'];
+        return { status: 202, body: await broadcasts().create(body, key !== undefined ? { idempotencyKey: key } : {}) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/broadcasts/{id}',
+      operationId: 'getBroadcast',
+      summary: 'The broadcast: its state, recipients per send state, sent messages per WhatsApp status and failures by code (it reads every sent message: a cost that grows with the broadcast).',
+      params: IdParam,
+      responses: { 200: { description: 'The broadcast', schema: BroadcastSchema } },
+      errors: [404],
+      async handle({ params }) {
+        return { status: 200, body: await broadcasts().get(known(params.id)) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/v1/broadcasts/{id}/recipients',
+      operationId: 'listBroadcastRecipients',
+      summary: 'The recipients of a broadcast and the state of each send (status= one of queued, sending, sent, failed, in_doubt, cancelled).',
+      params: IdParam,
+      query: z.object({ status: z.enum(RECIPIENT_STATES).optional(), limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().optional() }),
+      responses: { 200: { description: 'A page of recipients', schema: z.object({ items: z.array(RecipientSchema), nextCursor: z.string().nullable() }) } },
+      errors: [400, 404],
+      async handle({ params, query }) {
+        const page = await broadcasts().recipients(known(params.id), { limit: query.limit, ...(query.status && { state: query.status }), ...(query.cursor && { cursor: query.cursor }) });
+        return { status: 200, body: page };
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/v1/broadcasts/{id}',
+      operationId: 'stopBroadcast',
+      summary: 'Stops a broadcast: what has not been sent is not sent (state stopping, then stopped).',
+      params: IdParam,
+      responses: { 200: { description: 'The broadcast, stopping', schema: BroadcastSchema } },
+      errors: [404, 409],
+      async handle({ params }) {
+        return { status: 200, body: await broadcasts().stop(known(params.id)) };
+      },
+    }),
+  ];
+}

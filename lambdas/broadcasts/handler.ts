@@ -1,0 +1,34 @@
+/**
+ * Broadcast sends: SQS jobs (one per recipient) → `Broadcasts.process`, which paces the number,
+ * sends once and records the outcome. A job that must come back (throttled, store busy) is reported
+ * as a batch item failure; a malformed job is logged and acknowledged.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { Broadcasts } from '../../shared/domain/broadcasts.ts';
+import { logger } from '../../shared/observability.ts';
+import { broadcastDeps } from '../../shared/adapters/broadcast-wiring.ts';
+
+const JobSchema = z.object({ broadcastId: z.string().regex(/^bc_[0-9a-f]{32}$/), to: z.string().regex(/^[0-9]{5,20}$/), seq: z.int().min(0) });
+
+export function makeHandler(broadcasts: () => Broadcasts) {
+  const recordHandler = async (record: SQSRecord) => {
+    let job;
+    try {
+      job = JobSchema.parse(JSON.parse(record.body));
+    } catch {
+      logger.error('malformed broadcast job dropped', { sqsMessageId: record.messageId });
+      return;
+    }
+    await broadcasts().process(job);
+  };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const processor = new BatchProcessor(EventType.SQS);
+    return processPartialResponse(event, recordHandler, processor, { context });
+  };
+}
+
+let built: Broadcasts | undefined;
+export const handler = makeHandler(() => (built ??= new Broadcasts({ ...broadcastDeps(), sleep })));

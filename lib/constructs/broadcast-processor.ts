@@ -1,0 +1,87 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
+import { HandlerFunction } from './handler-function.ts';
+import { API_TABLE_ACCESS } from './http-api.ts';
+import type { MessageStore } from './message-store.ts';
+import { grantPhoneNumberActions } from './phone-numbers.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** What a broadcast send calls on the configured numbers: the send, and the number's description. */
+export const BROADCAST_PHONE_NUMBER_ACTIONS = ['SendWhatsAppMessage', 'GetLinkedWhatsAppBusinessAccountPhoneNumber'] as const;
+
+/** Properties of {@link BroadcastProcessor}. */
+export interface BroadcastProcessorProps {
+  readonly store: MessageStore;
+  /** The AWS phone number ids broadcasts may send from. */
+  readonly phoneNumberIds: readonly string[];
+  /** `META_API_VERSION` of the sends. */
+  readonly metaApiVersion: string;
+  /**
+   * Messages per second a broadcast sends from one number (Meta's default throughput is 80).
+   * @default 76
+   */
+  readonly messagesPerSecond?: number;
+  /** @default the HandlerFunction default */
+  readonly logRetention?: RetentionDays;
+  /** @default RemovalPolicy.RETAIN */
+  readonly keyRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Broadcast sends: a work queue (one job per recipient, with DLQ) drained by `lambdas/broadcasts`,
+ * which paces each number and sends through the same path as the API (the same table access and
+ * send permission on the configured numbers).
+ */
+export class BroadcastProcessor extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: NodejsFunction;
+  private readonly work: WorkQueue;
+  private readonly messagesPerSecond: string;
+
+  constructor(scope: Construct, id: string, props: BroadcastProcessorProps) {
+    super(scope, id);
+    const spec = BROADCAST_QUEUE;
+    this.work = new WorkQueue(this, 'Jobs', { queueSpec: spec, keyRemovalPolicy: props.keyRemovalPolicy });
+    this.queue = this.work.queue;
+    this.deadLetterQueue = this.work.deadLetterQueue;
+    this.messagesPerSecond = String(props.messagesPerSecond ?? 76);
+
+    const handler = new HandlerFunction(this, 'Handler', {
+      handler: spec.handler,
+      timeout: Duration.seconds(spec.handlerTimeoutSeconds),
+      logRetention: props.logRetention,
+      description: 'Sends broadcast messages, paced per business number',
+      environment: {
+        TABLE_NAME: props.store.table.tableName,
+        PHONE_NUMBER_IDS: props.phoneNumberIds.join(','),
+        META_API_VERSION: props.metaApiVersion,
+        BROADCAST_MPS: this.messagesPerSecond,
+        BROADCAST_SENDS_QUEUE_URL: this.queue.queueUrl,
+      },
+    });
+    this.function = handler.function;
+    props.store.grantItemAccess(this.function, API_TABLE_ACCESS);
+    grantPhoneNumberActions(this, this.function, props.phoneNumberIds, BROADCAST_PHONE_NUMBER_ACTIONS);
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: spec.batchSize,
+        maxBatchingWindow: Duration.seconds(spec.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+
+  /** Lets `fn` (the API) queue broadcast jobs. */
+  grantEnqueue(fn: LambdaFunction): void {
+    fn.addEnvironment('BROADCAST_SENDS_QUEUE_URL', this.queue.queueUrl);
+    fn.addEnvironment('BROADCAST_MPS', this.messagesPerSecond);
+    this.work.grantSend(fn);
+  }
+}

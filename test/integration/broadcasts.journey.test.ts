@@ -1,0 +1,76 @@
+/**
+ * Broadcast journeys against the local runtime and the sandbox WABA, through the HTTP API: a
+ * broadcast reaches every recipient once and its counts reach read; a stop leaves the rest unsent;
+ * recipients whose template would be refused are named before anything is sent.
+ */
+import { describe, expect, it } from 'vitest';
+import { eventually, useTarget } from './support/target.ts';
+
+const t = useTarget({ localOnly: true });
+const local = t.enabled;
+
+let n = 0;
+const users = (count: number) => Array.from({ length: count }, () => `1416${String(1_000_000 + ++n).slice(-7)}`);
+const pn = () => t.current.phoneNumbers[0]!;
+const hello = { name: 'hello_world', language: { code: 'en_US' } };
+const outbox = async () => (await t.current.sandbox('GET', '/sandbox/outbox')).body as any[];
+
+describe.runIf(local)('broadcasts', () => {
+  it('sends a template to every recipient once, and its counts reach read', async () => {
+    const to = users(25);
+
+    const created = await t.current.api('POST', '/v1/broadcasts', { from: pn().displayPhoneNumber, template: hello, recipients: to.map((x) => ({ to: x })) }, { 'idempotency-key': 'journey-bc-1' });
+    const again = await t.current.api('POST', '/v1/broadcasts', { from: pn().displayPhoneNumber, template: hello, recipients: to.map((x) => ({ to: x })) }, { 'idempotency-key': 'journey-bc-1' });
+    const done = await eventually(async () => {
+      const b = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
+      return b.body.state === 'completed' && b.body.statuses?.read === to.length ? b.body : undefined;
+    }, 'the broadcast completed and read', 60_000);
+    const sent = (await outbox()).filter((e) => to.includes(e.to));
+    const recipients = await t.current.api('GET', `/v1/broadcasts/${created.body.id}/recipients?status=sent&limit=10`);
+
+    expect(created).toMatchObject({ status: 202, body: { id: expect.stringMatching(/^bc_/), total: 25, template: { name: 'hello_world', language: 'en_US' } } });
+    expect(again.body.id).toBe(created.body.id);
+    expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 25, failed: 0, inDoubt: 0, cancelled: 0 });
+    expect(sent).toHaveLength(25);
+    expect(new Set(sent.map((e) => e.to)).size).toBe(25);
+    expect(recipients.body.items).toHaveLength(10);
+    expect(recipients.body.items[0]).toMatchObject({ state: 'sent', messageId: expect.stringMatching(/^msg_/) });
+    const message = await t.current.api('GET', `/v1/messages/${recipients.body.items[0].messageId}`);
+    expect(message.body).toMatchObject({ status: 'read', bizOpaqueCallbackData: `broadcast:${created.body.id}` });
+  }, 120_000);
+
+  it('names the recipients whose parameters do not fit before sending anything', async () => {
+    const [a, b] = users(2);
+    const template = { name: 'order_update', language: { code: 'es' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }, { type: 'text', text: 'y' }, { type: 'text', text: 'z' }] }] };
+
+    const res = await t.current.api('POST', '/v1/broadcasts', {
+      from: pn().phoneNumberId,
+      template,
+      recipients: [{ to: a }, { to: b, parameters: [{ type: 'body', parameters: [{ type: 'text', text: 'only one' }] }] }],
+    });
+
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'broadcast_recipients_invalid', details: { refusedCount: 1, refused: [{ to: b, code: 'template_parameter_mismatch' }] } });
+    expect((await outbox()).filter((e) => e.to === a || e.to === b)).toEqual([]);
+  });
+
+  it('stops halfway: what was not sent stays unsent', async () => {
+    const to = users(300);
+
+    const created = await t.current.api('POST', '/v1/broadcasts', { from: pn().phoneNumberId, template: hello, recipients: to.map((x) => ({ to: x })) });
+    await eventually(async () => ((await t.current.api('GET', `/v1/broadcasts/${created.body.id}`)).body.counts.sent >= 10 ? true : undefined), 'some sends', 60_000);
+    const stopping = await t.current.api('DELETE', `/v1/broadcasts/${created.body.id}`);
+    const stopped = await eventually(async () => {
+      const b = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
+      return b.body.state === 'stopped' ? b.body : undefined;
+    }, 'the broadcast stopped', 60_000);
+    const sent = (await outbox()).filter((e) => to.includes(e.to));
+
+    expect(stopping).toMatchObject({ status: 200, body: { state: expect.stringMatching(/^stop/) } });
+    expect(stopped.counts.cancelled).toBeGreaterThan(0);
+    expect(stopped.counts.sent + stopped.counts.cancelled + stopped.counts.failed + stopped.counts.inDoubt).toBe(300);
+    expect(sent).toHaveLength(stopped.counts.sent);
+    expect(stopped.counts.sent).toBeLessThan(300);
+    expect((await t.current.api('DELETE', `/v1/broadcasts/${created.body.id}`)).body.error.code).toBe('broadcast_finished');
+  }, 180_000);
+});
