@@ -22,6 +22,7 @@ import {
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { BroadcastStore, Pacer } from '../ports/broadcasts.ts';
+import { keys } from './dynamodb-keys.ts';
 
 /** Shards of a broadcast's counters and recipient listing. */
 export const BROADCAST_SHARDS = 16;
@@ -32,7 +33,6 @@ export const broadcastKeys = {
   broadcast: (id: string) => ({ PK: `BCAST#${id}`, SK: 'BCAST' }),
   counter: (id: string, shard: number) => ({ PK: `BCAST#${id}#C#${shard}`, SK: 'COUNT' }),
   recipient: (id: string, to: string) => ({ PK: `BCAST#${id}#R#${to}`, SK: 'RCPT' }),
-  recipients: (id: string, shard: number) => `BCASTR#${id}#${shard}`,
   pacer: (phoneNumberId: string, shard: number) => ({ PK: `PACE#${phoneNumberId}#${shard}`, SK: 'PACE' }),
 } as const;
 
@@ -84,8 +84,8 @@ export class DynamoDbBroadcasts implements BroadcastStore, Pacer {
     const i = out.Item;
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
-    const keys = Array.from({ length: BROADCAST_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
-    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+    const counterKeys = Array.from({ length: BROADCAST_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
+    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: counterKeys, ConsistentRead: true } } }));
     let items = got.Responses?.[this.tableName] ?? [];
     let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
     while (unprocessed?.length) {
@@ -119,7 +119,7 @@ export class DynamoDbBroadcasts implements BroadcastStore, Pacer {
                       seq: r.seq,
                       state: r.state,
                       ...(r.parameters && { parametersJson: JSON.stringify(r.parameters) }),
-                      GSI1PK: broadcastKeys.recipients(broadcastId, shard),
+                      GSI1PK: keys.broadcastRecipients(broadcastId, shard),
                       GSI1SK: r.to,
                     },
                     ConditionExpression: 'attribute_not_exists(PK)',
@@ -232,7 +232,7 @@ export class DynamoDbBroadcasts implements BroadcastStore, Pacer {
       }
       shard = c.shard;
       start = c.key as Record<string, unknown> | undefined;
-      if (start && (start as Item).GSI1PK !== broadcastKeys.recipients(broadcastId, shard)) {
+      if (start && (start as Item).GSI1PK !== keys.broadcastRecipients(broadcastId, shard)) {
         throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
       }
     }
@@ -243,7 +243,7 @@ export class DynamoDbBroadcasts implements BroadcastStore, Pacer {
           TableName: this.tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': broadcastKeys.recipients(broadcastId, shard), ...(opts.state && { ':state': opts.state }) },
+          ExpressionAttributeValues: { ':pk': keys.broadcastRecipients(broadcastId, shard), ...(opts.state && { ':state': opts.state }) },
           ...(opts.state && { FilterExpression: '#state = :state', ExpressionAttributeNames: { '#state': 'state' } }),
           Limit: opts.limit - items.length,
           ...(start && { ExclusiveStartKey: start }),

@@ -99,6 +99,10 @@ export const keys = {
   /** A registered webhook, and the list of them (GSI1): one key value, as they are registered by hand. */
   webhook: (webhookId: string) => ({ PK: `WEBHOOK#${webhookId}`, SK: 'WEBHOOK' }),
   webhookList: 'WEBHOOKS',
+  /** A WABA's template catalog (GSI1): one key value per WABA; written by syncs and template webhooks, not by traffic. */
+  templateCatalog: (wabaId: string) => `TPL#${wabaId}`,
+  /** A broadcast's recipients (GSI1), spread over its shards by the recipient's sequence number. */
+  broadcastRecipients: (broadcastId: string, shard: number) => `BCASTR#${broadcastId}#${shard}`,
   /** One delivery attempt of a webhook: its table key, sharded by event id, so one busy endpoint is no hot key. */
   webhookDelivery: (webhookId: string, eventId: string, sortKey: string) => ({
     PK: LISTS.webhookDeliveries.keyOf(`WHDLV#${webhookId}`, eventId),

@@ -14,11 +14,10 @@ import type { CatalogTemplate, TemplateChange } from '../domain/templates.ts';
 import type { TemplatePage, TemplateStore } from '../ports/templates.ts';
 import { isConditionFailure } from './dynamodb-broadcasts.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-queries.ts';
+import { keys } from './dynamodb-keys.ts';
 
 /** Keys of the catalog's items (their own section of the table's layout, docs/data-model.md). */
 export const templateKeys = {
-  /** GSI1 partition of a WABA's catalog. */
-  catalog: (wabaId: string) => `TPL#${wabaId}`,
   template: (wabaId: string, name: string, language: string) => ({ PK: `TPL#${wabaId}#${name}#${language}`, SK: 'TPL' }),
   /** GSI1 sort key: by name, then language. */
   sortKey: (name: string, language: string) => `${name}#${language}`,
@@ -100,7 +99,7 @@ export class DynamoDbTemplates implements TemplateStore {
       .set('wabaId', wabaId)
       .set('name', name)
       .set('language', language)
-      .set('GSI1PK', templateKeys.catalog(wabaId))
+      .set('GSI1PK', keys.templateCatalog(wabaId))
       .set('GSI1SK', templateKeys.sortKey(name, language))
       .set('updatedAt', new Date(this.now()).toISOString());
   }
@@ -124,7 +123,7 @@ export class DynamoDbTemplates implements TemplateStore {
           TableName: this.tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: name === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': templateKeys.catalog(wabaId), ...(name !== undefined && { ':prefix': `${name}#` }) },
+          ExpressionAttributeValues: { ':pk': keys.templateCatalog(wabaId), ...(name !== undefined && { ':prefix': `${name}#` }) },
           ...(start && { ExclusiveStartKey: start }),
         }),
       );
@@ -136,7 +135,7 @@ export class DynamoDbTemplates implements TemplateStore {
 
   async list(wabaId: string, filter: { name?: string; language?: string; status?: string }, page: { limit: number; cursor?: string }): Promise<TemplatePage> {
     const startKey = decodeCursor(page.cursor, ['PK', 'SK', 'GSI1PK', 'GSI1SK']);
-    const pk = templateKeys.catalog(wabaId);
+    const pk = keys.templateCatalog(wabaId);
     if (startKey && startKey.GSI1PK !== pk) throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
     const keep = (i: Item) =>
       (filter.language === undefined || i.language === filter.language) &&

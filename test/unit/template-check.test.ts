@@ -1,4 +1,6 @@
 /** The check of a template send against the catalog, and template webhooks read as catalog changes. */
+import type { ApiError } from '../../shared/domain/errors.ts';
+import { httpStatusOf } from '../../lambdas/api/http-errors.ts';
 import { describe, expect, it } from 'vitest';
 import { checkTemplateSend, parameterMismatches, templateChangeOf, type CatalogTemplate } from '../../shared/domain/templates.ts';
 
@@ -58,7 +60,7 @@ describe('checkTemplateSend', () => {
       try {
         f();
       } catch (err) {
-        return [(err as any).status, (err as any).code, (err as any).details.metaCode];
+        return [httpStatusOf(err as ApiError), (err as any).code, (err as any).details.metaCode];
       }
       return undefined;
     };
