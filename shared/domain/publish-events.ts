@@ -9,7 +9,7 @@
  * A change whose read or parking fails is reported, so the stream gives it (and what follows it in
  * its shard) again; every event it yields then has the same id as before.
  */
-import { intentsOfChange, messageEvent, type DomainEvent, type ItemImage } from './events.ts';
+import { intentsOfChange, messageEvents, type DomainEvent, type ItemImage } from './events.ts';
 import type { EventPublisher, MessageReader, UnpublishedEvents } from '../ports/events.ts';
 import type { Message } from './resources.ts';
 
@@ -49,10 +49,7 @@ export async function publishChanges(changes: readonly ItemChange[], deps: Publi
         const events: DomainEvent[] = [];
         for (const intent of intentsOfChange(change.oldImage, change.newImage)) {
           if (intent.kind === 'ready') events.push(intent.event);
-          else {
-            const event = messageEvent(intent, await read(intent.lookup));
-            if (event) events.push(event);
-          }
+          else events.push(...messageEvents(intent, await read(intent.lookup)));
         }
         eventsOf.set(change.id, events);
       } catch (err) {
