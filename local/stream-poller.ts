@@ -40,7 +40,8 @@ export interface StreamPollerOptions {
   /** Wait between reads of an idle shard. @default 100 */
   readonly idleMs?: number;
   readonly logger?: LocalLogger;
-  readonly spec?: Partial<typeof EVENTS_STREAM>;
+  /** Overrides of the mapping's settings (a test's batch size). */
+  readonly spec?: { readonly batchSize?: number; readonly retryAttempts?: number; readonly bisectBatchOnError?: boolean };
 }
 
 export interface StreamPoller {

@@ -82,7 +82,7 @@ export const EVENT_SCHEMAS = {
   'message.status': envelope(
     'message.status',
     MessageSchema,
-    'The merged status of a message advanced; data is the Message at that point. A duplicate or late status emits nothing.',
+    'A status of the message is in its merged view; data is the Message at that step. One event per status the merged view lists, whatever order they arrived in; a duplicate status emits nothing.',
   ),
   'media.stored': envelope('media.stored', MediaEventDataSchema, "An inbound message's media was copied to the media bucket."),
   'media.failed': envelope('media.failed', MediaEventDataSchema, "An inbound message's media could not be copied."),
