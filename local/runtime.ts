@@ -16,7 +16,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { FauxqsServer } from 'fauxqs';
 import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
@@ -202,6 +203,30 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
   return handler;
 }
 
+/**
+ * Batches of the webhook queues handled at once: Lambda starts five concurrent batches per SQS
+ * mapping. The delivery path (no batching window, an HTTP POST per job) needs them to keep its lag
+ * under a second at load; the other queues keep two (batches of up to 100 with a window keep up).
+ */
+const DELIVERY_POLLERS = 5;
+
+/**
+ * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
+ * runs out (minutes: six times the handler's timeout). The local runtime is its queues' only
+ * consumer and no handler runs before its pollers start, so whatever is in flight now belonged to a
+ * process that is gone: it is made visible again at once, as it would be after the timeout. Each is
+ * handled again, and every handler is idempotent.
+ */
+async function releaseInFlight(emulator: FauxqsServer, sqs: SQSClient, queueUrls: readonly string[], logger: LocalLogger): Promise<void> {
+  for (const url of queueUrls) {
+    const inflight = emulator.inspectQueue(url.slice(url.lastIndexOf('/') + 1))?.messages.inflight ?? [];
+    for (const m of inflight) {
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.receiptHandle, VisibilityTimeout: 0 })).catch(() => undefined);
+    }
+    if (inflight.length) logger.warn('messages left in flight by a previous run are handled again', { queue: url.slice(url.lastIndexOf('/') + 1), messages: inflight.length });
+  }
+}
+
 /** The key that encrypts webhook secrets locally (no KMS here), made once per data directory. */
 function localWebhookKey(dataDir: string): string {
   const file = join(dataDir, 'webhooks.key');
@@ -280,7 +305,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const dynamo = (started[0] as PromiseFulfilledResult<RunningServer>).value;
-    const aws = (started[1] as PromiseFulfilledResult<RunningServer>).value;
+    const aws = (started[1] as PromiseFulfilledResult<Awaited<ReturnType<typeof startAwsEmulator>>>).value;
 
     const clientConfig = (endpoint: string) => ({
       endpoint,
@@ -353,6 +378,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
+    await releaseInFlight(aws.server, sqs, Object.values(resources.queues).map((q) => q.url), logger);
+
     let webhooksWithReporter: SqsHandler | undefined;
     const pollers: Record<string, Poller> = {};
     const queueInfo: RuntimeInfo['queues'] = {};
@@ -368,7 +395,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name]
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues),
-        concurrency: opts.pollerConcurrency ?? 2,
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : 2),
         logger,
       });
       pollers[spec.name] = poller;

@@ -37,7 +37,7 @@ export interface StreamPollerOptions {
   readonly handler: StreamHandler;
   /** JSON file of checkpoints (`{ [streamArn]: { [shardId]: { seq?, closed? } } }`). */
   readonly checkpointFile: string;
-  /** Wait between reads of an idle shard. @default 100 */
+  /** Wait between reads of an idle shard. @default 250 (Lambda polls a shard four times a second) */
   readonly idleMs?: number;
   readonly logger?: LocalLogger;
   /** Overrides of the mapping's settings (a test's batch size). */
@@ -81,7 +81,7 @@ function toLambdaRecord(r: StreamRecord, streamArn: string, region: string): Dyn
 export async function startStreamPoller(opts: StreamPollerOptions): Promise<StreamPoller> {
   const spec = { ...EVENTS_STREAM, ...opts.spec };
   const logger = opts.logger ?? silentLogger;
-  const idleMs = opts.idleMs ?? 100;
+  const idleMs = opts.idleMs ?? 250;
   const region = await opts.streams.config.region();
   const table = (await opts.dynamodb.send(new DescribeTableCommand({ TableName: opts.tableName }))).Table;
   const streamArn = table?.LatestStreamArn;

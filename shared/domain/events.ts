@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { publicMedia } from './message-view.ts';
+import { hasStatusesElsewhere, isRecord as isMessageRecord, publicMedia, toMessage, type StoredMessage } from './message-view.ts';
 import { MediaSchema, MessageSchema, type Message } from './resources.ts';
 import { STATUS_RANK, TERMINAL_STATUSES, type PublicStatus } from './status.ts';
 import { accountEventKind } from './account-events.ts';
@@ -143,6 +143,11 @@ export interface MessageEventIntent {
    * item, under its own attribute), as the public words (`failed` for AWS's retries exhausted).
    */
   readonly statuses?: readonly PublicStatus[];
+  /**
+   * The merged Message when the image alone is all of it (an inbound message: nothing of it lives
+   * on another item), so no read is needed; the read side's view of that image.
+   */
+  readonly view?: Message;
 }
 
 /** An event complete from the item alone. */
@@ -155,8 +160,8 @@ export type EventIntent = MessageEventIntent | ReadyEventIntent;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** A message's own record (inbound message or send), as opposed to an item of statuses only. */
-const isRecord = (item: ItemImage) => item.type !== undefined || item.sendState !== undefined;
+/** A message's own record (inbound message or send), as opposed to an item of statuses only: the read model's rule. */
+const isRecord = (item: ItemImage) => isMessageRecord(item as unknown as StoredMessage);
 
 /** Send states after which AWS may have taken the message. */
 const ACCEPTED_SEND_STATES = new Set(['sent', 'in_doubt']);
@@ -217,7 +222,8 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
   if (!id) return out;
   const record = isRecord(newItem);
   if (record && newItem.direction === 'inbound' && !(oldItem && isRecord(oldItem))) {
-    out.push({ kind: 'message', type: 'message.received', lookup: id });
+    const stored = newItem as unknown as StoredMessage;
+    out.push({ kind: 'message', type: 'message.received', lookup: id, ...(!hasStatusesElsewhere(stored) && { view: toMessage(stored) }) });
   }
   if (
     record &&

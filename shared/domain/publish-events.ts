@@ -3,7 +3,7 @@
  *
  * 1. Each change is mapped to intents (pure, see events.ts).
  * 2. Message intents are resolved against the merged Message the read side answers (one read per
- *    distinct message of the batch).
+ *    distinct message of the batch; none for an inbound message, whole in its own image).
  * 3. The events, deduplicated by id, are published together (the publisher batches them).
  * 4. Events still unpublished after the publisher's retries are parked whole, to be replayed.
  * A change whose read or parking fails is reported, so the stream gives it (and what follows it in
@@ -49,7 +49,7 @@ export async function publishChanges(changes: readonly ItemChange[], deps: Publi
         const events: DomainEvent[] = [];
         for (const intent of intentsOfChange(change.oldImage, change.newImage)) {
           if (intent.kind === 'ready') events.push(intent.event);
-          else events.push(...messageEvents(intent, await read(intent.lookup)));
+          else events.push(...messageEvents(intent, intent.view ?? (await read(intent.lookup))));
         }
         eventsOf.set(change.id, events);
       } catch (err) {
