@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
 import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
@@ -214,16 +214,23 @@ const DELIVERY_POLLERS = 5;
  * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
  * runs out (minutes: six times the handler's timeout). The local runtime is its queues' only
  * consumer and no handler runs before its pollers start, so whatever is in flight now belonged to a
- * process that is gone: it is made visible again at once, as it would be after the timeout. Each is
- * handled again, and every handler is idempotent.
+ * process that is gone: it is sent again at once. (The emulator cannot change the visibility of a
+ * message it restored from disk, so the original also comes back after its timeout: every handler
+ * is idempotent, and an event's id is the same both times.)
  */
-async function releaseInFlight(emulator: FauxqsServer, sqs: SQSClient, queueUrls: readonly string[], logger: LocalLogger): Promise<void> {
+async function resendInFlight(emulator: FauxqsServer, sqs: SQSClient, queueUrls: readonly string[], logger: LocalLogger): Promise<void> {
   for (const url of queueUrls) {
-    const inflight = emulator.inspectQueue(url.slice(url.lastIndexOf('/') + 1))?.messages.inflight ?? [];
-    for (const m of inflight) {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.receiptHandle, VisibilityTimeout: 0 })).catch(() => undefined);
+    const name = url.slice(url.lastIndexOf('/') + 1);
+    const inflight = emulator.inspectQueue(name)?.messages.inflight ?? [];
+    for (let i = 0; i < inflight.length; i += 10) {
+      const entries = inflight.slice(i, i + 10).map((m, n) => ({
+        Id: String(n),
+        MessageBody: m.message.body,
+        ...(m.message.messageAttributes && Object.keys(m.message.messageAttributes).length && { MessageAttributes: m.message.messageAttributes as Record<string, MessageAttributeValue> }),
+      }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
     }
-    if (inflight.length) logger.warn('messages left in flight by a previous run are handled again', { queue: url.slice(url.lastIndexOf('/') + 1), messages: inflight.length });
+    if (inflight.length) logger.warn('messages left in flight by a previous run are handled again', { queue: name, messages: inflight.length });
   }
 }
 
@@ -378,7 +385,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
-    await releaseInFlight(aws.server, sqs, Object.values(resources.queues).map((q) => q.url), logger);
+    await resendInFlight(aws.server, sqs, Object.values(resources.queues).map((q) => q.url), logger);
 
     let webhooksWithReporter: SqsHandler | undefined;
     const pollers: Record<string, Poller> = {};

@@ -26,7 +26,10 @@ function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | un
   return event.success ? { event: event.data } : undefined;
 }
 
+const jobKey = (j: DeliveryJob) => `${j.webhookId} ${j.event.id}`;
+
 export function makeHandler(deps: DeliveryDeps) {
+  deps = { log: { warn: (m, extra) => logger.warn(m, extra ?? {}) }, ...deps };
   return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
     const failures: string[] = [];
     const events: Array<{ id: string; event: DomainEvent }> = [];
@@ -48,8 +51,16 @@ export function makeHandler(deps: DeliveryDeps) {
         failures.push(...ids);
       }
     };
-    await run('fan-out', events.map((e) => e.id), () => fanOut(events.map((e) => e.event), deps));
-    await run('retries', jobs.map((j) => j.id), () => runJobs(jobs.map((j) => j.job), deps));
+    // Only the records of jobs that could be kept nowhere come again (one job per event and
+    // endpoint: the endpoints already served are not sent to again unless their event must be).
+    await run('fan-out', events.map((e) => e.id), async () => {
+      const unkept = new Set((await fanOut(events.map((e) => e.event), deps)).map((j) => j.event.id));
+      failures.push(...events.filter((e) => unkept.has(e.event.id)).map((e) => e.id));
+    });
+    await run('retries', jobs.map((j) => j.id), async () => {
+      const unkept = new Set((await runJobs(jobs.map((j) => j.job), deps)).map(jobKey));
+      failures.push(...jobs.filter((j) => unkept.has(jobKey(j.job))).map((j) => j.id));
+    });
     return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }

@@ -9,11 +9,25 @@ import { fanOut, replayParked, runJobs, type DeliveryDeps } from '../../shared/d
 import type { DomainEvent } from '../../shared/domain/events.ts';
 import { checkWebhookUrl, isRefusedAddress, RETRY_DELAYS_SECONDS, signatureHeaders, type DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { makeHandler } from '../../lambdas/api/handler.ts';
+import { makeHandler as webhooksHandler } from '../../lambdas/webhooks/handler.ts';
+import { sqsEvent } from '../support/events.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { call } from '../support/api.ts';
 import { freshTable } from '../support/dynamodb.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+/** An event the webhook handler's schema accepts whole (the SQS body it reads). */
+const quarantined = (n: number): DomainEvent => ({
+  specversion: '1.0',
+  id: `evt_${String(n).padStart(32, '0')}`,
+  source: '/whatsapp-backend/quarantine',
+  type: 'event.quarantined',
+  time: new Date(T0).toISOString(),
+  subject: `q${n}`,
+  datacontenttype: 'application/json',
+  sequence: '0000',
+  data: { id: `q${n}`, receivedAt: new Date(T0).toISOString(), reason: 'bad' },
+});
 const event = (n: number, type: DomainEvent['type'] = 'message.received'): DomainEvent =>
   ({ specversion: '1.0', id: `evt_${String(n).padStart(32, '0')}`, source: '/whatsapp-backend', type, time: new Date(T0).toISOString(), subject: `msg_${n}`, datacontenttype: 'application/json', sequence: '0000', data: { id: `msg_${n}` } }) as unknown as DomainEvent;
 
@@ -238,6 +252,30 @@ describe('webhook delivery', () => {
     await fanOut([event(4)], s.deps);
     expect(s.sent).toEqual([]);
     expect(s.retries.jobs).toEqual([]);
+  });
+
+  it('a retry queue that refuses the failed jobs: they are parked, the record is not given again, and the endpoint that took the event is not sent to again', async () => {
+    const s = await setup(['https://ok.example.com/', 'https://down.example.com/'], (url) => (url.includes('down') ? 503 : 204), Date.now());
+    const refusing = { schedule: async () => Promise.reject(Object.assign(new Error('queue down'), { name: 'QueueUnavailable' })) };
+    const handler = webhooksHandler({ ...s.deps, retries: refusing, log: { warn: () => {} } });
+    const out = await handler(sqsEvent([JSON.stringify(quarantined(5)), JSON.stringify(quarantined(6))]));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(s.sent.filter((x) => x.url.includes('ok'))).toHaveLength(2);
+    expect((await s.webhooks.parked(s.ids[1]!, 10)).map((j) => j.event.id).sort()).toEqual([quarantined(5).id, quarantined(6).id].sort());
+    expect(await s.webhooks.parked(s.ids[0]!, 10)).toEqual([]);
+  });
+
+  it('only the record of a job kept nowhere (queue and table refusing) comes again; a record that is neither event nor job is reported for the DLQ', async () => {
+    const s = await setup(['https://down.example.com/'], () => 503, Date.now());
+    const refusing = { schedule: async () => Promise.reject(new Error('queue down')) };
+    const webhooks = Object.assign(Object.create(s.webhooks) as typeof s.webhooks, { park: async () => Promise.reject(new Error('table down')) });
+    const handler = webhooksHandler({ ...s.deps, webhooks, retries: refusing, log: { warn: () => {} } });
+    // A retry-queue batch: one due job that fails again, one job for a deleted webhook (dropped), and a malformed body.
+    const due: DeliveryJob = { webhookId: s.ids[0]!, event: quarantined(8), attempts: 1, dueAtMs: Date.now() - 1 };
+    const gone: DeliveryJob = { webhookId: 'wh_0123456789abcdef0123456789abcdef', event: quarantined(9), attempts: 1, dueAtMs: Date.now() - 1 };
+    const records = sqsEvent([JSON.stringify(due), JSON.stringify(gone), '{"not":"a job"}']);
+    const out = await handler(records);
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([records.Records[0]!.messageId, records.Records[2]!.messageId].sort());
   });
 
   it('delivers only the types a webhook subscribed to', async () => {
