@@ -1,4 +1,27 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../domain/errors.ts';
+
+export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
+}
+
+/** Decodes a cursor made by `encodeCursor`; anything else is a 400 naming the parameter. */
+export function decodeCursor(cursor: string | undefined, expectedKeys: readonly string[]): Record<string, string> | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    expectedKeys.every((k) => typeof (value as Record<string, unknown>)[k] === 'string') &&
+    Object.keys(value).length === expectedKeys.length;
+  if (!ok) throw new ValidationError('cursor is not one this API returned; start again without it', { path: 'cursor' });
+  return value as Record<string, string>;
+}
 
 /** What every adapter of the single table holds: the document client and the table's name. */
 export abstract class DynamoDbTable {
@@ -7,5 +30,34 @@ export abstract class DynamoDbTable {
   constructor(doc: DynamoDBDocumentClient, tableName: string) {
     this.doc = doc;
     this.tableName = tableName;
+  }
+
+  /** One page of a GSI partition, newest first, from a cursor of the same partition (keyset pagination). */
+  protected async page<T>(
+    index: 'GSI1' | 'GSI2',
+    pk: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ items: T[]; nextCursor: string | null }> {
+    const p = `${index}PK`;
+    const s = `${index}SK`;
+    const startKey = decodeCursor(cursor, ['PK', 'SK', p, s]);
+    // A cursor of another list (another conversation, or the quarantine) would be refused by
+    // DynamoDB: it is the caller's mistake.
+    if (startKey && (startKey[p] !== pk || Object.values(startKey).some((v) => v === ''))) {
+      throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
+    }
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: `${p} = :pk`,
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };
   }
 }

@@ -3,7 +3,8 @@
  * delivery attempts `WEBHOOK#<id>` / `DLV#…` (GSI1 `WHDLV#<id>`, kept 7 days) and parked jobs
  * `WEBHOOK#<id>` / `PARKED#<event id>` (GSI1 `WHPARKED#<id>`, kept 30 days).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbTable } from './dynamodb-table.ts';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
 import type { Delivery, DeliveryJob, StoredWebhook } from '../domain/webhooks.ts';
@@ -23,14 +24,7 @@ const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string
   ...(i.previousSecretCiphertext && { previousSecretCiphertext: i.previousSecretCiphertext, previousUntilMs: i.previousUntilMs }),
 });
 
-export class DynamoDbWebhooks implements WebhookStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbWebhooks extends DynamoDbTable implements WebhookStore {
   async create(w: StoredWebhook): Promise<void> {
     await this.doc.send(
       new PutCommand({
@@ -110,8 +104,9 @@ export class DynamoDbWebhooks implements WebhookStore {
     );
   }
 
-  async listDeliveries(id: string, limit: number): Promise<Delivery[]> {
-    return (await this.queryAll(`WHDLV#${id}`, limit, true)).map((i) => ({
+  async listDeliveries(id: string, limit: number, cursor?: string): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+    const { items, nextCursor } = await this.page<Item>('GSI1', `WHDLV#${id}`, limit, cursor);
+    return { items: items.map((i) => ({
       eventId: i.eventId,
       eventType: i.eventType,
       attempt: i.attempt,
@@ -120,7 +115,7 @@ export class DynamoDbWebhooks implements WebhookStore {
       ...(i.httpStatus !== undefined && { httpStatus: i.httpStatus }),
       ...(i.error !== undefined && { error: i.error }),
       ...(i.nextAttemptAt !== undefined && { nextAttemptAt: i.nextAttemptAt }),
-    }));
+    })), nextCursor };
   }
 
   async park(jobs: readonly DeliveryJob[], atMs: number): Promise<void> {

@@ -150,6 +150,30 @@ describe('webhook routes', () => {
     expect((await call(h, 'DELETE', `/v1/webhooks/${id}`)).status).toBe(404);
   });
 
+  it('pages the delivery log with a cursor, newest first, each attempt once; a cursor of another webhook is a 400', async () => {
+    const h = api();
+    const a = (await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://a.example.com/hook' } })).body.id as string;
+    const b = (await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://b.example.com/hook' } })).body.id as string;
+    const at = (n: number) => new Date(T0 + n * 1000).toISOString();
+    await store.recordDeliveries(Array.from({ length: 5 }, (_, n) => ({ webhookId: a, eventId: `evt_${n}`, eventType: 'message.received', attempt: 1, at: at(n), outcome: 'delivered' as const, httpStatus: 204 })));
+    await store.recordDeliveries([{ webhookId: b, eventId: 'evt_b', eventType: 'message.received', attempt: 1, at: at(9), outcome: 'delivered', httpStatus: 204 }]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let bCursor = '';
+    do {
+      const page: { status: number; body: any } = await call(h, 'GET', `/v1/webhooks/${a}/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((d: { eventId: string }) => d.eventId));
+      cursor = page.body.nextCursor;
+      if (cursor) bCursor = cursor;
+    } while (cursor);
+    expect(seen).toEqual(['evt_4', 'evt_3', 'evt_2', 'evt_1', 'evt_0']);
+    const wrong = await call(h, 'GET', `/v1/webhooks/${b}/deliveries?cursor=${bCursor}`);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.details.path).toBe('cursor');
+  });
+
   it('answers 400 naming body.url for a refused URL, and for an unknown event type', async () => {
     const h = api();
     const bad = await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://10.0.0.8/hook' } });
@@ -205,9 +229,9 @@ describe('webhook delivery', () => {
     s.sent.length = 0;
     await runJobs(s.retries.take(), s.deps);
     expect(s.sent.map((x) => x.url)).toEqual(['https://down.example.com/', 'https://down.example.com/']);
-    const log = await s.webhooks.listDeliveries(s.ids[1]!, 10);
+    const log = (await s.webhooks.listDeliveries(s.ids[1]!, 10)).items;
     expect(log[0]).toMatchObject({ outcome: 'failed', attempt: 2, httpStatus: 503, nextAttemptAt: new Date(start + (RETRY_DELAYS_SECONDS[0] + RETRY_DELAYS_SECONDS[1]) * 1000).toISOString() });
-    expect((await s.webhooks.listDeliveries(s.ids[0]!, 10)).map((d) => d.outcome)).toEqual(['delivered', 'delivered']);
+    expect((await s.webhooks.listDeliveries(s.ids[0]!, 10)).items.map((d) => d.outcome)).toEqual(['delivered', 'delivered']);
   });
 
   it('backs off for more than 24 hours, then parks the job; replay delivers it again', async () => {
@@ -232,7 +256,7 @@ describe('webhook delivery', () => {
     expect(attemptsAt.at(-1)! - T0).toBeGreaterThanOrEqual(24 * 3600 * 1000);
     const parked = await s.webhooks.parked(s.ids[0]!, 10);
     expect(parked.map((j) => j.event.id)).toEqual([event(7).id]);
-    expect((await s.webhooks.listDeliveries(s.ids[0]!, 1))[0]).toMatchObject({ outcome: 'parked', attempt: RETRY_DELAYS_SECONDS.length + 1 });
+    expect((await s.webhooks.listDeliveries(s.ids[0]!, 1)).items[0]).toMatchObject({ outcome: 'parked', attempt: RETRY_DELAYS_SECONDS.length + 1 });
 
     up = true;
     expect(await replayParked(s.ids[0]!, s.deps)).toBe(1);
