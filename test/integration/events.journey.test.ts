@@ -178,9 +178,9 @@ describe.runIf(local)('events out to the business app', () => {
     runtime = await startRuntime({ dataDir, fresh: false, ports, logger: quiet });
     const after = await userWrites('14155550902', 'after');
 
-    await eventually(async () => rec.received.find((r) => (r.event.data as any).wamid === after), 'the message after the restart', 30_000);
+    await eventually(async () => rec.received.find((r) => (r.event.data as any).wamid === after), 'the message after the restart', 90_000);
     const ids = rec.received.map((r) => r.event.id);
     // Nothing told again: the first message's event arrived once.
     expect(ids.filter((id) => id === rec.received.find((r) => (r.event.data as any).wamid === before)!.event.id)).toHaveLength(1);
-  }, 90_000);
+  }, 240_000);
 });

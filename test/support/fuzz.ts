@@ -18,7 +18,7 @@ export function fuzzCount(name: string, suiteDefault: number): number {
 export const FUZZ_SEED = fuzzCount('FUZZ_SEED', 20261206);
 
 /** A test's timeout for `count` units of work, each given `msEach` (the suite's default is 30 s). */
-export const timeoutFor = (count: number, msEach: number) => Math.max(30_000, count * msEach);
+export const timeoutFor = (count: number, msEach: number) => Math.max(180_000, count * msEach);
 
 /** Runs `work` over `items` with at most `concurrency` at once; resolves when all are done. */
 export async function pool<T>(items: Iterable<T>, concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
