@@ -19,7 +19,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { FauxqsServer } from 'fauxqs';
 import { handler as apiModuleHandler } from '../lambdas/api/handler.ts';
 import { handler as eventsModuleHandler } from '../lambdas/events/handler.ts';
 import { handler as inboundModuleHandler } from '../lambdas/inbound/handler.ts';
@@ -218,6 +219,37 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
   return handler;
 }
 
+/**
+ * Batches of the webhook queues handled at once: Lambda starts five concurrent batches per SQS
+ * mapping. The delivery path (no batching window, an HTTP POST per job) needs them to keep its lag
+ * under a second at load; the other queues keep two (batches of up to 100 with a window keep up).
+ */
+const DELIVERY_POLLERS = 5;
+
+/**
+ * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
+ * runs out (minutes: six times the handler's timeout). The local runtime is its queues' only
+ * consumer and no handler runs before its pollers start, so whatever is in flight now belonged to a
+ * process that is gone: it is sent again at once. (The emulator cannot change the visibility of a
+ * message it restored from disk, so the original also comes back after its timeout: every handler
+ * is idempotent, and an event's id is the same both times.)
+ */
+async function resendInFlight(emulator: FauxqsServer, sqs: SQSClient, queueUrls: readonly string[], logger: LocalLogger): Promise<void> {
+  for (const url of queueUrls) {
+    const name = url.slice(url.lastIndexOf('/') + 1);
+    const inflight = emulator.inspectQueue(name)?.messages.inflight ?? [];
+    for (let i = 0; i < inflight.length; i += 10) {
+      const entries = inflight.slice(i, i + 10).map((m, n) => ({
+        Id: String(n),
+        MessageBody: m.message.body,
+        ...(m.message.messageAttributes && Object.keys(m.message.messageAttributes).length && { MessageAttributes: m.message.messageAttributes as Record<string, MessageAttributeValue> }),
+      }));
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+    }
+    if (inflight.length) logger.warn('messages left in flight by a previous run are handled again', { queue: name, messages: inflight.length });
+  }
+}
+
 /** The key that encrypts webhook secrets locally (no KMS here), made once per data directory. */
 function localWebhookKey(dataDir: string): string {
   const file = join(dataDir, 'webhooks.key');
@@ -334,7 +366,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const dynamo = (started[0] as PromiseFulfilledResult<RunningServer>).value;
-    const aws = (started[1] as PromiseFulfilledResult<RunningServer>).value;
+    const aws = (started[1] as PromiseFulfilledResult<Awaited<ReturnType<typeof startAwsEmulator>>>).value;
 
     const clientConfig = (endpoint: string) => ({
       endpoint,
@@ -409,6 +441,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 
+    await resendInFlight(aws.server, sqs, Object.values(resources.queues).map((q) => q.url), logger);
+
     let webhooksWithReporter: SqsHandler | undefined;
     // After the environment is set: a bundle, like a Lambda, reads it when first called.
     const modules: ModuleHandlers =
@@ -429,7 +463,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues, modules.queues),
-        concurrency: opts.pollerConcurrency ?? 2,
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : 2),
         logger,
       });
       pollers[spec.name] = poller;

@@ -28,11 +28,14 @@ function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | un
   return event.success ? { event: event.data } : undefined;
 }
 
+const jobKey = (j: DeliveryJob) => `${j.webhookId} ${j.event.id}`;
+
 /**
  * Every attempt is counted (`WebhookDeliveries` by outcome) and each batch logs one line: records,
  * failures, attempts by outcome and the event ids (never a URL: it may hold its receiver's secret).
  */
 export function makeHandler(deps: DeliveryDeps) {
+  deps = { log: { warn: (m, extra) => logger.warn(m, extra ?? {}) }, ...deps };
   return async (event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> => {
     const tally = new MetricTally();
     const counted: DeliveryDeps = {
@@ -63,8 +66,16 @@ export function makeHandler(deps: DeliveryDeps) {
       }
     };
     try {
-      await run('fan-out', events.map((e) => e.id), () => fanOut(events.map((e) => e.event), counted));
-      await run('retries', jobs.map((j) => j.id), () => runJobs(jobs.map((j) => j.job), counted));
+      // Only the records of jobs that could be kept nowhere come again (one job per event and
+      // endpoint: the endpoints already served are not sent to again unless their event must be).
+      await run('fan-out', events.map((e) => e.id), async () => {
+        const unkept = new Set((await fanOut(events.map((e) => e.event), counted)).map((j) => j.event.id));
+        failures.push(...events.filter((e) => unkept.has(e.event.id)).map((e) => e.id));
+      });
+      await run('retries', jobs.map((j) => j.id), async () => {
+        const unkept = new Set((await runJobs(jobs.map((j) => j.job), counted)).map(jobKey));
+        failures.push(...jobs.filter((j) => unkept.has(jobKey(j.job))).map((j) => j.id));
+      });
     } finally {
       logger.info('webhooks batch', {
         records: event.Records.length,

@@ -5,7 +5,7 @@
  * its name and last sort key (`gatherPage`, dynamodb-lists.ts). Both are base64url-encoded.
  */
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { UnavailableError, ValidationError } from '../domain/errors.ts';
+import { UnavailableError } from '../domain/errors.ts';
 import {
   hasStatusesElsewhere,
   isProjectId,
@@ -108,35 +108,6 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
       | StoredConversation
       | undefined;
     return item ? toConversation(item, nowMs) : undefined;
-  }
-
-  /** One page of a list under one key value (a conversation's timeline). */
-  private async page<T>(
-    index: 'GSI1' | 'GSI2',
-    pk: string,
-    limit: number,
-    cursor: string | undefined,
-  ): Promise<{ items: T[]; nextCursor: string | null }> {
-    const p = `${index}PK`;
-    const s = `${index}SK`;
-    const startKey = decodeCursor(cursor, ['PK', 'SK', p, s]);
-    // A cursor of another list (another conversation, or the quarantine) would be refused by
-    // DynamoDB: it is the caller's mistake.
-    if (startKey && (startKey[p] !== pk || Object.values(startKey).some((v) => v === ''))) {
-      throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
-    }
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: index,
-        KeyConditionExpression: `${p} = :pk`,
-        ExpressionAttributeValues: { ':pk': pk },
-        ScanIndexForward: false,
-        Limit: limit,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };
   }
 
   async listConversations(opts: { phoneNumberId?: string; limit: number; cursor?: string; nowMs: number }): Promise<Page<Conversation>> {

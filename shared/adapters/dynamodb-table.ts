@@ -1,4 +1,6 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../domain/errors.ts';
+import { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
 
 /** What every adapter of the single table holds: the document client and the table's name. */
 export abstract class DynamoDbTable {
@@ -7,5 +9,34 @@ export abstract class DynamoDbTable {
   constructor(doc: DynamoDBDocumentClient, tableName: string) {
     this.doc = doc;
     this.tableName = tableName;
+  }
+
+  /** One page of a GSI partition, newest first, from a cursor of the same partition (keyset pagination). */
+  protected async page<T>(
+    index: 'GSI1' | 'GSI2',
+    pk: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ items: T[]; nextCursor: string | null }> {
+    const p = `${index}PK`;
+    const s = `${index}SK`;
+    const startKey = decodeCursor(cursor, ['PK', 'SK', p, s]);
+    // A cursor of another list (another conversation, or the quarantine) would be refused by
+    // DynamoDB: it is the caller's mistake.
+    if (startKey && (startKey[p] !== pk || Object.values(startKey).some((v) => v === ''))) {
+      throw new ValidationError('cursor belongs to another list; start again without it', { path: 'cursor' });
+    }
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index,
+        KeyConditionExpression: `${p} = :pk`,
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };
   }
 }

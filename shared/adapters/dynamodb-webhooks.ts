@@ -5,7 +5,8 @@
  * days). Attempts and parked jobs grow with traffic, so they are sharded by event id
  * (dynamodb-keys.ts) and read from every shard.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbTable } from './dynamodb-table.ts';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
 import { keys } from './dynamodb-keys.ts';
@@ -33,14 +34,7 @@ const toWebhook = (i: Item): StoredWebhook & { previousSecretCiphertext?: string
   ...(i.previousSecretCiphertext && { previousSecretCiphertext: i.previousSecretCiphertext, previousUntilMs: i.previousUntilMs }),
 });
 
-export class DynamoDbWebhooks implements WebhookStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
-
+export class DynamoDbWebhooks extends DynamoDbTable implements WebhookStore {
   async create(w: StoredWebhook): Promise<void> {
     await this.doc.send(
       new PutCommand({
@@ -116,10 +110,10 @@ export class DynamoDbWebhooks implements WebhookStore {
     );
   }
 
-  async listDeliveries(id: string, limit: number): Promise<Delivery[]> {
+  async listDeliveries(id: string, limit: number, cursor?: string): Promise<{ items: Delivery[]; nextCursor: string | null }> {
     const list = { id: `WHDLV#${id}`, index: 'GSI1' as const, keys: keys.webhookDeliveriesShards(id) };
-    const { items } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, newestFirst: true });
-    return items.map((i) => ({
+    const { items, nextCursor } = await gatherPage<Item>(this.doc, this.tableName, list, { limit, ...(cursor !== undefined && { cursor }), newestFirst: true });
+    return { items: items.map((i) => ({
       eventId: i.eventId,
       eventType: i.eventType,
       attempt: i.attempt,
@@ -128,7 +122,7 @@ export class DynamoDbWebhooks implements WebhookStore {
       ...(i.httpStatus !== undefined && { httpStatus: i.httpStatus }),
       ...(i.error !== undefined && { error: i.error }),
       ...(i.nextAttemptAt !== undefined && { nextAttemptAt: i.nextAttemptAt }),
-    }));
+    })), nextCursor };
   }
 
   async park(jobs: readonly DeliveryJob[], atMs: number): Promise<void> {

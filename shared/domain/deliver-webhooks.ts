@@ -7,7 +7,8 @@
  *    last one the job is parked, and `replayParked` puts it back in line.
  * 3. `runJobs` (the retry queue): a job whose webhook was deleted is dropped; one not yet due waits
  *    again; a due one is tried.
- * Every attempt is recorded (GET /v1/webhooks/{id}/deliveries).
+ * Every attempt is recorded (GET /v1/webhooks/{id}/deliveries). A job whose next attempt cannot be
+ * queued is parked; only a job that can be kept nowhere makes its SQS record come again.
  */
 import type { DomainEvent } from './events.ts';
 import { nextAttemptAt, signatureHeaders, subscribes, type Delivery, type DeliveryJob, type StoredWebhook } from './webhooks.ts';
@@ -21,12 +22,42 @@ export interface DeliveryDeps {
   readonly now: () => number;
   /** Told of each attempt (the local terminal prints a line; deployed, a log line). */
   readonly onDelivery?: (d: Delivery & { webhookId: string; url: string }) => void;
+  readonly log?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
+
+/** Jobs whose next attempt could be kept neither in the retry queue nor in the table. */
+export type UnkeptJobs = DeliveryJob[];
 
 /** Attempts made at once per invocation. */
 const CONCURRENCY = 16;
 
-async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>, deps: DeliveryDeps): Promise<void> {
+/**
+ * Keeps failed jobs for their next attempt: in the retry queue, or, when it refuses them, parked in
+ * the table at once (`POST /v1/webhooks/{id}/replay` delivers them). Never by failing the batch:
+ * its record would come back and every endpoint of the event would be sent to again. Answers the
+ * jobs that could be kept nowhere.
+ */
+async function keep(again: DeliveryJob[], parked: DeliveryJob[], deps: DeliveryDeps): Promise<UnkeptJobs> {
+  const toPark = [...parked];
+  if (again.length) {
+    try {
+      await deps.retries.schedule(again, deps.now());
+    } catch (err) {
+      deps.log?.warn('could not queue webhook retries; parking them', { jobs: again.length, error: (err as Error).name });
+      toPark.push(...again);
+    }
+  }
+  if (!toPark.length) return [];
+  try {
+    await deps.webhooks.park(toPark, deps.now());
+    return [];
+  } catch (err) {
+    deps.log?.warn('could not park webhook jobs', { jobs: toPark.length, error: (err as Error).name });
+    return toPark;
+  }
+}
+
+async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>, deps: DeliveryDeps): Promise<UnkeptJobs> {
   const keys = new Map<string, Promise<string[]>>();
   const secretsOf = (w: StoredWebhook) => {
     let p = keys.get(w.id);
@@ -77,34 +108,52 @@ async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
-  // Retries first: losing the log of an attempt is better than losing the attempt.
-  if (again.length) await deps.retries.schedule(again, deps.now());
-  if (parked.length) await deps.webhooks.park(parked, deps.now());
-  if (records.length) await deps.webhooks.recordDeliveries(records);
+  // The log is written beside the jobs kept, in one batch; losing it is better than sending again.
+  const [unkept] = await Promise.all([
+    keep(again, parked, deps),
+    records.length
+      ? deps.webhooks.recordDeliveries(records).catch((err: unknown) => deps.log?.warn('could not write the delivery log', { records: records.length, error: (err as Error).name }))
+      : undefined,
+  ]);
+  return unkept;
 }
 
-/** Delivers fresh events to every webhook subscribed to their type. */
-export async function fanOut(events: readonly DomainEvent[], deps: DeliveryDeps): Promise<number> {
+/**
+ * Delivers fresh events to every webhook subscribed to their type. Answers the jobs whose next
+ * attempt could be kept nowhere: only their events need to come again.
+ */
+export async function fanOut(events: readonly DomainEvent[], deps: DeliveryDeps): Promise<UnkeptJobs> {
   const hooks = await deps.webhooks.list();
   const now = deps.now();
   const jobs: DeliveryJob[] = [];
   for (const event of events) {
     for (const hook of hooks) if (subscribes(hook, event.type)) jobs.push({ webhookId: hook.id, event, attempts: 0, dueAtMs: now });
   }
-  await attemptAll(jobs, new Map(hooks.map((h) => [h.id, h])), deps);
-  return jobs.length;
+  return attemptAll(jobs, new Map(hooks.map((h) => [h.id, h])), deps);
 }
 
-/** Runs jobs that were waiting: deleted webhooks get nothing, jobs not yet due wait again. */
-export async function runJobs(jobs: readonly DeliveryJob[], deps: DeliveryDeps): Promise<void> {
+/**
+ * Runs jobs that were waiting: deleted webhooks get nothing, jobs not yet due wait again. Answers
+ * the jobs that could be kept nowhere (only they need to come again).
+ */
+export async function runJobs(jobs: readonly DeliveryJob[], deps: DeliveryDeps): Promise<UnkeptJobs> {
   const ids = [...new Set(jobs.map((j) => j.webhookId))];
   const found = await Promise.all(ids.map((id) => deps.webhooks.get(id)));
   const hooks = new Map(found.filter((h): h is StoredWebhook => h !== undefined).map((h) => [h.id, h]));
   const now = deps.now();
   const live = jobs.filter((j) => hooks.has(j.webhookId));
   const waiting = live.filter((j) => j.dueAtMs > now);
-  if (waiting.length) await deps.retries.schedule(waiting, now);
-  await attemptAll(live.filter((j) => j.dueAtMs <= now), hooks, deps);
+  const unkept: UnkeptJobs = [];
+  if (waiting.length) {
+    try {
+      await deps.retries.schedule(waiting, now);
+    } catch (err) {
+      // Not attempted yet: they come again as they are.
+      deps.log?.warn('could not queue waiting webhook jobs', { jobs: waiting.length, error: (err as Error).name });
+      unkept.push(...waiting);
+    }
+  }
+  return [...unkept, ...(await attemptAll(live.filter((j) => j.dueAtMs <= now), hooks, deps))];
 }
 
 /** Puts a webhook's parked jobs back in line, due now; answers how many. */

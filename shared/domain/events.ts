@@ -9,9 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { publicMedia } from './message-view.ts';
+import { hasStatusesElsewhere, isRecord as isMessageRecord, publicMedia, toMessage, type StoredMessage } from './message-view.ts';
 import { MediaSchema, MessageSchema, type Message } from './resources.ts';
-import { currentStatus, STATUS_RANK, TERMINAL_STATUSES, type PublicStatus } from './status.ts';
+import { STATUS_RANK, TERMINAL_STATUSES, type PublicStatus } from './status.ts';
 import { accountEventKind } from './account-events.ts';
 
 /** Every event type, in the order the AsyncAPI document lists them. */
@@ -82,7 +82,7 @@ export const EVENT_SCHEMAS = {
   'message.status': envelope(
     'message.status',
     MessageSchema,
-    'The merged status of a message advanced; data is the Message at that point. A duplicate or late status emits nothing.',
+    'A status of the message is in its merged view; data is the Message at that step. One event per status the merged view lists, whatever order they arrived in; a duplicate status emits nothing.',
   ),
   'media.stored': envelope('media.stored', MediaEventDataSchema, "An inbound message's media was copied to the media bucket."),
   'media.failed': envelope('media.failed', MediaEventDataSchema, "An inbound message's media could not be copied."),
@@ -138,13 +138,16 @@ export interface MessageEventIntent {
   readonly type: MessageEventType;
   /** What the read side is asked for: the record's id, or the wamid for an item of statuses only. */
   readonly lookup: string;
-  /** For `message.status`: the status this change brought its item to. */
-  readonly status?: PublicStatus;
   /**
-   * For `message.status`: whether the changed item is the message's own record (its statuses carry
-   * our id) rather than an item of statuses only (AWS's own statuses, statuses without an id).
+   * For `message.status`: the statuses this change added to its item (a status is kept once per
+   * item, under its own attribute), as the public words (`failed` for AWS's retries exhausted).
    */
-  readonly onRecord?: boolean;
+  readonly statuses?: readonly PublicStatus[];
+  /**
+   * The merged Message when the image alone is all of it (an inbound message: nothing of it lives
+   * on another item), so no read is needed; the read side's view of that image.
+   */
+  readonly view?: Message;
 }
 
 /** An event complete from the item alone. */
@@ -157,27 +160,33 @@ export type EventIntent = MessageEventIntent | ReadyEventIntent;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** A message's own record (inbound message or send), as opposed to an item of statuses only. */
-const isRecord = (item: ItemImage) => item.type !== undefined || item.sendState !== undefined;
+/** A message's own record (inbound message or send), as opposed to an item of statuses only: the read model's rule. */
+const isRecord = (item: ItemImage) => isMessageRecord(item as unknown as StoredMessage);
 
 /** Send states after which AWS may have taken the message. */
 const ACCEPTED_SEND_STATES = new Set(['sent', 'in_doubt']);
 
 /**
- * The status an item's own statuses derive (as the read side derives it: a group member's failure
- * stays that member's). `undefined` when it holds none.
+ * The public status a stored status entry stands for in the merged view: a progress status as is,
+ * a terminal one as `failed`; `undefined` for a word that does not rank, and for a group member's
+ * failure (that member's alone: it does not fail the message).
  */
-export function itemStatus(item: ItemImage | undefined): PublicStatus | undefined {
-  if (!item) return undefined;
-  const seen: string[] = [];
-  for (const [key, value] of Object.entries(item)) {
-    if (!key.startsWith('st:') || typeof value !== 'object' || value === null) continue;
+export function rankedStatus(entry: { status: string; participantId?: string }): PublicStatus | undefined {
+  if (TERMINAL_STATUSES.has(entry.status)) return entry.participantId === undefined ? 'failed' : undefined;
+  return Object.hasOwn(STATUS_RANK, entry.status) ? (entry.status as PublicStatus) : undefined;
+}
+
+/** The statuses a change added to an item: the `st:` attributes the new image has and the old lacks. */
+export function addedStatuses(oldItem: ItemImage | undefined, newItem: ItemImage): PublicStatus[] {
+  const added = new Set<PublicStatus>();
+  for (const [key, value] of Object.entries(newItem)) {
+    if (!key.startsWith('st:') || oldItem?.[key] !== undefined || typeof value !== 'object' || value === null) continue;
     const entry = value as { status?: unknown; participantId?: unknown };
     if (typeof entry.status !== 'string') continue;
-    if (entry.participantId !== undefined && TERMINAL_STATUSES.has(entry.status)) continue;
-    seen.push(entry.status);
+    const status = rankedStatus({ status: entry.status, ...(typeof entry.participantId === 'string' && { participantId: entry.participantId }) });
+    if (status) added.add(status);
   }
-  return currentStatus(seen);
+  return [...added];
 }
 
 function mediaIntent(oldItem: ItemImage | undefined, newItem: ItemImage): EventIntent[] {
@@ -213,7 +222,8 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
   if (!id) return out;
   const record = isRecord(newItem);
   if (record && newItem.direction === 'inbound' && !(oldItem && isRecord(oldItem))) {
-    out.push({ kind: 'message', type: 'message.received', lookup: id });
+    const stored = newItem as unknown as StoredMessage;
+    out.push({ kind: 'message', type: 'message.received', lookup: id, ...(!hasStatusesElsewhere(stored) && { view: toMessage(stored) }) });
   }
   if (
     record &&
@@ -224,12 +234,11 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
     out.push({ kind: 'message', type: 'message.created', lookup: id });
   }
   if (newItem.direction !== 'inbound') {
-    const before = itemStatus(oldItem);
-    const after = itemStatus(newItem);
-    if (after !== undefined && after !== before) {
+    const statuses = addedStatuses(oldItem, newItem);
+    if (statuses.length) {
       // An item of statuses only is one of several: the wamid finds them all with the record first.
       const lookup = record ? id : (str(newItem.wamid) ?? id);
-      out.push({ kind: 'message', type: 'message.status', lookup, status: after, onRecord: record });
+      out.push({ kind: 'message', type: 'message.status', lookup, statuses });
     }
   }
   out.push(...mediaIntent(oldItem, newItem));
@@ -300,49 +309,58 @@ export function intentsOfChange(oldItem: ItemImage | undefined, newItem: ItemIma
   }
 }
 
-const sameStatus = (entry: string, status: PublicStatus) => entry === status || (status === 'failed' && TERMINAL_STATUSES.has(entry));
-
 /**
- * The Message as it stood when its status became `status`: the statuses reported up to that one
- * (the list is in time order), and the errors only of a failure.
+ * The Message as it stood when its merged status reached `status`: the statuses up to that step of
+ * the progress (those of a lower or equal rank, in time order; every one for `failed`), the errors
+ * only of a failure. `undefined` when the merged view holds no such status.
+ *
+ * It depends on the set of statuses only, never on the order they arrived in: a `delivered` that
+ * arrives after `read` is still the step between `sent` and `read`.
  */
-function messageAt(m: Message, status: PublicStatus): Message | undefined {
-  const last = m.statuses.findLastIndex((s) => s.participantId === undefined && sameStatus(s.status, status));
-  if (last < 0) return undefined;
-  if (m.status === status) return m;
-  return { ...m, status, statuses: m.statuses.slice(0, last + 1), errors: status === 'failed' ? m.errors : [] };
+export function messageAt(m: Message, status: PublicStatus): { data: Message; time: string } | undefined {
+  const own = m.statuses.filter((s) => rankedStatus(s) === status);
+  const at = own.find((s) => s.participantId === undefined) ?? own[0];
+  if (!at) return undefined;
+  const rank = status === 'failed' ? Infinity : STATUS_RANK[status]!;
+  const statuses = m.statuses.filter((s) => {
+    const ranked = rankedStatus(s);
+    if (ranked) return ranked === 'failed' ? status === 'failed' : STATUS_RANK[ranked]! <= rank;
+    // A word that does not rank (a member's failure, a status Meta adds) belongs where it happened.
+    return s.timestamp <= at.timestamp;
+  });
+  const data = { ...m, status, statuses, errors: status === 'failed' ? m.errors : [] };
+  return { data, time: at.timestamp };
 }
 
 /**
- * The event of a message intent, given the merged Message the read side answers now. `undefined`
- * when there is nothing to tell: the message is gone, or a status brought by an item of statuses
- * only is behind what the record holds already (AWS's `accepted` arriving after `delivered`).
+ * The events of a message intent, given the merged Message the read side answers now. None when
+ * the message is gone.
  *
- * A status brought by the record itself advanced the message (a late one on the same item changes
- * nothing and has no intent), so it is told even when later statuses are in by now: its data is
- * the Message at that point, and its id is the same whenever it is told.
+ * `message.status`: one event per status the change added that the merged view holds, each with
+ * the Message at that step (`messageAt`) and an id of the message and the status. Each status of
+ * the merged view is thus told once (after dedupe by id) whatever order the statuses arrived in
+ * and whichever item holds them; a duplicate adds nothing and is no event.
  */
-export function messageEvent(intent: MessageEventIntent, message: Message | undefined): DomainEvent | undefined {
-  if (!message) return undefined;
-  let data = message;
-  let time = message.timestamp ?? message.statuses[0]?.timestamp ?? new Date(0).toISOString();
-  if (intent.type === 'message.status') {
-    const status = intent.status!;
-    if (!intent.onRecord && message.status !== status) return undefined;
-    const at = messageAt(message, status);
-    if (!at) return undefined;
-    data = at;
-    time = at.statuses.at(-1)!.timestamp;
+export function messageEvents(intent: MessageEventIntent, message: Message | undefined): DomainEvent[] {
+  if (!message) return [];
+  const source = message.phoneNumberId ? `${EVENT_SOURCE}/phone-numbers/${message.phoneNumberId}` : EVENT_SOURCE;
+  const event = (data: Message, time: string, status?: PublicStatus) =>
+    ({
+      specversion: '1.0',
+      id: eventId(message.id, intent.type, status ?? ''),
+      source,
+      type: intent.type,
+      time,
+      subject: message.id,
+      datacontenttype: 'application/json',
+      sequence: seq(status ? `status:${status}` : intent.type),
+      data,
+    }) as DomainEvent;
+  if (intent.type !== 'message.status') {
+    return [event(message, message.timestamp ?? message.statuses[0]?.timestamp ?? new Date(0).toISOString())];
   }
-  return {
-    specversion: '1.0',
-    id: eventId(message.id, intent.type, intent.type === 'message.status' ? intent.status! : ''),
-    source: message.phoneNumberId ? `${EVENT_SOURCE}/phone-numbers/${message.phoneNumberId}` : EVENT_SOURCE,
-    type: intent.type,
-    time,
-    subject: message.id,
-    datacontenttype: 'application/json',
-    sequence: seq(intent.type === 'message.status' ? `status:${intent.status}` : intent.type),
-    data,
-  } as DomainEvent;
+  return (intent.statuses ?? []).flatMap((status) => {
+    const at = messageAt(message, status);
+    return at ? [event(at.data, at.time, status)] : [];
+  });
 }

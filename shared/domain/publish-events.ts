@@ -3,13 +3,13 @@
  *
  * 1. Each change is mapped to intents (pure, see events.ts).
  * 2. Message intents are resolved against the merged Message the read side answers (one read per
- *    distinct message of the batch).
+ *    distinct message of the batch; none for an inbound message, whole in its own image).
  * 3. The events, deduplicated by id, are published together (the publisher batches them).
  * 4. Events still unpublished after the publisher's retries are parked whole, to be replayed.
  * A change whose read or parking fails is reported, so the stream gives it (and what follows it in
  * its shard) again; every event it yields then has the same id as before.
  */
-import { intentsOfChange, messageEvent, type DomainEvent, type ItemImage } from './events.ts';
+import { intentsOfChange, messageEvents, type DomainEvent, type ItemImage } from './events.ts';
 import type { EventPublisher, MessageReader, UnpublishedEvents } from '../ports/events.ts';
 import type { Message } from './resources.ts';
 
@@ -49,10 +49,7 @@ export async function publishChanges(changes: readonly ItemChange[], deps: Publi
         const events: DomainEvent[] = [];
         for (const intent of intentsOfChange(change.oldImage, change.newImage)) {
           if (intent.kind === 'ready') events.push(intent.event);
-          else {
-            const event = messageEvent(intent, await read(intent.lookup));
-            if (event) events.push(event);
-          }
+          else events.push(...messageEvents(intent, intent.view ?? (await read(intent.lookup))));
         }
         eventsOf.set(change.id, events);
       } catch (err) {

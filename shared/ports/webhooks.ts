@@ -11,8 +11,8 @@ export interface WebhookStore {
   /** Replaces the secret; the previous one keeps signing until `previousUntilMs`. `undefined` when there is no such webhook. */
   rotateSecret(id: string, secretCiphertext: string, previousUntilMs: number): Promise<StoredWebhook | undefined>;
   recordDeliveries(deliveries: ReadonlyArray<Delivery & { webhookId: string }>): Promise<void>;
-  /** Recent attempts, newest first. */
-  listDeliveries(id: string, limit: number): Promise<Delivery[]>;
+  /** Recent attempts, newest first, a page at a time (the cursor of the page before). */
+  listDeliveries(id: string, limit: number, cursor?: string): Promise<{ items: Delivery[]; nextCursor: string | null }>;
   park(jobs: readonly DeliveryJob[], atMs: number): Promise<void>;
   parked(id: string, limit: number): Promise<DeliveryJob[]>;
   unpark(id: string, eventIds: readonly string[]): Promise<void>;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMessage as messageView, type StoredMessage } from '../../shared/domain/message-view.ts';
-import { DomainEventSchema, intentsOfChange, messageEvent, type ItemImage } from '../../shared/domain/events.ts';
+import { DomainEventSchema, eventId, intentsOfChange, messageEvents, type ItemImage } from '../../shared/domain/events.ts';
 import { publishChanges, type ItemChange } from '../../shared/domain/publish-events.ts';
 import type { DomainEvent } from '../../shared/domain/events.ts';
 
@@ -63,31 +63,40 @@ describe('events of item changes', () => {
     expect(intentsOfChange(sendRecord(), sendRecord({ note: 'x' }))).toEqual([]);
   });
 
-  it('a duplicate status or a late one that leaves the status where it was is no event', () => {
+  it('a duplicate status is no event; a late one that fills a step of the progress is', () => {
     const read = applyStatus(applyStatus(sendRecord(), 'delivered', 1), 'read', 2);
     expect(intentsOfChange(read, read)).toEqual([]);
     const late = applyStatus(applyStatus(sendRecord(), 'read', 2), 'delivered', 1);
-    expect(intentsOfChange(applyStatus(sendRecord(), 'read', 2), late)).toEqual([]);
+    const [intent] = intentsOfChange(applyStatus(sendRecord(), 'read', 2), late);
+    expect(intent).toEqual({ kind: 'message', type: 'message.status', lookup: ID, statuses: ['delivered'] });
+    const [e] = messageEvents(intent as never, toMessage(late));
+    expect(e).toMatchObject({ id: eventId(ID, 'message.status', 'delivered'), time: '2026-01-01T00:00:01.000Z', data: { status: 'delivered', statuses: [{ status: 'delivered' }] } });
   });
 
-  it('a status on an item of statuses only is looked up by wamid, and is no event when the merged status is ahead', () => {
+  it('a status on an item of statuses only is looked up by wamid and told as the step it is in the merged view', () => {
     const statusOnly: ItemImage = { PK: 'MSG#msg_aws', SK: 'MSG', entity: 'message', id: 'msg_aws', wamid: 'wamid.1', direction: 'outbound' };
     const after = applyStatus(statusOnly, 'accepted', 0);
     const [intent] = intentsOfChange(statusOnly, after);
-    expect(intent).toEqual({ kind: 'message', type: 'message.status', lookup: 'wamid.1', status: 'accepted', onRecord: false });
+    expect(intent).toEqual({ kind: 'message', type: 'message.status', lookup: 'wamid.1', statuses: ['accepted'] });
     const merged = toMessage(applyStatus(sendRecord(), 'delivered', 1), [after]);
     expect(merged.status).toBe('delivered');
-    expect(messageEvent(intent as never, merged)).toBeUndefined();
+    const [e] = messageEvents(intent as never, merged);
+    expect(e).toMatchObject({ subject: ID, sequence: '0001', data: { id: ID, status: 'accepted', statuses: [{ status: 'accepted' }], errors: [] } });
+  });
+
+  it('a group member\'s failure is that member\'s: no message.status failed', () => {
+    const member = { ...sendRecord(), 'st:failed:m1': { status: 'failed', participantId: 'm1', timestamp: '2026-01-01T00:00:01.000Z' } };
+    expect(intentsOfChange(sendRecord(), member)).toEqual([]);
   });
 
   it('a status the record advanced to is told with the Message as it stood then, even when later statuses are in', async () => {
     const sent = applyStatus(sendRecord(), 'sent', 1);
     const final = applyStatus(applyStatus(sent, 'delivered', 2), 'read', 3);
     const [intent] = intentsOfChange(sendRecord(), sent);
-    const e = messageEvent(intent as never, toMessage(final))!;
-    expect(e.data).toMatchObject({ status: 'sent', statuses: [{ status: 'sent' }] });
-    expect(e.time).toBe('2026-01-01T00:00:01.000Z');
-    expect(e.sequence < messageEvent({ ...(intent as object), status: 'read' } as never, toMessage(final))!.sequence).toBe(true);
+    const [e] = messageEvents(intent as never, toMessage(final));
+    expect(e!.data).toMatchObject({ status: 'sent', statuses: [{ status: 'sent' }] });
+    expect(e!.time).toBe('2026-01-01T00:00:01.000Z');
+    expect(e!.sequence < messageEvents({ ...(intent as object), statuses: ['read'] } as never, toMessage(final))[0]!.sequence).toBe(true);
   });
 
   it('media, account events and quarantine map to their own events', () => {
@@ -106,38 +115,43 @@ describe('events of item changes', () => {
     }
   });
 
-  it('any order and duplication of the same item changes gives the same set of event ids, and a no-op change none', async () => {
+  it('any order and duplication of the same item changes, on the record or on its status-only item, gives one event per status of the merged view', async () => {
+    const AWS_ITEM: ItemImage = { PK: 'MSG#msg_aws', SK: 'MSG', entity: 'message', id: 'msg_aws', wamid: 'wamid.1', direction: 'outbound' };
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.constantFrom(...STATUSES), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ status: fc.constantFrom(...STATUSES), second: fc.nat(59), onRecord: fc.boolean() }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.nat(), { maxLength: 12 }),
         fc.integer({ min: 0, max: 1000 }),
         async (updates, dupPicks, seed) => {
-          // One history of the item: each update applied in turn, every write a stream record.
+          // One history of the two items: each update applied in turn, every write a stream record.
           const history: ItemChange[] = [];
-          let item = sendRecord();
-          updates.forEach((status, n) => {
-            const next = applyStatus(item, status, n);
-            if (next !== item) history.push({ id: String(n), oldImage: item, newImage: next });
-            else expect(intentsOfChange(item, next)).toEqual([]);
-            item = next;
+          const items = { record: sendRecord(), aws: AWS_ITEM };
+          updates.forEach(({ status, second, onRecord }, n) => {
+            const which = onRecord ? 'record' : 'aws';
+            const next = applyStatus(items[which], status, second);
+            if (next !== items[which]) history.push({ id: String(n), oldImage: items[which], newImage: next });
+            else expect(intentsOfChange(items[which], next)).toEqual([]);
+            items[which] = next;
           });
-          const final = item;
+          const final = toMessage(items.record, [items.aws]);
           const run = async (changes: ItemChange[]) => {
             const c = collecting();
-            await publishChanges(changes, { messages: readerOf(() => final), ...c });
-            return new Set(c.seen.map((e) => e.id));
+            await publishChanges(changes, { messages: { getMessage: async () => final }, ...c });
+            return c.seen;
           };
           const inOrder = await run(history);
           // The same records again, shuffled and with duplicates (retries, bisection, replays).
           const redelivered = [...history, ...dupPicks.filter(() => history.length).map((p) => history[p % history.length]!)];
           const shuffled = fc.sample(fc.shuffledSubarray(redelivered, { minLength: redelivered.length, maxLength: redelivered.length }), { seed, numRuns: 1 })[0]!;
           const again = await run(shuffled);
-          expect(again).toEqual(inOrder);
-          // One event per status the item advanced to, and the final status's among them.
-          const visited = new Set(history.map((c) => intentsOfChange(c.oldImage, c.newImage)).flat().map((i) => (i as { status?: string }).status));
-          expect(inOrder.size).toBe(visited.size);
-          if (history.length) expect(visited.has(toMessage(final).status)).toBe(true);
+          const ids = (events: DomainEvent[]) => new Set(events.map((e) => e.id));
+          expect(ids(again)).toEqual(ids(inOrder));
+          // Exactly one event per status the merged view lists, the merged status's among them.
+          const listed = new Set(final.statuses.map((s) => (s.status === 'failed' ? 'failed' : s.status)));
+          expect(ids(inOrder)).toEqual(new Set([...listed].map((s) => eventId(ID, 'message.status', s))));
+          expect(ids(inOrder).has(eventId(ID, 'message.status', final.status))).toBe(true);
+          // Each event's data is the Message at its step: its own status last in rank.
+          for (const e of inOrder) expect((e.data as { statuses: Array<{ status: string }> }).statuses.map((s) => s.status)).toContain((e.data as { status: string }).status);
         },
       ),
       { numRuns: 200 },

@@ -58,15 +58,26 @@ describe('publishing events to SNS', () => {
   it('reports the change when its events can be neither published nor parked, and when its message cannot be read', async () => {
     const failing = { publish: async (events: readonly DomainEvent[]) => ({ failed: [...events] }) };
     const brokenPark = { park: async () => Promise.reject(new Error('down')), list: async () => [], remove: async () => {} };
-    const inbound = { PK: 'MSG#m', SK: 'MSG', entity: 'message', id: 'msg_x', direction: 'inbound', type: 'text' };
+    // A send's event needs the merged Message (its statuses may live on other items): a read.
+    const send = { PK: 'MSG#m', SK: 'MSG', entity: 'message', id: 'msg_x', direction: 'outbound', type: 'text', sendState: 'sent' };
     const out = await publishChanges(
       [
         { id: 's1', newImage: quar(1) },
-        { id: 's2', newImage: inbound },
+        { id: 's2', newImage: send },
       ],
       { messages: { getMessage: async () => Promise.reject(new Error('throttled')) }, publisher: failing, unpublished: brokenPark },
     );
     expect(out.failedChangeIds.sort()).toEqual(['s1', 's2']);
+    // An inbound message is whole in its own image: no read, so a failing read side does not hold it.
+    const inbound = { ...send, direction: 'inbound', sendState: undefined, wamid: 'wamid.x' };
+    const c: DomainEvent[] = [];
+    const ok = await publishChanges([{ id: 's3', newImage: inbound }], {
+      messages: { getMessage: async () => Promise.reject(new Error('throttled')) },
+      publisher: { publish: async (events) => (c.push(...events), { failed: [] }) },
+      unpublished: brokenPark,
+    });
+    expect(ok.failedChangeIds).toEqual([]);
+    expect(c.map((e) => e.type)).toEqual(['message.received']);
   });
 
   it('keeps requests under 256 KiB and ten entries', () => {

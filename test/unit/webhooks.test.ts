@@ -18,6 +18,18 @@ import { call } from '../support/api.ts';
 import { freshTable } from '../support/dynamodb.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
+/** An event the webhook handler's schema accepts whole (the SQS body it reads). */
+const quarantined = (n: number): DomainEvent => ({
+  specversion: '1.0',
+  id: `evt_${String(n).padStart(32, '0')}`,
+  source: '/whatsapp-backend/quarantine',
+  type: 'event.quarantined',
+  time: new Date(T0).toISOString(),
+  subject: `q${n}`,
+  datacontenttype: 'application/json',
+  sequence: '0000',
+  data: { id: `q${n}`, receivedAt: new Date(T0).toISOString(), reason: 'bad' },
+});
 const event = (n: number, type: DomainEvent['type'] = 'message.received'): DomainEvent =>
   ({ specversion: '1.0', id: `evt_${String(n).padStart(32, '0')}`, source: '/whatsapp-backend', type, time: new Date(T0).toISOString(), subject: `msg_${n}`, datacontenttype: 'application/json', sequence: '0000', data: { id: `msg_${n}` } }) as unknown as DomainEvent;
 
@@ -140,6 +152,30 @@ describe('webhook routes', () => {
     expect((await call(h, 'DELETE', `/v1/webhooks/${id}`)).status).toBe(404);
   });
 
+  it('pages the delivery log with a cursor, newest first, each attempt once; a cursor of another webhook is a 400', async () => {
+    const h = api();
+    const a = (await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://a.example.com/hook' } })).body.id as string;
+    const b = (await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://b.example.com/hook' } })).body.id as string;
+    const at = (n: number) => new Date(T0 + n * 1000).toISOString();
+    await store.recordDeliveries(Array.from({ length: 5 }, (_, n) => ({ webhookId: a, eventId: `evt_${n}`, eventType: 'message.received', attempt: 1, at: at(n), outcome: 'delivered' as const, httpStatus: 204 })));
+    await store.recordDeliveries([{ webhookId: b, eventId: 'evt_b', eventType: 'message.received', attempt: 1, at: at(9), outcome: 'delivered', httpStatus: 204 }]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let bCursor = '';
+    do {
+      const page: { status: number; body: any } = await call(h, 'GET', `/v1/webhooks/${a}/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((d: { eventId: string }) => d.eventId));
+      cursor = page.body.nextCursor;
+      if (cursor) bCursor = cursor;
+    } while (cursor);
+    expect(seen).toEqual(['evt_4', 'evt_3', 'evt_2', 'evt_1', 'evt_0']);
+    const wrong = await call(h, 'GET', `/v1/webhooks/${b}/deliveries?cursor=${bCursor}`);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.details.path).toBe('cursor');
+  });
+
   it('answers 400 naming body.url for a refused URL, and for an unknown event type', async () => {
     const h = api();
     const bad = await call(h, 'POST', '/v1/webhooks', { body: { url: 'https://10.0.0.8/hook' } });
@@ -218,9 +254,9 @@ describe('webhook delivery', () => {
     s.sent.length = 0;
     await runJobs(s.retries.take(), s.deps);
     expect(s.sent.map((x) => x.url)).toEqual(['https://down.example.com/', 'https://down.example.com/']);
-    const log = await s.webhooks.listDeliveries(s.ids[1]!, 10);
+    const log = (await s.webhooks.listDeliveries(s.ids[1]!, 10)).items;
     expect(log[0]).toMatchObject({ outcome: 'failed', attempt: 2, httpStatus: 503, nextAttemptAt: new Date(start + (RETRY_DELAYS_SECONDS[0] + RETRY_DELAYS_SECONDS[1]) * 1000).toISOString() });
-    expect((await s.webhooks.listDeliveries(s.ids[0]!, 10)).map((d) => d.outcome)).toEqual(['delivered', 'delivered']);
+    expect((await s.webhooks.listDeliveries(s.ids[0]!, 10)).items.map((d) => d.outcome)).toEqual(['delivered', 'delivered']);
   });
 
   it('backs off for more than 24 hours, then parks the job; replay delivers it again', async () => {
@@ -245,7 +281,7 @@ describe('webhook delivery', () => {
     expect(attemptsAt.at(-1)! - T0).toBeGreaterThanOrEqual(24 * 3600 * 1000);
     const parked = await s.webhooks.parked(s.ids[0]!, 10);
     expect(parked.map((j) => j.event.id)).toEqual([event(7).id]);
-    expect((await s.webhooks.listDeliveries(s.ids[0]!, 1))[0]).toMatchObject({ outcome: 'parked', attempt: RETRY_DELAYS_SECONDS.length + 1 });
+    expect((await s.webhooks.listDeliveries(s.ids[0]!, 1)).items[0]).toMatchObject({ outcome: 'parked', attempt: RETRY_DELAYS_SECONDS.length + 1 });
 
     up = true;
     expect(await replayParked(s.ids[0]!, s.deps)).toBe(1);
@@ -265,6 +301,30 @@ describe('webhook delivery', () => {
     await fanOut([event(4)], s.deps);
     expect(s.sent).toEqual([]);
     expect(s.retries.jobs).toEqual([]);
+  });
+
+  it('a retry queue that refuses the failed jobs: they are parked, the record is not given again, and the endpoint that took the event is not sent to again', async () => {
+    const s = await setup(['https://ok.example.com/', 'https://down.example.com/'], (url) => (url.includes('down') ? 503 : 204), Date.now());
+    const refusing = { schedule: async () => Promise.reject(Object.assign(new Error('queue down'), { name: 'QueueUnavailable' })) };
+    const handler = makeWebhooksHandler({ ...s.deps, retries: refusing, log: { warn: () => {} } });
+    const out = await handler(sqsEvent([JSON.stringify(quarantined(5)), JSON.stringify(quarantined(6))]));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(s.sent.filter((x) => x.url.includes('ok'))).toHaveLength(2);
+    expect((await s.webhooks.parked(s.ids[1]!, 10)).map((j) => j.event.id).sort()).toEqual([quarantined(5).id, quarantined(6).id].sort());
+    expect(await s.webhooks.parked(s.ids[0]!, 10)).toEqual([]);
+  });
+
+  it('only the record of a job kept nowhere (queue and table refusing) comes again; a record that is neither event nor job is reported for the DLQ', async () => {
+    const s = await setup(['https://down.example.com/'], () => 503, Date.now());
+    const refusing = { schedule: async () => Promise.reject(new Error('queue down')) };
+    const webhooks = Object.assign(Object.create(s.webhooks) as typeof s.webhooks, { park: async () => Promise.reject(new Error('table down')) });
+    const handler = makeWebhooksHandler({ ...s.deps, webhooks, retries: refusing, log: { warn: () => {} } });
+    // A retry-queue batch: one due job that fails again, one job for a deleted webhook (dropped), and a malformed body.
+    const due: DeliveryJob = { webhookId: s.ids[0]!, event: quarantined(8), attempts: 1, dueAtMs: Date.now() - 1 };
+    const gone: DeliveryJob = { webhookId: 'wh_0123456789abcdef0123456789abcdef', event: quarantined(9), attempts: 1, dueAtMs: Date.now() - 1 };
+    const records = sqsEvent([JSON.stringify(due), JSON.stringify(gone), '{"not":"a job"}']);
+    const out = await handler(records);
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([records.Records[0]!.messageId, records.Records[2]!.messageId].sort());
   });
 
   it('delivers only the types a webhook subscribed to', async () => {

@@ -128,13 +128,12 @@ export function webhookRoutes(deps: () => WebhookApiDeps): AnyRoute[] {
       operationId: 'listWebhookDeliveries',
       summary: 'Recent delivery attempts (7 days), newest first.',
       params: IdParam,
-      query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }),
+      query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().optional() }),
       responses: { 200: { description: 'Attempts', schema: pageOf(DeliverySchema, 'WebhookDeliveryPage') } },
       errors: [400, 404],
       async handle({ params, query }) {
         await found(params.id);
-        const items = await deps().webhooks.listDeliveries(params.id, query.limit);
-        return { status: 200, body: { items, nextCursor: null } };
+        return { status: 200, body: await deps().webhooks.listDeliveries(params.id, query.limit, query.cursor) };
       },
     }),
     defineRoute({
