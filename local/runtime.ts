@@ -296,7 +296,7 @@ async function bundledHandlers(logger: LocalLogger): Promise<ModuleHandlers> {
   }
   const load = async (name: string) => (await import(pathToFileURL(file(name)).href)).handler;
   return {
-    queues: { inbound: await load('inbound'), media: await load('media'), webhooks: await load('webhooks') },
+    queues: Object.fromEntries(await Promise.all([...new Set(QUEUES.map((q) => q.handler))].map(async (name) => [name, await load(name)] as const))),
     stream: await load('events'),
     api: await load('api'),
   };

@@ -7,8 +7,14 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
-import { API_TABLE_ACCESS } from './http-api.ts';
-import type { MessageStore } from './message-store.ts';
+import type { MessageStore, TableAccess } from './message-store.ts';
+
+/**
+ * The table calls of a broadcast send: the send path's record (Put, Update, Delete when nothing was
+ * accepted), the broadcast, its counters and recipients (Get, BatchGet, Update), the catalog (Get;
+ * Query GSI1 for the languages of a template it does not hold). No list of the API is read here.
+ */
+export const BROADCAST_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['GSI1'] };
 import { grantPhoneNumberActions } from './phone-numbers.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -67,7 +73,7 @@ export class BroadcastProcessor extends Construct {
       },
     });
     this.function = handler.function;
-    props.store.grantItemAccess(this.function, API_TABLE_ACCESS);
+    props.store.grantItemAccess(this.function, BROADCAST_TABLE_ACCESS);
     grantPhoneNumberActions(this, this.function, props.phoneNumberIds, BROADCAST_PHONE_NUMBER_ACTIONS);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {

@@ -18,6 +18,7 @@ export const API_TEMPLATE_ACTIONS = [
   'ListWhatsAppMessageTemplates',
   'GetWhatsAppMessageTemplate',
   'CreateWhatsAppMessageTemplate',
+  'CreateWhatsAppMessageTemplateFromLibrary',
   'DeleteWhatsAppMessageTemplate',
 ] as const;
 

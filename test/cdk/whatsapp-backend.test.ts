@@ -536,7 +536,7 @@ describe('template catalog', () => {
     // Assess
     expect(api).toHaveLength(1);
     expect(actionsOf(api[0]!).sort()).toEqual(
-      ['CreateWhatsAppMessageTemplate', 'DeleteWhatsAppMessageTemplate', 'GetWhatsAppMessageTemplate', 'ListWhatsAppMessageTemplates'].map((a) => `social-messaging:${a}`),
+      ['CreateWhatsAppMessageTemplate', 'CreateWhatsAppMessageTemplateFromLibrary', 'DeleteWhatsAppMessageTemplate', 'GetWhatsAppMessageTemplate', 'ListWhatsAppMessageTemplates'].map((a) => `social-messaging:${a}`),
     );
     expect(JSON.stringify(api[0]!.Resource)).toBe(JSON.stringify(wabaArn(WABA_ID)));
     expect(actionsOf(sync[0]!).sort()).toEqual(['social-messaging:GetWhatsAppMessageTemplate', 'social-messaging:ListWhatsAppMessageTemplates']);

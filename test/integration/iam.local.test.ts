@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as apiHandler } from '../../lambdas/api/handler.ts';
+import { handler as broadcastsHandler } from '../../lambdas/broadcasts/handler.ts';
 import { handler as eventsHandler } from '../../lambdas/events/handler.ts';
 import { handler as inboundHandler } from '../../lambdas/inbound/handler.ts';
 import { handler as mediaHandler } from '../../lambdas/media/handler.ts';
@@ -35,6 +36,7 @@ const FUNCTIONS: Record<string, RegExp> = {
   media: /Copies inbound WhatsApp media/,
   events: /Publishes the table's changes/,
   webhooks: /Delivers domain events/,
+  broadcasts: /Sends broadcast messages/,
 };
 
 /** The keys that encrypt what the functions read and write (every one but the webhook secrets' key). */
@@ -56,6 +58,13 @@ const NOT_SENT_BY_THE_CODE: ReadonlyArray<{ fn?: string; actions: string[]; reso
   },
   { fn: 'inbound', actions: MAPPING_ACTIONS, resources: ['Arn(*EventIngestQueue*)'], reason: 'The event source mapping of the inbound queue.' },
   { fn: 'media', actions: MAPPING_ACTIONS, resources: ['Arn(*JobsQueue*)'], reason: 'The event source mapping of the media job queue.' },
+  { fn: 'broadcasts', actions: MAPPING_ACTIONS, resources: ['Arn(*BroadcastsJobsQueue*)'], reason: 'The event source mapping of the broadcast send queue.' },
+  {
+    fn: 'broadcasts',
+    actions: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+    resources: ['Arn(*Table*)', 'Arn(*Table*)/index/GSI1'],
+    reason: "The send path's refusals, which the journey's one accepted send does not reach: a send record nothing was accepted for is deleted, and a template the catalog lacks in that language is looked up in its others (test/unit/send-store-failures.test.ts, test/integration/templates.journey.test.ts).",
+  },
   { fn: 'webhooks', actions: MAPPING_ACTIONS, resources: ['Arn(*DeliveryQueue*)', 'Arn(*RetryQueue*)'], reason: 'The event source mappings of the delivery and retry queues.' },
   {
     fn: 'events',
@@ -113,6 +122,12 @@ const NOT_SENT_BY_THE_CODE: ReadonlyArray<{ fn?: string; actions: string[]; reso
     resources: ['Arn(*Table*)', 'Arn(*Table*)/index/GSI1'],
     reason: 'Events that SNS refused after the retries are parked in the table and listed to replay (test/unit/events-publishing.test.ts).',
   },
+  {
+    fn: 'events',
+    actions: ['dynamodb:Query'],
+    resources: ['Arn(*Table*)/index/GSI2'],
+    reason: "A status stored before its send record, or without our id, is a status-only item: the merged Message reads every item of its wamid (test/unit/events-stream.test.ts); the journey's statuses all carry our id.",
+  },
 ];
 
 /** Phone-number ARNs as one: a grant covers every configured number alike, and the journey uses some. */
@@ -145,6 +160,7 @@ beforeAll(async () => {
         media: recordedAs('media', mediaHandler),
         'webhook-delivery': recordedAs('webhooks', webhooksHandler),
         'webhook-retry': recordedAs('webhooks', webhooksHandler),
+        'broadcast-sends': recordedAs('broadcasts', broadcastsHandler),
       },
       api: recordedAs('api', apiHandler),
       stream: recordedAs('events', eventsHandler),
@@ -218,12 +234,22 @@ async function journey(): Promise<void> {
   await new DynamoDbStore(doc, runtime.info.tableName).quarantine({ raw, reason: 'refused before a fix', receivedAtMs: Date.now() });
   const [quarantined] = (await api('GET', '/v1/quarantine')).body.items as Array<{ id: string }>;
   expect((await api('POST', `/v1/quarantine/${quarantined!.id}/replay`)).status).toBe(200);
+  // Templates: one created from a definition and deleted, one copied from Meta's template library.
+  const notice = { name: 'iam_notice', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: 'Your visit is on {{1}}.', example: { body_text: [['Monday']] } }] };
+  expect((await api('POST', '/v1/templates', notice)).status).toBe(201);
+  expect((await api('DELETE', '/v1/templates/iam_notice')).status).toBe(200);
+  expect((await api('POST', '/v1/templates', { library: { name: 'iam_delivery', libraryTemplateName: 'delivery_update_1', category: 'UTILITY', language: 'en_US' } })).status).toBe(201);
+
+  // A broadcast of Meta's hello_world template (the catalog the runtime synced at start checks it).
+  const broadcast = await api('POST', '/v1/broadcasts', { from: pn, template: { name: 'hello_world', language: { code: 'en_US' } }, recipients: [{ to: '16505559002' }] });
+  expect(broadcast.status).toBe(202);
+  await eventually(async () => ((await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body.state === 'completed' ? true : undefined), 'the broadcast completed', 60_000);
   await api('DELETE', `/v1/webhooks/${up.body.id}`);
 }
 
 /** Each function of the template, with its role's statements. */
 function templateFunctions(): Record<string, TemplateFunction> {
-  const { template } = synthesize({ phoneNumberIds: runtime.info.phoneNumbers.map((p) => p.phoneNumberId) });
+  const { template } = synthesize({ phoneNumberIds: runtime.info.phoneNumbers.map((p) => p.phoneNumberId), wabaId: runtime.info.phoneNumbers[0]!.wabaId });
   const resources = template.toJSON().Resources as Record<string, any>;
   return Object.fromEntries(
     Object.entries(FUNCTIONS).map(([name, description]) => {

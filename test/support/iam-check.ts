@@ -118,6 +118,8 @@ export function needsOf(cmd: RecordedCommand, fn: TemplateFunction, local: Reado
       return [{ action, resource: arnOf(i.KeyId) }];
     case 'SocialMessaging': {
       const id = String(i.originationPhoneNumberId ?? i.id ?? '');
+      // Template operations take the WABA's id (`waba-<hex>`): their resource is the WABA.
+      if (id.startsWith('waba-')) return [{ action, resource: `arn:aws:social-messaging:${REGION}:${ACCOUNT}:waba/${id.slice('waba-'.length)}` }];
       return [{ action, resource: `arn:aws:social-messaging:${REGION}:${ACCOUNT}:phone-number-id/${id.replace(/^phone-number-id-/, '')}` }];
     }
     default:
