@@ -4,7 +4,7 @@
  *
  * Create (`Broadcasts.create`):
  * 1. Resolves `from`, checks the template of every recipient (its own `parameters`, else the
- *    template's `components`) against the catalog: a 422 lists the recipients that would be refused.
+ *    template's `components`) against the catalog: an `unprocessable` error lists the recipients that would be refused.
  * 2. Writes the broadcast (its id from the Idempotency-Key, else random), then each recipient
  *    `queued` if not there yet, then one job per queued recipient. A retry with the same key finds
  *    the broadcast and does steps 2–3 again: writes are conditional and jobs idempotent.
@@ -172,7 +172,7 @@ export class Broadcasts {
     return this.view((await store.get(id))!);
   }
 
-  /** Every recipient's template must pass the catalog's check: a 422 names those that would not. */
+  /** Every recipient's template must pass the catalog's check: an `unprocessable` error names those that would not. */
   private async checkTemplates(phoneNumberId: string, template: TemplateInput, recipients: Recipient[]): Promise<void> {
     const verdicts = new Map<string, ApiError | undefined>();
     const refused: { to: string; code: string; message: string }[] = [];

@@ -2,12 +2,12 @@
  * Use case: replay a quarantined event (`POST /v1/quarantine/{id}/replay`), once the cause of its
  * quarantine is fixed: the raw body goes through the same parse and ingest as a fresh delivery.
  *
- * 1. Unknown id → 404 `quarantine_not_found`. Already replayed → the replay kept then, nothing again.
- * 2. A body cut to fit the table cannot be replayed → 409 `quarantine_raw_truncated`.
+ * 1. Unknown id → `quarantine_not_found`. Already replayed → the replay kept then, nothing again.
+ * 2. A body cut to fit the table cannot be replayed → `quarantine_raw_truncated`.
  * 3. Parse and ingest it as the inbound function does (its original receive time and source). Every
  *    write there is idempotent, so a replay racing another, or a retry after a lost answer, stores
  *    each message, status and account event once.
- * 4. Still not understood, or still refused → 422 `quarantine_still_invalid` with today's reason;
+ * 4. Still not understood, or still refused → `quarantine_still_invalid` with today's reason;
  *    the item stays as it was, to be replayed after the next fix.
  * 5. Otherwise the item is marked replayed, conditionally: the first replay to land is the one kept
  *    and answered (to this caller and to every later one).

@@ -209,7 +209,7 @@ export function parameterMismatches(template: Pick<CatalogTemplate, 'components'
   return out;
 }
 
-/** 422 `template_parameter_mismatch`: names every component whose parameters do not fit, with the counts. */
+/** `template_parameter_mismatch`: names every component whose parameters do not fit, with the counts. */
 export class TemplateParameterMismatchError extends ApiError {
   constructor(name: string, language: string, mismatches: ParameterMismatch[]) {
     const parts = mismatches.map((m) =>
@@ -229,9 +229,9 @@ export class TemplateParameterMismatchError extends ApiError {
 const STATUS_CODES: Readonly<Record<string, number>> = { PAUSED: 132015, DISABLED: 132016 };
 
 /**
- * Whether `req` may be sent with `template` (undefined: the catalog has not seen it). Throws 404
- * `template_not_found` (the name exists in other languages only), 409 `template_not_approved`,
- * 422 `template_parameter_mismatch`. Returns whether it was checked.
+ * Whether `req` may be sent with `template` (undefined: the catalog has not seen it). Throws
+ * `template_not_found` (the name exists in other languages only), `template_not_approved`,
+ * `template_parameter_mismatch`. Returns whether it was checked.
  */
 export function checkTemplateSend(
   req: { name: string; language: string; components?: readonly SendComponent[] },

@@ -124,7 +124,7 @@ export interface UrlPolicy {
 }
 
 /**
- * Checks a webhook URL: https (deployed) and no host resolving to a refused address. Throws a 400
+ * Checks a webhook URL: https (deployed) and no host resolving to a refused address. Throws a validation error
  * naming `body.url`. Locally, loopback over http is allowed (the business app runs beside it).
  */
 export async function checkWebhookUrl(raw: string, policy: UrlPolicy): Promise<URL> {
