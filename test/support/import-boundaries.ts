@@ -100,3 +100,19 @@ export function awsWordsInDomain(root: string): Array<{ file: string; words: str
   }
   return found;
 }
+
+/**
+ * HTTP statuses (those an API answers: 400, 404, 409, 422, 429, 500, 503 …) written under shared/domain, in code or comments: the domain speaks in
+ * error kinds and codes, and lambdas/api/http-errors.ts maps them to statuses. Sizes (`400 KB`,
+ * `500 * KB`) and arguments (`max(500)`) are not statuses.
+ */
+const HTTP_STATUS = /(?<![\w.(-])(?:40[013459]|41[035]|42[29]|50[0234])(?![\w)]|\s*(?:\*\s*)?KB)/g;
+
+export function httpStatusesInDomain(root: string): Array<{ file: string; statuses: string[] }> {
+  const found: Array<{ file: string; statuses: string[] }> = [];
+  for (const file of sourcesUnder(root, ['shared/domain'])) {
+    const statuses = [...new Set(readFileSync(file, 'utf8').match(HTTP_STATUS) ?? [])];
+    if (statuses.length) found.push({ file: relative(root, file).split('\\').join('/'), statuses });
+  }
+  return found;
+}

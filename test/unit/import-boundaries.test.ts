@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { awsWordsInDomain, boundaryViolations } from '../support/import-boundaries.ts';
+import { awsWordsInDomain, boundaryViolations, httpStatusesInDomain } from '../support/import-boundaries.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -15,6 +15,10 @@ describe('import boundaries', () => {
 
   it('hold for words too: no file under shared/domain names an AWS exception or reads an SDK error (the adapters classify them)', () => {
     expect(awsWordsInDomain(ROOT)).toEqual([]);
+  });
+
+  it('hold for HTTP statuses: no file under shared/domain names one (lambdas/api/http-errors.ts maps kinds to statuses)', () => {
+    expect(httpStatusesInDomain(ROOT)).toEqual([]);
   });
 
   describe('on a tree with forbidden imports', () => {
@@ -30,6 +34,7 @@ describe('import boundaries', () => {
     file('shared/whatsapp/wire.ts', "export { ok as y } from '../domain/ok.ts';\nexport const x = 1;\n");
     file('lib/spec.ts', 'export const spec = 1;\n');
     file('lambdas/handler.ts', "export const spec = () => import('../lib/spec.ts');\n");
+    file('shared/domain/sizes.ts', "/** Items are at most 400 KB; a 409 here is a conflict. */\nexport const max = 500 * KB;\nexport const s = z.string().max(500);\nexport const code = 131047;\n");
     file('shared/domain/retry.ts', "export const busy = (e: { name: string; $metadata?: object }) => e.name === 'ThrottlingException';\n");
 
     it('names each one, with the rule it breaks', async () => {
@@ -43,6 +48,10 @@ describe('import boundaries', () => {
         ]),
       );
       expect(found).toHaveLength(4);
+    });
+
+    it('names each domain file that names an HTTP status, and no size, argument or Meta code', () => {
+      expect(httpStatusesInDomain(root)).toEqual([{ file: 'shared/domain/sizes.ts', statuses: ['409'] }]);
     });
 
     it('names each domain file that names an AWS error, with the words', () => {
