@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FUNCTION_HANDLERS } from '../../lib/bundling.ts';
 import { startRuntime, type Runtime } from '../../local/runtime.ts';
 import { bundleHandlers } from '../../scripts/bundle.ts';
 import { eventually } from './support/target.ts';
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 it('runs the bundles, says so in runtime.json, and serves a message end to end', async () => {
   // Prepare
-  expect(Object.keys(bundles).sort()).toEqual(['api', 'events', 'inbound', 'media', 'webhooks']);
+  expect(Object.keys(bundles).sort()).toEqual([...FUNCTION_HANDLERS].sort());
   for (const file of Object.values(bundles)) expect(existsSync(file), file).toBe(true);
   expect(JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')).handlers).toBe('bundled');
   const pn = runtime.info.phoneNumbers[0]!.phoneNumberId;
