@@ -37,7 +37,7 @@ import { startPoller, type Poller, type SqsHandler } from '../local/poller.ts';
 import { defaultResourceNames, provision } from '../local/provision.ts';
 import { startAwsEmulator, startDynamoDb } from '../local/servers.ts';
 import { startStreamPoller, type StreamHandler } from '../local/stream-poller.ts';
-import { INBOUND_QUEUE, LAMBDA_RUNTIME, WEBHOOK_DELIVERY_QUEUE, type QueueSpec } from '../shared/resource-spec.ts';
+import { INBOUND_QUEUE, LAMBDA_RUNTIME, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE } from '../shared/resource-spec.ts';
 import { entryOf, eumFixture, snsNotification, withEntry } from '../test/support/events.ts';
 import { metered, newMeter, requestsOf, since, snapshot, type Meter } from './meter.ts';
 import prices from './prices.json' with { type: 'json' };
@@ -140,7 +140,7 @@ export async function benchCost(opts: { perKind: number }) {
     sns: snsPlain,
     s3: new S3Client({ ...plain, endpoint: aws.endpoint, forcePathStyle: true }),
     names,
-    queues: [INBOUND_QUEUE, WEBHOOK_DELIVERY_QUEUE, { ...WEBHOOK_DELIVERY_QUEUE, name: 'webhook-retry', subscribedToDomainEvents: false } as QueueSpec],
+    queues: [INBOUND_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE],
     sqsEndpoint: aws.endpoint,
   });
   const table = resources.tableName;

@@ -17,12 +17,12 @@ import {
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
-  type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import type { BroadcastStore, Pacer } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Shards of a broadcast's counters and recipient listing. */
 export const BROADCAST_SHARDS = 16;
@@ -54,14 +54,7 @@ const toRecipient = (i: Item): Recipient => ({
   ...(i.attemptAtMs !== undefined && { attemptAtMs: i.attemptAtMs }),
 });
 
-export class DynamoDbBroadcasts implements BroadcastStore, Pacer {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
-
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
-    this.doc = doc;
-    this.tableName = tableName;
-  }
+export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer {
 
   async create(b: Broadcast): Promise<boolean> {
     try {

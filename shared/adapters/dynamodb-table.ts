@@ -11,6 +11,29 @@ export abstract class DynamoDbTable {
     this.tableName = tableName;
   }
 
+  /**
+   * Every item of a GSI1 partition (optionally those whose sort key begins with `skPrefix`), all
+   * pages: for short lists read whole (webhooks, a WABA's templates).
+   */
+  protected async queryAll(pk: string, skPrefix?: string): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: skPrefix === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ...(skPrefix !== undefined && { ':prefix': skPrefix }) },
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   /** One page of a GSI partition, newest first, from a cursor of the same partition (keyset pagination). */
   protected async page<T>(
     index: 'GSI1' | 'GSI2',

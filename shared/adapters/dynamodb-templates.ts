@@ -15,6 +15,7 @@ import type { TemplatePage, TemplateStore } from '../ports/templates.ts';
 import { isConditionFailure } from './dynamodb-broadcasts.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-queries.ts';
 import { keys } from './dynamodb-keys.ts';
+import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Keys of the catalog's items (their own section of the table's layout, docs/data-model.md). */
 export const templateKeys = {
@@ -81,14 +82,11 @@ class Update {
   }
 }
 
-export class DynamoDbTemplates implements TemplateStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
+export class DynamoDbTemplates extends DynamoDbTable implements TemplateStore {
   private readonly now: () => number;
 
   constructor(doc: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
-    this.doc = doc;
-    this.tableName = tableName;
+    super(doc, tableName);
     this.now = now;
   }
 
@@ -110,27 +108,12 @@ export class DynamoDbTemplates implements TemplateStore {
   }
 
   async languagesOf(wabaId: string, name: string): Promise<string[]> {
-    const items = await this.queryAll(wabaId, name);
+    const items = await this.catalogItems(wabaId, name);
     return items.filter((i) => i.status !== 'DELETED').map((i) => i.language as string);
   }
 
-  private async queryAll(wabaId: string, name?: string): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: name === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.templateCatalog(wabaId), ...(name !== undefined && { ':prefix': `${name}#` }) },
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private catalogItems(wabaId: string, name?: string): Promise<Item[]> {
+    return this.queryAll(keys.templateCatalog(wabaId), name === undefined ? undefined : `${name}#`);
   }
 
   async list(wabaId: string, filter: { name?: string; language?: string; status?: string }, page: { limit: number; cursor?: string }): Promise<TemplatePage> {
@@ -204,7 +187,7 @@ export class DynamoDbTemplates implements TemplateStore {
   }
 
   async markMissingDeleted(wabaId: string, atMs: number): Promise<number> {
-    const stale = (await this.queryAll(wabaId)).filter(
+    const stale = (await this.catalogItems(wabaId)).filter(
       (i) => i.status !== 'DELETED' && !(i.syncedAt >= atMs) && !(i.statusAt >= atMs),
     );
     let deleted = 0;

@@ -4,6 +4,7 @@
  * these items too; the events mapping ignores their entity.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbTable } from './dynamodb-table.ts';
 import { keys } from './dynamodb-keys.ts';
 import { gatherPage } from './dynamodb-lists.ts';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
@@ -12,13 +13,10 @@ import type { UnpublishedEvents } from '../ports/events.ts';
 
 const key = keys.unpublishedEvent;
 
-export class DynamoDbUnpublishedEvents implements UnpublishedEvents {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly tableName: string;
+export class DynamoDbUnpublishedEvents extends DynamoDbTable implements UnpublishedEvents {
   private readonly now: () => number;
   constructor(doc: DynamoDBDocumentClient, tableName: string, now: () => number = Date.now) {
-    this.doc = doc;
-    this.tableName = tableName;
+    super(doc, tableName);
     this.now = now;
   }
 

@@ -5,7 +5,7 @@
  * days). Attempts and parked jobs grow with traffic, so they are sharded by event id
  * (dynamodb-keys.ts) and read from every shard.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbTable } from './dynamodb-table.ts';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchWriteAll } from './dynamodb-batch-write.ts';
@@ -53,22 +53,7 @@ export class DynamoDbWebhooks extends DynamoDbTable implements WebhookStore {
 
   /** Every webhook, oldest first: the list is short (registered by hand), so it is read whole. */
   async list(): Promise<StoredWebhook[]> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': keys.webhookList },
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items.map(toWebhook);
+    return (await this.queryAll(keys.webhookList)).map(toWebhook);
   }
 
   async delete(id: string): Promise<boolean> {
