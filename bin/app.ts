@@ -5,9 +5,13 @@ import { WhatsAppBackendStack } from '../lib/whatsapp-backend-stack.ts';
 
 // Context (cdk.json or `-c key=value`):
 //   stackName       stack name (default WhatsAppBackend)
-//   wabaId          AWS WABA id (waba-<hex>) to point at the event topic
-//   phoneNumberIds  comma-separated AWS phone number ids (phone-number-id-<hex>); required: without
-//                   them every send answers 404 and every inbound media job fails into the DLQ
+//   wabaIds         comma-separated AWS WABA ids (waba-<hex>) to point at the event topic and whose
+//                   templates the backend manages; wabaId (one id) still works
+//   phoneNumberIds  comma-separated AWS phone number ids (phone-number-id-<hex>); required unless
+//                   discoverNumbers: without them every send answers 404 and every inbound media
+//                   job fails into the DLQ
+//   discoverNumbers "true": serve every linked WABA and every number of it, found at deploy time,
+//                   instead of wabaIds and phoneNumberIds; discoveryRun=<new value> discovers again
 //   retainData      "false" for throwaway stacks: table without deletion protection, table, buckets,
 //                   keys and access logs deleted with the stack (default true; a bucket must be
 //                   empty to be deleted)
@@ -37,18 +41,25 @@ function stop(message: string): never {
 }
 
 const phoneNumberIds = list('phoneNumberIds');
-if (text('discoverNumbers') !== undefined) {
-  stop('discoverNumbers is not available in this version: pass the numbers with -c phoneNumberIds=phone-number-id-<hex>[,...].');
+const wabaIds = [...list('wabaId'), ...list('wabaIds')];
+const discover = text('discoverNumbers');
+if (discover !== undefined && discover !== 'true' && discover !== 'false') {
+  stop(`Context discoverNumbers must be "true" or "false", got "${discover}".`);
 }
-if (phoneNumberIds.length === 0) {
+const discoverNumbers = discover === 'true';
+if (discoverNumbers && (phoneNumberIds.length > 0 || wabaIds.length > 0)) {
+  stop('Context discoverNumbers=true finds the WABAs and numbers itself: pass it without wabaId, wabaIds and phoneNumberIds, or drop it and list them.');
+}
+if (phoneNumberIds.length === 0 && !discoverNumbers) {
   stop(
     [
       'Context phoneNumberIds is missing: the backend sends from, and downloads media of, only the numbers it is given.',
-      'Without them every send answers 404 and every inbound media job fails into the DLQ.',
-      'Pass the AWS phone number ids (not the display numbers or Meta ids):',
-      '  npx cdk deploy -c wabaId=waba-<hex> -c phoneNumberIds=phone-number-id-<hex>[,phone-number-id-<hex>...]',
-      "List them with: aws socialmessaging get-linked-whatsapp-business-account --id waba-<hex> --query 'account.phoneNumbers[].phoneNumberId'",
-      '(Discovering the numbers from the WABA at deploy time, a planned discoverNumbers=true option, does not exist yet.)',
+      'Without them every send answers 404 and every inbound media job fails into the DLQ. Either',
+      '  - pass the AWS phone number ids (not the display numbers or Meta ids) and their WABAs:',
+      '      npx cdk deploy -c wabaIds=waba-<hex>[,waba-<hex>...] -c phoneNumberIds=phone-number-id-<hex>[,phone-number-id-<hex>...]',
+      "    (list them with: aws socialmessaging get-linked-whatsapp-business-account --id waba-<hex> --query 'account.phoneNumbers[].phoneNumberId'), or",
+      '  - let the stack find every linked WABA and number at deploy time:',
+      '      npx cdk deploy -c discoverNumbers=true',
     ].join('\n'),
   );
 }
@@ -62,8 +73,10 @@ if (mediaEncryption === undefined) {
 new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Serverless WhatsApp messaging backend on AWS End User Messaging Social',
-  wabaId: text('wabaId'),
+  wabaIds,
   phoneNumberIds,
+  discoverNumbers,
+  discoveryRun: text('discoveryRun'),
   deletionProtection: retainData,
   removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   apiOptions: {

@@ -7,7 +7,7 @@
 import { LAMBDA_RUNTIME } from '../shared/resource-spec.ts';
 
 /** The functions, by their folder under `lambdas/` (each has a `handler.ts` that exports `handler`). */
-export const FUNCTION_HANDLERS = ['api', 'broadcasts', 'events', 'inbound', 'media', 'templates', 'webhooks'] as const;
+export const FUNCTION_HANDLERS = ['api', 'broadcasts', 'events', 'inbound', 'media', 'numbers', 'templates', 'webhooks'] as const;
 
 /** Bundled code is ESM; CommonJS dependencies inside it still call `require`. */
 export const ESM_REQUIRE_BANNER =

@@ -18,7 +18,9 @@ import { MediaStore, type MediaStoreOptions } from './constructs/media-store.ts'
 import { MessageStore } from './constructs/message-store.ts';
 import { Monitoring, type MonitoringOptions } from './constructs/monitoring.ts';
 import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
-import { WabaEventDestination } from './constructs/waba-event-destination.ts';
+import { WABA_ID_PATTERN, WabaEventDestination } from './constructs/waba-event-destination.ts';
+import { NumberDiscovery } from './constructs/number-discovery.ts';
+import { discoveredIds } from './constructs/phone-numbers.ts';
 import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
 
@@ -28,20 +30,38 @@ export const PHONE_NUMBER_ID_PATTERN = /^phone-number-id-[0-9a-f]+$/;
 /** Properties of {@link WhatsAppBackend}. */
 export interface WhatsAppBackendProps {
   /**
-   * AWS WABA id (`waba-<hex>`, as shown by End User Messaging Social, not Meta's numeric id).
-   * When set, the WABA's event destination is pointed at the event topic on deploy and
-   * cleared when the stack is deleted, and the API may read, create and delete its templates (the
-   * template catalog, synced on a schedule and once per deploy).
-   * @default - none: set the WABA's event destination to the topic yourself; the template routes
-   * are then not allowed to call AWS
+   * AWS WABA id (`waba-<hex>`, as shown by End User Messaging Social, not Meta's numeric id): the
+   * same as `wabaIds: [wabaId]`, kept for stacks that serve one WABA.
+   * @default - none
    */
   readonly wabaId?: string;
+  /**
+   * AWS WABA ids (`waba-<hex>`). Each WABA's event destination is pointed at the event topic on
+   * deploy and cleared when the stack is deleted, and the API may read, create and delete its
+   * templates (the template catalog, synced on a schedule and once per deploy).
+   * @default - none (or `[wabaId]`): set each WABA's event destination to the topic yourself; the
+   * template routes are then not allowed to call AWS
+   */
+  readonly wabaIds?: readonly string[];
   /**
    * AWS phone number ids (`phone-number-id-<hex>`) the backend sends from. The API and media
    * functions may act on these numbers only.
    * @default - none: the API cannot send, upload or download media
    */
   readonly phoneNumberIds?: readonly string[];
+  /**
+   * Serve every WABA linked to the account and every number of them, found at deploy time
+   * (ListLinkedWhatsAppBusinessAccounts, GetLinkedWhatsAppBusinessAccount in a custom resource),
+   * each WABA pointed at the event topic. Instead of `wabaId`, `wabaIds` and `phoneNumberIds`.
+   * @default false
+   */
+  readonly discoverNumbers?: boolean;
+  /**
+   * With `discoverNumbers`: any new value discovers again on the next deploy (a number linked
+   * since, without another change to the stack).
+   * @default - discovers on create and whenever the stack's topic changes
+   */
+  readonly discoveryRun?: string;
   /**
    * Whether DynamoDB refuses to delete the message table.
    * @default true
@@ -122,8 +142,10 @@ export class WhatsAppBackend extends Construct {
   readonly alarmTopic: Topic;
   /** The CloudWatch dashboard of the backend's signals. */
   readonly dashboard: Dashboard;
-  /** The AWS WABA id whose event destination this backend manages, if any. */
+  /** The first AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
+  /** The AWS WABA ids whose event destinations this backend manages (one token when discovered). */
+  readonly wabaIds: readonly string[];
   /** The function sending broadcasts (one SQS job per recipient). */
   readonly broadcastFunction: NodejsFunction;
   /** Where broadcast jobs land that could not be processed. */
@@ -135,12 +157,19 @@ export class WhatsAppBackend extends Construct {
 
   constructor(scope: Construct, id: string, props: WhatsAppBackendProps = {}) {
     super(scope, id);
-    const phoneNumberIds = [...(props.phoneNumberIds ?? [])];
-    const invalid = phoneNumberIds.filter((p) => !Token.isUnresolved(p) && !PHONE_NUMBER_ID_PATTERN.test(p));
+    const givenWabaIds = [...new Set([...(props.wabaId !== undefined ? [props.wabaId] : []), ...(props.wabaIds ?? [])])];
+    if (props.discoverNumbers && (givenWabaIds.length > 0 || (props.phoneNumberIds ?? []).length > 0)) {
+      throw new Error('discoverNumbers finds the WABAs and numbers itself: give it without wabaId, wabaIds or phoneNumberIds');
+    }
+    const invalidWabas = givenWabaIds.filter((w) => !Token.isUnresolved(w) && !WABA_ID_PATTERN.test(w));
+    if (invalidWabas.length > 0) {
+      throw new Error(`wabaIds must look like waba-<hex> (the AWS WABA id), got ${JSON.stringify(invalidWabas)}`);
+    }
+    const givenNumbers = [...(props.phoneNumberIds ?? [])];
+    const invalid = givenNumbers.filter((p) => !Token.isUnresolved(p) && !PHONE_NUMBER_ID_PATTERN.test(p));
     if (invalid.length > 0) {
       throw new Error(`phoneNumberIds must look like phone-number-id-<hex>, got ${JSON.stringify(invalid)}`);
     }
-    this.phoneNumberIds = phoneNumberIds;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     const store = new MessageStore(this, 'MessageStore', {
@@ -151,6 +180,22 @@ export class WhatsAppBackend extends Construct {
       queueSpec: INBOUND_QUEUE,
       keyRemovalPolicy: removalPolicy,
     });
+    // Discovered: one token of the comma-joined ids, standing for the list of their ARNs in policies.
+    let phoneNumberIds = givenNumbers;
+    let wabaIds = givenWabaIds;
+    if (props.discoverNumbers) {
+      const found = new NumberDiscovery(this, 'NumberDiscovery', {
+        topic: ingest.topic,
+        ...(props.discoveryRun !== undefined && { run: props.discoveryRun }),
+        ...(props.logRetention !== undefined && { logRetention: props.logRetention }),
+      });
+      phoneNumberIds = discoveredIds(found.phoneNumberIds, found.phoneNumberArns);
+      wabaIds = discoveredIds(found.wabaIds, found.wabaArns);
+    }
+    this.phoneNumberIds = phoneNumberIds;
+    this.wabaIds = wabaIds;
+    this.wabaId = props.discoverNumbers ? undefined : wabaIds[0];
+
     const inbound = new InboundProcessor(this, 'Inbound', {
       queue: ingest.queue,
       store,
@@ -232,19 +277,23 @@ export class WhatsAppBackend extends Construct {
     this.alarmTopic = monitoring.alarmTopic;
     this.dashboard = monitoring.dashboard;
 
-    if (props.wabaId !== undefined) {
-      new WabaEventDestination(this, 'WabaEventDestination', {
-        wabaId: props.wabaId,
-        topic: ingest.topic,
-        logRetention: props.logRetention,
+    // Discovered WABAs are pointed at the topic by the discovery itself.
+    if (!props.discoverNumbers) {
+      givenWabaIds.forEach((wabaId, i) => {
+        new WabaEventDestination(this, i === 0 ? 'WabaEventDestination' : `WabaEventDestination${wabaId.slice('waba-'.length)}`, {
+          wabaId,
+          topic: ingest.topic,
+          logRetention: props.logRetention,
+        });
       });
-      this.wabaId = props.wabaId;
-      // The template catalog: the API reads, creates and deletes the WABA's templates; a sync runs
-      // on a schedule and after each deploy. Scoped to this WABA's ARN.
-      grantWabaActions(this, api.function, [props.wabaId], API_TEMPLATE_ACTIONS);
+    }
+    if (wabaIds.length > 0) {
+      // The template catalog: the API reads, creates and deletes the WABAs' templates; a sync runs
+      // on a schedule and after each deploy. Scoped to these WABAs' ARNs.
+      grantWabaActions(this, api.function, wabaIds, API_TEMPLATE_ACTIONS);
       this.templateSyncFunction = new TemplateSync(this, 'TemplateSync', {
         store,
-        wabaIds: [props.wabaId],
+        wabaIds,
         phoneNumberIds,
         logRetention: props.logRetention,
       }).function;

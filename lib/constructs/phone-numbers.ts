@@ -27,6 +27,26 @@ export function phoneNumberArn(scope: IConstruct, phoneNumberId: string): string
 }
 
 /**
+ * Ids found at deploy time (`discoverNumbers`): the token of their comma-joined ids, which the
+ * functions' environment takes as it is, stands for the list token of their ARNs in policies.
+ */
+const DISCOVERED_ARNS = new Map<string, string[]>();
+
+/**
+ * Registers ids found at deploy time: `joinedIds` (a token of comma-joined ids) is what the
+ * constructs pass around as the id list; `arns` (a list token) what policies grant on.
+ */
+export function discoveredIds(joinedIds: string, arns: string[]): string[] {
+  DISCOVERED_ARNS.set(joinedIds, arns);
+  return [joinedIds];
+}
+
+/** The ARNs of some ids: each one's own, or the ARNs of a discovered set. */
+export function arnsOf(ids: readonly string[], arnOf: (id: string) => string): string[] {
+  return ids.flatMap((id) => DISCOVERED_ARNS.get(id) ?? [arnOf(id)]);
+}
+
+/**
  * Allows End User Messaging Social actions on the given phone numbers only. With no phone number,
  * nothing is granted: a statement without resources would be invalid, and one on `*` too broad.
  */
@@ -40,7 +60,7 @@ export function grantPhoneNumberActions(
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
       actions: actions.map((a) => `social-messaging:${a}`),
-      resources: phoneNumberIds.map((id) => phoneNumberArn(scope, id)),
+      resources: arnsOf(phoneNumberIds, (id) => phoneNumberArn(scope, id)),
     }),
   );
 }

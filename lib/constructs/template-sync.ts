@@ -10,7 +10,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
-import { grantPhoneNumberActions } from './phone-numbers.ts';
+import { arnsOf, grantPhoneNumberActions } from './phone-numbers.ts';
 import { wabaArn } from './waba-event-destination.ts';
 
 /** Template operations of the API (catalog routes): read, create, delete. */
@@ -34,7 +34,7 @@ export function grantWabaActions(scope: IConstruct, grantee: IGrantable, wabaIds
   grantee.grantPrincipal.addToPrincipalPolicy(
     new PolicyStatement({
       actions: actions.map((a) => `social-messaging:${a}`),
-      resources: wabaIds.map((id) => wabaArn(Stack.of(scope), id)),
+      resources: arnsOf(wabaIds, (id) => wabaArn(Stack.of(scope), id)),
     }),
   );
 }

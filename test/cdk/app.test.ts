@@ -79,19 +79,25 @@ describe('CDK app', () => {
     expect(failure?.stderr).toContain('Context phoneNumberIds is missing');
     expect(failure?.stderr).toContain('-c phoneNumberIds=phone-number-id-<hex>');
     expect(failure?.stderr).toContain('get-linked-whatsapp-business-account');
-    expect(failure?.stderr).toContain('discoverNumbers=true option, does not exist yet');
+    expect(failure?.stderr).toContain('-c discoverNumbers=true');
     expect(failure?.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   }, SYNTH_TIMEOUT_MS);
 
-  it('stops on a discoverNumbers request instead of ignoring it', async () => {
+  it('stops on discoverNumbers given with the ids it would find, or with a value that is not a boolean', async () => {
     // Prepare / Act
-    const failure = await runApp({ discoverNumbers: 'true' }).then(
+    const both = await runApp({ discoverNumbers: 'true', phoneNumberIds: 'phone-number-id-0a' }).then(
       () => undefined,
-      (error: { stderr?: string }) => error,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    const typo = await runApp({ discoverNumbers: 'yes' }).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
     );
 
     // Assess
-    expect(failure?.stderr).toContain('discoverNumbers is not available in this version');
+    expect(both?.code).toBe(1);
+    expect(both?.stderr).toContain('discoverNumbers=true finds the WABAs and numbers itself');
+    expect(typo?.stderr).toContain('Context discoverNumbers must be "true" or "false", got "yes"');
   }, SYNTH_TIMEOUT_MS);
 
   it('takes mediaEncryption=s3-managed to an SSE-S3 media bucket without a media key', async () => {
