@@ -112,6 +112,11 @@ export interface RuntimeOptions {
   readonly webhook?: string;
   /** Told of each webhook delivery attempt (the terminal prints a line). */
   readonly onDelivery?: (d: Delivery & { webhookId: string; url: string }) => void;
+  /**
+   * The sandbox's config file (its business numbers, WABAs, users, templates): e.g. a second WABA.
+   * @default `local/sandbox/sandbox.config.json` (one WABA, two numbers)
+   */
+  readonly sandboxConfigPath?: string;
   /** Start the sandbox WABA; without it no socialmessaging endpoint is set. @default true */
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
@@ -385,7 +390,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const resources = await provision({ dynamodb, sqs, sns, s3, sqsEndpoint: aws.endpoint });
 
     // The sandbox comes first: its URL is the socialmessaging endpoint the handlers will use.
-    const config = loadSandboxConfig();
+    const config = loadSandboxConfig(opts.sandboxConfigPath);
     const phoneNumbers = phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID);
     let sandboxUrl: string | null = null;
     if (opts.sandbox !== false) {

@@ -12,6 +12,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     webhook: { type: 'string' },
     bundled: { type: 'boolean', default: false },
+    'sandbox-config': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -19,11 +20,12 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>] [-- --bundled]',
+      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>] [-- --bundled] [-- --sandbox-config <file>]',
       '  --fresh           start with empty tables, queues and buckets',
       '  --data-dir <dir>  where the local data lives (default .local)',
       '  --webhook <url>   deliver every event to this endpoint (signed; secret in runtime.json)',
       '  --bundled         run the bundles the stack deploys (npm run bundle; built when missing), not the sources',
+      '  --sandbox-config <file>  the sandbox\'s numbers, WABAs, users and templates (default local/sandbox/sandbox.config.json)',
       'Ports: PORT (3000), SANDBOX_PORT (3001), AWS_PORT (4566), DYNAMODB_PORT (8000); 0 picks a free one.',
     ].join('\n'),
   );
@@ -37,6 +39,7 @@ try {
     dataDir: values['data-dir'] ?? '.local',
     webhook: values.webhook,
     handlerSource: values.bundled ? 'bundled' : 'sources',
+    ...(values['sandbox-config'] !== undefined && { sandboxConfigPath: values['sandbox-config'] }),
     // One line per delivery attempt: ids and outcome only, never the payload.
     onDelivery: (d) =>
       console.log(

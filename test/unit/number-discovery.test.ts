@@ -7,6 +7,7 @@ import {
   ListLinkedWhatsAppBusinessAccountsCommand,
   PutWhatsAppBusinessAccountEventDestinationsCommand,
   SocialMessagingClient,
+  type LinkedWhatsAppBusinessAccountSummary,
 } from '@aws-sdk/client-socialmessaging';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,7 +18,8 @@ import { SocialMessagingAccounts } from '../../shared/adapters/socialmessaging-a
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:events';
 const OTHER_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:someone-else';
 const arn = (kind: string, hex: string) => `arn:aws:social-messaging:eu-west-1:111122223333:${kind}/${hex}`;
-const waba = (hex: string, extra: object = {}) => ({ id: `waba-${hex}`, arn: arn('waba', hex), wabaId: '1', registrationStatus: 'COMPLETE', linkDate: new Date(0), wabaName: 'W', eventDestinations: [], ...extra });
+const waba = (hex: string, extra: object = {}) =>
+  ({ id: `waba-${hex}`, arn: arn('waba', hex), wabaId: '1', registrationStatus: 'COMPLETE', linkDate: new Date(0), wabaName: 'W', eventDestinations: [], ...extra }) as LinkedWhatsAppBusinessAccountSummary;
 const number = (hex: string) => ({ arn: arn('phone-number-id', hex), phoneNumberId: `phone-number-id-${hex}`, phoneNumber: '+1', metaPhoneNumberId: '1', displayPhoneNumberName: 'N', displayPhoneNumber: '+1', qualityRating: 'GREEN' });
 
 const sm = mockClient(SocialMessagingClient);

@@ -66,10 +66,11 @@ export const journeyHandlerSource = (): 'sources' | 'bundled' => (process.env.WB
 
 const quiet = { info: () => {}, warn: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
-async function localTarget(): Promise<Target> {
+async function localTarget(sandboxConfigPath?: string): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-it-'));
   const handlerSource = journeyHandlerSource();
-  let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet, handlerSource });
+  const config = sandboxConfigPath !== undefined ? { sandboxConfigPath } : {};
+  let runtime: Runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: quiet, handlerSource, ...config });
   // A restart keeps the ports: the handler modules keep their SDK clients, as a warm Lambda would.
   const ports = () => {
     const port = (u: string | null) => Number(new URL(u!).port);
@@ -89,7 +90,7 @@ async function localTarget(): Promise<Target> {
     async restart() {
       const p = ports();
       await runtime.stop();
-      runtime = await startRuntime({ dataDir, fresh: false, ports: p, logger: quiet, handlerSource });
+      runtime = await startRuntime({ dataDir, fresh: false, ports: p, logger: quiet, handlerSource, ...config });
     },
     async stop() {
       await runtime.stop();
@@ -124,8 +125,9 @@ async function deployedTarget(): Promise<Target> {
   };
 }
 
-export function startTarget(): Promise<Target> {
-  return process.env.WB_API_URL ? deployedTarget() : localTarget();
+/** `sandboxConfigPath`: the local sandbox's config (a deployed target takes `WB_SANDBOX_CONFIG`). */
+export function startTarget(sandboxConfigPath?: string): Promise<Target> {
+  return process.env.WB_API_URL ? deployedTarget() : localTarget(sandboxConfigPath);
 }
 
 /** Polls `probe` until it returns a value, or fails after `timeoutMs` with the last answer. */
@@ -148,11 +150,11 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
  * The target of a journey file: started before its tests, stopped after. With `localOnly`, nothing
  * starts when a deployed stack is configured (those journeys need the local sandbox's outbox).
  */
-export function useTarget(opts: { localOnly?: boolean } = {}): { readonly current: Target; readonly enabled: boolean } {
+export function useTarget(opts: { localOnly?: boolean; sandboxConfigPath?: string } = {}): { readonly current: Target; readonly enabled: boolean } {
   const enabled = !(opts.localOnly && process.env.WB_API_URL);
   let target: Target | undefined;
   beforeAll(async () => {
-    if (enabled) target = await startTarget();
+    if (enabled) target = await startTarget(opts.sandboxConfigPath);
   }, 120_000);
   afterAll(async () => {
     await target?.stop();
