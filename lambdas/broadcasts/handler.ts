@@ -11,18 +11,26 @@ import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { logger } from '../../shared/observability.ts';
 import { broadcastDeps } from '../../shared/adapters/broadcast-wiring.ts';
 
-const JobSchema = z.object({ broadcastId: z.string().regex(/^bc_[0-9a-f]{32}$/), to: z.string().regex(/^[0-9]{5,20}$/), seq: z.int().min(0) });
+const BroadcastId = z.string().regex(/^bc_[0-9a-f]{32}$/);
+const JobSchema = z.object({ broadcastId: BroadcastId, to: z.string().regex(/^[0-9]{5,20}$/), seq: z.int().min(0) });
+/** A page of an uploaded recipient list to load. */
+const LoadJobSchema = z.object({
+  broadcastId: BroadcastId,
+  load: z.object({ offset: z.int().min(0), line: z.int().min(0), skipPartial: z.boolean().optional() }),
+});
 
 export function makeHandler(broadcasts: () => Broadcasts) {
   const recordHandler = async (record: SQSRecord) => {
     let job;
     try {
-      job = JobSchema.parse(JSON.parse(record.body));
+      const body = JSON.parse(record.body);
+      job = body && typeof body === 'object' && 'load' in body ? LoadJobSchema.parse(body) : JobSchema.parse(body);
     } catch {
       logger.error('malformed broadcast job dropped', { sqsMessageId: record.messageId });
       return;
     }
-    await broadcasts().process(job);
+    if ('load' in job) await broadcasts().loadPage(job);
+    else await broadcasts().process(job);
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const processor = new BatchProcessor(EventType.SQS);

@@ -7,13 +7,15 @@ import { loadConfig } from '../config.ts';
 import type { BroadcastDeps } from '../domain/broadcasts.ts';
 import { MessageSender } from '../domain/send-message.ts';
 import { logger } from '../observability.ts';
-import { documentClient, socialMessagingClient, socialMessagingSendClient, sqsClient } from './aws-clients.ts';
+import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient, sqsClient } from './aws-clients.ts';
 import { DynamoDbBroadcasts } from './dynamodb-broadcasts.ts';
 import { DynamoDbOutbound } from './dynamodb-outbound.ts';
 import { DynamoDbQueries } from './dynamodb-queries.ts';
 import { DynamoDbTemplates } from './dynamodb-templates.ts';
 import { SocialMessagingGateway } from './socialmessaging-gateway.ts';
 import { SqsBroadcastQueue } from './sqs-broadcast-queue.ts';
+import { S3MediaStorage } from './s3-media.ts';
+import type { RecipientListStorage } from '../ports/broadcasts.ts';
 
 /** The send use case over the table and AWS End User Messaging Social; one per container (it caches display numbers). */
 export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
@@ -31,6 +33,12 @@ export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
   });
 }
 
+/** The media bucket's uploaded recipient lists, built on first use: a missing MEDIA_BUCKET fails only broadcasts from a list. */
+function recipientLists(): () => RecipientListStorage {
+  let built: RecipientListStorage | undefined;
+  return () => (built ??= new S3MediaStorage(mediaS3Client(), loadConfig(['MEDIA_BUCKET']).MEDIA_BUCKET));
+}
+
 /** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
 export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
   const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']);
@@ -43,5 +51,6 @@ export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), se
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     messagesPerSecond: () => config.BROADCAST_MPS,
     now: Date.now,
+    lists: recipientLists(),
   };
 }

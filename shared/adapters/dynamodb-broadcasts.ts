@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
 import type { BroadcastStore, Pacer } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
@@ -34,6 +35,8 @@ export const broadcastKeys = {
   counter: (id: string, shard: number) => ({ PK: `BCAST#${id}#C#${shard}`, SK: 'COUNT' }),
   recipient: (id: string, to: string) => ({ PK: `BCAST#${id}#R#${to}`, SK: 'RCPT' }),
   pacer: (phoneNumberId: string, shard: number) => ({ PK: `PACE#${phoneNumberId}#${shard}`, SK: 'PACE' }),
+  /** A loaded page of an uploaded list: written once, so a retried page counts nothing twice. */
+  page: (id: string, offset: number) => ({ PK: `BCAST#${id}#L#${offset}`, SK: 'PAGE' }),
 } as const;
 
 type Item = Record<string, any>;
@@ -61,7 +64,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...broadcastKeys.broadcast(b.id), entity: 'broadcast', id: b.id, state: b.state, phoneNumberId: b.phoneNumberId, templateJson: JSON.stringify(b.template), total: b.total, createdAt: b.createdAt },
+          Item: {
+            ...broadcastKeys.broadcast(b.id),
+            entity: 'broadcast',
+            id: b.id,
+            state: b.state,
+            phoneNumberId: b.phoneNumberId,
+            templateJson: JSON.stringify(b.template),
+            total: b.total,
+            createdAt: b.createdAt,
+            ...(b.upload && { uploadId: b.upload.id, uploadSize: b.upload.size, loading: b.upload.loading, rows: 0, rejected: 0 }),
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -87,10 +100,23 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
     }
     for (const c of items) for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
-    return { id, state: i.state, phoneNumberId: i.phoneNumberId, template: JSON.parse(i.templateJson), total: i.total, createdAt: i.createdAt, counts };
+    const upload: Broadcast['upload'] =
+      i.uploadId === undefined
+        ? undefined
+        : {
+            id: i.uploadId,
+            size: i.uploadSize,
+            loading: i.loading === true,
+            rows: Number(i.rows ?? 0),
+            rejected: Number(i.rejected ?? 0),
+            rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
+            samples: i.rejectSamples ?? [],
+          };
+    return { id, state: i.state, phoneNumberId: i.phoneNumberId, template: JSON.parse(i.templateJson), total: i.total, createdAt: i.createdAt, counts, ...(upload && { upload }) };
   }
 
-  async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<void> {
+  async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
+    const existing: { to: string; seq: number }[] = [];
     let next = 0;
     const worker = async () => {
       while (next < recipients.length) {
@@ -116,6 +142,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                       GSI1SK: r.to,
                     },
                     ConditionExpression: 'attribute_not_exists(PK)',
+                    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                   },
                 },
                 {
@@ -132,10 +159,70 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
           );
         } catch (err) {
           if (!isConditionFailure(err)) throw err;
+          const old = (err as { CancellationReasons?: { Item?: Item }[] }).CancellationReasons?.[0]?.Item;
+          existing.push({ to: r.to, seq: old?.seq !== undefined ? Number(unwrap(old.seq)) : -1 });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(16, recipients.length) }, worker));
+    return existing;
+  }
+
+  async recordPage(broadcastId: string, offset: number, tally: PageTally, samples: { line: number; reason: RejectReason }[]): Promise<boolean> {
+    const rejected = Object.values(tally.rejectedBy).reduce((a, b) => a + (b ?? 0), 0);
+    const adds = ['#total :accepted', '#rows :rows', 'rejected :rejected'];
+    const values: Record<string, unknown> = { ':accepted': tally.accepted, ':rows': tally.rows, ':rejected': rejected };
+    for (const [reason, n] of Object.entries(tally.rejectedBy)) {
+      adds.push(`rejected_${reason} :r_${reason}`);
+      values[`:r_${reason}`] = n;
+    }
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.tableName, Item: { ...broadcastKeys.page(broadcastId, offset), entity: 'broadcastPage', ...tally, queued: false }, ConditionExpression: 'attribute_not_exists(PK)' } },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: broadcastKeys.broadcast(broadcastId),
+                UpdateExpression: `ADD ${adds.join(', ')}${tally.last ? ' SET loading = :false' : ''}`,
+                ExpressionAttributeNames: { '#rows': 'rows', '#total': 'total' },
+                ExpressionAttributeValues: { ...values, ...(tally.last && { ':false': false }) },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+    if (samples.length) {
+      // Examples only: kept while the list is short; a lost one (a crash here) loses no count.
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: broadcastKeys.broadcast(broadcastId),
+            UpdateExpression: 'SET rejectSamples = list_append(if_not_exists(rejectSamples, :empty), :samples)',
+            ConditionExpression: 'attribute_not_exists(rejectSamples) OR size(rejectSamples) < :cap',
+            ExpressionAttributeValues: { ':empty': [], ':samples': samples, ':cap': MAX_REJECT_SAMPLES },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+    return true;
+  }
+
+  async pageQueued(broadcastId: string, offset: number): Promise<boolean> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.page(broadcastId, offset), ConsistentRead: true }));
+    return out.Item?.queued === true;
+  }
+
+  async markPageQueued(broadcastId: string, offset: number): Promise<void> {
+    await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: broadcastKeys.page(broadcastId, offset), UpdateExpression: 'SET queued = :t', ExpressionAttributeValues: { ':t': true } }));
   }
 
   async getRecipient(broadcastId: string, to: string): Promise<Recipient | undefined> {
@@ -296,6 +383,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     throw new Error('pacer: could not reserve a slot');
   }
 }
+
+/** An attribute of an item DynamoDB returned unmarshalled (lib-dynamodb) or as `{N: '…'}`. */
+const unwrap = (v: unknown): unknown => (v && typeof v === 'object' && 'N' in v ? (v as { N: string }).N : v);
 
 function hashOf(s: string): number {
   let h = 0;

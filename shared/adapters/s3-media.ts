@@ -92,6 +92,14 @@ export class S3MediaStorage implements MediaStorage {
     return head.length > bytes ? head.subarray(0, bytes) : head;
   }
 
+  async readRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array();
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+    const bytes = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+    // A server that ignores Range sends the whole object.
+    return out.ContentRange === undefined && bytes.length > end - start ? bytes.subarray(start, end) : bytes;
+  }
+
   async presignGet(key: string, opts: { expiresInSeconds: number; contentType?: string; filename?: string }): Promise<string> {
     return getSignedUrl(
       this.s3,

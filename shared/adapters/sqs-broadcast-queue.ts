@@ -1,6 +1,7 @@
 /** The broadcast send queue on SQS: one job per (broadcast, recipient), ten per SendMessageBatch. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { BroadcastJob } from '../domain/broadcasts.ts';
+import type { RecipientsLoadJob } from '../domain/broadcast-uploads.ts';
 import type { BroadcastQueue } from '../ports/broadcasts.ts';
 
 export class SqsBroadcastQueue implements BroadcastQueue {
@@ -11,8 +12,8 @@ export class SqsBroadcastQueue implements BroadcastQueue {
     this.queueUrl = queueUrl;
   }
 
-  async enqueue(jobs: readonly BroadcastJob[]): Promise<void> {
-    const batches: BroadcastJob[][] = [];
+  async enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[]): Promise<void> {
+    const batches: (BroadcastJob | RecipientsLoadJob)[][] = [];
     for (let i = 0; i < jobs.length; i += 10) batches.push(jobs.slice(i, i + 10));
     let next = 0;
     const worker = async () => {

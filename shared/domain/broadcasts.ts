@@ -23,7 +23,8 @@
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import { z } from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, Pacer, RecipientListStorage } from '../ports/broadcasts.ts';
+import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
@@ -52,6 +53,18 @@ export interface Broadcast {
   createdAt: string;
   /** Recipients per state, kept by the transitions. */
   counts: Record<RecipientState, number>;
+  /** Recipients from an uploaded list: `total` grows as its pages load; complete only once loaded. */
+  upload?: {
+    id: string;
+    size: number;
+    loading: boolean;
+    /** Rows read so far, refused ones included. */
+    rows: number;
+    rejected: number;
+    rejectedBy: Partial<Record<RejectReason, number>>;
+    /** A few refused rows (1-based line numbers). */
+    samples: { line: number; reason: RejectReason }[];
+  };
 }
 
 export interface Recipient {
@@ -73,19 +86,29 @@ export interface BroadcastJob {
   seq: number;
 }
 
+export const BroadcastRecipientSchema = z.strictObject({
+  to: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, { error: 'to must be a phone number' }),
+  parameters: z.array(TemplateComponent).optional().describe("The template's components for this recipient (as template.components of a send)"),
+});
+
 export const CreateBroadcastSchema = z
   .strictObject({
     from: z.string().min(1, { error: 'from must be the business number (phone number id, ARN or display number)' }),
     template: TemplateObject,
     recipients: z
-      .array(
-        z.strictObject({
-          to: z.string().regex(/^\+?[0-9][0-9 ()-]{4,30}$/, { error: 'to must be a phone number' }),
-          parameters: z.array(TemplateComponent).optional().describe("The template's components for this recipient (as template.components of a send)"),
-        }),
-      )
+      .array(BroadcastRecipientSchema)
       .min(1, { error: 'recipients must list at least one recipient' })
-      .max(MAX_INLINE_RECIPIENTS, { error: `at most ${MAX_INLINE_RECIPIENTS} recipients per broadcast` }),
+      .max(MAX_INLINE_RECIPIENTS, { error: `at most ${MAX_INLINE_RECIPIENTS} recipients per broadcast: upload a larger list (POST /v1/broadcasts/uploads, then recipientsUpload)` })
+      .optional(),
+    recipientsUpload: z
+      .string()
+      .regex(UPLOAD_ID_PATTERN, { error: 'recipientsUpload must be the uploadId of POST /v1/broadcasts/uploads (rcl_ and 32 hex digits)' })
+      .optional()
+      .describe('An uploaded recipient list (up to 1,000,000 rows), instead of recipients: the uploadId of POST /v1/broadcasts/uploads'),
+  })
+  .refine((b) => (b.recipients === undefined) !== (b.recipientsUpload === undefined), {
+    error: 'give either recipients (up to 10,000) or recipientsUpload (an uploaded list), not both',
+    path: ['recipients'],
   })
   .meta({ id: 'CreateBroadcast' });
 export type CreateBroadcast = z.output<typeof CreateBroadcastSchema>;
@@ -104,6 +127,8 @@ export interface BroadcastView {
   statuses?: Record<string, number>;
   /** Failed sends and failed statuses by code (our error code, or Meta's code for a failed status). */
   failures?: Record<string, number>;
+  /** An uploaded list: whether it is still loading, its rows, and those refused by reason. */
+  recipientsUpload?: { uploadId: string; loading: boolean; rows: number; rejected: number; rejectedBy: Partial<Record<RejectReason, number>>; rejectedSamples: { line: number; reason: RejectReason }[] };
 }
 
 const zeroCounts = (): Record<RecipientState, number> => Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
@@ -130,6 +155,10 @@ export interface BroadcastDeps {
   messagesPerSecond: (phoneNumberId: string) => number;
   now: () => number;
   sleep: (ms: number) => Promise<unknown>;
+  /** Uploaded recipient lists (the media bucket); needed only by broadcasts from a list. */
+  lists?: () => RecipientListStorage;
+  /** Bytes read per page of an uploaded list. @default LIST_PAGE_BYTES */
+  listPageBytes?: number;
 }
 
 export class Broadcasts {
@@ -142,8 +171,9 @@ export class Broadcasts {
   async create(input: CreateBroadcast, opts: { idempotencyKey?: string } = {}): Promise<BroadcastView> {
     const { store, sender, now } = this.deps;
     const phoneNumberId = await sender.resolvePhoneNumber(input.from);
+    if (input.recipientsUpload !== undefined) return this.createFromUpload(phoneNumberId, input, input.recipientsUpload, opts);
     const seen = new Set<string>();
-    const recipients: Recipient[] = input.recipients.map((r, seq) => {
+    const recipients: Recipient[] = (input.recipients ?? []).map((r, seq) => {
       const to = phoneDigits(r.to);
       if (seen.has(to)) throw new ValidationError(`recipients lists ${to} twice: each recipient gets one message`, { path: `recipients.${seq}.to` });
       seen.add(to);
@@ -151,7 +181,7 @@ export class Broadcasts {
     });
     await this.checkTemplates(phoneNumberId, input.template, recipients);
 
-    const id = opts.idempotencyKey !== undefined ? `bc_${sha(`${phoneNumberId}\n${opts.idempotencyKey}`).slice(0, 32)}` : `bc_${randomBytes(16).toString('hex')}`;
+    const id = this.newId(phoneNumberId, opts.idempotencyKey);
     const broadcast: Broadcast = {
       id,
       state: 'queued',
@@ -170,6 +200,77 @@ export class Broadcasts {
     await store.addRecipients(id, recipients);
     await this.deps.queue.enqueue(recipients.map((r) => ({ broadcastId: id, to: r.to, seq: r.seq })));
     return this.view((await store.get(id))!);
+  }
+
+  private newId(phoneNumberId: string, idempotencyKey: string | undefined): string {
+    return idempotencyKey !== undefined ? `bc_${sha(`${phoneNumberId}\n${idempotencyKey}`).slice(0, 32)}` : `bc_${randomBytes(16).toString('hex')}`;
+  }
+
+  /**
+   * A broadcast to an uploaded list (shared/domain/broadcast-uploads.ts): the template and the
+   * file are checked, the broadcast is written `loading`, and its first page's load job queued
+   * (again on a retry with the same key: loading a page twice adds and counts nothing twice).
+   */
+  private async createFromUpload(phoneNumberId: string, input: CreateBroadcast, uploadId: string, opts: { idempotencyKey?: string }): Promise<BroadcastView> {
+    const { store, sender, now } = this.deps;
+    const lists = this.lists();
+    try {
+      await sender.checkTemplate(phoneNumberId, input.template);
+    } catch (err) {
+      // Rows may bring their own parameters: a mismatch of the default components refuses only the rows without.
+      if (!(err instanceof ApiError) || err.code !== 'template_parameter_mismatch') throw err;
+    }
+    const size = await uploadedListSize(uploadId, lists);
+    const id = this.newId(phoneNumberId, opts.idempotencyKey);
+    const broadcast: Broadcast = {
+      id,
+      state: 'queued',
+      phoneNumberId,
+      template: input.template,
+      total: 0,
+      createdAt: new Date(now()).toISOString(),
+      counts: zeroCounts(),
+      upload: { id: uploadId, size, loading: true, rows: 0, rejected: 0, rejectedBy: {}, samples: [] },
+    };
+    if (!(await store.create(broadcast))) {
+      const existing = (await store.get(id))!;
+      if (existing.upload?.id !== uploadId || existing.template.name !== broadcast.template.name) {
+        throw new ApiError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was already used for another broadcast: use a new key.');
+      }
+    }
+    await this.deps.queue.enqueue([{ broadcastId: id, load: { offset: 0, line: 0 } }]);
+    return this.view((await store.get(id))!);
+  }
+
+  /** Starts the upload of a recipient list of `size` bytes (a presigned PUT). */
+  startUpload(size: number) {
+    return startRecipientsUpload(size, { lists: this.lists(), now: this.deps.now });
+  }
+
+  private lists(): RecipientListStorage {
+    if (!this.deps.lists) throw new ApiError('internal', 'recipient_lists_unavailable', 'Uploaded recipient lists are not configured here.');
+    return this.deps.lists();
+  }
+
+  /** Loads one page of an uploaded list: its rows become recipients with their send jobs. */
+  async loadPage(job: RecipientsLoadJob): Promise<void> {
+    await loadRecipientsPage(job, {
+      store: this.deps.store,
+      queue: this.deps.queue,
+      lists: this.lists(),
+      componentsValid: (p) => TemplateComponent.array().safeParse(p).success,
+      rowTemplateOk: async (b, components) => {
+        try {
+          await this.deps.sender.checkTemplate(b.phoneNumberId, { ...b.template, components: components as TemplateInput['components'] });
+          return true;
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'template_parameter_mismatch') return false;
+          throw err;
+        }
+      },
+      settle: (id) => this.settleIfDone(id),
+      ...(this.deps.listPageBytes !== undefined && { pageBytes: this.deps.listPageBytes }),
+    });
   }
 
   /** Every recipient's template must pass the catalog's check: an `unprocessable` error names those that would not. */
@@ -258,7 +359,8 @@ export class Broadcasts {
   /** Completed (or stopped) once every recipient is done. */
   private async settleIfDone(id: string): Promise<void> {
     const b = await this.deps.store.get(id);
-    if (!b) return;
+    // An uploaded list still loading has more recipients to come.
+    if (!b || b.upload?.loading) return;
     const done = [...DONE].reduce((n, s) => n + (b.counts[s] ?? 0), 0);
     if (done < b.total) return;
     if (b.state === 'stopping') await this.deps.store.setState(id, ['stopping'], 'stopped');
@@ -329,6 +431,16 @@ export class Broadcasts {
         inDoubt: b.counts.in_doubt ?? 0,
         cancelled: b.counts.cancelled ?? 0,
       },
+      ...(b.upload && {
+        recipientsUpload: {
+          uploadId: b.upload.id,
+          loading: b.upload.loading,
+          rows: b.upload.rows,
+          rejected: b.upload.rejected,
+          rejectedBy: b.upload.rejectedBy,
+          rejectedSamples: b.upload.samples.slice(0, 20),
+        },
+      }),
     };
   }
 

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import { CreateBroadcastSchema, RECIPIENT_STATES, type Broadcasts } from '../../../shared/domain/broadcasts.ts';
+import { LIST_PAGE_BYTES, MAX_UPLOADED_RECIPIENTS, REJECT_REASONS, StartListUploadSchema } from '../../../shared/domain/broadcast-uploads.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
 const Counts = z.object({ queued: z.int(), sending: z.int(), sent: z.int(), failed: z.int(), inDoubt: z.int(), cancelled: z.int() });
@@ -16,6 +17,17 @@ const BroadcastSchema = z
     counts: Counts.describe('Recipients per send state; inDoubt: the send may have gone out and is never repeated'),
     statuses: z.record(z.string(), z.int()).optional().describe('Sent messages per WhatsApp status'),
     failures: z.record(z.string(), z.int()).optional().describe('Refused sends by error code, failed statuses by Meta code'),
+    recipientsUpload: z
+      .object({
+        uploadId: z.string(),
+        loading: z.boolean().describe('Pages of the list are still being read: total grows until it is false'),
+        rows: z.int().describe('Rows read so far, refused ones included'),
+        rejected: z.int(),
+        rejectedBy: z.partialRecord(z.enum(REJECT_REASONS), z.int()).describe('Refused rows by reason'),
+        rejectedSamples: z.array(z.object({ line: z.int(), reason: z.enum(REJECT_REASONS) })).describe('Some refused rows, by line number (from 1)'),
+      })
+      .optional()
+      .describe('For a broadcast to an uploaded list'),
   })
   .meta({ id: 'Broadcast' });
 const RecipientSchema = z
@@ -30,14 +42,30 @@ const known = (id: string) => {
 };
 const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, { error: 'Idempotency-Key must be 1 to 255 visible ASCII characters' }).optional();
 
+const UploadTicketSchema = z
+  .object({ uploadId: z.string(), uploadUrl: z.string(), method: z.literal('PUT'), headers: z.record(z.string(), z.string()), expiresAt: z.string() })
+  .meta({ id: 'RecipientsUploadTicket' });
+
 export function broadcastRoutes(broadcasts: () => Broadcasts): AnyRoute[] {
   return [
+    defineRoute({
+      method: 'POST',
+      path: '/v1/broadcasts/uploads',
+      operationId: 'startRecipientsUpload',
+      summary: `Starts the upload of a recipient list for a broadcast larger than 10,000 (up to ${MAX_UPLOADED_RECIPIENTS.toLocaleString('en-US')} rows): PUT the file to uploadUrl with the headers given, then POST /v1/broadcasts with recipientsUpload: uploadId. The file has one recipient per line (UTF-8): a phone number, or a JSON object {"to", "parameters"?} with the template's components for that recipient; a first line "to" and empty lines are skipped; a line is at most ${LIST_PAGE_BYTES / 1024} KiB. Bad rows are counted and reported on the broadcast, not fatal.`,
+      body: StartListUploadSchema,
+      responses: { 201: { description: 'Where to PUT the file', schema: UploadTicketSchema } },
+      errors: [400, 500],
+      async handle({ body }) {
+        return { status: 201, body: await broadcasts().startUpload(body.size) };
+      },
+    }),
     defineRoute({
       method: 'POST',
       path: '/v1/broadcasts',
       operationId: 'createBroadcast',
       summary:
-        "Sends a template to up to 10,000 recipients, paced under the number's throughput; each recipient gets one message through the same path as POST /v1/messages (its parameters fill the template's components). Every recipient's template is checked first: 422 broadcast_recipients_invalid lists those that would be refused. With an Idempotency-Key, a retry creates nothing new.",
+        "Sends a template to up to 10,000 recipients (or to an uploaded list: recipientsUpload, see POST /v1/broadcasts/uploads; its rows are read in pages after the answer, recipientsUpload.loading says when all are), paced under the number's throughput; each recipient gets one message through the same path as POST /v1/messages (its parameters fill the template's components). Every recipient's template is checked first: 422 broadcast_recipients_invalid lists those that would be refused. With an Idempotency-Key, a retry creates nothing new.",
       headers: z.object({ 'idempotency-key': IdempotencyKey }),
       body: CreateBroadcastSchema,
       responses: { 202: { description: 'Accepted: the sends are queued', schema: BroadcastSchema } },

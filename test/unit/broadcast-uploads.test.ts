@@ -1,0 +1,173 @@
+/**
+ * Uploaded recipient lists, against DynamoDB Local and the S3 emulator: the list is read in pages
+ * (byte ranges, never the whole file), bad rows are counted by reason and never stop the good ones,
+ * and a page loaded twice (SQS delivers at least once) adds and counts nobody twice; the broadcast
+ * only completes once its last page is loaded.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
+import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
+import { listKey, parseRow, type RecipientsLoadJob } from '../../shared/domain/broadcast-uploads.ts';
+import { Broadcasts, type BroadcastDeps, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { ApiError } from '../../shared/domain/errors.ts';
+import type { RecipientListStorage } from '../../shared/ports/broadcasts.ts';
+import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
+import { freshTable } from '../support/dynamodb.ts';
+
+const PN = 'phone-number-id-8c269d706f26ca27f43f02e75cb429a0';
+const BUCKET = 'lists';
+let aws: RunningServer;
+let s3: ReturnType<typeof mediaS3Client>;
+let ranges: number[];
+let lists: RecipientListStorage;
+
+beforeAll(async () => {
+  aws = await startAwsEmulator();
+  s3 = mediaS3Client({ endpoint: aws.endpoint, region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
+  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const storage = new S3MediaStorage(s3, BUCKET);
+  lists = {
+    presignPut: (k, o) => storage.presignPut(k, o),
+    head: (k) => storage.head(k),
+    readRange: async (k, start, end) => {
+      const bytes = await storage.readRange(k, start, end);
+      ranges.push(bytes.length);
+      return bytes;
+    },
+  };
+}, 60_000);
+afterAll(async () => {
+  s3?.destroy();
+  await aws?.stop();
+});
+
+/** The body's parameter count must be one: a row with two is refused by the template check. */
+const sender = {
+  resolvePhoneNumber: async () => PN,
+  checkTemplate: async (_pn: string, t: { components?: unknown[] }) => {
+    const body = (t.components ?? []).find((c: any) => c.type === 'body') as { parameters?: unknown[] } | undefined;
+    if ((body?.parameters?.length ?? 1) !== 1) throw new ApiError('unprocessable', 'template_parameter_mismatch', 'body expects 1 parameter');
+    return true;
+  },
+  send: async () => {
+    throw new Error('no send in this test');
+  },
+};
+
+async function setUp(file: string, pageBytes: number) {
+  const { doc, tableName } = await freshTable();
+  const store = new DynamoDbBroadcasts(doc, tableName);
+  const queued: (BroadcastJob | RecipientsLoadJob)[] = [];
+  const broadcasts = new Broadcasts({
+    store,
+    pacer: store,
+    queue: { enqueue: async (jobs) => void queued.push(...jobs) },
+    sender: sender as unknown as BroadcastDeps['sender'],
+    queries: { getMessage: async () => undefined },
+    messagesPerSecond: () => 80,
+    now: Date.now,
+    sleep: async () => {},
+    lists: () => lists,
+    listPageBytes: pageBytes,
+  });
+  const ticket = await broadcasts.startUpload(Buffer.byteLength(file));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: listKey(ticket.uploadId), Body: file }));
+  ranges = [];
+  return { store, broadcasts, queued, uploadId: ticket.uploadId };
+}
+
+const body1 = (x: string) => [{ type: 'body', parameters: [{ type: 'text', text: x }] }];
+
+describe('uploaded recipient lists', () => {
+  it('reads the list in pages, counts bad rows by reason, and loads a page twice without counting twice', async () => {
+    // Prepare: 40 good rows, and one of each kind of bad row, over pages of 128 bytes
+    const good = Array.from({ length: 40 }, (_, i) => `1415600${String(1000 + i)}`);
+    const lines = [
+      'to',
+      ...good.slice(0, 20),
+      'not a phone',
+      `{"to":"+${good[20]}","parameters":${JSON.stringify(body1('Sheena'))}}`,
+      '{"to": broken json',
+      `{"to":"+${good[21]}","parameters":[{"type":"body","parameters":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`,
+      `{"to":"+${good[22]}","parameters":"nope"}`,
+      '',
+      ...good.slice(23, 30).map((g) => `${g}\r`),
+      good[0]!, // a duplicate of a row on another page
+      `1415${'9'.repeat(300)}`, // a line longer than a page
+      ...good.slice(30),
+    ];
+    const file = `${lines.join('\n')}\n`;
+    const { store, broadcasts, queued, uploadId } = await setUp(file, 128);
+
+    // Act: create, then deliver every load job twice, as SQS may
+    const created = await broadcasts.create({ from: PN, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: uploadId });
+    const sendJobs: BroadcastJob[] = [];
+    let pages = 0;
+    while (queued.length) {
+      const job = queued.shift()!;
+      if ('load' in job) {
+        pages++;
+        await broadcasts.loadPage(job);
+        await broadcasts.loadPage(job);
+      } else sendJobs.push(job);
+    }
+    const b = await broadcasts.get(created.id, false);
+    const all = await store.listRecipients(created.id, { limit: 100 });
+
+    // Assess
+    expect(created).toMatchObject({ state: 'queued', total: 0, recipientsUpload: { uploadId, loading: true } });
+    expect(pages).toBeGreaterThan(8);
+    expect(Math.max(...ranges)).toBeLessThanOrEqual(128);
+    const accepted = [...good.slice(0, 21), ...good.slice(23)];
+    expect(all.items.map((r) => r.to).sort()).toEqual(accepted.sort());
+    expect(all.items.find((r) => r.to === good[20])?.parameters).toEqual(body1('Sheena'));
+    expect(b.total).toBe(accepted.length);
+    expect(b.counts.queued).toBe(accepted.length);
+    expect(new Set(sendJobs.map((j) => j.to))).toEqual(new Set(accepted));
+    expect(b.recipientsUpload).toMatchObject({
+      loading: false,
+      rows: accepted.length + 6,
+      rejected: 6,
+      rejectedBy: { invalid_phone: 1, invalid_row: 1, template_refused: 1, invalid_parameters: 1, duplicate: 1, line_too_long: 1 },
+    });
+    expect(b.recipientsUpload!.rejectedSamples.map((s) => s.line).sort((x, y) => x - y)).toEqual([22, 24, 25, 26, 35, 36]);
+  }, 60_000);
+
+  it('does not complete before the last page is loaded, and completes after it', async () => {
+    // Prepare
+    const file = '14156001000\n14156001001\n14156001002\n';
+    const { broadcasts, queued, uploadId } = await setUp(file, 12);
+    const created = await broadcasts.create({ from: PN, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: uploadId });
+
+    // Act: the first page's recipient is stopped (cancelled) before the rest loads
+    await broadcasts.loadPage(queued.shift() as RecipientsLoadJob);
+    await broadcasts.stop(created.id);
+    const whileLoading = await broadcasts.get(created.id, false);
+    while (queued.length) {
+      const job = queued.shift()!;
+      if ('load' in job) await broadcasts.loadPage(job);
+      else await broadcasts.process(job);
+    }
+    const after = await broadcasts.get(created.id, false);
+
+    // Assess: the stop held the rest of the list back
+    expect(whileLoading.state).toBe('stopping');
+    expect(after.state).toBe('stopped');
+    expect(after.total).toBe(1);
+    expect(after.counts.cancelled).toBe(1);
+    expect(after.recipientsUpload?.loading).toBe(false);
+  }, 60_000);
+
+  it('refuses a broadcast whose list was never uploaded, and rows that are not recipients', async () => {
+    const { broadcasts } = await setUp('x\n', 64);
+    await expect(broadcasts.create({ from: PN, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: `rcl_${'0'.repeat(32)}` })).rejects.toMatchObject({
+      code: 'recipients_upload_not_found',
+    });
+    const valid = () => true;
+    expect(parseRow('+1 (415) 555-0100', valid)).toEqual({ ok: true, to: '14155550100' });
+    expect(parseRow('{"to":"14155550100","extra":1}', valid)).toEqual({ ok: false, reason: 'invalid_row' });
+    expect(parseRow('{"to":"abc"}', valid)).toEqual({ ok: false, reason: 'invalid_phone' });
+  });
+});
