@@ -227,12 +227,14 @@ export class WhatsAppBackend extends Construct {
 
     const broadcasts = new BroadcastProcessor(this, 'Broadcasts', {
       store,
+      media,
       phoneNumberIds,
       metaApiVersion: props.apiOptions?.metaApiVersion ?? 'v24.0',
       logRetention: props.logRetention,
       keyRemovalPolicy: removalPolicy,
     });
     broadcasts.grantEnqueue(api.function);
+    media.grantRecipientListWrite(api.function);
     this.broadcastFunction = broadcasts.function;
     this.broadcastDeadLetterQueue = broadcasts.deadLetterQueue;
 

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
+import type { MediaStore } from './media-store.ts';
 
 /**
  * The table calls of a broadcast send: the send path's record (Put, Update, Delete when nothing was
@@ -24,6 +25,8 @@ export const BROADCAST_PHONE_NUMBER_ACTIONS = ['SendWhatsAppMessage', 'GetLinked
 /** Properties of {@link BroadcastProcessor}. */
 export interface BroadcastProcessorProps {
   readonly store: MessageStore;
+  /** Where uploaded recipient lists are (`broadcasts/` of the media bucket), read page by page. */
+  readonly media: MediaStore;
   /** The AWS phone number ids broadcasts may send from. */
   readonly phoneNumberIds: readonly string[];
   /** `META_API_VERSION` of the sends. */
@@ -70,10 +73,14 @@ export class BroadcastProcessor extends Construct {
         META_API_VERSION: props.metaApiVersion,
         BROADCAST_MPS: this.messagesPerSecond,
         BROADCAST_SENDS_QUEUE_URL: this.queue.queueUrl,
+        MEDIA_BUCKET: props.media.bucket.bucketName,
       },
     });
     this.function = handler.function;
     props.store.grantItemAccess(this.function, BROADCAST_TABLE_ACCESS);
+    props.media.grantRecipientListRead(this.function);
+    // Loading a page of an uploaded list queues its recipients' sends and the next page.
+    this.work.grantSend(this.function);
     grantPhoneNumberActions(this, this.function, props.phoneNumberIds, BROADCAST_PHONE_NUMBER_ACTIONS);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {

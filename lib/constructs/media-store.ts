@@ -15,6 +15,11 @@ import { Construct } from 'constructs';
 export const INBOUND_MEDIA_PREFIX = 'inbound/';
 /** Key prefix of files callers upload to send (outbound messages). */
 export const OUTBOUND_MEDIA_PREFIX = 'outbound/';
+/** Key prefix of uploaded broadcast recipient lists. */
+export { RECIPIENT_LIST_PREFIX } from '../../shared/domain/broadcast-uploads.ts';
+import { RECIPIENT_LIST_PREFIX } from '../../shared/domain/broadcast-uploads.ts';
+/** Days an uploaded recipient list is kept: a broadcast reads it within hours. */
+const RECIPIENT_LIST_RETENTION_DAYS = 7;
 
 /**
  * How the media bucket is encrypted at rest: its own customer-managed KMS key, or S3-managed keys
@@ -149,6 +154,7 @@ export class MediaStore extends Construct {
           prefix: OUTBOUND_MEDIA_PREFIX,
           expiration: days(props.outboundRetentionDays ?? 30, 'outboundRetentionDays'),
         },
+        { id: 'ExpireRecipientLists', prefix: RECIPIENT_LIST_PREFIX, expiration: Duration.days(RECIPIENT_LIST_RETENTION_DAYS) },
         { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       cors:
@@ -177,6 +183,22 @@ export class MediaStore extends Construct {
     // Listing its own prefix lets the completion check tell a missing upload (S3 answers 403 then).
     this.grantList(grantee, OUTBOUND_MEDIA_PREFIX);
     this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /**
+   * Lets a principal hand out upload URLs of broadcast recipient lists and check the uploaded file
+   * (`broadcasts/*`; listing the prefix tells a missing upload from a refusal).
+   */
+  grantRecipientListWrite(grantee: IGrantable): void {
+    this.grantObjects(grantee, RECIPIENT_LIST_PREFIX, ['s3:PutObject', 's3:GetObject']);
+    this.grantList(grantee, RECIPIENT_LIST_PREFIX);
+    this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** Lets a principal read uploaded recipient lists (`broadcasts/*`), page by page. */
+  grantRecipientListRead(grantee: IGrantable): void {
+    this.grantObjects(grantee, RECIPIENT_LIST_PREFIX, ['s3:GetObject']);
+    this.grantKey(grantee, ['kms:Decrypt']);
   }
 
   /** Lets a principal read stored inbound media (`inbound/*`), e.g. to presign download URLs. */

@@ -36,6 +36,8 @@ export const MAX_UPLOADED_RECIPIENTS = 1_000_000;
 export const MAX_LIST_BYTES = 512 * MB;
 /** Bytes one load job reads: a page is cut at its last line end, so a line may be this long. */
 export const LIST_PAGE_BYTES = 256 * 1024;
+/** Rows one load job takes at most: its writes finish well within the job's time. */
+export const LIST_PAGE_ROWS = 500;
 /** The Content-Type the upload URL is signed for. */
 export const LIST_CONTENT_TYPE = 'application/x-ndjson';
 /** Lifetime of an upload URL. */
@@ -161,8 +163,17 @@ export async function loadRecipientsPage(job: RecipientsLoadJob, deps: LoadDeps)
   }
   const end = Math.min(size, offset + (deps.pageBytes ?? LIST_PAGE_BYTES));
   const bytes = await deps.lists.readRange(listKey(b.upload.id), offset, end);
-  const eof = end >= size;
-  const lastNewline = bytes.lastIndexOf(NEWLINE);
+  let eof = end >= size;
+  // The page ends after its last whole line, and after LIST_PAGE_ROWS lines at most.
+  let lastNewline = -1;
+  for (let i = 0, count = 0; i < bytes.length; i++) {
+    if (bytes[i] !== NEWLINE) continue;
+    lastNewline = i;
+    if (++count === LIST_PAGE_ROWS + (job.load.skipPartial ? 1 : 0)) {
+      if (i + 1 < bytes.length) eof = false;
+      break;
+    }
+  }
   const rejectedBy: Partial<Record<RejectReason, number>> = {};
   const samples: { line: number; reason: RejectReason }[] = [];
   const reject = (line: number, reason: RejectReason) => {

@@ -86,8 +86,8 @@ const NOT_SENT_BY_THE_CODE: ReadonlyArray<{ fn?: string; actions: string[]; reso
   {
     fn: 'api',
     actions: ['s3:PutObject'],
-    resources: ['Arn(*MediaStoreBucket*)/outbound/*'],
-    reason: 'Presigned upload URLs (POST /v1/media) are signed with the role: S3 checks the PUT against it.',
+    resources: ['Arn(*MediaStoreBucket*)/outbound/*', 'Arn(*MediaStoreBucket*)/broadcasts/*'],
+    reason: 'Presigned upload URLs (POST /v1/media, POST /v1/broadcasts/uploads) are signed with the role: S3 checks the PUT against it.',
   },
   {
     fn: 'api',
@@ -240,8 +240,13 @@ async function journey(): Promise<void> {
   expect((await api('DELETE', '/v1/templates/iam_notice')).status).toBe(200);
   expect((await api('POST', '/v1/templates', { library: { name: 'iam_delivery', libraryTemplateName: 'delivery_update_1', category: 'UTILITY', language: 'en_US' } })).status).toBe(201);
 
-  // A broadcast of Meta's hello_world template (the catalog the runtime synced at start checks it).
-  const broadcast = await api('POST', '/v1/broadcasts', { from: pn, template: { name: 'hello_world', language: { code: 'en_US' } }, recipients: [{ to: '16505559002' }] });
+  // A broadcast of Meta's hello_world template (the catalog the runtime synced at start checks it),
+  // to an uploaded list (the API checks it in the media bucket, the broadcast function reads it).
+  const list = '16505559002\n';
+  const ticket = await api('POST', '/v1/broadcasts/uploads', { size: list.length });
+  expect(ticket.status).toBe(201);
+  expect((await fetch(ticket.body.uploadUrl, { method: 'PUT', headers: ticket.body.headers, body: list })).status).toBe(200);
+  const broadcast = await api('POST', '/v1/broadcasts', { from: pn, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: ticket.body.uploadId });
   expect(broadcast.status).toBe(202);
   await eventually(async () => ((await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body.state === 'completed' ? true : undefined), 'the broadcast completed', 60_000);
   await api('DELETE', `/v1/webhooks/${up.body.id}`);

@@ -1,0 +1,99 @@
+/**
+ * One run of the broadcast bench, in its own process (the handlers read their configuration once
+ * per process, as a Lambda container does): a local runtime whose sandbox enforces
+ * `messagesPerSecond` per number, a broadcast of `recipients` simulated users through the HTTP API,
+ * and what the sandbox's send log and the broadcast say about it. Prints one JSON line.
+ *
+ * Usage: node bench/broadcast-phase.ts <messagesPerSecond> <recipients> [<pace factor>]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { handler as apiHandler } from '../lambdas/api/handler.ts';
+import { handler as broadcastsHandler } from '../lambdas/broadcasts/handler.ts';
+import { startRuntime } from '../local/runtime.ts';
+import { DEFAULT_CONFIG_PATH, loadSandboxConfig } from '../local/sandbox/config.ts';
+import { installSdkRecorder, recordedAs, recordedCommands } from '../test/support/sdk-recorder.ts';
+
+const [mps, recipients, pace] = [Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4] ?? 0)];
+installSdkRecorder();
+const dir = mkdtempSync(join(tmpdir(), 'wb-bench-bc-'));
+const configPath = join(dir, 'sandbox.config.json');
+const config = loadSandboxConfig(DEFAULT_CONFIG_PATH);
+writeFileSync(configPath, JSON.stringify({ ...config, limits: { ...config.limits, messagesPerSecond: mps } }));
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const runtime = await startRuntime({
+  dataDir: join(dir, 'data'),
+  fresh: true,
+  ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
+  logger: quiet,
+  sandboxConfigPath: configPath,
+  handlers: { queues: { 'broadcast-sends': recordedAs('broadcasts', broadcastsHandler) }, api: recordedAs('api', apiHandler) },
+});
+// The pacing the runtime configures (0.95 of the sandbox's limit), or the factor asked for.
+if (pace > 0) process.env.BROADCAST_MPS = String(Math.max(1, Math.floor(mps * pace)));
+const pacedAt = Number(process.env.BROADCAST_MPS);
+
+const json = async (url: string, init?: RequestInit) => (await fetch(url, { headers: { 'content-type': 'application/json' }, ...init })).json() as Promise<any>;
+const pn = runtime.info.phoneNumbers[0]!;
+const users = Array.from({ length: recipients }, (_, i) => `1777${String(1_000_000 + i).slice(-7)}`);
+const startedAt = Date.now();
+const created = await json(`${runtime.info.apiUrl}/v1/broadcasts`, {
+  method: 'POST',
+  body: JSON.stringify({ from: pn.phoneNumberId, template: { name: 'hello_world', language: { code: 'en_US' } }, recipients: users.map((to) => ({ to })) }),
+});
+if (!created.id) throw new Error(`broadcast refused: ${JSON.stringify(created)}`);
+let view: any;
+for (;;) {
+  view = await json(`${runtime.info.apiUrl}/v1/broadcasts/${created.id}`);
+  if (view.state === 'completed' && (view.statuses?.read ?? 0) + (view.statuses?.failed ?? 0) >= recipients) break;
+  if (Date.now() - startedAt > 30 * 60_000) throw new Error('the broadcast did not finish in 30 minutes');
+  await new Promise((r) => setTimeout(r, 2000));
+}
+const wallSeconds = (Date.now() - startedAt) / 1000;
+const outbox = (await json(`${runtime.info.sandboxUrl}/sandbox/outbox`)) as { to: string; acceptedAt: string; statuses?: { status: string; errors?: { code: number }[] }[] }[];
+const sent = outbox.filter((m) => m.to.startsWith('1777')).map((m) => ({ ...m, at: Date.parse(m.acceptedAt) })).sort((a, b) => a.at - b.at);
+
+// From the sandbox's own send log: the busiest second, sends over the cap, pair-rate breaches.
+let busiest = 0;
+let overCap = 0;
+for (let i = 0, j = 0; i < sent.length; i++) {
+  while (sent[i]!.at - sent[j]!.at >= 1000) j++;
+  const inWindow = i - j + 1;
+  busiest = Math.max(busiest, inWindow);
+  if (inWindow > mps) overCap++;
+}
+const perUser = new Map<string, number[]>();
+for (const m of sent) perUser.set(m.to, [...(perUser.get(m.to) ?? []), m.at]);
+const pairViolations = [...perUser.values()].filter((ats) => ats.some((a, k) => k > 0 && a - ats[k - 1]! < 6000)).length;
+const failedBy = (code: number) => sent.filter((m) => (m.statuses ?? []).some((s) => s.status === 'failed' && (s.errors ?? []).some((e) => e.code === code))).length;
+const sendSeconds = sent.length > 1 ? (sent.at(-1)!.at - sent[0]!.at) / 1000 : 0;
+const requests: Record<string, number> = {};
+for (const c of recordedCommands()) requests[c.service] = (requests[c.service] ?? 0) + 1;
+
+console.log(
+  JSON.stringify({
+    cap: mps,
+    pacedAt,
+    recipients,
+    sent: sent.length,
+    uniqueRecipients: perUser.size,
+    achievedMps: sendSeconds > 0 ? (sent.length - 1) / sendSeconds : 0,
+    busiestSecond: busiest,
+    sendsOverCap: overCap,
+    rateLimitErrors: failedBy(130429),
+    pairRateErrors: failedBy(131056),
+    pairRateViolations: pairViolations,
+    // Locally the messaging-limit tier is unlimited: a violation is a user sent to twice.
+    tierViolations: sent.length - perUser.size,
+    counts: view.counts,
+    statuses: view.statuses,
+    failures: view.failures,
+    requestsPerRecipient: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, v / recipients])),
+    wallSeconds,
+    sendSeconds,
+  }),
+);
+await runtime.stop();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
