@@ -38,17 +38,24 @@ const json = async (url: string, init?: RequestInit) => (await fetch(url, { head
 const pn = runtime.info.phoneNumbers[0]!;
 const users = Array.from({ length: recipients }, (_, i) => `1777${String(1_000_000 + i).slice(-7)}`);
 const startedAt = Date.now();
+// The list is uploaded (POST /v1/broadcasts/uploads, a presigned PUT), as a large list is.
+const list = `${users.join('\n')}\n`;
+const ticket = await json(`${runtime.info.apiUrl}/v1/broadcasts/uploads`, { method: 'POST', body: JSON.stringify({ size: Buffer.byteLength(list) }) });
+const put = await fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body: list });
+if (!put.ok) throw new Error(`upload refused: HTTP ${put.status}`);
 const created = await json(`${runtime.info.apiUrl}/v1/broadcasts`, {
   method: 'POST',
-  body: JSON.stringify({ from: pn.phoneNumberId, template: { name: 'hello_world', language: { code: 'en_US' } }, recipients: users.map((to) => ({ to })) }),
+  body: JSON.stringify({ from: pn.phoneNumberId, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: ticket.uploadId }),
 });
 if (!created.id) throw new Error(`broadcast refused: ${JSON.stringify(created)}`);
+// What the API did to create it; the polling below (GET reads every sent message) is not counted.
+const createCommands = recordedCommands().filter((c) => c.fn === 'api').length;
 let view: any;
 for (;;) {
   view = await json(`${runtime.info.apiUrl}/v1/broadcasts/${created.id}`);
   if (view.state === 'completed' && (view.statuses?.read ?? 0) + (view.statuses?.failed ?? 0) >= recipients) break;
   if (Date.now() - startedAt > 30 * 60_000) throw new Error('the broadcast did not finish in 30 minutes');
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, 5000));
 }
 const wallSeconds = (Date.now() - startedAt) / 1000;
 const outbox = (await json(`${runtime.info.sandboxUrl}/sandbox/outbox`)) as { to: string; acceptedAt: string; statuses?: { status: string; errors?: { code: number }[] }[] }[];
@@ -69,7 +76,8 @@ const pairViolations = [...perUser.values()].filter((ats) => ats.some((a, k) => 
 const failedBy = (code: number) => sent.filter((m) => (m.statuses ?? []).some((s) => s.status === 'failed' && (s.errors ?? []).some((e) => e.code === code))).length;
 const sendSeconds = sent.length > 1 ? (sent.at(-1)!.at - sent[0]!.at) / 1000 : 0;
 const requests: Record<string, number> = {};
-for (const c of recordedCommands()) requests[c.service] = (requests[c.service] ?? 0) + 1;
+const sendSide = [...recordedCommands().filter((c) => c.fn === 'api').slice(0, createCommands), ...recordedCommands().filter((c) => c.fn === 'broadcasts')];
+for (const c of sendSide) requests[c.service] = (requests[c.service] ?? 0) + 1;
 
 console.log(
   JSON.stringify({
@@ -89,6 +97,7 @@ console.log(
     counts: view.counts,
     statuses: view.statuses,
     failures: view.failures,
+    // The API's create and the broadcast function (loading, pacing, sending); not the status path.
     requestsPerRecipient: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, v / recipients])),
     wallSeconds,
     sendSeconds,

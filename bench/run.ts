@@ -130,4 +130,11 @@ printFastClientBench(
 const { execFileSync } = await import('node:child_process');
 execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: process.env });
 
+// Broadcasts: a 5,000-recipient broadcast under a cap the local send path sustains (own processes).
+const { benchBroadcast, broadcastOptions, printBroadcastBench } = await import('./broadcast.ts');
+const broadcast = benchBroadcast(broadcastOptions());
+printBroadcastBench(broadcast);
+goals.push(...broadcast.goals);
+figures.broadcast = broadcast;
+
 complete = true;
