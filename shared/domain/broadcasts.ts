@@ -169,7 +169,7 @@ export class Broadcasts {
   }
 
   async create(input: CreateBroadcast, opts: { idempotencyKey?: string } = {}): Promise<BroadcastView> {
-    const { store, sender, now } = this.deps;
+    const { store, sender } = this.deps;
     const phoneNumberId = await sender.resolvePhoneNumber(input.from);
     if (input.recipientsUpload !== undefined) return this.createFromUpload(phoneNumberId, input, input.recipientsUpload, opts);
     const seen = new Set<string>();
@@ -181,29 +181,32 @@ export class Broadcasts {
     });
     await this.checkTemplates(phoneNumberId, input.template, recipients);
 
-    const id = this.newId(phoneNumberId, opts.idempotencyKey);
-    const broadcast: Broadcast = {
-      id,
-      state: 'queued',
-      phoneNumberId,
-      template: input.template,
-      total: recipients.length,
-      createdAt: new Date(now()).toISOString(),
-      counts: { ...zeroCounts(), queued: recipients.length },
-    };
-    if (!(await store.create(broadcast))) {
-      const existing = (await store.get(id))!;
-      if (existing.total !== broadcast.total || existing.template.name !== broadcast.template.name) {
-        throw new ApiError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was already used for another broadcast: use a new key.');
-      }
-    }
+    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: recipients.length, counts: { ...zeroCounts(), queued: recipients.length } }, (b) => b.total === recipients.length);
     await store.addRecipients(id, recipients);
     await this.deps.queue.enqueue(recipients.map((r) => ({ broadcastId: id, to: r.to, seq: r.seq })));
     return this.view((await store.get(id))!);
   }
 
-  private newId(phoneNumberId: string, idempotencyKey: string | undefined): string {
-    return idempotencyKey !== undefined ? `bc_${sha(`${phoneNumberId}\n${idempotencyKey}`).slice(0, 32)}` : `bc_${randomBytes(16).toString('hex')}`;
+  /**
+   * Writes a new broadcast (its id from the Idempotency-Key, else random) and answers its id; a
+   * retry with the same key finds it, and must ask for the same broadcast (`same`).
+   */
+  private async write(
+    phoneNumberId: string,
+    template: TemplateInput,
+    idempotencyKey: string | undefined,
+    fields: Pick<Broadcast, 'total' | 'counts' | 'upload'>,
+    same: (existing: Broadcast) => boolean,
+  ): Promise<string> {
+    const id = idempotencyKey !== undefined ? `bc_${sha(`${phoneNumberId}\n${idempotencyKey}`).slice(0, 32)}` : `bc_${randomBytes(16).toString('hex')}`;
+    const broadcast: Broadcast = { id, state: 'queued', phoneNumberId, template, createdAt: new Date(this.deps.now()).toISOString(), ...fields };
+    if (!(await this.deps.store.create(broadcast))) {
+      const existing = (await this.deps.store.get(id))!;
+      if (!same(existing) || existing.template.name !== template.name) {
+        throw new ApiError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was already used for another broadcast: use a new key.');
+      }
+    }
+    return id;
   }
 
   /**
@@ -212,7 +215,7 @@ export class Broadcasts {
    * (again on a retry with the same key: loading a page twice adds and counts nothing twice).
    */
   private async createFromUpload(phoneNumberId: string, input: CreateBroadcast, uploadId: string, opts: { idempotencyKey?: string }): Promise<BroadcastView> {
-    const { store, sender, now } = this.deps;
+    const { store, sender } = this.deps;
     const lists = this.lists();
     try {
       await sender.checkTemplate(phoneNumberId, input.template);
@@ -221,23 +224,8 @@ export class Broadcasts {
       if (!(err instanceof ApiError) || err.code !== 'template_parameter_mismatch') throw err;
     }
     const size = await uploadedListSize(uploadId, lists);
-    const id = this.newId(phoneNumberId, opts.idempotencyKey);
-    const broadcast: Broadcast = {
-      id,
-      state: 'queued',
-      phoneNumberId,
-      template: input.template,
-      total: 0,
-      createdAt: new Date(now()).toISOString(),
-      counts: zeroCounts(),
-      upload: { id: uploadId, size, loading: true, rows: 0, rejected: 0, rejectedBy: {}, samples: [] },
-    };
-    if (!(await store.create(broadcast))) {
-      const existing = (await store.get(id))!;
-      if (existing.upload?.id !== uploadId || existing.template.name !== broadcast.template.name) {
-        throw new ApiError('unprocessable', 'idempotency_key_reused', 'This Idempotency-Key was already used for another broadcast: use a new key.');
-      }
-    }
+    const upload = { id: uploadId, size, loading: true, rows: 0, rejected: 0, rejectedBy: {}, samples: [] };
+    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: 0, counts: zeroCounts(), upload }, (b) => b.upload?.id === uploadId);
     await this.deps.queue.enqueue([{ broadcastId: id, load: { offset: 0, line: 0 } }]);
     return this.view((await store.get(id))!);
   }

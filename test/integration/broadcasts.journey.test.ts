@@ -39,6 +39,33 @@ describe.runIf(local)('broadcasts', () => {
     expect(message.body).toMatchObject({ status: 'read', bizOpaqueCallbackData: `broadcast:${created.body.id}` });
   }, 120_000);
 
+  it('sends to an uploaded list, reporting its bad rows without stopping the good ones', async () => {
+    const to = users(6);
+    const list = ['to', ...to.slice(0, 3), 'call me maybe', `{"to":"+${to[3]}"}`, to[0], '{"to":', ...to.slice(4)].join('\n');
+
+    const ticket = await t.current.api('POST', '/v1/broadcasts/uploads', { size: Buffer.byteLength(list) });
+    const put = await fetch(ticket.body.uploadUrl, { method: 'PUT', headers: ticket.body.headers, body: list });
+    const created = await t.current.api('POST', '/v1/broadcasts', { from: pn().phoneNumberId, template: hello, recipientsUpload: ticket.body.uploadId });
+    const missing = await t.current.api('POST', '/v1/broadcasts', { from: pn().phoneNumberId, template: hello, recipientsUpload: `rcl_${'f'.repeat(32)}` });
+    const both = await t.current.api('POST', '/v1/broadcasts', { from: pn().phoneNumberId, template: hello, recipients: [{ to: to[0] }], recipientsUpload: ticket.body.uploadId });
+    const done = await eventually(async () => {
+      const b = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
+      return b.body.state === 'completed' && b.body.statuses?.read === to.length ? b.body : undefined;
+    }, 'the uploaded broadcast completed and read', 60_000);
+    const sent = (await outbox()).filter((e) => to.includes(e.to));
+
+    expect(ticket).toMatchObject({ status: 201, body: { uploadId: expect.stringMatching(/^rcl_[0-9a-f]{32}$/), method: 'PUT' } });
+    expect(put.status).toBe(200);
+    expect(created).toMatchObject({ status: 202, body: { state: 'queued', recipientsUpload: { uploadId: ticket.body.uploadId, loading: true } } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('recipients_upload_not_found');
+    expect(both.status).toBe(400);
+    expect(done).toMatchObject({ total: 6, counts: { sent: 6, failed: 0 } });
+    expect(done.recipientsUpload).toMatchObject({ loading: false, rows: 9, rejected: 3, rejectedBy: { invalid_phone: 1, duplicate: 1, invalid_row: 1 } });
+    expect(done.recipientsUpload.rejectedSamples.map((x: any) => x.line).sort()).toEqual([5, 7, 8]);
+    expect(sent.map((e) => e.to).sort()).toEqual([...to].sort());
+  }, 120_000);
+
   it('names the recipients whose parameters do not fit before sending anything', async () => {
     const [a, b] = users(2);
     const template = { name: 'order_update', language: { code: 'es' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }, { type: 'text', text: 'y' }, { type: 'text', text: 'z' }] }] };
