@@ -30,7 +30,7 @@ import { MB } from './media.ts';
 
 /** Where the lists live in the media bucket (expired by a lifecycle rule). */
 export const RECIPIENT_LIST_PREFIX = 'broadcasts/';
-/** Rows of one list at most (lines after it are refused as `over_limit`). */
+/** Rows of one list at most: lines after the 1,000,001st (a header and a million rows) are refused as `over_limit`. */
 export const MAX_UPLOADED_RECIPIENTS = 1_000_000;
 /** Bytes of one list at most: a million rows with their parameters. */
 export const MAX_LIST_BYTES = 512 * MB;
