@@ -313,7 +313,7 @@ describe('api function', () => {
     expect(JSON.stringify(all)).not.toContain('social-messaging:');
   });
 
-  it('may write, read and list outbound uploads and read inbound media, nothing else in S3', () => {
+  it('may write, read and list outbound uploads and recipient lists and read inbound media, nothing else in S3', () => {
     // Prepare
     const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] });
     const bucketId = mediaBucketIdOf(template);
@@ -322,8 +322,15 @@ describe('api function', () => {
     const s3 = statementsFor(statementsOf(template, functionIdOf(template, API_FUNCTION)), 's3');
 
     // Assess
-    expect(s3).toHaveLength(3);
+    expect(s3).toHaveLength(5);
     expect(s3).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectsArn(bucketId, 'outbound/') });
+    expect(s3).toContainEqual({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objectsArn(bucketId, 'broadcasts/') });
+    expect(s3).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: arnOf(bucketId),
+      Condition: { StringLike: { 's3:prefix': 'broadcasts/*' } },
+    });
     expect(s3).toContainEqual({
       Effect: 'Allow',
       Action: 's3:ListBucket',
