@@ -37,7 +37,7 @@ export const MAX_LIST_BYTES = 512 * MB;
 /** Bytes one load job reads: a page is cut at its last line end, so a line may be this long. */
 export const LIST_PAGE_BYTES = 256 * 1024;
 /** Rows one load job takes at most: its writes finish well within the job's time. */
-export const LIST_PAGE_ROWS = 500;
+export const LIST_PAGE_ROWS = 512;
 /** The Content-Type the upload URL is signed for. */
 export const LIST_CONTENT_TYPE = 'application/x-ndjson';
 /** Lifetime of an upload URL. */
