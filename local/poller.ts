@@ -79,7 +79,7 @@ export interface PollerOptions {
   readonly handler: SqsHandler;
   /** Looked up with GetQueueAttributes when not given. */
   readonly queueArn?: string;
-  /** Batches processed at the same time (Lambda runs several pollers per queue). @default 1 */
+  /** Batches processed at the same time (Lambda runs several invocations per queue). @default 1 */
   readonly concurrency?: number;
   /** @default `<handler>` from the spec */
   readonly functionName?: string;
@@ -310,26 +310,39 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     }
   }
 
-  async function worker(): Promise<void> {
+  /**
+   * One receiver per queue fills batches and hands each to a free slot of `concurrency`
+   * invocations. (Several long polls on one queue would each be woken by every message the emulator
+   * enqueues, and all but one answered empty: requests that say nothing of the design.) While every
+   * slot is busy, nothing is received, so a backlog makes the next batch fuller, as Lambda's batches
+   * fill at load.
+   */
+  const slots = Math.max(1, opts.concurrency ?? 1);
+  const inFlight = new Set<Promise<void>>();
+  async function receiver(): Promise<void> {
     let carry: Message[] = [];
     while (!stopping.signal.aborted || carry.length > 0) {
+      while (inFlight.size >= slots) await Promise.race(inFlight);
       const collected = await collect(carry);
       carry = collected.carry;
-      if (collected.batch.length > 0) await invoke(collected.batch);
+      if (!collected.batch.length) continue;
+      const invocation: Promise<void> = invoke(collected.batch)
+        .catch((err: unknown) => logger.error('Poller invocation stopped unexpectedly', { queue: spec.name, error: String(err) }))
+        .finally(() => inFlight.delete(invocation));
+      inFlight.add(invocation);
     }
+    await Promise.all(inFlight);
   }
 
-  const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () =>
-    worker().catch((err: unknown) => {
-      logger.error('Poller worker stopped unexpectedly', { queue: spec.name, error: String(err) });
-    }),
-  );
+  const receiving = receiver().catch((err: unknown) => {
+    logger.error('Poller stopped unexpectedly', { queue: spec.name, error: String(err) });
+  });
 
   return {
     counters,
     async stop() {
       stopping.abort();
-      await Promise.all(workers);
+      await receiving;
     },
   };
 }

@@ -223,6 +223,7 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
  * Batches of the webhook queues handled at once: Lambda starts five concurrent batches per SQS
  * mapping. The delivery path (no batching window, an HTTP POST per job) needs them to keep its lag
  * under a second at load; the other queues keep two (batches of up to 100 with a window keep up).
+ * Each queue has one receiver feeding these slots (see poller.ts), so they add no requests.
  */
 const DELIVERY_POLLERS = 5;
 
