@@ -91,6 +91,19 @@ function storedSendError(raw: Item): StoredSendError {
 /** Position of a message in its conversation's timeline and in "last activity" order. */
 const timelineKey = (r: { timestampMs: number; id: string }) => `${iso(r.timestampMs)}#${r.id}`;
 
+/**
+ * A record's move to `sent`. With AWS's send id, the record is also keyed by it in GSI2 (unless a
+ * status already keyed it by its wamid), so an item of AWS's own statuses finds it (keys.awsSend).
+ */
+function sentChange(awsMessageId: string | undefined, nowMs: number): { update: string; values: Record<string, unknown> } {
+  const values = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs) };
+  if (awsMessageId === undefined) return { update: 'SET sendState = :sent, sentAt = :now', values };
+  return {
+    update: 'SET sendState = :sent, sentAt = :now, awsMessageId = :aws, GSI2PK = if_not_exists(GSI2PK, :awsKey), GSI2SK = if_not_exists(GSI2SK, :msg)',
+    values: { ...values, ':aws': awsMessageId, ':awsKey': keys.awsSend(awsMessageId), ':msg': 'MSG' },
+  };
+}
+
 export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   async lastInboundAt(phoneNumberId: string, contactId: string): Promise<number | undefined> {
     // Consistent: a reply right after the user's first message must see the window it opened.
@@ -180,8 +193,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
 
   async markSent(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
     const k = timelineKey(r);
-    const sentValues = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs), ...(awsMessageId !== undefined && { ':aws': awsMessageId }) };
-    const sentUpdate = `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`;
+    const { update: sentUpdate, values: sentValues } = sentChange(awsMessageId, nowMs);
     const message = {
       Update: {
         TableName: this.tableName,
@@ -228,11 +240,8 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
 
   async markSentOnly(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
     // One plain UpdateItem: it touches no other item, so it cannot lose a race on the conversation.
-    await this.transition(r, `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`, {
-      ':sent': 'sent' satisfies SendState,
-      ':now': iso(nowMs),
-      ...(awsMessageId !== undefined && { ':aws': awsMessageId }),
-    });
+    const { update, values } = sentChange(awsMessageId, nowMs);
+    await this.transition(r, update, values);
   }
 
   async markRejected(r: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void> {
