@@ -3,7 +3,7 @@
  * Ratios are measured side by side; absolute times vary with the machine and its load.
  */
 import { benchBundles } from './bundles.ts';
-import { benchCost } from './cost.ts';
+import { benchCost, costGoals, printCost } from './cost.ts';
 import { benchEndToEnd } from './e2e.ts';
 import { atMost, printGoals, writeResults, type Goal } from './goals.ts';
 import { benchInbound } from './inbound.ts';
@@ -24,42 +24,8 @@ process.on('exit', () => {
 
 // What an event costs: write units, requests by service, invocations, cost per million.
 const cost = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 200) });
-console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured; USD without duration) ==');
-console.table(
-  Object.fromEntries(
-    cost.kinds.map((k) => [
-      k.kind,
-      {
-        'WCU/event': fmt(k.wcu),
-        'of them refused (billed)': fmt(k.failedWcu),
-        'RCU/event': fmt(k.rcu),
-        'DynamoDB req': fmt(k.requests.DynamoDB),
-        'SNS req': fmt(k.requests.SNS),
-        'SQS req': fmt(k.requests.SQS),
-        'invocations': fmt(Object.values(k.invocations).reduce((a, b) => a + b, 0), 3),
-        'USD per million': fmt(k.costPerMillion),
-        'x naive': fmt(k.costPerMillion / cost.naive.costPerMillion),
-        'with local duration, x naive': fmt(k.costWithLocalDurationPerMillion / cost.naive.costWithLocalDurationPerMillion),
-      },
-    ]),
-  ),
-);
-console.log(
-  `naive design (SNS → a function per event → one PutItem): ${fmt(cost.naive.wcu)} WCU, ${fmt(cost.naive.costPerMillion)} USD per million events`,
-);
-const kind = (prefix: string) => cost.kinds.find((k) => k.kind.startsWith(prefix))!;
-const newConv = kind('inbound message, new');
-const existing = kind('inbound message, existing');
-const redelivered = kind('inbound message, redelivered');
-const status = kind('status');
-goals.push(
-  atMost('write units per inbound message (new conversation)', newConv.wcu, 4),
-  atMost('write units per inbound message (existing conversation)', existing.wcu, 4),
-  atMost('write units per status', status.wcu, 1),
-  atMost('write units per redelivered message', redelivered.wcu, 1),
-  atMost('cost per million inbound messages / naive', ((newConv.costPerMillion + existing.costPerMillion) / 2) / cost.naive.costPerMillion, 2),
-  atMost('cost per million statuses / naive', status.costPerMillion / cost.naive.costPerMillion, 1.5),
-);
+printCost(cost);
+goals.push(...costGoals(cost));
 
 figures.cost = cost;
 

@@ -53,6 +53,13 @@ export interface WhatsAppBackendProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * Days messages and conversations are kept in the table (`ttl`; a conversation after its last
+   * message), and, unless `mediaOptions.inboundRetentionDays` says otherwise, inbound media files in
+   * the bucket. Storage at the default: docs/data-model.md (Retention).
+   * @default 365
+   */
+  readonly retentionDays?: number;
+  /**
    * How long function logs and API access logs are kept.
    * @default RetentionDays.ONE_MONTH
    */
@@ -146,6 +153,7 @@ export class WhatsAppBackend extends Construct {
     const store = new MessageStore(this, 'MessageStore', {
       deletionProtection: props.deletionProtection,
       removalPolicy,
+      retentionDays: props.retentionDays,
     });
     const ingest = new EventIngest(this, 'EventIngest', {
       queueSpec: INBOUND_QUEUE,
@@ -158,7 +166,12 @@ export class WhatsAppBackend extends Construct {
       logRetention: props.logRetention,
     });
 
-    const media = new MediaStore(this, 'MediaStore', { ...props.mediaOptions, removalPolicy });
+    // A stored file lives as long as the message that shows it (unless the media options say otherwise).
+    const media = new MediaStore(this, 'MediaStore', {
+      ...props.mediaOptions,
+      inboundRetentionDays: props.mediaOptions?.inboundRetentionDays ?? store.retentionDays,
+      removalPolicy,
+    });
     const api = new HttpApi(this, 'HttpApi', {
       ...props.apiOptions,
       store,

@@ -70,6 +70,7 @@ export class BroadcastProcessor extends Construct {
         META_API_VERSION: props.metaApiVersion,
         BROADCAST_MPS: this.messagesPerSecond,
         BROADCAST_SENDS_QUEUE_URL: this.queue.queueUrl,
+        ...props.store.retentionEnvironment(),
       },
     });
     this.function = handler.function;

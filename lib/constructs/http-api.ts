@@ -150,6 +150,7 @@ export class HttpApi extends Construct {
         MEDIA_BUCKET: props.media.bucket.bucketName,
         PHONE_NUMBER_IDS: phoneNumberIds.join(','),
         META_API_VERSION: metaApiVersion,
+        ...props.store.retentionEnvironment(),
       },
     });
     this.function = handler.function;

@@ -53,7 +53,7 @@ export class InboundProcessor extends Construct {
       logRetention: props.logRetention,
       description: 'Stores WhatsApp events from End User Messaging Social',
       // Permission and the variable that points at the resource, side by side.
-      environment: { TABLE_NAME: props.store.table.tableName },
+      environment: { TABLE_NAME: props.store.table.tableName, ...props.store.retentionEnvironment() },
     });
     this.function = handler.function;
     props.store.grantItemAccess(this.function, INBOUND_TABLE_ACCESS);

@@ -25,7 +25,8 @@ export type MediaEncryption = 'KMS' | 'S3_MANAGED';
 /** The tunable settings of {@link MediaStore} (what a backend passes through as `mediaOptions`). */
 export interface MediaStoreOptions {
   /**
-   * Days an inbound media file is kept after it was stored.
+   * Days an inbound media file is kept after it was stored. A backend aligns it with its
+   * messages' `retentionDays`.
    * @default 365
    */
   readonly inboundRetentionDays?: number;

@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, Tabl
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV, TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
 
 /**
  * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and
@@ -54,6 +54,14 @@ export interface MessageStoreProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days messages, status-only items, contact aliases and conversations are kept after their time
+   * (a conversation after its last message): the functions that write them set `ttl` from it, and
+   * DynamoDB deletes expired items within a few days (no write units; the stream sees the deletion,
+   * which tells no domain event). The cost of the default is in docs/data-model.md (Retention).
+   * @default 365
+   */
+  readonly retentionDays?: number;
 }
 
 /**
@@ -63,10 +71,16 @@ export interface MessageStoreProps {
 export class MessageStore extends Construct {
   readonly table: Table;
   readonly key: Key;
+  /** Days messages and conversations are kept (see {@link MessageStoreProps.retentionDays}). */
+  readonly retentionDays: number;
 
   constructor(scope: Construct, id: string, props: MessageStoreProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isInteger(this.retentionDays) || this.retentionDays < 1) {
+      throw new Error(`retentionDays must be a whole number of days >= 1, got ${this.retentionDays}`);
+    }
 
     this.key = new Key(this, 'Key', {
       description: 'Encrypts the WhatsApp backend message table',
@@ -97,6 +111,11 @@ export class MessageStore extends Construct {
         projectionType: ProjectionType.ALL,
       });
     }
+  }
+
+  /** The variable a function that writes messages or conversations needs: their retention, for `ttl`. */
+  retentionEnvironment(): Record<string, string> {
+    return { [RETENTION_DAYS_ENV]: String(this.retentionDays) };
   }
 
   /**

@@ -24,6 +24,7 @@ import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbo
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
+import { TABLE_KEYS } from '../resource-spec.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -168,6 +169,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           context: r.context,
           callbackData: r.callbackData,
           timestamp: iso(r.timestampMs),
+          ttl: this.expiresAt(r.timestampMs),
           sendState: 'sending' satisfies SendState,
           requestHash: r.requestHash,
           idempotencyKey: r.idempotencyKey,
@@ -210,9 +212,11 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
         Key: keys.conversation(r.phoneNumberId, r.contactId),
         UpdateExpression:
           'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), ' +
-          'lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
+          'lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
         ConditionExpression: 'attribute_not_exists(lastMessageKey) OR lastMessageKey < :k',
+        ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
         ExpressionAttributeValues: {
+          ':ttl': this.expiresAt(r.timestampMs),
           ':conv': 'conversation',
           ':pn': r.phoneNumberId,
           ':cid': r.contactId,
@@ -293,8 +297,18 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
       Update: {
         TableName: this.tableName,
         Key: keys.conversation(r.phoneNumberId, r.contactId),
-        UpdateExpression: 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact) ADD messageCount :by',
-        ExpressionAttributeValues: { ':conv': 'conversation', ':pn': r.phoneNumberId, ':cid': r.contactId, ':contact': r.contact, ':by': by },
+        // A conversation created here (a first send, not yet moved by any message) still expires.
+        UpdateExpression:
+          'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), #ttl = if_not_exists(#ttl, :ttl) ADD messageCount :by',
+        ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+        ExpressionAttributeValues: {
+          ':conv': 'conversation',
+          ':pn': r.phoneNumberId,
+          ':cid': r.contactId,
+          ':contact': r.contact,
+          ':ttl': this.expiresAt(r.timestampMs),
+          ':by': by,
+        },
       },
     };
   }

@@ -306,6 +306,15 @@ function quarantineIntent(item: ItemImage): EventIntent {
 }
 
 /**
+ * Whether a stream record tells a deletion by DynamoDB's TTL (retention): AWS marks those with the
+ * `userIdentity` `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }`. An expired message
+ * or conversation is no change a consumer should hear of (no `message.deleted`, no status).
+ */
+export function isTtlDeletion(record: { eventName?: string; userIdentity?: { type?: string; principalId?: string } }): boolean {
+  return record.eventName === 'REMOVE' && record.userIdentity?.type === 'Service' && record.userIdentity.principalId === 'dynamodb.amazonaws.com';
+}
+
+/**
  * The events one item change calls for (old and new image, either absent). Pure: the same change
  * always gives the same intents, and a change that alters nothing an event reports (a duplicate
  * status, a late status that leaves the item's status where it was, a conversation count) gives none.
