@@ -61,8 +61,8 @@ async function cpuPerEvent(bodies: string[], run: (batch: string[]) => Promise<v
   return (cpuMicros() - t0) / bodies.length;
 }
 
-export async function benchInbound() {
-  const N = 2000;
+export async function benchInbound(opts: { events?: number } = {}) {
+  const N = 2 * Math.ceil((opts.events ?? 2000) / 2);
   const noop: EventStore = {
     recordInbound: async () => ({ inserted: true }),
     recordStatus: async () => {},
