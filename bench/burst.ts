@@ -12,6 +12,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
@@ -183,12 +184,17 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
 
     // The burst: published to the event topic at once (PublishBatch, 10 a request, all requests at once).
     const burst = inboundEnvelopes(opts.messages, '1656');
+    // How long the process's event loop (the emulator, pollers, handlers and API all run on it) was held up.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const t0 = Date.now();
     await publish(burst);
     const publishedMs = Date.now() - t0;
     const wamids = burst.map((b) => b.wamid);
     const seen = await readableTimes(doc, tableName, wamids, pollMs);
     const burstSeconds = (Math.max(...seen.values()) - t0) / 1000;
+    loop.disable();
+    const eventLoopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
 
     // Every one of them through the API too, as a client reads it.
     let notReadable = 0;
@@ -221,6 +227,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
         'handler invoked → readable': stage((t, w) => seen.get(w)! - t.invokedMs),
         'handler invocation': stage((t) => t.doneMs - t.invokedMs),
       },
+      eventLoopDelayMs,
       invocations: invocations.count,
       maxConcurrentInvocations: invocations.maxInFlight,
       batchSizes: spread(wamids.filter((w) => timings.has(w)).map((w) => timings.get(w)!.batch)),
@@ -243,6 +250,7 @@ export function printBurstBench(r: Awaited<ReturnType<typeof benchBurst>>): void
   console.table(Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, ms(v)])));
   console.log(
     `${r.messagesPerSecond.toFixed(0)} messages/s (floor ${(r.messages / r.floorSeconds).toFixed(0)}/s); publishing took ${r.publishMs} ms; ` +
-      `${r.invocations} handler invocations, at most ${r.maxConcurrentInvocations} at once, batch size p50 ${r.batchSizes.p50}, max ${r.batchSizes.max}; readability polled every ${r.pollMs} ms.`,
+      `${r.invocations} handler invocations, at most ${r.maxConcurrentInvocations} at once, batch size p50 ${r.batchSizes.p50}, max ${r.batchSizes.max}; readability polled every ${r.pollMs} ms; ` +
+      `event-loop delay during the burst p50 ${r.eventLoopDelayMs.p50.toFixed(0)} ms, p99 ${r.eventLoopDelayMs.p99.toFixed(0)} ms, max ${r.eventLoopDelayMs.max.toFixed(0)} ms.`,
   );
 }
