@@ -131,7 +131,7 @@ async function readableTimes(doc: ReturnType<typeof documentClient>, tableName: 
   return seen;
 }
 
-export async function benchBurst(opts: { messages: number; pollMs?: number; warmup?: number }) {
+export async function benchBurst(opts: { messages: number; pollMs?: number; warmup?: number; steady?: number }) {
   const pollMs = opts.pollMs ?? 50;
   const warmup = 2 * Math.ceil((opts.warmup ?? 50) / 2);
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-bench-burst-'));
@@ -210,6 +210,23 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     );
     if (notReadable) throw new Error(`${notReadable} burst messages seen in the table answer no 200 through the API`);
 
+    // Steady state: one message at a time, each published once the one before is readable; and
+    // its floor, one `recordInbound` at a time. Interleaved, so drift of the machine falls on both.
+    const steadyMs: number[] = [];
+    const steadyFloorMs: number[] = [];
+    const steady = inboundEnvelopes(opts.steady ?? 20, '1657');
+    const steadyFloor = inboundEnvelopes(opts.steady ?? 20, '1658');
+    for (let i = 0; i < steady.length; i++) {
+      const m = parsedMessage(steadyFloor[i]!.message);
+      const f = performance.now();
+      await store.recordInbound(m);
+      steadyFloorMs.push(performance.now() - f);
+      const s0 = Date.now();
+      await publish([steady[i]!]);
+      const at = await readableTimes(doc, tableName, [steady[i]!.wamid], 20);
+      steadyMs.push(at.get(steady[i]!.wamid)! - s0);
+    }
+
     const stage = (f: (t: RecordTiming, w: string) => number) => spread(wamids.filter((w) => timings.has(w)).map((w) => f(timings.get(w)!, w)));
     return {
       messages: opts.messages,
@@ -228,6 +245,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
         'handler invocation': stage((t) => t.doneMs - t.invokedMs),
       },
       eventLoopDelayMs,
+      steady: { messages: steady.length, readable: spread(steadyMs), floor: spread(steadyFloorMs), batchingWindowMs: INBOUND_QUEUE.maxBatchingWindowSeconds * 1000 },
       invocations: invocations.count,
       maxConcurrentInvocations: invocations.maxInFlight,
       batchSizes: spread(wamids.filter((w) => timings.has(w)).map((w) => timings.get(w)!.batch)),
@@ -248,6 +266,11 @@ export function printBurstBench(r: Awaited<ReturnType<typeof benchBurst>>): void
     'floor: the same writes straight to DynamoDB Local': ms(r.floor),
   });
   console.table(Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, ms(v)])));
+  console.log(`Steady state: ${r.steady.messages} messages one at a time (the queue's batching window is ${r.steady.batchingWindowMs} ms, as deployed).`);
+  console.table({
+    'one at a time: published → readable': ms(r.steady.readable),
+    'floor: one recordInbound at a time': ms(r.steady.floor),
+  });
   console.log(
     `${r.messagesPerSecond.toFixed(0)} messages/s (floor ${(r.messages / r.floorSeconds).toFixed(0)}/s); publishing took ${r.publishMs} ms; ` +
       `${r.invocations} handler invocations, at most ${r.maxConcurrentInvocations} at once, batch size p50 ${r.batchSizes.p50}, max ${r.batchSizes.max}; readability polled every ${r.pollMs} ms; ` +

@@ -54,7 +54,7 @@ export async function startDynamoDb(opts: { port?: number; dataDir?: string } = 
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000;
   let ready = false;
   let early: number | null | undefined;
   void exited.then((c) => (early = c));
@@ -62,7 +62,7 @@ export async function startDynamoDb(opts: { port?: number; dataDir?: string } = 
     if (early !== undefined) throw new Error(`DynamoDB Local exited (code ${early}) before it was ready:\n${output}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`DynamoDB Local did not answer within 60 s:\n${output}`);
+      throw new Error(`DynamoDB Local did not answer within 180 s:\n${output}`);
     }
     try {
       await client.send(new ListTablesCommand({}));
