@@ -114,7 +114,7 @@ export interface RuntimeOptions {
   readonly onDelivery?: (d: Delivery & { webhookId: string; url: string }) => void;
   /** Start the sandbox WABA; without it no socialmessaging endpoint is set. @default true */
   readonly sandbox?: boolean;
-  /** Batches each queue processes at once. @default 5, as Lambda starts an SQS mapping */
+  /** Batches each queue processes at once. @default 2 */
   readonly pollerConcurrency?: number;
   /** @default a console logger */
   readonly logger?: LocalLogger;
@@ -220,12 +220,11 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
 }
 
 /**
- * Batches each queue handles at once: Lambda's SQS event source mapping starts with five
- * concurrent batches (and scales on from there). With fewer, a burst waits in the queue behind the
- * batches in flight: 500 inbound messages at once with two pollers of 100-record batches left 300
- * queued until one of the first two batches was done.
+ * Batches of the webhook queues handled at once: Lambda starts five concurrent batches per SQS
+ * mapping. The delivery path (no batching window, an HTTP POST per job) needs them to keep its lag
+ * under a second at load; the other queues keep two (batches of up to 100 with a window keep up).
  */
-const LAMBDA_INITIAL_POLLERS = 5;
+const DELIVERY_POLLERS = 5;
 
 /**
  * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
@@ -464,7 +463,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues, modules.queues),
-        concurrency: opts.pollerConcurrency ?? LAMBDA_INITIAL_POLLERS,
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : 2),
         logger,
       });
       pollers[spec.name] = poller;
