@@ -95,7 +95,7 @@ export async function benchInbound(opts: { events?: number } = {}) {
     await ensureTable(client, tableName);
     counts.clear();
     const handler = makeHandler({ store: new DynamoDbStore(documentClient(client), tableName) });
-    const real = events(500);
+    const real = events(N / 4);
     const realBodies = [...real.inbound, ...real.statuses];
     const ddbUs = await cpuPerEvent(realBodies, async (batch) => void (await handler({ Records: batch.map((b) => sqsRecord(b)) }, context)));
     // The SDK's own share: as many requests as the handler made (counted above), as bare PutItems
