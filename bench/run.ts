@@ -87,7 +87,7 @@ async function section(name: string, run: () => Promise<void>): Promise<void> {
 
 await section('cost', async () => {
   // What an event costs: write units, requests by service, invocations, cost per million.
-  const cost = await benchCost({ perKind: knob('BENCH_COST_EVENTS', 100) });
+  const cost = await benchCost({ perKind: knob('BENCH_COST_EVENTS', 50) });
   console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured; USD without duration) ==');
   console.table(
     Object.fromEntries(
@@ -130,7 +130,7 @@ await section('cost', async () => {
 
 await section('bundles', async () => {
   // Bundles: size and cold load, SDK from the runtime (as deployed) and bundled.
-  const bundles = await benchBundles({ runs: knob('BENCH_COLD_RUNS', 5) });
+  const bundles = await benchBundles({ runs: knob('BENCH_COLD_RUNS', 3) });
   console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
   console.table(
     Object.fromEntries(
@@ -144,7 +144,7 @@ await section('bundles', async () => {
 });
 
 await section('inbound', async () => {
-  const inbound = await benchInbound({ events: knob('BENCH_INBOUND_EVENTS', 2000) });
+  const inbound = await benchInbound({ events: knob('BENCH_INBOUND_EVENTS', 1000) });
   figures.inbound = inbound;
   console.log('\n== Inbound pipeline ==');
   console.table({
@@ -208,12 +208,12 @@ await section('e2e', async () => {
 
 await section('media', async () => {
   console.log('\n== Media Lambda: inbound copy with streamed SHA-256 ==');
-  printMediaBench(await benchMedia());
+  printMediaBench(await benchMedia({ maxMb: knob('BENCH_MEDIA_MAX_MB', 100) }));
 });
 
 await section('send', async () => {
   const { benchSend, printSendBench } = await import('./send.ts');
-  printSendBench(await benchSend({ sends: knob('BENCH_SEND_SENDS', 50), rounds: knob('BENCH_SEND_ROUNDS', 8) }));
+  printSendBench(await benchSend({ sends: knob('BENCH_SEND_SENDS', 30), rounds: knob('BENCH_SEND_ROUNDS', 5) }));
 });
 
 await section('fast-client', async () => {
