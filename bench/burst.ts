@@ -162,6 +162,15 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
         }),
       );
     };
+    /** Resolves once the stream poller and every queue's poller have been idle for 1.5 s. */
+    const settled = async () => {
+      const state = () => JSON.stringify([runtime.streamPoller.counters, Object.values(runtime.pollers).map((p) => p.counters)]);
+      for (let last = state(), since = Date.now(); Date.now() - since < 1500; ) {
+        await new Promise((d) => setTimeout(d, 250));
+        const now = state();
+        if (now !== last) [last, since] = [now, Date.now()];
+      }
+    };
     const parsedMessage = (message: string) => {
       const parsed = parseEventBody(snsNotification(message), Date.now());
       if (parsed.kind !== 'ok') throw new Error(`burst envelope did not parse: ${parsed.reason}`);
@@ -173,6 +182,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     await Promise.all(warm.slice(0, warmup / 2).map((e) => store.recordInbound(parsedMessage(e.message))));
     await publish(warm.slice(warmup / 2));
     await readableTimes(doc, tableName, warm.slice(warmup / 2).map((e) => e.wamid), pollMs);
+    await settled();
     timings.clear();
     Object.assign(invocations, { count: 0, inFlight: 0, maxInFlight: 0 });
 
@@ -181,6 +191,8 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     const f0 = performance.now();
     const floorMs = await Promise.all(floorMessages.map(async (m) => (await store.recordInbound(m), performance.now() - f0)));
     const floorSeconds = (performance.now() - f0) / 1000;
+    // The floor's writes go on down the table's stream (events, webhooks): the burst starts once that is done.
+    await settled();
 
     // The burst: published to the event topic at once (PublishBatch, 10 a request, all requests at once).
     const burst = inboundEnvelopes(opts.messages, '1656');
@@ -210,6 +222,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     );
     if (notReadable) throw new Error(`${notReadable} burst messages seen in the table answer no 200 through the API`);
 
+    await settled();
     // Steady state: one message at a time, each published once the one before is readable; and
     // its floor, one `recordInbound` at a time. Interleaved, so drift of the machine falls on both.
     const steadyMs: number[] = [];
