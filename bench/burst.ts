@@ -164,7 +164,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     };
     /** Resolves once the stream poller and every queue's poller have been idle for 1.5 s. */
     const settled = async () => {
-      const state = () => JSON.stringify([runtime.streamPoller.counters, Object.values(runtime.pollers).map((p) => p.counters)]);
+      const state = () => JSON.stringify([runtime.streamPoller.counters, Object.values(runtime.pollers).map((p) => [p.counters.records, p.counters.deleted])]);
       for (let last = state(), since = Date.now(); Date.now() - since < 1500; ) {
         await new Promise((d) => setTimeout(d, 250));
         const now = state();
