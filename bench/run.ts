@@ -69,6 +69,16 @@ async function inChild<T>(module: string, exportName: string, options: unknown):
   }
 }
 
+/** An error and the chain of its causes, on one line. */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(' ← caused by ');
+}
+
 /** Runs one section, timed; a failure is recorded with its message and the run goes on. */
 async function section(name: string, run: () => Promise<void>): Promise<void> {
   if (only && !only.has(name)) return;
@@ -77,8 +87,9 @@ async function section(name: string, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (err) {
-    failed[name] = err instanceof Error ? err.message : String(err);
+    failed[name] = describe(err);
     console.error(`[bench] ${name}: FAILED: ${failed[name]}`);
+    if (err instanceof Error && err.stack) console.error(err.stack);
   } finally {
     sectionSeconds[name] = (performance.now() - t0) / 1000;
     console.log(`[bench] ${name}: ${sectionSeconds[name]!.toFixed(1)} s`);
