@@ -43,6 +43,11 @@ process.on('exit', () => {
   console.log(`results: ${writeResults(goals, { ...figures, sectionSeconds, failed, complete, minutes })}`);
 });
 
+// Stopped from outside (Ctrl-C, a time limit): exit normally, so the goals, the section times and
+// the results file still come out and the servers started here are stopped.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 /**
  * Runs `exportName` of `module` (a path under bench/) in a child process and answers its result:
  * a bench that starts a local runtime needs a process of its own (one runtime per process).
