@@ -61,8 +61,8 @@ async function cpuPerEvent(bodies: string[], run: (batch: string[]) => Promise<v
   return (cpuMicros() - t0) / bodies.length;
 }
 
-export async function benchInbound() {
-  const N = 2000;
+export async function benchInbound(opts: { events?: number } = {}) {
+  const N = 2 * Math.ceil((opts.events ?? 2000) / 2);
   const noop: EventStore = {
     recordInbound: async () => ({ inserted: true }),
     recordStatus: async () => {},
@@ -95,7 +95,7 @@ export async function benchInbound() {
     await ensureTable(client, tableName);
     counts.clear();
     const handler = makeHandler({ store: new DynamoDbStore(documentClient(client), tableName) });
-    const real = events(500);
+    const real = events(N / 4);
     const realBodies = [...real.inbound, ...real.statuses];
     const ddbUs = await cpuPerEvent(realBodies, async (batch) => void (await handler({ Records: batch.map((b) => sqsRecord(b)) }, context)));
     // The SDK's own share: as many requests as the handler made (counted above), as bare PutItems

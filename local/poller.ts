@@ -284,29 +284,39 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     if (failed) counters.handlerErrors++;
     counters.failures += records.length - ok.length;
 
-    for (let i = 0; i < ok.length; i += 10) {
-      const chunk = ok.slice(i, i + 10);
-      try {
-        counters.sqsRequests++;
-        const out = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-        counters.deleted += out.Successful?.length ?? 0;
-        for (const f of out.Failed ?? []) {
-          logger.warn('DeleteMessageBatch entry failed; the message will be delivered again', {
-            queue: spec.name,
-            code: f.Code,
-          });
-        }
-      } catch (err) {
-        logger.warn('DeleteMessageBatch failed; the messages will be delivered again', {
+    // The deletes of the batch's chunks go out at once, and the worker polls on meanwhile, as
+    // Lambda's pollers do: a batch's records are gone from the queue once its deletes land, and
+    // `stop()` waits for them.
+    for (let i = 0; i < ok.length; i += 10) track(deleteChunk(ok.slice(i, i + 10)));
+  }
+
+  const deletes = new Set<Promise<void>>();
+  function track(p: Promise<void>): void {
+    deletes.add(p);
+    void p.finally(() => deletes.delete(p));
+  }
+
+  async function deleteChunk(chunk: SQSRecord[]): Promise<void> {
+    try {
+      counters.sqsRequests++;
+      const out = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      counters.deleted += out.Successful?.length ?? 0;
+      for (const f of out.Failed ?? []) {
+        logger.warn('DeleteMessageBatch entry failed; the message will be delivered again', {
           queue: spec.name,
-          error: (err as Error).message,
+          code: f.Code,
         });
       }
+    } catch (err) {
+      logger.warn('DeleteMessageBatch failed; the messages will be delivered again', {
+        queue: spec.name,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -343,6 +353,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     async stop() {
       stopping.abort();
       await receiving;
+      await Promise.all([...deletes]);
     },
   };
 }
