@@ -1,7 +1,7 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -93,29 +93,29 @@ export class WhatsAppBackend extends Construct {
   /** Where events land that the inbound function could not process. */
   readonly inboundDeadLetterQueue: Queue;
   /** The function storing inbound messages, statuses and account events. */
-  readonly inboundFunction: NodejsFunction;
+  readonly inboundFunction: LambdaFunction;
   /** The queue of inbound media jobs (one per media message), fed by the inbound function. */
   readonly mediaQueue: Queue;
   /** Where media jobs land that the media function could not process. */
   readonly mediaDeadLetterQueue: Queue;
   /** The function copying inbound media from WhatsApp into the media bucket. */
-  readonly mediaFunction: NodejsFunction;
+  readonly mediaFunction: LambdaFunction;
   /** Domain events (CloudEvents) out to the business's own app; subscribe with a filter on `type`. */
   readonly eventsTopic: Topic;
   /** The function publishing the table's stream as domain events. */
-  readonly eventsFunction: NodejsFunction;
+  readonly eventsFunction: LambdaFunction;
   /** The queue between the events topic and the webhook delivery function. */
   readonly webhookDeliveryQueue: Queue;
   /** Where events land that the webhook delivery function could not process. */
   readonly webhookDeliveryDeadLetterQueue: Queue;
   /** The function delivering domain events to the registered webhooks. */
-  readonly webhooksFunction: NodejsFunction;
+  readonly webhooksFunction: LambdaFunction;
   /** The IAM-authorized REST API. */
   readonly api: RestApi;
   /** The invoke URL of the API's stage. */
   readonly apiUrl: string;
   /** The function behind every API route. */
-  readonly apiFunction: NodejsFunction;
+  readonly apiFunction: LambdaFunction;
   /** The bucket of inbound (`inbound/`) and outbound (`outbound/`) media. */
   readonly mediaBucket: Bucket;
   /** Where every alarm of the backend notifies (KMS-encrypted): subscribe people or tools to it. */
@@ -125,11 +125,11 @@ export class WhatsAppBackend extends Construct {
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
   /** The function sending broadcasts (one SQS job per recipient). */
-  readonly broadcastFunction: NodejsFunction;
+  readonly broadcastFunction: LambdaFunction;
   /** Where broadcast jobs land that could not be processed. */
   readonly broadcastDeadLetterQueue: Queue;
   /** The function syncing the WABA's template catalog (scheduled, and once per deploy); only with `wabaId`. */
-  readonly templateSyncFunction?: NodejsFunction;
+  readonly templateSyncFunction?: LambdaFunction;
   /** The AWS phone number ids the backend sends from. */
   readonly phoneNumberIds: readonly string[];
 

@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { StartingPosition, FilterCriteria, FilterRule, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -64,14 +63,14 @@ export interface DomainEventsProps {
 export class DomainEvents extends Construct {
   readonly topic: Topic;
   readonly topicKey: Key;
-  readonly eventsFunction: NodejsFunction;
+  readonly eventsFunction: LambdaFunction;
   /** Pointers (shard, sequence numbers) of stream batches given up after their retries. */
   readonly streamFailureQueue: Queue;
   readonly deliveryQueue: Queue;
   readonly deliveryDeadLetterQueue: Queue;
   readonly retryQueue: Queue;
   readonly retryDeadLetterQueue: Queue;
-  readonly webhooksFunction: NodejsFunction;
+  readonly webhooksFunction: LambdaFunction;
   readonly secretsKey: Key;
   private readonly retries: WorkQueue;
 

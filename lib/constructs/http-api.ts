@@ -13,7 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -125,7 +125,7 @@ export interface HttpApiProps extends HttpApiOptions {
  */
 export class HttpApi extends Construct {
   readonly api: RestApi;
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly accessLogGroup: LogGroup;
   readonly accessLogKey: Key;
 
