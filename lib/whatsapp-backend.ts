@@ -21,6 +21,7 @@ import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
 import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
+import { DATA_REMOVAL_POLICY, FEATURE_FLAGS } from './defaults.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
 export const PHONE_NUMBER_ID_PATTERN = /^phone-number-id-[0-9a-f]+$/;
@@ -135,13 +136,17 @@ export class WhatsAppBackend extends Construct {
 
   constructor(scope: Construct, id: string, props: WhatsAppBackendProps = {}) {
     super(scope, id);
+    // The flags the constructs rely on, where the embedding app has not chosen (lib/defaults.ts).
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+      if (this.node.tryGetContext(flag) === undefined) this.node.setContext(flag, value);
+    }
     const phoneNumberIds = [...(props.phoneNumberIds ?? [])];
     const invalid = phoneNumberIds.filter((p) => !Token.isUnresolved(p) && !PHONE_NUMBER_ID_PATTERN.test(p));
     if (invalid.length > 0) {
       throw new Error(`phoneNumberIds must look like phone-number-id-<hex>, got ${JSON.stringify(invalid)}`);
     }
     this.phoneNumberIds = phoneNumberIds;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
 
     const store = new MessageStore(this, 'MessageStore', {
       deletionProtection: props.deletionProtection,

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/metric-names.ts';
 import { LAMBDA_RUNTIME } from '../../shared/resource-spec.ts';
 import { ensureBundles } from '../bundling.ts';
+import { LOG_RETENTION } from '../defaults.ts';
 
 const RUNTIMES: Readonly<Record<number, Runtime>> = { 24: Runtime.NODEJS_24_X };
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
@@ -77,7 +78,7 @@ export class HandlerFunction extends Construct {
     }
 
     this.logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });

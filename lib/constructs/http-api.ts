@@ -21,6 +21,7 @@ import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 import { grantPhoneNumberActions } from './phone-numbers.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, LOG_RETENTION } from '../defaults.ts';
 
 /** API Gateway's REST integration timeout is 29 s; the function stops a little earlier. */
 const API_FUNCTION_TIMEOUT = Duration.seconds(28);
@@ -133,7 +134,7 @@ export class HttpApi extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const phoneNumberIds = [...(props.phoneNumberIds ?? [])];
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
     const metaApiVersion = props.metaApiVersion ?? 'v24.0';
     if (!/^v\d+\.\d+$/.test(metaApiVersion)) {
       throw new Error(`metaApiVersion must look like v<major>.<minor>, got "${metaApiVersion}"`);
@@ -160,7 +161,7 @@ export class HttpApi extends Construct {
 
     this.accessLogKey = new Key(this, 'AccessLogKey', {
       description: 'Encrypts the WhatsApp backend API access logs',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy,
     });
     this.accessLogKey.addToResourcePolicy(
@@ -193,7 +194,7 @@ export class HttpApi extends Construct {
     );
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       encryptionKey: this.accessLogKey,
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       removalPolicy,
     });
 
