@@ -63,16 +63,16 @@ goals.push(
 
 figures.cost = cost;
 
-// Bundles: size and cold load, SDK from the runtime (as deployed) and bundled.
+// Bundles: size and cold load (CPU time, Tracer loaded), SDK bundled (as deployed) and from the runtime.
 const bundles = await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) });
 console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
 console.table(
   Object.fromEntries(
-    bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold ms': Math.round(b.coldMs), 'x node -e 0': fmt(b.ratio) }]),
+    bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold cpu ms': Math.round(b.coldMs), 'wall ms': Math.round(b.wallMs), 'x node -e 0': fmt(b.ratio), deployed: b.deployed }]),
   ),
 );
 figures.bundles = bundles;
-for (const b of bundles.bundles.filter((x) => x.variant === 'sdk from the runtime')) {
+for (const b of bundles.bundles.filter((x) => x.deployed)) {
   goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB`, b.bytes / 1024, 500));
 }
 
