@@ -94,7 +94,7 @@ console.table({
   'inbound message (late, older than the latest)': inbound.requests.lateOlder,
 });
 console.log(`DynamoDB requests per event above, counted on the client.`);
-console.log(`Inbound bundle (esbuild, ESM, minified, @aws-sdk external): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
+console.log(`Inbound bundle (as deployed: esbuild, ESM, minified, SDK bundled): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
 
 const messages = Number(process.env.BENCH_E2E_MESSAGES ?? 1000);
 const e2e = await benchEndToEnd({ messages, perSecond: 10 });
