@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { build } from 'esbuild';
+import { esbuildOptions } from '../lib/bundling.ts';
 import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
 import { documentClient } from '../shared/adapters/aws-clients.ts';
 import type { EventStore } from '../shared/ports/event-store.ts';
@@ -133,17 +134,8 @@ export async function benchInbound(opts: { events?: number } = {}) {
     const lateReq = await perKind(late);
     client.destroy();
 
-    const bundle = await build({
-      entryPoints: ['lambdas/inbound/handler.ts'],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      external: ['@aws-sdk/*'],
-      write: false,
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-    });
+    // As deployed (lib/bundling.ts): the SDK bundled in.
+    const bundle = await build({ ...esbuildOptions('inbound', 'index.mjs'), write: false, logLevel: 'silent' });
     const bundleBytes = bundle.outputFiles[0]!.contents.byteLength;
 
     return {

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -21,6 +21,7 @@ import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WabaEventDestination } from './constructs/waba-event-destination.ts';
 import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
+import { DATA_REMOVAL_POLICY, FEATURE_FLAGS } from './defaults.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
 export const PHONE_NUMBER_ID_PATTERN = /^phone-number-id-[0-9a-f]+$/;
@@ -100,29 +101,29 @@ export class WhatsAppBackend extends Construct {
   /** Where events land that the inbound function could not process. */
   readonly inboundDeadLetterQueue: Queue;
   /** The function storing inbound messages, statuses and account events. */
-  readonly inboundFunction: NodejsFunction;
+  readonly inboundFunction: LambdaFunction;
   /** The queue of inbound media jobs (one per media message), fed by the inbound function. */
   readonly mediaQueue: Queue;
   /** Where media jobs land that the media function could not process. */
   readonly mediaDeadLetterQueue: Queue;
   /** The function copying inbound media from WhatsApp into the media bucket. */
-  readonly mediaFunction: NodejsFunction;
+  readonly mediaFunction: LambdaFunction;
   /** Domain events (CloudEvents) out to the business's own app; subscribe with a filter on `type`. */
   readonly eventsTopic: Topic;
   /** The function publishing the table's stream as domain events. */
-  readonly eventsFunction: NodejsFunction;
+  readonly eventsFunction: LambdaFunction;
   /** The queue between the events topic and the webhook delivery function. */
   readonly webhookDeliveryQueue: Queue;
   /** Where events land that the webhook delivery function could not process. */
   readonly webhookDeliveryDeadLetterQueue: Queue;
   /** The function delivering domain events to the registered webhooks. */
-  readonly webhooksFunction: NodejsFunction;
+  readonly webhooksFunction: LambdaFunction;
   /** The IAM-authorized REST API. */
   readonly api: RestApi;
   /** The invoke URL of the API's stage. */
   readonly apiUrl: string;
   /** The function behind every API route. */
-  readonly apiFunction: NodejsFunction;
+  readonly apiFunction: LambdaFunction;
   /** The bucket of inbound (`inbound/`) and outbound (`outbound/`) media. */
   readonly mediaBucket: Bucket;
   /** Where every alarm of the backend notifies (KMS-encrypted): subscribe people or tools to it. */
@@ -132,23 +133,27 @@ export class WhatsAppBackend extends Construct {
   /** The AWS WABA id whose event destination this backend manages, if any. */
   readonly wabaId?: string;
   /** The function sending broadcasts (one SQS job per recipient). */
-  readonly broadcastFunction: NodejsFunction;
+  readonly broadcastFunction: LambdaFunction;
   /** Where broadcast jobs land that could not be processed. */
   readonly broadcastDeadLetterQueue: Queue;
   /** The function syncing the WABA's template catalog (scheduled, and once per deploy); only with `wabaId`. */
-  readonly templateSyncFunction?: NodejsFunction;
+  readonly templateSyncFunction?: LambdaFunction;
   /** The AWS phone number ids the backend sends from. */
   readonly phoneNumberIds: readonly string[];
 
   constructor(scope: Construct, id: string, props: WhatsAppBackendProps = {}) {
     super(scope, id);
+    // The flags the constructs rely on, where the embedding app has not chosen (lib/defaults.ts).
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+      if (this.node.tryGetContext(flag) === undefined) this.node.setContext(flag, value);
+    }
     const phoneNumberIds = [...(props.phoneNumberIds ?? [])];
     const invalid = phoneNumberIds.filter((p) => !Token.isUnresolved(p) && !PHONE_NUMBER_ID_PATTERN.test(p));
     if (invalid.length > 0) {
       throw new Error(`phoneNumberIds must look like phone-number-id-<hex>, got ${JSON.stringify(invalid)}`);
     }
     this.phoneNumberIds = phoneNumberIds;
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
 
     const store = new MessageStore(this, 'MessageStore', {
       deletionProtection: props.deletionProtection,

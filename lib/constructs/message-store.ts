@@ -4,6 +4,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV, TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, TABLE_DELETION_PROTECTION } from '../defaults.ts';
 
 /**
  * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and
@@ -76,7 +77,7 @@ export class MessageStore extends Construct {
 
   constructor(scope: Construct, id: string, props: MessageStoreProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
     this.retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
     if (!Number.isInteger(this.retentionDays) || this.retentionDays < 1) {
       throw new Error(`retentionDays must be a whole number of days >= 1, got ${this.retentionDays}`);
@@ -84,7 +85,7 @@ export class MessageStore extends Construct {
 
     this.key = new Key(this, 'Key', {
       description: 'Encrypts the WhatsApp backend message table',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy,
     });
 
@@ -98,7 +99,7 @@ export class MessageStore extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
-      deletionProtection: props.deletionProtection ?? true,
+      deletionProtection: props.deletionProtection ?? TABLE_DELETION_PROTECTION,
       removalPolicy,
       // The source of the domain events (see DomainEvents).
       stream: StreamViewType[TABLE_STREAM_VIEW],
