@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The packed construct's test runs in `npm run test:bundled` (vitest.package.config.ts).
+    exclude: ['test/package/**', '**/node_modules/**'],
     globalSetup: ['test/setup/global.ts'],
     testTimeout: 90_000,
     hookTimeout: 120_000,

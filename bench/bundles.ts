@@ -1,71 +1,81 @@
 /**
- * Every function's bundle, built as the stack builds it (ESM, minified, Node 24, the SDK left to the
- * runtime), and again with the SDK bundled in (tree-shaken): size, and cold load time against
- * `node -e 0` (the median of several fresh processes that import the bundle; handlers wire their
- * clients on first use, so this is the module's own start-up).
+ * Every function's bundle, built with the stack's options (lib/bundling.ts: ESM, minified, Node 24,
+ * the SDK bundled in), and again with the SDK left to the runtime: size, and cold load against
+ * `node -e 0` (the median of several fresh processes that import the bundle, with Powertools Tracer
+ * loaded as in Lambda; handlers wire their clients on first use, so this is the module's own
+ * start-up). Each process reports its own CPU time (user + system): on a shared machine that is far
+ * steadier than wall time, which is reported beside it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { LAMBDA_RUNTIME } from '../shared/resource-spec.ts';
+import { esbuildOptions, EXTERNAL_MODULES, FUNCTION_HANDLERS } from '../lib/bundling.ts';
 
-const BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+/** Prints the process's CPU time as its last line. */
+const PRINT_CPU = 'process.stdout.write("\\n" + JSON.stringify(process.cpuUsage()))';
+/** As in Lambda: the tracer is loaded (tracing.ts loads it where traces are sent), logs silent. */
+const ENV = { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'true', AWS_REGION: process.env.AWS_REGION ?? 'us-east-1' };
 
-/** Median wall time of `runs` fresh `node` processes with these arguments, in ms. */
-function medianMs(args: string[], runs: number): number {
-  const times: number[] = [];
+/** Medians over `runs` fresh `node` processes with these arguments: CPU and wall time, in ms. */
+function medians(args: string[], runs: number): { cpuMs: number; wallMs: number } {
+  const cpu: number[] = [];
+  const wall: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' } });
-    times.push(performance.now() - t0);
+    const out = execFileSync(process.execPath, args, { env: ENV }).toString();
+    wall.push(performance.now() - t0);
+    const usage = JSON.parse(out.trim().split('\n').pop()!) as { user: number; system: number };
+    cpu.push((usage.user + usage.system) / 1000);
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+  return { cpuMs: median(cpu), wallMs: median(wall) };
 }
+
+export type BundleVariant = 'sdk bundled' | 'sdk from the runtime';
 
 export interface BundleFigures {
   name: string;
-  variant: 'sdk from the runtime' | 'sdk bundled';
+  variant: BundleVariant;
+  /** Whether this is how the stack builds it (lib/bundling.ts). */
+  deployed: boolean;
   bytes: number;
+  /** CPU time of a process that imports the bundle. */
   coldMs: number;
-  /** Cold load over `node -e 0`, measured in the same stretch. */
+  wallMs: number;
+  /** CPU time over that of `node -e 0`, measured right before. */
   ratio: number;
 }
 
 export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[] }> {
+  // Inside the repository, so that the runtime variant finds @aws-sdk/* in node_modules.
   const out = resolve('.local/bench-bundles');
   rmSync(out, { recursive: true, force: true });
-  const names = readdirSync('lambdas').filter((d) => statSync(join('lambdas', d)).isDirectory());
   const bundles: BundleFigures[] = [];
   let nodeMs = 0;
-  for (const name of names) {
-    for (const variant of ['sdk from the runtime', 'sdk bundled'] as const) {
-      const dir = join(out, `${name}-${variant === 'sdk bundled' ? 'bundled' : 'runtime'}`);
-      mkdirSync(dir, { recursive: true });
-      const file = join(dir, 'index.mjs');
-      await build({
-        entryPoints: [join('lambdas', name, 'handler.ts')],
-        outfile: file,
-        bundle: true,
-        minify: true,
-        format: 'esm',
-        platform: 'node',
-        target: `node${LAMBDA_RUNTIME.nodeMajor}`,
-        mainFields: ['module', 'main'],
-        external: variant === 'sdk bundled' ? [] : ['@aws-sdk/*'],
-        banner: { js: BANNER },
-        logLevel: 'silent',
-      });
+  const deployedVariant: BundleVariant = EXTERNAL_MODULES.includes('@aws-sdk/*') ? 'sdk from the runtime' : 'sdk bundled';
+  for (const name of FUNCTION_HANDLERS) {
+    for (const variant of ['sdk bundled', 'sdk from the runtime'] as const) {
+      const file = join(out, `${name}-${variant === 'sdk bundled' ? 'bundled' : 'runtime'}`, 'index.mjs');
+      await build({ ...esbuildOptions(name, file, { external: variant === 'sdk bundled' ? [] : ['@aws-sdk/*'] }), logLevel: 'silent' });
       // `node -e 0` measured right before each bundle, so both see the same load on the machine.
-      const base = medianMs(['-e', '0'], opts.runs);
-      const coldMs = medianMs(['--input-type=module', '-e', `await import(${JSON.stringify(file)})`], opts.runs);
-      nodeMs = Math.max(nodeMs, base);
-      bundles.push({ name, variant, bytes: statSync(file).size, coldMs, ratio: coldMs / base });
+      const base = medians(['-e', PRINT_CPU], opts.runs);
+      const cold = medians(['--input-type=module', '-e', `await import(${JSON.stringify(file)}); ${PRINT_CPU}`], opts.runs);
+      nodeMs = Math.max(nodeMs, base.cpuMs);
+      bundles.push({
+        name,
+        variant,
+        deployed: variant === deployedVariant,
+        bytes: statSync(file).size,
+        coldMs: cold.cpuMs,
+        wallMs: cold.wallMs,
+        ratio: cold.cpuMs / base.cpuMs,
+      });
     }
   }
   return { nodeMs, bundles };
 }
 
 if (import.meta.main) {
-  console.table((await benchBundles({ runs: 5 })).bundles);
+  console.table((await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) })).bundles);
 }

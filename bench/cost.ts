@@ -17,8 +17,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../shared/adapters/aws-clients.ts';
 import { DynamoDbOutbound } from '../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../shared/adapters/dynamodb-queries.ts';
@@ -37,9 +37,17 @@ import { startPoller, type Poller, type SqsHandler } from '../local/poller.ts';
 import { defaultResourceNames, provision } from '../local/provision.ts';
 import { startAwsEmulator, startDynamoDb } from '../local/servers.ts';
 import { startStreamPoller, type StreamHandler } from '../local/stream-poller.ts';
-import { INBOUND_QUEUE, LAMBDA_RUNTIME, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE } from '../shared/resource-spec.ts';
+import {
+  DEFAULT_RETENTION_DAYS,
+  INBOUND_QUEUE,
+  LAMBDA_RUNTIME,
+  TABLE_INDEXES,
+  WEBHOOK_DELIVERY_QUEUE,
+  WEBHOOK_RETRY_QUEUE,
+} from '../shared/resource-spec.ts';
 import { entryOf, eumFixture, snsNotification, withEntry } from '../test/support/events.ts';
-import { metered, newMeter, requestsOf, since, snapshot, type Meter } from './meter.ts';
+import { atMost, type Goal } from './goals.ts';
+import { itemBytes, metered, newMeter, requestsOf, since, snapshot, type Meter } from './meter.ts';
 import prices from './prices.json' with { type: 'json' };
 
 const REGION = 'us-east-1';
@@ -83,6 +91,50 @@ export interface KindCost {
   costWithLocalDurationPerMillion: number;
   /** Requests by `<service> <command>`, whole run of this kind (for the JSON). */
   detail: Record<string, number>;
+  /** Write units per event by where they went (`table`, `GSI1`, `GSI2`, `refused`) and by function. */
+  wcuBy: Record<string, number>;
+  wcuByFunction: Record<string, number>;
+  /** `costPerMillion` by what it pays for: what dominates. */
+  costBy: { writeUnits: number; readUnits: number; lambdaRequests: number; snsPublishes: number; sqsRequests: number };
+  /** What the kind adds to the table's storage (items and their index copies), measured by a Scan. */
+  storage: Storage;
+}
+
+/**
+ * Storage an event leaves in the table, as DynamoDB bills it: each item's bytes plus 100 bytes of
+ * overhead, once for the table and once for each index it has keys in (the indexes project every
+ * attribute). Priced with point-in-time recovery (billed on the same size), per million events a
+ * month, and over the whole retention (`DEFAULT_RETENTION_DAYS`).
+ */
+export interface Storage {
+  bytesPerEvent: number;
+  usdPerMillionPerMonth: number;
+  retentionDays: number;
+  usdPerMillionOverRetention: number;
+}
+
+const DAYS_PER_MONTH = 365.25 / 12;
+
+/** The table's billed bytes (see `Storage`), from a Scan (not metered: the bench's own reading). */
+async function tableBytes(dynamodb: DynamoDBClient, table: string): Promise<number> {
+  const doc = documentClient(dynamodb);
+  let bytes = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of out.Items ?? []) {
+      const copies = 1 + TABLE_INDEXES.filter((i) => item[i.partitionKey] !== undefined).length;
+      bytes += copies * (itemBytes(item) + 100);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return bytes;
+}
+
+export function storageCost(bytesPerEvent: number, retentionDays = DEFAULT_RETENTION_DAYS): Storage {
+  const gbMonth = (bytesPerEvent * 1e6) / 2 ** 30;
+  const usdPerMillionPerMonth = gbMonth * (prices.dynamodb.storageGbMonth + prices.dynamodb.pointInTimeRecoveryGbMonth);
+  return { bytesPerEvent, usdPerMillionPerMonth, retentionDays, usdPerMillionOverRetention: usdPerMillionPerMonth * (retentionDays / DAYS_PER_MONTH) };
 }
 
 const perMillion = (c: { wcu: number; rcu: number; gbSeconds: number; lambdaRequests: number; snsPublishes: number; sqsRequests: number }) =>
@@ -193,8 +245,21 @@ export async function benchCost(opts: { perKind: number }) {
   });
   const pollers: Poller[] = [inboundPoller, webhookPoller];
 
+  const queueUrls = [resources.queues[INBOUND_QUEUE.name]!.url, resources.queues[WEBHOOK_DELIVERY_QUEUE.name]!.url];
+  /** No message waiting or in flight in the pipeline's queues (asked with the plain client: not metered). */
+  const queuesEmpty = async () => {
+    for (const QueueUrl of queueUrls) {
+      const { Attributes: a = {} } = await sqsPlain.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      if (Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) > 0) return false;
+    }
+    return true;
+  };
+
   /** Publishes the envelopes as End User Messaging Social does, and waits until every stage is quiet. */
   async function run(kind: string, bodies: string[]): Promise<KindCost> {
+    const bytesBefore = await tableBytes(dynamodb, table);
     const before = {
       meters: Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, snapshot(m)])) as Record<keyof typeof meters, Meter>,
       fns: structuredClone(fns),
@@ -213,7 +278,9 @@ export async function benchCost(opts: { perKind: number }) {
     for (let last = '', quietSince = performance.now(); ; await new Promise((r) => setTimeout(r, 100))) {
       const now = state();
       if (now !== last) [last, quietSince] = [now, performance.now()];
-      else if (inboundPoller.counters.deleted - before.deleted >= bodies.length && performance.now() - quietSince > 2500) break;
+      // Quiet, and nothing left in a queue: a message a loaded machine failed comes back after its
+      // visibility timeout, and its writes belong to this kind, not to the next.
+      else if (inboundPoller.counters.deleted - before.deleted >= bodies.length && performance.now() - quietSince > 2500 && (await queuesEmpty())) break;
     }
     const n = bodies.length;
     const d = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, since(m, before.meters[k as keyof typeof meters])])) as Record<keyof typeof meters, Meter>;
@@ -233,6 +300,15 @@ export async function benchCost(opts: { perKind: number }) {
     const lambdaRequests = Object.values(invocations).reduce((a, b) => a + b, 0);
     const detail: Record<string, number> = { 'SQS ReceiveMessage+DeleteMessageBatch (pollers)': pollerSqs };
     for (const m of all) for (const [k, v] of m.requests) detail[k] = (detail[k] ?? 0) + v;
+    const wcuBy: Record<string, number> = {};
+    for (const m of all) for (const [k, v] of m.wcuBy) wcuBy[k] = (wcuBy[k] ?? 0) + v / n;
+    const costBy = {
+      writeUnits: 1e6 * wcu * prices.dynamodb.writeRequestUnit,
+      readUnits: 1e6 * rcu * prices.dynamodb.readRequestUnit,
+      lambdaRequests: 1e6 * lambdaRequests * prices.lambda.request,
+      snsPublishes: 1e6 * requests.SNS * prices.sns.publish,
+      sqsRequests: 1e6 * requests.SQS * prices.sqs.request,
+    };
     return {
       kind,
       events: n,
@@ -245,6 +321,10 @@ export async function benchCost(opts: { perKind: number }) {
       costPerMillion: perMillion({ wcu, rcu, gbSeconds: 0, lambdaRequests, snsPublishes: requests.SNS, sqsRequests: requests.SQS }),
       costWithLocalDurationPerMillion: perMillion({ wcu, rcu, gbSeconds, lambdaRequests, snsPublishes: requests.SNS, sqsRequests: requests.SQS }),
       detail,
+      wcuBy,
+      wcuByFunction: Object.fromEntries(Object.entries(d).map(([k, m]) => [k, m.wcu / n])),
+      costBy,
+      storage: storageCost(Math.max(0, (await tableBytes(dynamodb, table)) - bytesBefore) / n),
     };
   }
 
@@ -263,23 +343,27 @@ export async function benchCost(opts: { perKind: number }) {
     if (sample.kind !== 'ok') throw new Error(sample.reason);
     const pn = sample.parsed.messages[0]!.business.phoneNumberId;
     const ids = Array.from({ length: n }, () => `msg_${randomUUID().replaceAll('-', '')}`);
-    await Promise.all(
-      ids.map(async (id, i) => {
-        const r = {
-          id,
-          phoneNumberId: pn,
-          contactId: contact(i),
-          contact: { waId: contact(i) },
-          type: 'text',
-          content: { body: `reply ${i}` },
-          timestampMs: (t0 + 20_000 + i) * 1000,
-          requestHash: 'h',
-          attemptId: randomUUID(),
-        };
-        await outbound.begin(r, Date.now());
-        await outbound.markSent(r, `aws-${id}`, Date.now());
-      }),
-    );
+    // Ten at a time: DynamoDB Local times out transactions waiting for its locks on a loaded machine.
+    for (let from = 0; from < n; from += 10) {
+      await Promise.all(
+        ids.slice(from, from + 10).map(async (id, j) => {
+          const i = from + j;
+          const r = {
+            id,
+            phoneNumberId: pn,
+            contactId: contact(i),
+            contact: { waId: contact(i) },
+            type: 'text',
+            content: { body: `reply ${i}` },
+            timestampMs: (t0 + 20_000 + i) * 1000,
+            requestHash: 'h',
+            attemptId: randomUUID(),
+          };
+          await outbound.begin(r, Date.now());
+          await outbound.markSent(r, `aws-${id}`, Date.now());
+        }),
+      );
+    }
     kinds.push(await run('status (sent, delivered, read)', statusBodies(ids, contact, t0 + 20_000)));
     return { kinds, naive: await naive(ddb.endpoint, table, inboundBodies(n, contact, t0 + 30_000)) };
   } finally {
@@ -310,8 +394,88 @@ async function naive(endpoint: string, table: string, bodies: string[]) {
   return { wcu, gbSeconds, costPerMillion: naiveCost(0), costWithLocalDurationPerMillion: naiveCost(gbSeconds) };
 }
 
+export type CostBench = Awaited<ReturnType<typeof benchCost>>;
+
+const fmt = (n: number, d = 2) => n.toFixed(d);
+
+/** The cost tables: per kind, then where each kind's units and dollars go. */
+export function printCost(cost: CostBench): void {
+  console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured; USD without duration) ==');
+  console.table(
+    Object.fromEntries(
+      cost.kinds.map((k) => [
+        k.kind,
+        {
+          'WCU/event': fmt(k.wcu),
+          'of them refused (billed)': fmt(k.failedWcu),
+          'RCU/event': fmt(k.rcu),
+          'DynamoDB req': fmt(k.requests.DynamoDB),
+          'SNS req': fmt(k.requests.SNS),
+          'SQS req': fmt(k.requests.SQS),
+          'invocations': fmt(Object.values(k.invocations).reduce((a, b) => a + b, 0), 3),
+          'USD per million': fmt(k.costPerMillion),
+          'x naive': fmt(k.costPerMillion / cost.naive.costPerMillion),
+          'with local duration, x naive': fmt(k.costWithLocalDurationPerMillion / cost.naive.costWithLocalDurationPerMillion),
+        },
+      ]),
+    ),
+  );
+  console.log(
+    `naive design (SNS → a function per event → one PutItem): ${fmt(cost.naive.wcu)} WCU, ${fmt(cost.naive.costPerMillion)} USD per million events`,
+  );
+  console.log('\n== Where each kind\'s write units go (per event) and what its cost pays for (USD per million events) ==');
+  console.table(
+    Object.fromEntries(
+      cost.kinds.map((k) => [
+        k.kind,
+        {
+          ...Object.fromEntries(Object.entries(k.wcuBy).map(([where, v]) => [`WCU ${where}`, fmt(v)])),
+          ...Object.fromEntries(Object.entries(k.wcuByFunction).map(([fn, v]) => [`WCU by ${fn}`, fmt(v)])),
+          ...Object.fromEntries(Object.entries(k.costBy).map(([what, v]) => [`USD ${what}`, fmt(v)])),
+        },
+      ]),
+    ),
+  );
+  console.log(`\n== Storage left per event (items + index copies, +100 B each), with point-in-time recovery ==`);
+  console.table(
+    Object.fromEntries(
+      cost.kinds.map((k) => [
+        k.kind,
+        {
+          'bytes/event': Math.round(k.storage.bytesPerEvent),
+          'USD per million events, a month': fmt(k.storage.usdPerMillionPerMonth, 3),
+          [`USD per million events over ${k.storage.retentionDays} days`]: fmt(k.storage.usdPerMillionOverRetention, 3),
+        },
+      ]),
+    ),
+  );
+}
+
+/** The cost goals of issue 14 from a cost run. */
+export function costGoals(cost: CostBench): Goal[] {
+  const kind = (prefix: string) => cost.kinds.find((k) => k.kind.startsWith(prefix))!;
+  const newConv = kind('inbound message, new');
+  const existing = kind('inbound message, existing');
+  const redelivered = kind('inbound message, redelivered');
+  const status = kind('status');
+  return [
+    atMost('write units per inbound message (new conversation)', newConv.wcu, 4),
+    atMost('write units per inbound message (existing conversation)', existing.wcu, 4),
+    atMost('write units per status', status.wcu, 1),
+    atMost('write units per redelivered message', redelivered.wcu, 1),
+    atMost('cost per million inbound messages / naive', (newConv.costPerMillion + existing.costPerMillion) / 2 / cost.naive.costPerMillion, 2),
+    atMost('cost per million statuses / naive', status.costPerMillion / cost.naive.costPerMillion, 1.5),
+  ];
+}
+
+// `npm run bench:cost`: the cost section alone (BENCH_COST_EVENTS events per kind), its goals and
+// its results file.
 if (import.meta.main) {
-  const r = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 300) });
-  console.log(JSON.stringify(r, null, 2));
+  const { printGoals, writeResults } = await import('./goals.ts');
+  const cost = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 200) });
+  printCost(cost);
+  const goals = costGoals(cost);
+  printGoals(goals);
+  console.log(`results: ${writeResults(goals, { cost, complete: true, section: 'cost' })}`);
   process.exit(0);
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { build } from 'esbuild';
+import { esbuildOptions } from '../lib/bundling.ts';
 import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
 import { documentClient } from '../shared/adapters/aws-clients.ts';
 import type { EventStore } from '../shared/ports/event-store.ts';
@@ -61,8 +62,8 @@ async function cpuPerEvent(bodies: string[], run: (batch: string[]) => Promise<v
   return (cpuMicros() - t0) / bodies.length;
 }
 
-export async function benchInbound() {
-  const N = 2000;
+export async function benchInbound(opts: { events?: number } = {}) {
+  const N = 2 * Math.ceil((opts.events ?? 2000) / 2);
   const noop: EventStore = {
     recordInbound: async () => ({ inserted: true }),
     recordStatus: async () => {},
@@ -95,7 +96,7 @@ export async function benchInbound() {
     await ensureTable(client, tableName);
     counts.clear();
     const handler = makeHandler({ store: new DynamoDbStore(documentClient(client), tableName) });
-    const real = events(500);
+    const real = events(N / 4);
     const realBodies = [...real.inbound, ...real.statuses];
     const ddbUs = await cpuPerEvent(realBodies, async (batch) => void (await handler({ Records: batch.map((b) => sqsRecord(b)) }, context)));
     // The SDK's own share: as many requests as the handler made (counted above), as bare PutItems
@@ -133,17 +134,8 @@ export async function benchInbound() {
     const lateReq = await perKind(late);
     client.destroy();
 
-    const bundle = await build({
-      entryPoints: ['lambdas/inbound/handler.ts'],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      external: ['@aws-sdk/*'],
-      write: false,
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-    });
+    // As deployed (lib/bundling.ts): the SDK bundled in.
+    const bundle = await build({ ...esbuildOptions('inbound', 'index.mjs'), write: false, logLevel: 'silent' });
     const bundleBytes = bundle.outputFiles[0]!.contents.byteLength;
 
     return {

@@ -276,7 +276,8 @@ function generate(spec: FileSpec): Buffer {
   return Buffer.concat([head, randomBytes(spec.bytes - head.length)]);
 }
 
-export async function benchMedia(): Promise<MediaBenchRow[]> {
+/** `maxMb`: files larger than this are left out (the 250 MB plateau check is the longest part). */
+export async function benchMedia(opts: { maxMb?: number } = {}): Promise<MediaBenchRow[]> {
   const { startAwsEmulator, startDynamoDb } = await import('../local/servers.ts');
   const { ensureTable } = await import('../local/provision.ts');
   const { createSandbox, loadSandboxConfig } = await import('../local/sandbox/index.ts');
@@ -339,7 +340,7 @@ export async function benchMedia(): Promise<MediaBenchRow[]> {
 
   const rows: MediaBenchRow[] = [];
   try {
-    for (const spec of FILES) {
+    for (const spec of FILES.filter((f) => f.bytes <= (opts.maxMb ?? Infinity) * MB)) {
       const bytes = generate(spec);
       const base = { tableName, bucket, awsEndpoint: aws.endpoint, dynamodbEndpoint: dynamo.endpoint, sandboxUrl: server.url };
       const warmup = { job: (await prepare(spec, generate({ ...spec, bytes: 100 * 1024 }))).job };

@@ -14,19 +14,48 @@ export interface Meter {
   rcu: number;
   /** Of `wcu`: units of refused writes, counted by hand. */
   failedWcu: number;
+  /** `wcu` by where DynamoDB spent it: `table`, each index by name, `refused` (counted by hand). */
+  wcuBy: Map<string, number>;
 }
 
-export const newMeter = (): Meter => ({ requests: new Map(), wcu: 0, rcu: 0, failedWcu: 0 });
+export const newMeter = (): Meter => ({ requests: new Map(), wcu: 0, rcu: 0, failedWcu: 0, wcuBy: new Map() });
 
 export function snapshot(m: Meter): Meter {
-  return { requests: new Map(m.requests), wcu: m.wcu, rcu: m.rcu, failedWcu: m.failedWcu };
+  return { requests: new Map(m.requests), wcu: m.wcu, rcu: m.rcu, failedWcu: m.failedWcu, wcuBy: new Map(m.wcuBy) };
 }
+
+const minus = (now: Map<string, number>, before: Map<string, number>) => {
+  const out = new Map<string, number>();
+  for (const [k, v] of now) if (v - (before.get(k) ?? 0) > 0) out.set(k, v - (before.get(k) ?? 0));
+  return out;
+};
 
 /** What happened between two snapshots. */
 export function since(now: Meter, before: Meter): Meter {
-  const requests = new Map<string, number>();
-  for (const [k, v] of now.requests) if (v - (before.requests.get(k) ?? 0) > 0) requests.set(k, v - (before.requests.get(k) ?? 0));
-  return { requests, wcu: now.wcu - before.wcu, rcu: now.rcu - before.rcu, failedWcu: now.failedWcu - before.failedWcu };
+  return {
+    requests: minus(now.requests, before.requests),
+    wcu: now.wcu - before.wcu,
+    rcu: now.rcu - before.rcu,
+    failedWcu: now.failedWcu - before.failedWcu,
+    wcuBy: minus(now.wcuBy, before.wcuBy),
+  };
+}
+
+const add = (m: Map<string, number>, k: string, v: number) => v && m.set(k, (m.get(k) ?? 0) + v);
+
+/** Write units of an answer by table and index (an answer that gives only the total counts as `table`). */
+function writeUnitsBy(c: ConsumedCapacity | ConsumedCapacity[] | undefined, into: Map<string, number>): void {
+  for (const x of Array.isArray(c) ? c : c ? [c] : []) {
+    const indexes = Object.entries(x.GlobalSecondaryIndexes ?? {});
+    const table = x.Table?.WriteCapacityUnits ?? x.Table?.CapacityUnits ?? 0;
+    const parts = table + indexes.reduce((a, [, i]) => a + (i.WriteCapacityUnits ?? i.CapacityUnits ?? 0), 0);
+    if (!parts) {
+      add(into, 'table', x.WriteCapacityUnits ?? x.CapacityUnits ?? 0);
+      continue;
+    }
+    add(into, 'table', table);
+    for (const [name, i] of indexes) add(into, name, i.WriteCapacityUnits ?? i.CapacityUnits ?? 0);
+  }
 }
 
 /** Requests of one service in a meter. */
@@ -82,13 +111,16 @@ export function metered<C extends { middlewareStack: unknown; config: unknown }>
       try {
         const out = await next(args);
         const consumed = out.output?.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined;
-        if (WRITES.has(command)) m.wcu += sum(consumed, 'WriteCapacityUnits');
-        else m.rcu += sum(consumed, 'ReadCapacityUnits');
+        if (WRITES.has(command)) {
+          m.wcu += sum(consumed, 'WriteCapacityUnits');
+          writeUnitsBy(consumed, m.wcuBy);
+        } else m.rcu += sum(consumed, 'ReadCapacityUnits');
         return out;
       } catch (err) {
         const billed = billedForRefusal(command, args.input, err as never);
         m.wcu += billed;
         m.failedWcu += billed;
+        add(m.wcuBy, 'refused', billed);
         throw err;
       }
     },

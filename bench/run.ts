@@ -1,140 +1,231 @@
 /**
  * `npm run bench`: every benchmark of the project, measured in one run on this machine.
  * Ratios are measured side by side; absolute times vary with the machine and its load.
+ *
+ * Each section's size is an environment variable (defaults keep the whole run under 20 minutes on
+ * a loaded two-core machine); each section is timed, and one that fails is reported by name with
+ * its error while the others still run.
  */
 import { benchBundles } from './bundles.ts';
-import { benchCost } from './cost.ts';
-import { benchEndToEnd } from './e2e.ts';
+import { printBurstBench, type benchBurst } from './burst.ts';
+import { benchCost, costGoals, printCost } from './cost.ts';
+import type { benchEndToEnd } from './e2e.ts';
+import type { benchFastClient } from './fast-client.ts';
 import { atMost, printGoals, writeResults, type Goal } from './goals.ts';
 import { benchInbound } from './inbound.ts';
 import { benchMedia, printMediaBench } from './media.ts';
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
+/** A section's size from the environment, or its default. */
+const knob = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a count`);
+  return n;
+};
 const startedAt = performance.now();
 const goals: Goal[] = [];
 const figures: Record<string, unknown> = {};
+const sectionSeconds: Record<string, number> = {};
+const failed: Record<string, string> = {};
+/** The sections to run (`BENCH_ONLY=burst,e2e`); all of them by default. */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((x) => x.trim())) : undefined;
 let complete = false;
 // The goal table and the results file come out however the run ends: a later section that fails
 // (a loaded machine) leaves the figures measured so far, marked incomplete.
 process.on('exit', () => {
   printGoals(goals);
+  console.log('\n== Sections (seconds) ==');
+  console.table(Object.fromEntries(Object.entries(sectionSeconds).map(([k, v]) => [k, { seconds: Number(v.toFixed(1)), ...(failed[k] && { failed: failed[k] }) }])));
   const minutes = Number(((performance.now() - startedAt) / 60_000).toFixed(1));
-  console.log(`results: ${writeResults(goals, { ...figures, complete, minutes })}`);
+  console.log(`total: ${minutes} min`);
+  console.log(`results: ${writeResults(goals, { ...figures, sectionSeconds, failed, complete, minutes })}`);
 });
 
-// What an event costs: write units, requests by service, invocations, cost per million.
-const cost = await benchCost({ perKind: Number(process.env.BENCH_COST_EVENTS ?? 200) });
-console.log('\n== Cost per event (the whole pipeline: inbound, the stream, events, webhook delivery; measured; USD without duration) ==');
-console.table(
-  Object.fromEntries(
-    cost.kinds.map((k) => [
-      k.kind,
-      {
-        'WCU/event': fmt(k.wcu),
-        'of them refused (billed)': fmt(k.failedWcu),
-        'RCU/event': fmt(k.rcu),
-        'DynamoDB req': fmt(k.requests.DynamoDB),
-        'SNS req': fmt(k.requests.SNS),
-        'SQS req': fmt(k.requests.SQS),
-        'invocations': fmt(Object.values(k.invocations).reduce((a, b) => a + b, 0), 3),
-        'USD per million': fmt(k.costPerMillion),
-        'x naive': fmt(k.costPerMillion / cost.naive.costPerMillion),
-        'with local duration, x naive': fmt(k.costWithLocalDurationPerMillion / cost.naive.costWithLocalDurationPerMillion),
-      },
-    ]),
-  ),
-);
-console.log(
-  `naive design (SNS → a function per event → one PutItem): ${fmt(cost.naive.wcu)} WCU, ${fmt(cost.naive.costPerMillion)} USD per million events`,
-);
-const kind = (prefix: string) => cost.kinds.find((k) => k.kind.startsWith(prefix))!;
-const newConv = kind('inbound message, new');
-const existing = kind('inbound message, existing');
-const redelivered = kind('inbound message, redelivered');
-const status = kind('status');
-goals.push(
-  atMost('write units per inbound message (new conversation)', newConv.wcu, 4),
-  atMost('write units per inbound message (existing conversation)', existing.wcu, 4),
-  atMost('write units per status', status.wcu, 1),
-  atMost('write units per redelivered message', redelivered.wcu, 1),
-  atMost('cost per million inbound messages / naive', ((newConv.costPerMillion + existing.costPerMillion) / 2) / cost.naive.costPerMillion, 2),
-  atMost('cost per million statuses / naive', status.costPerMillion / cost.naive.costPerMillion, 1.5),
-);
+// Stopped from outside (Ctrl-C, a time limit): exit normally, so the goals, the section times and
+// the results file still come out and the servers started here are stopped.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 
-figures.cost = cost;
-
-// Bundles: size and cold load, SDK from the runtime (as deployed) and bundled.
-const bundles = await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) });
-console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
-console.table(
-  Object.fromEntries(
-    bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold ms': Math.round(b.coldMs), 'x node -e 0': fmt(b.ratio) }]),
-  ),
-);
-figures.bundles = bundles;
-for (const b of bundles.bundles.filter((x) => x.variant === 'sdk from the runtime')) {
-  goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB`, b.bytes / 1024, 500));
+/**
+ * Runs `exportName` of `module` (a path under bench/) in a child process and answers its result:
+ * a bench that starts a local runtime needs a process of its own (one runtime per process).
+ */
+async function inChild<T>(module: string, exportName: string, options: unknown): Promise<T> {
+  const { execFile } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'wb-bench-child-'));
+  const file = join(dir, 'result.json');
+  const here = (p: string) => new URL(p, import.meta.url).pathname;
+  try {
+    await new Promise<void>((done, fail) => {
+      const child = execFile(process.execPath, [here('./child.ts'), here(module), exportName, JSON.stringify(options), file], { env: process.env }, (err) =>
+        err ? fail(new Error(`${module} ${exportName}: ${err.message.split('\n').slice(-3).join(' ')}`)) : done(),
+      );
+      child.stdout?.pipe(process.stdout);
+      child.stderr?.pipe(process.stderr);
+    });
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-const inbound = await benchInbound();
-console.log('\n== Inbound pipeline ==');
-console.table({
-  'floor: JSON.parse chain + schema parse': { 'CPU µs/event': fmt(inbound.cpu.floorUs, 1), 'x floor': '1.00' },
-  'inbound handler, no-op store (our code)': { 'CPU µs/event': fmt(inbound.cpu.noopUs, 1), 'x floor': fmt(inbound.cpu.ratioNoop) },
-  'inbound handler, DynamoDB Local (+ SDK)': { 'CPU µs/event': fmt(inbound.cpu.ddbUs, 1), 'x floor': fmt(inbound.cpu.ratioDdb) },
-  'SDK alone: the same requests as bare PutItems': { 'CPU µs/event': fmt(inbound.cpu.sdkUs, 1), 'x floor': fmt(inbound.cpu.sdkUs / inbound.cpu.floorUs) },
+/** An error and the chain of its causes, on one line. */
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(' ← caused by ');
+}
+
+/** Runs one section, timed; a failure is recorded with its message and the run goes on. */
+async function section(name: string, run: () => Promise<void>): Promise<void> {
+  if (only && !only.has(name)) return;
+  const t0 = performance.now();
+  console.log(`\n[bench] ${name}: started`);
+  try {
+    await run();
+  } catch (err) {
+    failed[name] = describe(err);
+    console.error(`[bench] ${name}: FAILED: ${failed[name]}`);
+    if (err instanceof Error && err.stack) console.error(err.stack);
+  } finally {
+    sectionSeconds[name] = (performance.now() - t0) / 1000;
+    console.log(`[bench] ${name}: ${sectionSeconds[name]!.toFixed(1)} s`);
+  }
+}
+
+await section('cost', async () => {
+  // What an event costs: write units, requests by service, invocations, cost per million.
+  const cost = await benchCost({ perKind: knob('BENCH_COST_EVENTS', 50) });
+  printCost(cost);
+  goals.push(...costGoals(cost));
+  figures.cost = cost;
 });
-console.log(
-  `Handler with DynamoDB Local vs (floor + the SDK's own cost of the same requests): ${fmt(inbound.cpu.ratioDdbToFloorPlusSdk)}x`,
-);
-console.table({
-  'inbound message (new)': inbound.requests.inbound,
-  'status event': inbound.requests.status,
-  'inbound message (redelivered)': inbound.requests.redelivered,
-  'inbound message (late, older than the latest)': inbound.requests.lateOlder,
-});
-console.log(`DynamoDB requests per event above, counted on the client.`);
-console.log(`Inbound bundle (esbuild, ESM, minified, @aws-sdk external): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
 
-const messages = Number(process.env.BENCH_E2E_MESSAGES ?? 1000);
-const e2e = await benchEndToEnd({ messages, perSecond: 10 });
-figures.e2e = e2e;
-console.log('\n== Local runtime, end to end (sandbox inbound → readable in the API) ==');
-console.log(`start → ready: ${(e2e.readyMs / 1000).toFixed(1)} s (fresh data dir)`);
-console.table({
-  [`${e2e.messages} messages at ${e2e.perSecond}/s`]: {
-    'p50 ms': Math.round(e2e.p50),
-    'p90 ms': Math.round(e2e.p90),
-    'p99 ms': Math.round(e2e.p99),
-    'max ms': Math.round(e2e.max),
-  },
+await section('bundles', async () => {
+  // Bundles: size and cold load (CPU time, Tracer loaded), SDK bundled (as deployed) and from the runtime.
+  const bundles = await benchBundles({ runs: knob('BENCH_COLD_RUNS', 3) });
+  console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
+  console.table(
+    Object.fromEntries(
+      bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold cpu ms': Math.round(b.coldMs), 'wall ms': Math.round(b.wallMs), 'x node -e 0': fmt(b.ratio), deployed: b.deployed }]),
+    ),
+  );
+  figures.bundles = bundles;
+  for (const b of bundles.bundles.filter((x) => x.deployed)) {
+    goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB`, b.bytes / 1024, 500));
+  }
 });
 
-console.log('\n== Media Lambda: inbound copy with streamed SHA-256 ==');
-printMediaBench(await benchMedia());
+await section('inbound', async () => {
+  const inbound = await benchInbound({ events: knob('BENCH_INBOUND_EVENTS', 1000) });
+  figures.inbound = inbound;
+  console.log('\n== Inbound pipeline ==');
+  console.table({
+    'floor: JSON.parse chain + schema parse': { 'CPU µs/event': fmt(inbound.cpu.floorUs, 1), 'x floor': '1.00' },
+    'inbound handler, no-op store (our code)': { 'CPU µs/event': fmt(inbound.cpu.noopUs, 1), 'x floor': fmt(inbound.cpu.ratioNoop) },
+    'inbound handler, DynamoDB Local (+ SDK)': { 'CPU µs/event': fmt(inbound.cpu.ddbUs, 1), 'x floor': fmt(inbound.cpu.ratioDdb) },
+    'SDK alone: the same requests as bare PutItems': { 'CPU µs/event': fmt(inbound.cpu.sdkUs, 1), 'x floor': fmt(inbound.cpu.sdkUs / inbound.cpu.floorUs) },
+  });
+  console.log(
+    `Handler with DynamoDB Local vs (floor + the SDK's own cost of the same requests): ${fmt(inbound.cpu.ratioDdbToFloorPlusSdk)}x`,
+  );
+  console.table({
+    'inbound message (new)': inbound.requests.inbound,
+    'status event': inbound.requests.status,
+    'inbound message (redelivered)': inbound.requests.redelivered,
+    'inbound message (late, older than the latest)': inbound.requests.lateOlder,
+  });
+  console.log(`DynamoDB requests per event above, counted on the client.`);
+  console.log(`Inbound bundle (as deployed: esbuild, ESM, minified, SDK bundled): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
+});
 
-const { benchSend, printSendBench } = await import('./send.ts');
-printSendBench(await benchSend());
+await section('burst', async () => {
+  const burst = await inChild<Awaited<ReturnType<typeof benchBurst>>>('./burst.ts', 'benchBurst', {
+    messages: knob('BENCH_BURST_INBOUND', 500),
+    steady: knob('BENCH_STEADY_INBOUND', 20),
+  });
+  figures.burst = burst;
+  printBurstBench(burst);
+  goals.push(
+    atMost(`burst of ${burst.messages} inbound: readable p99 ms / max(2 s, 1.2 × floor p99)`, burst.readable.p99 / Math.max(2000, 1.2 * burst.floor.p99), 1),
+    // One at a time a message waits out the batching window (the deployed mapping's, for fewer invocations), then its writes.
+    atMost(
+      `${burst.steady.messages} inbound one at a time: readable p99 ms / (batching window + max(1 s, 1.2 × floor p99))`,
+      burst.steady.readable.p99 / (burst.steady.batchingWindowMs + Math.max(1000, 1.2 * burst.steady.floor.p99)),
+      1,
+    ),
+  );
+  figures.burstFigures = {
+    'burst readable p99 ms': burst.readable.p99,
+    'burst floor p99 ms': burst.floor.p99,
+    'steady readable p99 ms': burst.steady.readable.p99,
+    'steady floor p99 ms': burst.steady.floor.p99,
+  };
+});
 
-const { benchFastClient, printFastClientBench } = await import('./fast-client.ts');
-printFastClientBench(
-  await benchFastClient({
-    cycles: Number(process.env.BENCH_READ_REPLY_CYCLES ?? 1000),
-    lanes: Number(process.env.BENCH_READ_REPLY_LANES ?? 8),
-    burst: Number(process.env.BENCH_BURST_SENDS ?? 500),
-    burstConcurrency: Number(process.env.BENCH_BURST_CONCURRENCY ?? 50),
-  }),
-);
+await section('e2e', async () => {
+  const messages = knob('BENCH_E2E_MESSAGES', 200);
+  const e2e = await inChild<Awaited<ReturnType<typeof benchEndToEnd>>>('./e2e.ts', 'benchEndToEnd', { messages, perSecond: 10 });
+  figures.e2e = e2e;
+  console.log('\n== Local runtime, end to end (sandbox inbound → readable in the API) ==');
+  console.log(`start → ready: ${(e2e.readyMs / 1000).toFixed(1)} s (fresh data dir)`);
+  console.table({
+    [`${e2e.messages} messages at ${e2e.perSecond}/s`]: {
+      'p50 ms': Math.round(e2e.p50),
+      'p90 ms': Math.round(e2e.p90),
+      'p99 ms': Math.round(e2e.p99),
+      'max ms': Math.round(e2e.max),
+    },
+  });
+});
 
-// Its own process: the local runtime's handlers serve one runtime per process.
-const { execFileSync } = await import('node:child_process');
-execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: process.env });
+await section('media', async () => {
+  console.log('\n== Media Lambda: inbound copy with streamed SHA-256 ==');
+  printMediaBench(await benchMedia({ maxMb: knob('BENCH_MEDIA_MAX_MB', 100) }));
+});
 
-// Broadcasts: a 5,000-recipient broadcast under a cap the local send path sustains (own processes).
-const { benchBroadcast, broadcastOptions, printBroadcastBench } = await import('./broadcast.ts');
-const broadcast = benchBroadcast(broadcastOptions());
-printBroadcastBench(broadcast);
-goals.push(...broadcast.goals);
-figures.broadcast = broadcast;
+await section('send', async () => {
+  const { benchSend, printSendBench } = await import('./send.ts');
+  printSendBench(await benchSend({ sends: knob('BENCH_SEND_SENDS', 30), rounds: knob('BENCH_SEND_ROUNDS', 5) }));
+});
 
-complete = true;
+await section('fast-client', async () => {
+  const { printFastClientBench } = await import('./fast-client.ts');
+  printFastClientBench(
+    await inChild<Awaited<ReturnType<typeof benchFastClient>>>('./fast-client.ts', 'benchFastClient', {
+      cycles: knob('BENCH_READ_REPLY_CYCLES', 200),
+      lanes: knob('BENCH_READ_REPLY_LANES', 8),
+      burst: knob('BENCH_BURST_SENDS', 500),
+      burstConcurrency: knob('BENCH_BURST_CONCURRENCY', 50),
+    }),
+  );
+});
+
+await section('events', async () => {
+  // Its own process: the local runtime's handlers serve one runtime per process.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: { ...process.env, BENCH_EVENTS_MESSAGES: String(knob('BENCH_EVENTS_MESSAGES', 200)) } });
+});
+
+await section('broadcast', async () => {
+  // A 5,000-recipient broadcast under a cap the local send path sustains (its own processes).
+  const { benchBroadcast, printBroadcastBench } = await import('./broadcast.ts');
+  const broadcast = benchBroadcast({
+    probe: knob('BENCH_BROADCAST_PROBE', 200),
+    recipients: knob('BENCH_BROADCAST_RECIPIENTS', 5000),
+    ...(process.env.BENCH_BROADCAST_CAP && { cap: knob('BENCH_BROADCAST_CAP', 0) }),
+  });
+  printBroadcastBench(broadcast);
+  goals.push(...broadcast.goals);
+  figures.broadcast = broadcast;
+});
+
+complete = Object.keys(failed).length === 0;

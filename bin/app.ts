@@ -21,6 +21,8 @@ import { WhatsAppBackendStack } from '../lib/whatsapp-backend-stack.ts';
 //   mediaCorsOrigins   comma-separated browser origins allowed to PUT/GET media with presigned
 //                      URLs (default none: no CORS rule)
 //   mediaEncryption    "kms" (default: the bucket's own customer-managed key) or "s3-managed" (SSE-S3)
+//   retentionDays      days messages, conversations and inbound media are kept (default 365; cost in
+//                      docs/data-model.md, Retention)
 const app = new App();
 const context = (key: string): unknown => app.node.tryGetContext(key);
 const text = (key: string): string | undefined => {
@@ -70,6 +72,12 @@ if (mediaEncryption === undefined) {
   stop(`Context mediaEncryption must be "kms" or "s3-managed", got "${text('mediaEncryption')}".`);
 }
 
+const retentionText = text('retentionDays');
+const retentionDays = retentionText === undefined ? undefined : Number(retentionText);
+if (retentionDays !== undefined && !(Number.isInteger(retentionDays) && retentionDays >= 1)) {
+  stop(`Context retentionDays must be a whole number of days >= 1, got "${retentionText}".`);
+}
+
 new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Serverless WhatsApp messaging backend on AWS End User Messaging Social',
@@ -79,6 +87,7 @@ new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   discoveryRun: text('discoveryRun'),
   deletionProtection: retainData,
   removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  retentionDays,
   apiOptions: {
     metaApiVersion: text('metaApiVersion'),
     webAclArn: text('webAclArn'),

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -23,6 +23,7 @@ import { NumberDiscovery } from './constructs/number-discovery.ts';
 import { discoveredIds } from './constructs/phone-numbers.ts';
 import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
+import { DATA_REMOVAL_POLICY, FEATURE_FLAGS } from './defaults.ts';
 
 /** An AWS phone number id as End User Messaging Social names it. */
 export const PHONE_NUMBER_ID_PATTERN = /^phone-number-id-[0-9a-f]+$/;
@@ -73,6 +74,13 @@ export interface WhatsAppBackendProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * Days messages and conversations are kept in the table (`ttl`; a conversation after its last
+   * message), and, unless `mediaOptions.inboundRetentionDays` says otherwise, inbound media files in
+   * the bucket. Storage at the default: docs/data-model.md (Retention).
+   * @default 365
+   */
+  readonly retentionDays?: number;
+  /**
    * How long function logs and API access logs are kept.
    * @default RetentionDays.ONE_MONTH
    */
@@ -113,29 +121,29 @@ export class WhatsAppBackend extends Construct {
   /** Where events land that the inbound function could not process. */
   readonly inboundDeadLetterQueue: Queue;
   /** The function storing inbound messages, statuses and account events. */
-  readonly inboundFunction: NodejsFunction;
+  readonly inboundFunction: LambdaFunction;
   /** The queue of inbound media jobs (one per media message), fed by the inbound function. */
   readonly mediaQueue: Queue;
   /** Where media jobs land that the media function could not process. */
   readonly mediaDeadLetterQueue: Queue;
   /** The function copying inbound media from WhatsApp into the media bucket. */
-  readonly mediaFunction: NodejsFunction;
+  readonly mediaFunction: LambdaFunction;
   /** Domain events (CloudEvents) out to the business's own app; subscribe with a filter on `type`. */
   readonly eventsTopic: Topic;
   /** The function publishing the table's stream as domain events. */
-  readonly eventsFunction: NodejsFunction;
+  readonly eventsFunction: LambdaFunction;
   /** The queue between the events topic and the webhook delivery function. */
   readonly webhookDeliveryQueue: Queue;
   /** Where events land that the webhook delivery function could not process. */
   readonly webhookDeliveryDeadLetterQueue: Queue;
   /** The function delivering domain events to the registered webhooks. */
-  readonly webhooksFunction: NodejsFunction;
+  readonly webhooksFunction: LambdaFunction;
   /** The IAM-authorized REST API. */
   readonly api: RestApi;
   /** The invoke URL of the API's stage. */
   readonly apiUrl: string;
   /** The function behind every API route. */
-  readonly apiFunction: NodejsFunction;
+  readonly apiFunction: LambdaFunction;
   /** The bucket of inbound (`inbound/`) and outbound (`outbound/`) media. */
   readonly mediaBucket: Bucket;
   /** Where every alarm of the backend notifies (KMS-encrypted): subscribe people or tools to it. */
@@ -147,16 +155,20 @@ export class WhatsAppBackend extends Construct {
   /** The AWS WABA ids whose event destinations this backend manages (one token when discovered). */
   readonly wabaIds: readonly string[];
   /** The function sending broadcasts (one SQS job per recipient). */
-  readonly broadcastFunction: NodejsFunction;
+  readonly broadcastFunction: LambdaFunction;
   /** Where broadcast jobs land that could not be processed. */
   readonly broadcastDeadLetterQueue: Queue;
   /** The function syncing the WABA's template catalog (scheduled, and once per deploy); only with `wabaId`. */
-  readonly templateSyncFunction?: NodejsFunction;
+  readonly templateSyncFunction?: LambdaFunction;
   /** The AWS phone number ids the backend sends from. */
   readonly phoneNumberIds: readonly string[];
 
   constructor(scope: Construct, id: string, props: WhatsAppBackendProps = {}) {
     super(scope, id);
+    // The flags the constructs rely on, where the embedding app has not chosen (lib/defaults.ts).
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+      if (this.node.tryGetContext(flag) === undefined) this.node.setContext(flag, value);
+    }
     const givenWabaIds = [...new Set([...(props.wabaId !== undefined ? [props.wabaId] : []), ...(props.wabaIds ?? [])])];
     if (props.discoverNumbers && (givenWabaIds.length > 0 || (props.phoneNumberIds ?? []).length > 0)) {
       throw new Error('discoverNumbers finds the WABAs and numbers itself: give it without wabaId, wabaIds or phoneNumberIds');
@@ -170,11 +182,12 @@ export class WhatsAppBackend extends Construct {
     if (invalid.length > 0) {
       throw new Error(`phoneNumberIds must look like phone-number-id-<hex>, got ${JSON.stringify(invalid)}`);
     }
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
 
     const store = new MessageStore(this, 'MessageStore', {
       deletionProtection: props.deletionProtection,
       removalPolicy,
+      retentionDays: props.retentionDays,
     });
     const ingest = new EventIngest(this, 'EventIngest', {
       queueSpec: INBOUND_QUEUE,
@@ -203,7 +216,12 @@ export class WhatsAppBackend extends Construct {
       logRetention: props.logRetention,
     });
 
-    const media = new MediaStore(this, 'MediaStore', { ...props.mediaOptions, removalPolicy });
+    // A stored file lives as long as the message that shows it (unless the media options say otherwise).
+    const media = new MediaStore(this, 'MediaStore', {
+      ...props.mediaOptions,
+      inboundRetentionDays: props.mediaOptions?.inboundRetentionDays ?? store.retentionDays,
+      removalPolicy,
+    });
     const api = new HttpApi(this, 'HttpApi', {
       ...props.apiOptions,
       store,

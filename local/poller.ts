@@ -79,7 +79,7 @@ export interface PollerOptions {
   readonly handler: SqsHandler;
   /** Looked up with GetQueueAttributes when not given. */
   readonly queueArn?: string;
-  /** Batches processed at the same time (Lambda runs several pollers per queue). @default 1 */
+  /** Batches processed at the same time (Lambda runs several invocations per queue). @default 1 */
   readonly concurrency?: number;
   /** @default `<handler>` from the spec */
   readonly functionName?: string;
@@ -284,52 +284,76 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
     if (failed) counters.handlerErrors++;
     counters.failures += records.length - ok.length;
 
-    for (let i = 0; i < ok.length; i += 10) {
-      const chunk = ok.slice(i, i + 10);
-      try {
-        counters.sqsRequests++;
-        const out = await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
-          }),
-        );
-        counters.deleted += out.Successful?.length ?? 0;
-        for (const f of out.Failed ?? []) {
-          logger.warn('DeleteMessageBatch entry failed; the message will be delivered again', {
-            queue: spec.name,
-            code: f.Code,
-          });
-        }
-      } catch (err) {
-        logger.warn('DeleteMessageBatch failed; the messages will be delivered again', {
+    // The deletes of the batch's chunks go out at once, and the worker polls on meanwhile, as
+    // Lambda's pollers do: a batch's records are gone from the queue once its deletes land, and
+    // `stop()` waits for them.
+    for (let i = 0; i < ok.length; i += 10) track(deleteChunk(ok.slice(i, i + 10)));
+  }
+
+  const deletes = new Set<Promise<void>>();
+  function track(p: Promise<void>): void {
+    deletes.add(p);
+    void p.finally(() => deletes.delete(p));
+  }
+
+  async function deleteChunk(chunk: SQSRecord[]): Promise<void> {
+    try {
+      counters.sqsRequests++;
+      const out = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      counters.deleted += out.Successful?.length ?? 0;
+      for (const f of out.Failed ?? []) {
+        logger.warn('DeleteMessageBatch entry failed; the message will be delivered again', {
           queue: spec.name,
-          error: (err as Error).message,
+          code: f.Code,
         });
       }
+    } catch (err) {
+      logger.warn('DeleteMessageBatch failed; the messages will be delivered again', {
+        queue: spec.name,
+        error: (err as Error).message,
+      });
     }
   }
 
-  async function worker(): Promise<void> {
+  /**
+   * One receiver per queue fills batches and hands each to a free slot of `concurrency`
+   * invocations. (Several long polls on one queue would each be woken by every message the emulator
+   * enqueues, and all but one answered empty: requests that say nothing of the design.) While every
+   * slot is busy, nothing is received, so a backlog makes the next batch fuller, as Lambda's batches
+   * fill at load.
+   */
+  const slots = Math.max(1, opts.concurrency ?? 1);
+  const inFlight = new Set<Promise<void>>();
+  async function receiver(): Promise<void> {
     let carry: Message[] = [];
     while (!stopping.signal.aborted || carry.length > 0) {
+      while (inFlight.size >= slots) await Promise.race(inFlight);
       const collected = await collect(carry);
       carry = collected.carry;
-      if (collected.batch.length > 0) await invoke(collected.batch);
+      if (!collected.batch.length) continue;
+      const invocation: Promise<void> = invoke(collected.batch)
+        .catch((err: unknown) => logger.error('Poller invocation stopped unexpectedly', { queue: spec.name, error: String(err) }))
+        .finally(() => inFlight.delete(invocation));
+      inFlight.add(invocation);
     }
+    await Promise.all(inFlight);
   }
 
-  const workers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, () =>
-    worker().catch((err: unknown) => {
-      logger.error('Poller worker stopped unexpectedly', { queue: spec.name, error: String(err) });
-    }),
-  );
+  const receiving = receiver().catch((err: unknown) => {
+    logger.error('Poller stopped unexpectedly', { queue: spec.name, error: String(err) });
+  });
 
   return {
     counters,
     async stop() {
       stopping.abort();
-      await Promise.all(workers);
+      await receiving;
+      await Promise.all([...deletes]);
     },
   };
 }

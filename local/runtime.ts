@@ -29,11 +29,13 @@ import { handler as broadcastsModuleHandler } from '../lambdas/broadcasts/handle
 import { handler as webhooksModuleHandler, wireHandler as wireWebhooksHandler } from '../lambdas/webhooks/handler.ts';
 import type { Delivery } from '../shared/domain/webhooks.ts';
 import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
+import { RecentEvents } from './console/recent-events.ts';
 import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
 import { startStreamPoller, type StreamHandler, type StreamPoller } from './stream-poller.ts';
+import { startTopicObserver } from './sandbox/observer.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
 
@@ -42,6 +44,8 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 const HOST = '127.0.0.1';
 /** The queue through which the sandbox reads the event topic (local only, not in the stack). */
 export const SANDBOX_TOPIC_READER_QUEUE = 'whatsapp-backend-sandbox-topic-reader';
+/** The queue through which the console reads the events topic (local only, not in the stack). */
+export const CONSOLE_EVENTS_QUEUE = 'whatsapp-backend-console-events';
 
 /** The deployed handler of each queue, by `QueueSpec.handler` (the folder under `lambdas/`). */
 const QUEUE_HANDLERS: Readonly<Record<string, SqsHandler>> = {
@@ -228,6 +232,7 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
  * Batches of the webhook queues handled at once: Lambda starts five concurrent batches per SQS
  * mapping. The delivery path (no batching window, an HTTP POST per job) needs them to keep its lag
  * under a second at load; the other queues keep two (batches of up to 100 with a window keep up).
+ * Each queue has one receiver feeding these slots (see poller.ts), so they add no requests.
  */
 const DELIVERY_POLLERS = 5;
 
@@ -475,6 +480,12 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       cleanups.push(() => poller.stop());
     }
 
+    // The console lists the domain events as any subscriber of the events topic receives them.
+    const recentEvents = new RecentEvents();
+    const consoleQueue = await ensureTopicSubscriber({ sqs, sns, topicArn: resources.eventsTopicArn, queueName: CONSOLE_EVENTS_QUEUE, sqsEndpoint: aws.endpoint });
+    const consoleReader = startTopicObserver({ sqs, queueUrl: consoleQueue.url, onBody: (body) => recentEvents.add(body), log: (line) => logger.warn(line) });
+    cleanups.push(() => consoleReader.stop());
+
     let streamHandler = opts.handlers?.stream;
     if (!streamHandler) {
       bindModuleHandlers();
@@ -500,7 +511,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       host: HOST,
       handler: apiHandler,
       logger,
-      localRoutes: consoleRoutes(sandboxUrl),
+      localRoutes: consoleRoutes(sandboxUrl, recentEvents),
     });
     cleanups.push(() => gateway.stop());
 

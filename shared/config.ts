@@ -3,6 +3,7 @@
  * needs; every missing or malformed one is listed in a single error.
  */
 import { z } from 'zod';
+import { DEFAULT_RETENTION_DAYS } from './resource-spec.ts';
 
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(1),
@@ -29,6 +30,8 @@ const EnvSchema = z.object({
    * (Meta's default 80; 1,000 after an upgrade), with room for what else it sends.
    */
   BROADCAST_MPS: z.coerce.number().positive().max(1000).default(76),
+  /** Days messages and conversations are kept (`ttl`); the stack sets it from `retentionDays`. */
+  RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

@@ -13,6 +13,16 @@ export const TABLE_KEYS = {
   ttlAttribute: 'ttl',
 } as const;
 
+/**
+ * Days a message (inbound or sent), a status-only item, a contact alias and a conversation are kept
+ * after their time (a conversation after its last message): each gets `ttl` = that time + this, and
+ * DynamoDB deletes it within a few days of then. The inbound media bucket expires its objects after
+ * the same days by default. Cost of the default: docs/data-model.md (Retention).
+ */
+export const DEFAULT_RETENTION_DAYS = 365;
+/** The environment variable that gives the functions writing messages their retention in days. */
+export const RETENTION_DAYS_ENV = 'RETENTION_DAYS';
+
 /** Global secondary indexes of the single table; every GSI projects all attributes. */
 export const TABLE_INDEXES = [
   /** Conversation timeline, conversations by phone number, quarantine listing. */

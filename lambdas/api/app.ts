@@ -71,7 +71,8 @@ function validate<T extends z.ZodType>(schema: T | undefined, value: unknown, wh
  * its place (not decoded: the router decodes, and refuses what it cannot).
  */
 export function matchRoute(method: string, pathname: string, routes: readonly AnyRoute[]): { route: AnyRoute; params: Array<[string, string]> } | undefined {
-  const segments = pathname.split('/');
+  // The router serves `/v1/messages/x/` as `/v1/messages/x`: so does the match.
+  const segments = (pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname).split('/');
   for (const route of routes) {
     const pattern = route.path.split('/');
     if (route.method !== method || pattern.length !== segments.length) continue;

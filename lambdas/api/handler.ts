@@ -104,9 +104,9 @@ function defaultDeps(): ApiDeps {
 
 /** Quarantine replay wiring: the inbound function's store and media queue. */
 function replayDeps(doc: ReturnType<typeof documentClient>): ReplayDeps {
-  const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+  const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL', 'RETENTION_DAYS']);
   return {
-    store: new DynamoDbStore(doc, config.TABLE_NAME),
+    store: new DynamoDbStore(doc, config.TABLE_NAME, { retentionDays: config.RETENTION_DAYS }),
     mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
     isTransient: isTransientFailure,
     now: Date.now,

@@ -13,6 +13,7 @@ import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbUnpublishedEvents } from '../../shared/adapters/dynamodb-unpublished.ts';
 import { SnsEventPublisher } from '../../shared/adapters/sns-events.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { isTtlDeletion } from '../../shared/domain/events.ts';
 import { publishChanges, type ItemChange, type PublishDeps } from '../../shared/domain/publish-events.ts';
 import { loggedIds, logger } from '../../shared/observability.ts';
 import { traced, instrumented } from '../../shared/tracing.ts';
@@ -26,6 +27,7 @@ export function makeHandler(deps: PublishDeps) {
       id: r.dynamodb?.SequenceNumber ?? '',
       oldImage: image(r.dynamodb?.OldImage),
       newImage: image(r.dynamodb?.NewImage),
+      expired: isTtlDeletion(r),
     }));
     const outcome = await publishChanges(changes, { ...deps, log: deps.log ?? { warn: (m, extra) => logger.warn(m, extra ?? {}) } });
     if (outcome.parked) logger.warn('events parked for replay', { parked: outcome.parked });

@@ -116,10 +116,10 @@ function logContactMismatches(messages: readonly InboundMessage[]): void {
 let wired: ReturnType<typeof makeHandler> | undefined;
 export const handler = instrumented('inbound', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   wired ??= (() => {
-    const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL']);
+    const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL', 'RETENTION_DAYS']);
     const doc = documentClient();
     return makeHandler({
-      store: new DynamoDbStore(doc, config.TABLE_NAME),
+      store: new DynamoDbStore(doc, config.TABLE_NAME, { retentionDays: config.RETENTION_DAYS }),
       mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
       templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
     });

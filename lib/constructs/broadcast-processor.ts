@@ -1,7 +1,6 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -50,7 +49,7 @@ export interface BroadcastProcessorProps {
 export class BroadcastProcessor extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   private readonly work: WorkQueue;
   private readonly messagesPerSecond: string;
 
@@ -74,6 +73,7 @@ export class BroadcastProcessor extends Construct {
         BROADCAST_MPS: this.messagesPerSecond,
         BROADCAST_SENDS_QUEUE_URL: this.queue.queueUrl,
         MEDIA_BUCKET: props.media.bucket.bucketName,
+        ...props.store.retentionEnvironment(),
       },
     });
     this.function = handler.function;

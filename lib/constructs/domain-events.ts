@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { StartingPosition, FilterCriteria, FilterRule, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -13,6 +12,7 @@ import { DLQ_RETENTION_DAYS, EVENTS_STREAM, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETR
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 import { WorkQueue } from './work-queue.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, SSL_ONLY } from '../defaults.ts';
 
 /**
  * The table calls of the events handler: the merged Message (GetItem, BatchGetItem, Query GSI2 by
@@ -64,23 +64,23 @@ export interface DomainEventsProps {
 export class DomainEvents extends Construct {
   readonly topic: Topic;
   readonly topicKey: Key;
-  readonly eventsFunction: NodejsFunction;
+  readonly eventsFunction: LambdaFunction;
   /** Pointers (shard, sequence numbers) of stream batches given up after their retries. */
   readonly streamFailureQueue: Queue;
   readonly deliveryQueue: Queue;
   readonly deliveryDeadLetterQueue: Queue;
   readonly retryQueue: Queue;
   readonly retryDeadLetterQueue: Queue;
-  readonly webhooksFunction: NodejsFunction;
+  readonly webhooksFunction: LambdaFunction;
   readonly secretsKey: Key;
   private readonly retries: WorkQueue;
 
   constructor(scope: Construct, id: string, props: DomainEventsProps) {
     super(scope, id);
-    const removalPolicy = props.keyRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.keyRemovalPolicy ?? DATA_REMOVAL_POLICY;
 
-    this.topicKey = new Key(this, 'TopicKey', { description: 'Encrypts the domain-events topic', enableKeyRotation: true, removalPolicy });
-    this.topic = new Topic(this, 'Topic', { displayName: 'WhatsApp backend domain events (CloudEvents)', masterKey: this.topicKey, enforceSSL: true });
+    this.topicKey = new Key(this, 'TopicKey', { description: 'Encrypts the domain-events topic', ...KEY_ROTATION, removalPolicy });
+    this.topic = new Topic(this, 'Topic', { displayName: 'WhatsApp backend domain events (CloudEvents)', masterKey: this.topicKey, ...SSL_ONLY });
 
     const events = new HandlerFunction(this, 'Events', {
       handler: EVENTS_STREAM.handler,
@@ -99,7 +99,7 @@ export class DomainEvents extends Construct {
     // hold kms:ReEncrypt* and GenerateDataKey* (what SqsDlq grants on a customer key).
     this.streamFailureQueue = new Queue(this, 'StreamFailures', {
       encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+      ...SSL_ONLY,
       retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
     });
     Validations.of(this.streamFailureQueue).acknowledge({
@@ -141,7 +141,7 @@ export class DomainEvents extends Construct {
     this.retryQueue = this.retries.queue;
     this.retryDeadLetterQueue = this.retries.deadLetterQueue;
 
-    this.secretsKey = new Key(this, 'SecretsKey', { description: 'Encrypts webhook signing secrets', enableKeyRotation: true, removalPolicy });
+    this.secretsKey = new Key(this, 'SecretsKey', { description: 'Encrypts webhook signing secrets', ...KEY_ROTATION, removalPolicy });
     const webhooks = new HandlerFunction(this, 'Webhooks', {
       handler: WEBHOOK_DELIVERY_QUEUE.handler,
       timeout: Duration.seconds(WEBHOOK_DELIVERY_QUEUE.handlerTimeoutSeconds),

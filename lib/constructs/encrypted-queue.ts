@@ -3,6 +3,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DLQ_RETENTION_DAYS, type QueueSpec, visibilityTimeoutSeconds } from '../../shared/resource-spec.ts';
+import { SSL_ONLY } from '../defaults.ts';
 
 /**
  * A queue and its DLQ as every queue of the backend is built: both encrypted with the given
@@ -14,13 +15,13 @@ export function encryptedQueue(scope: Construct, key: IKey, spec: QueueSpec): { 
   const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
     encryption: QueueEncryption.KMS,
     encryptionMasterKey: key,
-    enforceSSL: true,
+    ...SSL_ONLY,
     retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
   });
   const queue = new Queue(scope, 'Queue', {
     encryption: QueueEncryption.KMS,
     encryptionMasterKey: key,
-    enforceSSL: true,
+    ...SSL_ONLY,
     visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(spec)),
     deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
   });

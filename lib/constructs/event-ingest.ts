@@ -7,6 +7,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { INBOUND_QUEUE, type QueueSpec } from '../../shared/resource-spec.ts';
 import { encryptedQueue } from './encrypted-queue.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, SSL_ONLY } from '../defaults.ts';
 
 /** The service principal of AWS End User Messaging Social (IAM prefix `social-messaging`). */
 export const SOCIAL_MESSAGING_PRINCIPAL = 'social-messaging.amazonaws.com';
@@ -52,10 +53,10 @@ export class EventIngest extends Construct {
     // Confused-deputy guard: only publications made for this account's WABAs.
     const sameAccount = { StringEquals: { 'aws:SourceAccount': account } };
 
-    const keyRemovalPolicy = props.keyRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const keyRemovalPolicy = props.keyRemovalPolicy ?? DATA_REMOVAL_POLICY;
     this.topicKey = new Key(this, 'TopicKey', {
       description: 'Encrypts the WhatsApp event topic',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy: keyRemovalPolicy,
     });
     this.topicKey.addToResourcePolicy(
@@ -72,7 +73,7 @@ export class EventIngest extends Construct {
     this.topic = new Topic(this, 'Topic', {
       displayName: 'WhatsApp events (End User Messaging Social)',
       masterKey: this.topicKey,
-      enforceSSL: true,
+      ...SSL_ONLY,
     });
     this.topic.addToResourcePolicy(
       new PolicyStatement({
@@ -86,7 +87,7 @@ export class EventIngest extends Construct {
 
     this.queueKey = new Key(this, 'QueueKey', {
       description: 'Encrypts the WhatsApp event queue and its DLQ',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy: keyRemovalPolicy,
     });
 

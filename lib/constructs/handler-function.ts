@@ -1,17 +1,12 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/metric-names.ts';
 import { LAMBDA_RUNTIME } from '../../shared/resource-spec.ts';
-import { BUNDLING } from '../bundling.ts';
-
-/** The package root: `lambdas/` and the lock file live there. */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ensureBundles } from '../bundling.ts';
+import { LOG_RETENTION } from '../defaults.ts';
 
 const RUNTIMES: Readonly<Record<number, Runtime>> = { 24: Runtime.NODEJS_24_X };
 const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
@@ -20,9 +15,16 @@ const ARCHITECTURES: Readonly<Record<string, Architecture>> = {
 };
 
 
+/** The asset folder of a function's bundle (built first when missing in a checkout). */
+function bundleOf(handler: string): string {
+  const dir = (ensureBundles() as Readonly<Record<string, string>>)[handler];
+  if (dir === undefined) throw new Error(`No function "${handler}" under lambdas/ (see FUNCTION_HANDLERS in lib/bundling.ts)`);
+  return dir;
+}
+
 /** Properties of {@link HandlerFunction}. */
 export interface HandlerFunctionProps {
-  /** Folder under `lambdas/` whose `handler.ts` exports `handler`. */
+  /** Folder under `lambdas/` whose `handler.ts` exports `handler`; deployed from its bundle. */
   readonly handler: string;
   /** Function timeout. */
   readonly timeout: Duration;
@@ -55,12 +57,13 @@ export interface HandlerFunctionProps {
 
 /**
  * A Lambda function built the house way from `lambdas/<handler>/handler.ts`: Node runtime and
- * architecture from the resource spec, minified ESM bundle without source maps and with the
- * AWS SDK left to the runtime, X-Ray tracing, its own log group with a retention, and its own role
+ * architecture from the resource spec, the code the bundle `npm run bundle` writes
+ * (`dist/lambdas/<handler>/index.mjs`: minified ESM, no source maps, the AWS SDK bundled in;
+ * built now if missing in a checkout), X-Ray tracing, its own log group with a retention, and its own role
  * that may write only to that log group (no managed policy). Callers add what else it may do.
  */
 export class HandlerFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -75,18 +78,15 @@ export class HandlerFunction extends Construct {
     }
 
     this.logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
 
-    const lockFile = `${PACKAGE_ROOT}package-lock.json`;
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: `${PACKAGE_ROOT}lambdas/${props.handler}/handler.ts`,
-      handler: 'handler',
-      projectRoot: PACKAGE_ROOT,
-      ...(existsSync(lockFile) ? { depsLockFilePath: lockFile } : {}),
+    this.function = new LambdaFunction(this, 'Function', {
+      code: Code.fromAsset(bundleOf(props.handler)),
+      handler: 'index.handler',
       runtime,
       architecture,
       memorySize: props.memorySize ?? LAMBDA_RUNTIME.memoryMb,
@@ -100,16 +100,6 @@ export class HandlerFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
-      },
-      // The options of `npm run bundle` too (lib/bundling.ts): `npm start -- --bundled` runs the same code.
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLING.target,
-        mainFields: [...BUNDLING.mainFields],
-        minify: BUNDLING.minify,
-        sourceMap: BUNDLING.sourceMap,
-        externalModules: [...BUNDLING.externalModules],
-        banner: BUNDLING.banner,
       },
     });
 

@@ -13,7 +13,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -21,6 +21,7 @@ import { HandlerFunction } from './handler-function.ts';
 import type { MediaStore } from './media-store.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 import { grantPhoneNumberActions } from './phone-numbers.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, LOG_RETENTION } from '../defaults.ts';
 
 /** API Gateway's REST integration timeout is 29 s; the function stops a little earlier. */
 const API_FUNCTION_TIMEOUT = Duration.seconds(28);
@@ -125,7 +126,7 @@ export interface HttpApiProps extends HttpApiOptions {
  */
 export class HttpApi extends Construct {
   readonly api: RestApi;
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly accessLogGroup: LogGroup;
   readonly accessLogKey: Key;
 
@@ -133,7 +134,7 @@ export class HttpApi extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const phoneNumberIds = [...(props.phoneNumberIds ?? [])];
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
     const metaApiVersion = props.metaApiVersion ?? 'v24.0';
     if (!/^v\d+\.\d+$/.test(metaApiVersion)) {
       throw new Error(`metaApiVersion must look like v<major>.<minor>, got "${metaApiVersion}"`);
@@ -150,6 +151,7 @@ export class HttpApi extends Construct {
         MEDIA_BUCKET: props.media.bucket.bucketName,
         PHONE_NUMBER_IDS: phoneNumberIds.join(','),
         META_API_VERSION: metaApiVersion,
+        ...props.store.retentionEnvironment(),
       },
     });
     this.function = handler.function;
@@ -160,7 +162,7 @@ export class HttpApi extends Construct {
 
     this.accessLogKey = new Key(this, 'AccessLogKey', {
       description: 'Encrypts the WhatsApp backend API access logs',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy,
     });
     this.accessLogKey.addToResourcePolicy(
@@ -193,7 +195,7 @@ export class HttpApi extends Construct {
     );
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
       encryptionKey: this.accessLogKey,
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       removalPolicy,
     });
 

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -41,7 +41,7 @@ export interface InboundProcessorProps {
  * that record, and a record that keeps failing lands in the queue's DLQ.
  */
 export class InboundProcessor extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: InboundProcessorProps) {
     super(scope, id);
@@ -53,7 +53,7 @@ export class InboundProcessor extends Construct {
       logRetention: props.logRetention,
       description: 'Stores WhatsApp events from End User Messaging Social',
       // Permission and the variable that points at the resource, side by side.
-      environment: { TABLE_NAME: props.store.table.tableName },
+      environment: { TABLE_NAME: props.store.table.tableName, ...props.store.retentionEnvironment() },
     });
     this.function = handler.function;
     props.store.grantItemAccess(this.function, INBOUND_TABLE_ACCESS);

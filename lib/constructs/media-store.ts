@@ -10,6 +10,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, SSL_ONLY } from '../defaults.ts';
 
 /** Key prefix of media downloaded from WhatsApp (inbound messages). */
 export const INBOUND_MEDIA_PREFIX = 'inbound/';
@@ -30,7 +31,8 @@ export type MediaEncryption = 'KMS' | 'S3_MANAGED';
 /** The tunable settings of {@link MediaStore} (what a backend passes through as `mediaOptions`). */
 export interface MediaStoreOptions {
   /**
-   * Days an inbound media file is kept after it was stored.
+   * Days an inbound media file is kept after it was stored. A backend aligns it with its
+   * messages' `retentionDays`.
    * @default 365
    */
   readonly inboundRetentionDays?: number;
@@ -99,14 +101,14 @@ export class MediaStore extends Construct {
 
   constructor(scope: Construct, id: string, props: MediaStoreProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
     const origins = [...(props.corsAllowedOrigins ?? [])];
 
     this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
+      ...SSL_ONLY,
       minimumTLSVersion: 1.2,
       removalPolicy,
       lifecycleRules: [
@@ -126,7 +128,7 @@ export class MediaStore extends Construct {
     this.key = kms
       ? new Key(this, 'Key', {
           description: 'Encrypts the WhatsApp backend media bucket',
-          enableKeyRotation: true,
+          ...KEY_ROTATION,
           removalPolicy,
         })
       : undefined;
@@ -137,7 +139,7 @@ export class MediaStore extends Construct {
         : { encryption: BucketEncryption.S3_MANAGED }),
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
+      ...SSL_ONLY,
       minimumTLSVersion: 1.2,
       versioned: false,
       removalPolicy,

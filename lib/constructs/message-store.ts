@@ -3,7 +3,8 @@ import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, Tabl
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV, TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION, TABLE_DELETION_PROTECTION } from '../defaults.ts';
 
 /**
  * Item-level DynamoDB actions that can be granted on the table. Scan, Query on the base table and
@@ -54,6 +55,14 @@ export interface MessageStoreProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Days messages, status-only items, contact aliases and conversations are kept after their time
+   * (a conversation after its last message): the functions that write them set `ttl` from it, and
+   * DynamoDB deletes expired items within a few days (no write units; the stream sees the deletion,
+   * which tells no domain event). The cost of the default is in docs/data-model.md (Retention).
+   * @default 365
+   */
+  readonly retentionDays?: number;
 }
 
 /**
@@ -63,14 +72,20 @@ export interface MessageStoreProps {
 export class MessageStore extends Construct {
   readonly table: Table;
   readonly key: Key;
+  /** Days messages and conversations are kept (see {@link MessageStoreProps.retentionDays}). */
+  readonly retentionDays: number;
 
   constructor(scope: Construct, id: string, props: MessageStoreProps = {}) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const removalPolicy = props.removalPolicy ?? DATA_REMOVAL_POLICY;
+    this.retentionDays = props.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isInteger(this.retentionDays) || this.retentionDays < 1) {
+      throw new Error(`retentionDays must be a whole number of days >= 1, got ${this.retentionDays}`);
+    }
 
     this.key = new Key(this, 'Key', {
       description: 'Encrypts the WhatsApp backend message table',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy,
     });
 
@@ -84,7 +99,7 @@ export class MessageStore extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
-      deletionProtection: props.deletionProtection ?? true,
+      deletionProtection: props.deletionProtection ?? TABLE_DELETION_PROTECTION,
       removalPolicy,
       // The source of the domain events (see DomainEvents).
       stream: StreamViewType[TABLE_STREAM_VIEW],
@@ -97,6 +112,11 @@ export class MessageStore extends Construct {
         projectionType: ProjectionType.ALL,
       });
     }
+  }
+
+  /** The variable a function that writes messages or conversations needs: their retention, for `ttl`. */
+  retentionEnvironment(): Record<string, string> {
+    return { [RETENTION_DAYS_ENV]: String(this.retentionDays) };
   }
 
   /**

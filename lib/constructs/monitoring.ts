@@ -29,6 +29,7 @@ import {
   SERVICE_NAME,
   WEBHOOK_FAILED_OUTCOMES,
 } from '../../shared/metric-names.ts';
+import { KEY_ROTATION, SSL_ONLY } from '../defaults.ts';
 
 /** Alarm thresholds and the period they are counted over (the `monitoring` props of the backend). */
 export interface MonitoringOptions {
@@ -168,7 +169,7 @@ export class Monitoring extends Construct {
 
     this.alarmKey = new Key(this, 'AlarmTopicKey', {
       description: 'Encrypts the WhatsApp backend alarm topic',
-      enableKeyRotation: true,
+      ...KEY_ROTATION,
       removalPolicy: props.keyRemovalPolicy,
     });
     this.alarmKey.addToResourcePolicy(
@@ -183,7 +184,7 @@ export class Monitoring extends Construct {
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'WhatsApp backend alarms',
       masterKey: this.alarmKey,
-      enforceSSL: true,
+      ...SSL_ONLY,
     });
     this.alarmTopic.addToResourcePolicy(
       new PolicyStatement({

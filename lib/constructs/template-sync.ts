@@ -5,7 +5,7 @@ import { LogGroup, RetentionDays as Retention } from 'aws-cdk-lib/aws-logs';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as HandlerLambda } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { HandlerFunction } from './handler-function.ts';
@@ -63,7 +63,7 @@ export interface TemplateSyncProps {
  * deploy, allowed to read the templates of the backend's WABAs only.
  */
 export class TemplateSync extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: HandlerLambda;
 
   constructor(scope: Construct, id: string, props: TemplateSyncProps) {
     super(scope, id);

@@ -9,6 +9,7 @@ import {
   PhysicalResourceId,
 } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { LOG_RETENTION } from '../defaults.ts';
 
 /** An AWS WABA id as End User Messaging Social names it: `waba-` and hex digits. */
 export const WABA_ID_PATTERN = /^waba-[0-9a-f]+$/;
@@ -62,7 +63,7 @@ export class WabaEventDestination extends Construct {
     });
 
     const logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? LOG_RETENTION,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Own role instead of the default one with the AWSLambdaBasicExecutionRole managed policy.

@@ -5,6 +5,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { QueueSpec } from '../../shared/resource-spec.ts';
 import { encryptedQueue } from './encrypted-queue.ts';
+import { DATA_REMOVAL_POLICY, KEY_ROTATION } from '../defaults.ts';
 
 /** Properties of {@link WorkQueue}. */
 export interface WorkQueueProps {
@@ -31,8 +32,8 @@ export class WorkQueue extends Construct {
     const spec = props.queueSpec;
     this.key = new Key(this, 'Key', {
       description: `Encrypts the ${spec.name} queue and its DLQ`,
-      enableKeyRotation: true,
-      removalPolicy: props.keyRemovalPolicy ?? RemovalPolicy.RETAIN,
+      ...KEY_ROTATION,
+      removalPolicy: props.keyRemovalPolicy ?? DATA_REMOVAL_POLICY,
     });
     ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = encryptedQueue(this, this.key, spec));
   }

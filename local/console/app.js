@@ -1,5 +1,6 @@
 // The local console: the sandbox's WhatsApp users on one side, the business inbox (read from the
-// API on this origin) on the other, chaos switches and the topic's envelopes. Plain JS, no build.
+// API on this origin) on the other, chaos switches, the domain events pushed out (CloudEvents) and
+// the End User Messaging topic's envelopes. Plain JS, no build.
 // Sandbox control routes are reached through /console/sandbox/* (passed through by the runtime).
 
 const $ = (sel) => document.querySelector(sel);
@@ -40,6 +41,7 @@ const state = {
   business: null,
   conversation: null,
   lastEvent: 0,
+  lastDomainEvent: 0,
   mediaUrls: new Map(),
 };
 
@@ -328,6 +330,31 @@ async function refreshEvents() {
   while (list.children.length > 200) list.lastElementChild.remove();
 }
 
+/** The domain events the runtime saw on the events topic: type, subject, time and id, newest first. */
+async function refreshDomainEvents() {
+  const res = await call('GET', `/console/events?after=${state.lastDomainEvent}`);
+  if (res.status !== 200 || !res.body.items.length) return;
+  const list = $('#domain-events');
+  for (const e of res.body.items) {
+    if (e.seq <= state.lastDomainEvent) continue;
+    state.lastDomainEvent = e.seq;
+    const status = e.type === 'message.status' ? e.event.data?.status : undefined;
+    list.prepend(
+      el(
+        'li',
+        { 'data-type': e.type, 'data-subject': e.subject, 'data-id': e.id },
+        el(
+          'details',
+          {},
+          el('summary', {}, `${time(e.time)} `, el('span', { class: 'type' }, e.type), status ? ` ${status}` : '', ` ${e.subject} · id ${e.id}`),
+          el('pre', {}, JSON.stringify(e.event, null, 2)),
+        ),
+      ),
+    );
+  }
+  while (list.children.length > 200) list.lastElementChild.remove();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function start() {
@@ -378,7 +405,7 @@ async function start() {
   document.documentElement.dataset.ready = 'true';
   const tick = async () => {
     try {
-      await Promise.all([refreshChat(), refreshInbox(), refreshEvents()]);
+      await Promise.all([refreshChat(), refreshInbox(), refreshEvents(), refreshDomainEvents()]);
       await refreshUsers();
     } finally {
       setTimeout(tick, 1000);

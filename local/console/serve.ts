@@ -1,10 +1,12 @@
 /**
  * The console: a page served by the local runtime on the API's origin (`/console`), so it calls
  * the API without CORS. Its files are plain HTML, CSS and JS beside this module (no build step);
- * `/console/sandbox/*` is passed through to the sandbox's control routes (`/sandbox/*`).
+ * `/console/sandbox/*` is passed through to the sandbox's control routes (`/sandbox/*`);
+ * `/console/events?after=<seq>` lists the domain events the runtime saw on the events topic.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RecentEvents } from './recent-events.ts';
 
 const FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '/console': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -32,13 +34,22 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 }
 
 /** The gateway's `localRoutes` for the console; `sandboxUrl` null when the sandbox is off. */
-export function consoleRoutes(sandboxUrl: string | null): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function consoleRoutes(sandboxUrl: string | null, events?: RecentEvents): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://console.invalid');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const page = FILES[path];
     if (page && (req.method === 'GET' || req.method === 'HEAD')) {
       send(res, 200, page.type, await readFile(new URL(`./${page.file}`, import.meta.url)));
+      return true;
+    }
+    if (path === '/console/events' && req.method === 'GET') {
+      const after = Number(url.searchParams.get('after') ?? 0);
+      if (!Number.isInteger(after) || after < 0) {
+        send(res, 400, 'application/json', JSON.stringify({ error: { code: 'invalid_request', message: 'after must be a whole number of 0 or more.' } }));
+        return true;
+      }
+      send(res, 200, 'application/json', JSON.stringify({ items: events?.after(after) ?? [] }));
       return true;
     }
     if (!path.startsWith('/console/sandbox/')) return false;

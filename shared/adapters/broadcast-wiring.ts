@@ -19,11 +19,11 @@ import type { RecipientListStorage } from '../ports/broadcasts.ts';
 
 /** The send use case over the table and AWS End User Messaging Social; one per container (it caches display numbers). */
 export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
-  const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION']);
+  const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION', 'RETENTION_DAYS']);
   return new MessageSender({
     // Sends never retried by the SDK (a lost answer may hide a sent message); reads are.
     gateway: new SocialMessagingGateway(socialMessagingClient(), { sendClient: socialMessagingSendClient() }),
-    store: new DynamoDbOutbound(doc, config.TABLE_NAME),
+    store: new DynamoDbOutbound(doc, config.TABLE_NAME, { retentionDays: config.RETENTION_DAYS }),
     messages: new DynamoDbQueries(doc, config.TABLE_NAME),
     phoneNumberIds: config.PHONE_NUMBER_IDS.split(',').map((id) => id.trim()),
     metaApiVersion: config.META_API_VERSION,

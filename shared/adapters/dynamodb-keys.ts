@@ -80,6 +80,11 @@ export const keys = {
   allConversationsShards: () => LISTS.allConversations.keysOf('CONVSALL'),
   /** A message by wamid (GSI2): one key value per message. */
   wamid: (wamid: string) => `WAMID#${wamid}`,
+  /**
+   * A send record by AWS's send id (GSI2), until a status brings its wamid (which takes the key
+   * over): how an item of AWS's own statuses finds its record.
+   */
+  awsSend: (awsMessageId: string) => `AWSSEND#${awsMessageId}`,
   /** A user's BSUID → phone (`wa_id`) on one business number, for sends addressed by BSUID. */
   alias: (phoneNumberId: string, userId: string) => ({ PK: `ALIAS#${phoneNumberId}#${userId}`, SK: 'ALIAS' }),
   /** One account event of a WABA (`ACCT#<wabaId>`), by field, time and content. */

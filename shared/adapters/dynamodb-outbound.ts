@@ -24,6 +24,7 @@ import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbo
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
+import { TABLE_KEYS } from '../resource-spec.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -91,6 +92,19 @@ function storedSendError(raw: Item): StoredSendError {
 /** Position of a message in its conversation's timeline and in "last activity" order. */
 const timelineKey = (r: { timestampMs: number; id: string }) => `${iso(r.timestampMs)}#${r.id}`;
 
+/**
+ * A record's move to `sent`. With AWS's send id, the record is also keyed by it in GSI2 (unless a
+ * status already keyed it by its wamid), so an item of AWS's own statuses finds it (keys.awsSend).
+ */
+function sentChange(awsMessageId: string | undefined, nowMs: number): { update: string; values: Record<string, unknown> } {
+  const values = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs) };
+  if (awsMessageId === undefined) return { update: 'SET sendState = :sent, sentAt = :now', values };
+  return {
+    update: 'SET sendState = :sent, sentAt = :now, awsMessageId = :aws, GSI2PK = if_not_exists(GSI2PK, :awsKey), GSI2SK = if_not_exists(GSI2SK, :msg)',
+    values: { ...values, ':aws': awsMessageId, ':awsKey': keys.awsSend(awsMessageId), ':msg': 'MSG' },
+  };
+}
+
 export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   async lastInboundAt(phoneNumberId: string, contactId: string): Promise<number | undefined> {
     // Consistent: a reply right after the user's first message must see the window it opened.
@@ -155,6 +169,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           context: r.context,
           callbackData: r.callbackData,
           timestamp: iso(r.timestampMs),
+          ttl: this.expiresAt(r.timestampMs),
           sendState: 'sending' satisfies SendState,
           requestHash: r.requestHash,
           idempotencyKey: r.idempotencyKey,
@@ -180,8 +195,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
 
   async markSent(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
     const k = timelineKey(r);
-    const sentValues = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs), ...(awsMessageId !== undefined && { ':aws': awsMessageId }) };
-    const sentUpdate = `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`;
+    const { update: sentUpdate, values: sentValues } = sentChange(awsMessageId, nowMs);
     const message = {
       Update: {
         TableName: this.tableName,
@@ -198,9 +212,11 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
         Key: keys.conversation(r.phoneNumberId, r.contactId),
         UpdateExpression:
           'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), ' +
-          'lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
+          'lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
         ConditionExpression: 'attribute_not_exists(lastMessageKey) OR lastMessageKey < :k',
+        ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
         ExpressionAttributeValues: {
+          ':ttl': this.expiresAt(r.timestampMs),
           ':conv': 'conversation',
           ':pn': r.phoneNumberId,
           ':cid': r.contactId,
@@ -228,11 +244,8 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
 
   async markSentOnly(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {
     // One plain UpdateItem: it touches no other item, so it cannot lose a race on the conversation.
-    await this.transition(r, `SET sendState = :sent, sentAt = :now${awsMessageId !== undefined ? ', awsMessageId = :aws' : ''}`, {
-      ':sent': 'sent' satisfies SendState,
-      ':now': iso(nowMs),
-      ...(awsMessageId !== undefined && { ':aws': awsMessageId }),
-    });
+    const { update, values } = sentChange(awsMessageId, nowMs);
+    await this.transition(r, update, values);
   }
 
   async markRejected(r: OutboundRecord, error: StoredSendError, nowMs: number): Promise<void> {
@@ -284,8 +297,18 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
       Update: {
         TableName: this.tableName,
         Key: keys.conversation(r.phoneNumberId, r.contactId),
-        UpdateExpression: 'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact) ADD messageCount :by',
-        ExpressionAttributeValues: { ':conv': 'conversation', ':pn': r.phoneNumberId, ':cid': r.contactId, ':contact': r.contact, ':by': by },
+        // A conversation created here (a first send, not yet moved by any message) still expires.
+        UpdateExpression:
+          'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), #ttl = if_not_exists(#ttl, :ttl) ADD messageCount :by',
+        ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
+        ExpressionAttributeValues: {
+          ':conv': 'conversation',
+          ':pn': r.phoneNumberId,
+          ':cid': r.contactId,
+          ':contact': r.contact,
+          ':ttl': this.expiresAt(r.timestampMs),
+          ':by': by,
+        },
       },
     };
   }

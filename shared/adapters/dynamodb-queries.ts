@@ -33,16 +33,35 @@ const BATCH_GET_MAX = 100;
 const BATCH_GET_ATTEMPTS = 5;
 
 export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
-  private async byWamid(wamid: string): Promise<StoredMessage[]> {
+  private async byGsi2(key: string): Promise<StoredMessage[]> {
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: 'GSI2',
         KeyConditionExpression: 'GSI2PK = :pk',
-        ExpressionAttributeValues: { ':pk': keys.wamid(wamid) },
+        ExpressionAttributeValues: { ':pk': key },
       }),
     );
     return (out.Items ?? []) as StoredMessage[];
+  }
+
+  private byWamid(wamid: string): Promise<StoredMessage[]> {
+    return this.byGsi2(keys.wamid(wamid));
+  }
+
+  /**
+   * The Message of a wamid. When only items of statuses hold it (no status with our id has brought
+   * the wamid to the send record yet), an item of AWS's own statuses finds the record by AWS's send
+   * id: the Message is then the record's, under the id the send answered.
+   */
+  private async messageOfWamid(wamid: string): Promise<Message | undefined> {
+    const items = await this.byWamid(wamid);
+    if (!items.some(isRecord)) {
+      const awsIds = [...new Set(items.map((i) => i.awsMessageId).filter((a): a is string => typeof a === 'string'))];
+      const records = (await Promise.all(awsIds.map((a) => this.byGsi2(keys.awsSend(a))))).flat().filter(isRecord);
+      if (records[0]) return toMessage(records[0], (await this.siblingsOf([records[0]]))[0]);
+    }
+    return messageOfWamid(wamid, items);
   }
 
   /** Items by message id, in BatchGets of at most 100 keys; unprocessed keys are asked again. */
@@ -99,7 +118,7 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
       // Statuses of a message with no record here: every item of its wamid.
       return toMessage(item, mergeSiblings(item, new Map(), typeof item.wamid === 'string' ? await this.byWamid(item.wamid) : []));
     }
-    return messageOfWamid(idOrWamid, await this.byWamid(idOrWamid));
+    return this.messageOfWamid(idOrWamid);
   }
 
   /** A conversation (for the 24-hour window check). */

@@ -15,6 +15,7 @@ import { keys, statusAttribute } from './dynamodb-keys.ts';
 import { PermanentWriteError, type EventStore, type QuarantineRecords, type QuarantineReplay, type StoredQuarantinedEvent } from '../ports/event-store.ts';
 import { eventContentOf } from '../domain/parse-event.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
+import { TABLE_KEYS } from '../resource-spec.ts';
 
 /** Quarantined raw bodies are cut here (UTF-8 bytes) so the item stays under DynamoDB's 400 KB limit. */
 export const QUARANTINE_RAW_MAX = 300_000;
@@ -84,6 +85,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
                   waId: m.contact.waId,
                   phoneNumberId: m.business.phoneNumberId,
                   userId: m.contact.userId,
+                  ttl: this.expiresAt(m.timestampMs),
                 },
               },
             },
@@ -118,6 +120,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
                     errors: m.errors,
                     media: m.media ? { ...m.media, state: 'pending' } : undefined,
                     timestamp: at,
+                    ttl: this.expiresAt(m.timestampMs),
                     GSI1PK: keys.timeline(m.business.phoneNumberId, m.contactId),
                     GSI1SK: `${at}#${m.id}`,
                     GSI2PK: keys.wamid(m.wamid),
@@ -159,7 +162,8 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
     const at = iso(m.timestampMs);
     const key = `${at}#${m.wamid}`;
     // Move the window and the activity forward, never back. This write may create the conversation
-    // (it comes before the message's transaction), so it names the conversation too.
+    // (it comes before the message's transaction), so it names the conversation too. Its `ttl`
+    // follows its last message: a conversation outlives every message it lists.
     const inbound = {
       set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact, entity = :conv, phoneNumberId = :pn, contactId = :cid',
       values: { ':k': key, ':at': at, ':contact': m.contact, ':conv': 'conversation', ':pn': m.business.phoneNumberId, ':cid': m.contactId },
@@ -174,16 +178,19 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
             UpdateExpression: expression,
             ConditionExpression: condition,
             ExpressionAttributeValues: values,
+            // `ttl` is a reserved word.
+            ...(expression.includes('#ttl') && { ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute } }),
             ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
           }),
         ),
       );
     try {
       await update(
-        `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
+        `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
         `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
         {
           ...inbound.values,
+          ':ttl': this.expiresAt(m.timestampMs),
           ':g1': keys.conversationsOf(m.business.phoneNumberId, m.contactId),
           ':g2': keys.allConversations(m.business.phoneNumberId, m.contactId),
         },
@@ -229,6 +236,8 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
           Key: keys.message(id),
           UpdateExpression: [
             'SET #st = if_not_exists(#st, :entry)',
+            // A status-only item expires like a message (a record has its own `ttl` already).
+            '#ttl = if_not_exists(#ttl, :ttl)',
             'entity = :entity',
             'id = if_not_exists(id, :id)',
             'wamid = :wamid',
@@ -238,10 +247,11 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
             'GSI2SK = :msg',
             ...present.map(([name]) => `${name} = if_not_exists(${name}, :${name})`),
           ].join(', '),
-          ExpressionAttributeNames: { '#st': statusAttribute(s.status, s.participantId) },
+          ExpressionAttributeNames: { '#st': statusAttribute(s.status, s.participantId), '#ttl': TABLE_KEYS.ttlAttribute },
           ExpressionAttributeValues: {
             ':entry': entry,
             ':entity': 'message',
+            ':ttl': this.expiresAt(s.timestampMs),
             ':id': id,
             ':wamid': s.wamid,
             ':outbound': 'outbound',

@@ -1,14 +1,31 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
+import { DEFAULT_RETENTION_DAYS } from '../resource-spec.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
+
+/** Options of a table adapter. */
+export interface TableOptions {
+  /** Days messages and conversations are kept after their time (`ttl`). @default DEFAULT_RETENTION_DAYS */
+  readonly retentionDays?: number;
+}
 
 /** What every adapter of the single table holds: the document client and the table's name. */
 export abstract class DynamoDbTable {
   protected readonly doc: DynamoDBDocumentClient;
   protected readonly tableName: string;
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+  protected readonly retentionDays: number;
+  constructor(doc: DynamoDBDocumentClient, tableName: string, options: TableOptions = {}) {
     this.doc = doc;
     this.tableName = tableName;
+    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isInteger(this.retentionDays) || this.retentionDays < 1) {
+      throw new Error(`retentionDays must be a whole number of days ≥ 1, got ${this.retentionDays}`);
+    }
+  }
+
+  /** The `ttl` (epoch seconds) of an item whose time is `timestampMs`: kept `retentionDays` after it. */
+  protected expiresAt(timestampMs: number): number {
+    return Math.floor(timestampMs / 1000) + this.retentionDays * 86_400;
   }
 
   /**

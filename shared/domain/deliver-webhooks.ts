@@ -35,9 +35,10 @@ const CONCURRENCY = 16;
  * Keeps failed jobs for their next attempt: in the retry queue, or, when it refuses them, parked in
  * the table at once (`POST /v1/webhooks/{id}/replay` delivers them). Never by failing the batch:
  * its record would come back and every endpoint of the event would be sent to again. Answers the
- * jobs that could be kept nowhere.
+ * jobs that could be kept nowhere, and the jobs parked (those past their last attempt, and those the
+ * queue refused).
  */
-async function keep(again: DeliveryJob[], parked: DeliveryJob[], deps: DeliveryDeps): Promise<UnkeptJobs> {
+async function keep(again: DeliveryJob[], parked: DeliveryJob[], deps: DeliveryDeps): Promise<{ unkept: UnkeptJobs; parked: Set<DeliveryJob> }> {
   const toPark = [...parked];
   if (again.length) {
     try {
@@ -47,13 +48,13 @@ async function keep(again: DeliveryJob[], parked: DeliveryJob[], deps: DeliveryD
       toPark.push(...again);
     }
   }
-  if (!toPark.length) return [];
+  if (!toPark.length) return { unkept: [], parked: new Set() };
   try {
     await deps.webhooks.park(toPark, deps.now());
-    return [];
+    return { unkept: [], parked: new Set(toPark) };
   } catch (err) {
     deps.log?.warn('could not park webhook jobs', { jobs: toPark.length, error: (err as Error).name });
-    return toPark;
+    return { unkept: toPark, parked: new Set() };
   }
 }
 
@@ -69,7 +70,8 @@ async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>
     }
     return p;
   };
-  const records: Array<Delivery & { webhookId: string }> = [];
+  /** Each attempt, with the job kept for the next one when it failed. */
+  const attempts: Array<{ base: Omit<Delivery, 'outcome'> & { webhookId: string }; url: string; error?: string; next?: DeliveryJob; last?: boolean }> = [];
   const again: DeliveryJob[] = [];
   const parked: DeliveryJob[] = [];
   let next = 0;
@@ -88,34 +90,32 @@ async function attemptAll(jobs: DeliveryJob[], hooks: Map<string, StoredWebhook>
       } catch (err) {
         error = (err as Error).message.slice(0, 200);
       }
-      const attempts = job.attempts + 1;
-      const at = new Date(started).toISOString();
-      const base = { webhookId: job.webhookId, eventId: job.event.id, eventType: job.event.type, attempt: attempts, at, ...(status !== undefined && { httpStatus: status }) };
-      let record: Delivery & { webhookId: string };
-      if (!error) record = { ...base, outcome: 'delivered' };
-      else {
-        const due = nextAttemptAt(attempts, started);
-        if (due === undefined) {
-          parked.push({ ...job, attempts });
-          record = { ...base, outcome: 'parked', error };
-        } else {
-          again.push({ ...job, attempts, dueAtMs: due });
-          record = { ...base, outcome: 'failed', error, nextAttemptAt: new Date(due).toISOString() };
-        }
+      const attempt = job.attempts + 1;
+      const base = { webhookId: job.webhookId, eventId: job.event.id, eventType: job.event.type, attempt, at: new Date(started).toISOString(), ...(status !== undefined && { httpStatus: status }) };
+      if (!error) {
+        attempts.push({ base, url: hook.url });
+        continue;
       }
-      records.push(record);
-      deps.onDelivery?.({ ...record, url: hook.url });
+      const due = nextAttemptAt(attempt, started);
+      const kept: DeliveryJob = { ...job, attempts: attempt, dueAtMs: due ?? started };
+      (due === undefined ? parked : again).push(kept);
+      attempts.push({ base, url: hook.url, error, next: kept, last: due === undefined });
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
-  // The log is written beside the jobs kept, in one batch; losing it is better than sending again.
-  const [unkept] = await Promise.all([
-    keep(again, parked, deps),
-    records.length
-      ? deps.webhooks.recordDeliveries(records).catch((err: unknown) => deps.log?.warn('could not write the delivery log', { records: records.length, error: (err as Error).name }))
-      : undefined,
-  ]);
-  return unkept;
+  const kept = await keep(again, parked, deps);
+  // Told once the failed jobs are kept: one the retry queue refused is parked, with no next attempt.
+  const records = attempts.map(({ base, error, next, last }): Delivery & { webhookId: string } => {
+    if (error === undefined) return { ...base, outcome: 'delivered' };
+    if (last || kept.parked.has(next!)) return { ...base, outcome: 'parked', error };
+    return { ...base, outcome: 'failed', error, nextAttemptAt: new Date(next!.dueAtMs).toISOString() };
+  });
+  for (const [i, r] of records.entries()) deps.onDelivery?.({ ...r, url: attempts[i]!.url });
+  // The log is written once the jobs are kept; losing it is better than sending again.
+  if (records.length) {
+    await deps.webhooks.recordDeliveries(records).catch((err: unknown) => deps.log?.warn('could not write the delivery log', { records: records.length, error: (err as Error).name }));
+  }
+  return kept.unkept;
 }
 
 /**

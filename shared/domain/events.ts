@@ -148,6 +148,12 @@ export interface MessageEventIntent {
    * on another item), so no read is needed; the read side's view of that image.
    */
   readonly view?: Message;
+  /**
+   * An item of AWS's own statuses: its statuses are told only under the send record's id. When the
+   * read answers under this item's own id, no record is linked to it yet; the record tells them
+   * when it gets AWS's send id.
+   */
+  readonly unlessUnder?: string;
 }
 
 /** An event complete from the item alone. */
@@ -162,6 +168,9 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 
 /** A message's own record (inbound message or send), as opposed to an item of statuses only: the read model's rule. */
 const isRecord = (item: ItemImage) => isMessageRecord(item as unknown as StoredMessage);
+
+/** What AWS's own statuses (accepted, retries exhausted) are in the merged view. */
+const AWS_OWN_STATUSES: readonly PublicStatus[] = ['accepted', 'failed'];
 
 /** Send states after which AWS may have taken the message. */
 const ACCEPTED_SEND_STATES = new Set(['sent', 'in_doubt']);
@@ -238,7 +247,13 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
     if (statuses.length) {
       // An item of statuses only is one of several: the wamid finds them all with the record first.
       const lookup = record ? id : (str(newItem.wamid) ?? id);
-      out.push({ kind: 'message', type: 'message.status', lookup, statuses });
+      const ofAws = !record && str(newItem.awsMessageId) !== undefined;
+      out.push({ kind: 'message', type: 'message.status', lookup, statuses, ...(ofAws && { unlessUnder: id }) });
+    }
+    // A record that gets AWS's send id is linked to the item of AWS's own statuses: those that came
+    // first are told now, under the record's id.
+    if (record && str(newItem.awsMessageId) !== undefined && str(oldItem?.awsMessageId) === undefined) {
+      out.push({ kind: 'message', type: 'message.status', lookup: id, statuses: AWS_OWN_STATUSES });
     }
   }
   out.push(...mediaIntent(oldItem, newItem));
@@ -291,6 +306,15 @@ function quarantineIntent(item: ItemImage): EventIntent {
 }
 
 /**
+ * Whether a stream record tells a deletion by DynamoDB's TTL (retention): AWS marks those with the
+ * `userIdentity` `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }`. An expired message
+ * or conversation is no change a consumer should hear of (no `message.deleted`, no status).
+ */
+export function isTtlDeletion(record: { eventName?: string; userIdentity?: { type?: string; principalId?: string } }): boolean {
+  return record.eventName === 'REMOVE' && record.userIdentity?.type === 'Service' && record.userIdentity.principalId === 'dynamodb.amazonaws.com';
+}
+
+/**
  * The events one item change calls for (old and new image, either absent). Pure: the same change
  * always gives the same intents, and a change that alters nothing an event reports (a duplicate
  * status, a late status that leaves the item's status where it was, a conversation count) gives none.
@@ -334,7 +358,7 @@ export function messageAt(m: Message, status: PublicStatus): { data: Message; ti
 
 /**
  * The events of a message intent, given the merged Message the read side answers now. None when
- * the message is gone.
+ * the message is gone, or when an item of AWS's statuses has no record linked yet (`unlessUnder`).
  *
  * `message.status`: one event per status the change added that the merged view holds, each with
  * the Message at that step (`messageAt`) and an id of the message and the status. Each status of
@@ -342,7 +366,7 @@ export function messageAt(m: Message, status: PublicStatus): { data: Message; ti
  * and whichever item holds them; a duplicate adds nothing and is no event.
  */
 export function messageEvents(intent: MessageEventIntent, message: Message | undefined): DomainEvent[] {
-  if (!message) return [];
+  if (!message || message.id === intent.unlessUnder) return [];
   const source = message.phoneNumberId ? `${EVENT_SOURCE}/phone-numbers/${message.phoneNumberId}` : EVENT_SOURCE;
   const event = (data: Message, time: string, status?: PublicStatus) =>
     ({

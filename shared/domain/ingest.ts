@@ -53,7 +53,8 @@ export async function ingestEvent(
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
     const kept = reason.length > QUARANTINE_REASON_MAX ? `${reason.slice(0, QUARANTINE_REASON_MAX)}…` : reason;
-    await store.quarantine({ raw: event.raw, reason: kept, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
+    // A body DynamoDB cannot hold (a lone surrogate) would fail its quarantine forever: keep it well formed.
+    await store.quarantine({ raw: event.raw.toWellFormed(), reason: kept, receivedAtMs: event.receivedAtMs, ...(event.source && { source: event.source }) });
     return kept;
   };
   if (parsed.kind === 'invalid') {

@@ -48,25 +48,31 @@ export function describeIssues(error: z.ZodError, prefix = ''): string {
 }
 
 /**
- * Keeps the digits of an integer JSON cannot hold exactly (beyond 2^53: Meta's template ids are
- * such numbers) as a string; DynamoDB's marshaller refuses such a number, and rounding it would
- * change the id.
+ * The reviver of every JSON text an event brings:
+ * - an integer JSON cannot hold exactly (beyond 2^53: Meta's template ids are such numbers) keeps its
+ *   digits as a string; DynamoDB's marshaller refuses such a number, and rounding it would change the id;
+ * - a string or key with a lone UTF-16 surrogate (JSON's `\ud800` escape; UTF-8 has no such character,
+ *   so WhatsApp never sends one and DynamoDB cannot store one) has it replaced with U+FFFD.
  */
-export function keepLargeIntegers(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
+export function reviveEventJson(this: unknown, _key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value) && typeof context?.source === 'string') {
     return context.source;
+  }
+  if (typeof value === 'string') return value.toWellFormed();
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).some((k) => !k.isWellFormed())) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), v]));
   }
   return value;
 }
 
-/** JSON.parse that keeps large integers' digits (see `keepLargeIntegers`). */
-export function parseJsonKeepingDigits(text: string): unknown {
-  return JSON.parse(text, keepLargeIntegers as (this: unknown, key: string, value: unknown) => unknown);
+/** JSON.parse with `reviveEventJson`: large integers keep their digits, lone surrogates become U+FFFD. */
+export function parseEventJson(text: string): unknown {
+  return JSON.parse(text, reviveEventJson as (this: unknown, key: string, value: unknown) => unknown);
 }
 
 function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
   try {
-    return { ok: true, value: parseJsonKeepingDigits(text) };
+    return { ok: true, value: parseEventJson(text) };
   } catch {
     return { ok: false };
   }

@@ -18,6 +18,11 @@ export interface ItemChange {
   readonly id: string;
   readonly oldImage?: ItemImage;
   readonly newImage?: ItemImage;
+  /**
+   * DynamoDB's TTL deleted the item (retention), not a user or a function: nothing happened that a
+   * consumer should be told, so the change yields no event (see `isTtlDeletion`).
+   */
+  readonly expired?: boolean;
 }
 
 export interface PublishDeps {
@@ -47,7 +52,7 @@ export async function publishChanges(changes: readonly ItemChange[], deps: Publi
     changes.map(async (change) => {
       try {
         const events: DomainEvent[] = [];
-        for (const intent of intentsOfChange(change.oldImage, change.newImage)) {
+        for (const intent of change.expired ? [] : intentsOfChange(change.oldImage, change.newImage)) {
           if (intent.kind === 'ready') events.push(intent.event);
           else events.push(...messageEvents(intent, intent.view ?? (await read(intent.lookup))));
         }

@@ -379,3 +379,38 @@ describe('function roles', () => {
     });
   });
 });
+
+describe('retention of messages and conversations', () => {
+  const envOf = (template: Template, description: RegExp) =>
+    (template.toJSON().Resources[functionIdOf(template, description)].Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+  const writers = [/Stores WhatsApp events/, /WhatsApp backend HTTP API$/, /Sends broadcast messages/];
+
+  it('gives every function that writes messages or conversations RETENTION_DAYS (365 by default), the table TTL on `ttl`, inbound media the same days', () => {
+    // Prepare / Act
+    const { template } = synthesize();
+
+    // Assess
+    for (const d of writers) expect(envOf(template, d).RETENTION_DAYS, d.source).toBe('365');
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
+    expect(bucketProps(template, mediaBucketIdOf(template)).LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Prefix: 'inbound/', ExpirationInDays: 365 })]),
+    );
+  });
+
+  it('follows retentionDays, media too unless its own days are given, and refuses nonsense', () => {
+    // Prepare / Act
+    const { template } = synthesize({ retentionDays: 90 });
+    const { template: own } = synthesize({ retentionDays: 90, mediaOptions: { inboundRetentionDays: 400 } });
+
+    // Assess
+    for (const d of writers) expect(envOf(template, d).RETENTION_DAYS, d.source).toBe('90');
+    expect(bucketProps(template, mediaBucketIdOf(template)).LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Prefix: 'inbound/', ExpirationInDays: 90 })]),
+    );
+    expect(bucketProps(own, mediaBucketIdOf(own)).LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Prefix: 'inbound/', ExpirationInDays: 400 })]),
+    );
+    expect(() => synthesize({ retentionDays: 0 })).toThrow(/retentionDays/);
+    expect(() => synthesize({ retentionDays: 2.5 })).toThrow(/retentionDays/);
+  });
+});

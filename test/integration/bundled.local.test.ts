@@ -22,7 +22,7 @@ beforeAll(async () => {
   bundles = await bundleHandlers();
   dataDir = mkdtempSync(join(tmpdir(), 'wb-bundled-'));
   runtime = await startRuntime({ dataDir, fresh: true, ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 }, logger: { info: () => {}, warn: () => {}, error: () => {} }, handlerSource: 'bundled' });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await runtime?.stop();
@@ -58,4 +58,4 @@ it('runs the bundles, says so in runtime.json, and serves a message end to end',
     body: JSON.stringify({ from: pn, to: '16505557001', type: 'text', text: { body: 'bundled reply' } }),
   });
   expect(reply.status).toBe(202);
-}, 120_000);
+}, 300_000);

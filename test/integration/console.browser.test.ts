@@ -1,7 +1,8 @@
 /**
  * The console in a real browser (Debian's Chromium, headless, driven by playwright-core; no browser
  * is downloaded): a user writes, the inbox shows it, the business replies with buttons, the user
- * taps one, and the inbox shows the tap and the reply read (two blue ticks). Saves a screenshot:
+ * taps one, and the inbox shows the tap and the reply read (two blue ticks); the events pushed out
+ * (message.received, message.created, message.status) are listed as they are published. Saves a screenshot:
  * `UPDATE_CONSOLE_SCREENSHOT=1` writes the one the README shows (docs/console.png).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -72,6 +73,13 @@ describe.runIf(available)('the console in a browser', () => {
     await page.locator('#inbox .bubble[data-direction=inbound]', { hasText: 'Hi, is my order ready?' }).waitFor();
     await expect.poll(() => page.textContent('#window-state'), WAIT).toContain('window open');
 
+    // The message.received pushed out for the text is listed, under the id the API answers for it.
+    const thread = `${runtime.info.apiUrl}/v1/conversations/${runtime.info.phoneNumbers[0]!.phoneNumberId}/${phone}/messages`;
+    const text = ((await (await fetch(thread)).json()) as { items: Array<{ id: string; type: string }> }).items.find((m) => m.type === 'text')!;
+    const received = page.locator(`#domain-events li[data-type="message.received"][data-subject="${text.id}"]`);
+    await received.waitFor();
+    expect(await received.textContent()).toContain('message.received');
+
     // The business replies with two buttons.
     await page.fill('#reply input[name=text]', 'It is! Pick it up or have it delivered?');
     await page.fill('#reply input[name=buttons]', 'Pick up, Deliver');
@@ -92,7 +100,7 @@ describe.runIf(available)('the console in a browser', () => {
     await page.locator('#phone .bubble[data-direction=outbound] .ticks.read').waitFor();
 
     // The tap went to the API as WhatsApp sends it: a button_reply with the context of the message.
-    const messages = (await (await fetch(`${runtime.info.apiUrl}/v1/conversations/${runtime.info.phoneNumbers[0]!.phoneNumberId}/${phone}/messages`)).json()) as { items: any[] };
+    const messages = (await (await fetch(thread)).json()) as { items: any[] };
     // Both are interactive; an inbound timestamp has whole seconds, so within one second the order of the two may vary.
     const tap = messages.items.find((m: { type: string; direction: string }) => m.type === 'interactive' && m.direction === 'inbound');
     const replied = messages.items.find((m: { direction: string }) => m.direction === 'outbound');
@@ -104,6 +112,10 @@ describe.runIf(available)('the console in a browser', () => {
     // Each envelope once: the user's text, then the reply's accepted, sent, delivered, read, then the tap.
     expect(await page.locator('#events li', { hasText: 'message:text' }).count()).toBe(1);
     expect(await page.locator('#events li', { hasText: 'status:read' }).count()).toBe(1);
+    // The pushed events: the reply's creation and its read, each once, as subscribers receive them.
+    await page.locator(`#domain-events li[data-type="message.status"][data-subject="${replied.id}"]`, { hasText: 'read' }).waitFor();
+    expect(await page.locator(`#domain-events li[data-type="message.created"][data-subject="${replied.id}"]`).count()).toBe(1);
+    expect(await received.count()).toBe(1);
     expect(errors).toEqual([]);
 
     const shot = process.env.UPDATE_CONSOLE_SCREENSHOT ? join(import.meta.dirname, '../../docs/console.png') : join(dirs[0]!, 'console.png');

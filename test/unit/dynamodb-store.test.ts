@@ -142,6 +142,8 @@ describe('inbound messages', () => {
       waId: m.contactId,
       phoneNumberId: m.business.phoneNumberId,
       userId,
+      // Kept as long as the message that showed it (365 days by default).
+      ttl: 1_750_000_000 + 365 * 86_400,
     });
   });
 
@@ -423,7 +425,15 @@ describe('refusals from DynamoDB', () => {
     expect(conversation!.Update).toMatchObject({ TableName: 'table', Key: { PK: `CONV#${m.business.phoneNumberId}#15550001111`, SK: 'CONV' } });
     expect(alias!.Put).toEqual({
       TableName: 'table',
-      Item: { PK: `ALIAS#${m.business.phoneNumberId}#US.1`, SK: 'ALIAS', entity: 'alias', waId: '15550001111', phoneNumberId: m.business.phoneNumberId, userId: 'US.1' },
+      Item: {
+        PK: `ALIAS#${m.business.phoneNumberId}#US.1`,
+        SK: 'ALIAS',
+        entity: 'alias',
+        waId: '15550001111',
+        phoneNumberId: m.business.phoneNumberId,
+        userId: 'US.1',
+        ttl: 1_750_000_000 + 365 * 86_400,
+      },
     });
   });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMessage as messageView, type StoredMessage } from '../../shared/domain/message-view.ts';
-import { DomainEventSchema, eventId, intentsOfChange, messageEvents, type ItemImage } from '../../shared/domain/events.ts';
+import { DomainEventSchema, eventId, intentsOfChange, messageEvents, type ItemImage, type MessageEventIntent } from '../../shared/domain/events.ts';
 import { publishChanges, type ItemChange } from '../../shared/domain/publish-events.ts';
 import type { DomainEvent } from '../../shared/domain/events.ts';
 
@@ -59,7 +59,11 @@ describe('events of item changes', () => {
   it('tells a send once it is accepted (message.created), not while it is being sent', () => {
     const sending = sendRecord({ sendState: 'sending', awsMessageId: undefined, wamid: undefined });
     expect(intentsOfChange(undefined, sending)).toEqual([]);
-    expect(intentsOfChange(sending, sendRecord())).toEqual([{ kind: 'message', type: 'message.created', lookup: ID }]);
+    // Getting AWS's send id links the record to the item of AWS's own statuses: any that came first are told under the record's id.
+    expect(intentsOfChange(sending, sendRecord())).toEqual([
+      { kind: 'message', type: 'message.created', lookup: ID },
+      { kind: 'message', type: 'message.status', lookup: ID, statuses: ['accepted', 'failed'] },
+    ]);
     expect(intentsOfChange(sendRecord(), sendRecord({ note: 'x' }))).toEqual([]);
   });
 
@@ -82,6 +86,15 @@ describe('events of item changes', () => {
     expect(merged.status).toBe('delivered');
     const [e] = messageEvents(intent as never, merged);
     expect(e).toMatchObject({ subject: ID, sequence: '0001', data: { id: ID, status: 'accepted', statuses: [{ status: 'accepted' }], errors: [] } });
+  });
+
+  it("an item of AWS's own statuses is told only under a send record's id: not under its own while no record is linked", () => {
+    const awsItem: ItemImage = { PK: 'MSG#msg_aws', SK: 'MSG', entity: 'message', id: 'msg_aws', wamid: 'wamid.9', awsMessageId: 'aws-9', direction: 'outbound' };
+    const [intent] = intentsOfChange(awsItem, applyStatus(awsItem, 'accepted', 0)) as MessageEventIntent[];
+    expect(intent).toMatchObject({ type: 'message.status', lookup: 'wamid.9', statuses: ['accepted'], unlessUnder: 'msg_aws' });
+    const view = (id: string) => toMessage({ ...applyStatus(awsItem, 'accepted', 0), id });
+    expect(messageEvents(intent!, view('msg_aws'))).toEqual([]);
+    expect(messageEvents(intent!, view(ID)).map((e) => e.subject)).toEqual([ID]);
   });
 
   it('a group member\'s failure is that member\'s: no message.status failed', () => {

@@ -13,6 +13,7 @@ import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { eventId, type DomainEvent } from '../../shared/domain/events.ts';
+import { messageIdFromAwsMessageId } from '../../shared/domain/ids.ts';
 import type { BusinessNumber } from '../../shared/domain/types.ts';
 import { makeHandler } from '../../lambdas/events/handler.ts';
 import { startStreamPoller, type StreamPoller } from '../../local/stream-poller.ts';
@@ -30,7 +31,7 @@ afterAll(async () => {
 
 let n = 0;
 /** A fresh table, a send accepted by AWS, and the stream read into the events handler. */
-async function setUp(opts: { batchSize?: number } = {}) {
+async function setUp(opts: { batchSize?: number; sent?: boolean } = {}) {
   const { client, doc, tableName } = await freshTable();
   const outbound = new DynamoDbOutbound(doc, tableName);
   const store = new DynamoDbStore(doc, tableName);
@@ -48,7 +49,8 @@ async function setUp(opts: { batchSize?: number } = {}) {
     attemptId: 'a1',
   };
   await outbound.begin(record, T0);
-  await outbound.markSent(record, `aws-${n}`, T0);
+  const markSent = () => outbound.markSent(record, `aws-${n}`, T0);
+  if (opts.sent !== false) await markSent();
   const seen: DomainEvent[] = [];
   const streams = new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   const dir = mkdtempSync(join(tmpdir(), 'wb-stream-'));
@@ -84,7 +86,7 @@ async function setUp(opts: { batchSize?: number } = {}) {
     const byId = new Map(seen.filter((e) => e.type === 'message.status' && e.subject === id).map((e) => [e.id, e]));
     return [...byId.values()].sort((a, b) => a.sequence.localeCompare(b.sequence));
   };
-  return { id, queries, start, status, statusEvents, seen };
+  return { id, wamid: `wamid.${n}`, awsItemId: messageIdFromAwsMessageId(`aws-${n}`), queries, start, status, statusEvents, seen, markSent };
 }
 
 describe('message.status from the stream, on DynamoDB Local', () => {
@@ -123,6 +125,36 @@ describe('message.status from the stream, on DynamoDB Local', () => {
       return e.length >= 4 ? e : undefined;
     }, 'four status events');
     expect(events.map((e) => (e.data as { status: string }).status)).toEqual(['accepted', 'sent', 'delivered', 'read']);
+  });
+
+  it("AWS's accepted before any of Meta's statuses (the record has no wamid yet): told under the id the send answered", async () => {
+    const t = await setUp();
+    await t.status('accepted', 0, { viaAws: true });
+    await t.start();
+
+    const [accepted] = await eventually(async () => {
+      const e = t.statusEvents();
+      return e.length >= 1 ? e : undefined;
+    }, 'the accepted event');
+    expect(accepted).toMatchObject({ id: eventId(t.id, 'message.status', 'accepted'), subject: t.id, data: { id: t.id, status: 'accepted' } });
+    // GET /v1/messages/{id} answers that id, and by wamid the same Message.
+    expect((await t.queries.getMessage(t.id))!.status).toBe('accepted');
+    expect((await t.queries.getMessage(t.wamid))!.id).toBe(t.id);
+    expect(t.seen.filter((e) => e.subject === t.awsItemId)).toEqual([]);
+  });
+
+  it("AWS's accepted stored before the send record gets AWS's send id: told when it does, under the send's id", async () => {
+    const t = await setUp({ sent: false });
+    await t.status('accepted', 0, { viaAws: true });
+    await t.markSent();
+    await t.start();
+
+    const [accepted] = await eventually(async () => {
+      const e = t.statusEvents();
+      return e.length >= 1 ? e : undefined;
+    }, 'the accepted event');
+    expect(accepted).toMatchObject({ id: eventId(t.id, 'message.status', 'accepted'), subject: t.id, data: { id: t.id, status: 'accepted' } });
+    expect(t.seen.filter((e) => e.subject === t.awsItemId)).toEqual([]);
   });
 
   it('statuses one per batch, in any order, give the same events as all in one batch', async () => {

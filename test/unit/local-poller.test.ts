@@ -264,6 +264,50 @@ describe('startPoller', () => {
     expect(bodies.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
+  it('runs up to `concurrency` batches at once from one receiver: a message on an idle queue costs one receive and one delete', async () => {
+    // Prepare: five slots, idle (one long poll waiting), then one message.
+    const spec = fastSpec(`slots-${n++}`, { batchSize: 10 });
+    const q = await queueFor(spec);
+    let active = 0;
+    let most = 0;
+    let received = 0;
+    let hold = false;
+    const poller = await startPoller({
+      sqs,
+      queueUrl: q.url,
+      spec,
+      concurrency: 5,
+      handler: async (event) => {
+        active++;
+        most = Math.max(most, active);
+        received += event.Records.length;
+        // Once held: until a third batch runs beside it, or every message is in a batch.
+        if (hold) await until(() => active >= 3 || received >= 31);
+        active--;
+      },
+    });
+    pollers.push(poller);
+    await until(() => poller.counters.sqsRequests >= 1);
+
+    // Act
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'one' }));
+    await until(() => poller.counters.deleted === 1);
+    const afterOne = poller.counters.sqsRequests;
+    hold = true;
+    for (let i = 0; i < 30; i += 10) {
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: Array.from({ length: 10 }, (_, k) => ({ Id: String(k), MessageBody: String(i + k) })) }));
+    }
+    await until(() => poller.counters.deleted === 31);
+
+    // Assess: the first long poll, its delete and the next long poll (several pollers would each
+    // have been woken by the message and answered empty); then batches side by side, never more
+    // than the slots.
+    expect(afterOne).toBeLessThanOrEqual(3);
+    expect(most).toBeGreaterThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(5);
+    expect(received).toBe(31);
+  });
+
   it('finishes the batch in flight before stop resolves', async () => {
     // Prepare
     const spec = fastSpec(`stop-${n++}`);

@@ -18,6 +18,7 @@ import { currentStatus } from '../../shared/domain/status.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
 import type { OutboundRecord } from '../../shared/ports/outbound-store.ts';
 import { freshTable } from '../support/dynamodb.ts';
+import { DEFAULT_RETENTION_DAYS } from '../../shared/resource-spec.ts';
 
 const PERMUTATIONS_PER_SET = 3;
 const business = { phoneNumberId: 'phone-number-id-5f811eaa4c81499384c496b909afbb1a', metaPhoneNumberId: '729155140271006', wabaId: '1' };
@@ -174,8 +175,21 @@ function keysTouched(events: Ev[], sends: Outbound[]) {
   return [...new Map(all.map((k) => [`${k.PK}|${k.SK}`, k])).values()];
 }
 
+/**
+ * The stored items, each status-only item's `ttl` checked and set apart: it is the first arrived
+ * status's time + the retention, so the order of arrival picks it among the item's status times.
+ */
 async function snapshot(t: Table, ks: Array<Record<string, string>>) {
-  return Promise.all(ks.map(async (Key) => (await t.doc.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }))).Item));
+  const items = await Promise.all(ks.map(async (Key) => (await t.doc.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }))).Item));
+  return items.map((item) => {
+    if (!item || item.entity !== 'message' || item.type !== undefined) return item;
+    const { ttl, ...rest } = item;
+    const times = Object.entries(item)
+      .filter(([k]) => k.startsWith('st:'))
+      .map(([, v]) => Math.floor(Date.parse((v as { timestamp: string }).timestamp) / 1000) + DEFAULT_RETENTION_DAYS * 86_400);
+    expect(times).toContain(ttl);
+    return rest;
+  });
 }
 
 /** What the API shows of each outbound message: by wamid, by our id, and in its conversation. */

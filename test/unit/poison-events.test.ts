@@ -102,6 +102,26 @@ describe('poison envelopes end in quarantine, never thrown', () => {
     expect(event!.value).toMatchObject({ message_template_id: '16895569081298321234', big: '1e300', fine: 12 });
   });
 
+  it('stores a text and an account event whose strings and keys hold lone surrogates, each replaced with U+FFFD', async () => {
+    // JSON can escape half a surrogate pair (`\ud800`); UTF-8 cannot hold it, and DynamoDB refused
+    // such a string with an InternalFailure that looked transient, so the event went round to the DLQ.
+    const text = editedMessage('inbound-text', (m) => {
+      m.text.body = 'a\ud800b\udfffc';
+    });
+    const account = eumFixture('template-status-update');
+    account.whatsAppWebhookEntry = (account.whatsAppWebhookEntry as string).replace('"reason":"NONE"', '"reason":"NONE","k\\udc00":"v\\ud83d"');
+
+    const response = await makeHandler({ store })(sqsEvent([snsNotification(text), snsNotification(account)]), context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const items = await scan();
+    expect(items.filter((i) => i.entity === 'quarantine')).toEqual([]);
+    const stored = JSON.stringify(items);
+    expect(stored).toContain('a\ufffdb\ufffdc');
+    const [event] = items.filter((i) => i.entity === 'accountEvent');
+    expect(event!.value).toMatchObject({ 'k\ufffd': 'v\ufffd' });
+  });
+
   it('quarantines what the DynamoDB marshaller refuses, as a permanent failure', async () => {
     const refusing = new DynamoDbStore(doc, tableName);
     refusing.recordAccountEvent = async () => {

@@ -118,12 +118,15 @@ describe('a send AWS accepted whose completing transaction fails', () => {
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
       Key: { PK: `MSG#${id}`, SK: 'MSG' },
-      UpdateExpression: 'SET sendState = :sent, sentAt = :now, awsMessageId = :aws',
+      // Keyed by AWS's send id in GSI2 too (until a wamid takes the key): AWS's own statuses find the record.
+      UpdateExpression: 'SET sendState = :sent, sentAt = :now, awsMessageId = :aws, GSI2PK = if_not_exists(GSI2PK, :awsKey), GSI2SK = if_not_exists(GSI2SK, :msg)',
       ConditionExpression: 'sendState = :sending AND attemptId = :attempt',
       ExpressionAttributeValues: {
         ':sent': 'sent',
         ':now': new Date(T0).toISOString(),
         ':aws': 'aws-1',
+        ':awsKey': 'AWSSEND#aws-1',
+        ':msg': 'MSG',
         ':sending': 'sending',
         ':attempt': attemptOf(),
       },

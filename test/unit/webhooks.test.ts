@@ -306,12 +306,21 @@ describe('webhook delivery', () => {
   it('a retry queue that refuses the failed jobs: they are parked, the record is not given again, and the endpoint that took the event is not sent to again', async () => {
     const s = await setup(['https://ok.example.com/', 'https://down.example.com/'], (url) => (url.includes('down') ? 503 : 204), Date.now());
     const refusing = { schedule: async () => Promise.reject(Object.assign(new Error('queue down'), { name: 'QueueUnavailable' })) };
-    const handler = makeWebhooksHandler({ ...s.deps, retries: refusing, log: { warn: () => {} } });
+    const told: Array<{ webhookId: string; outcome: string; nextAttemptAt?: string }> = [];
+    const handler = makeWebhooksHandler({ ...s.deps, retries: refusing, log: { warn: () => {} }, onDelivery: (d) => told.push(d) });
     const out = await handler(sqsEvent([JSON.stringify(quarantined(5)), JSON.stringify(quarantined(6))]));
     expect(out.batchItemFailures).toEqual([]);
     expect(s.sent.filter((x) => x.url.includes('ok'))).toHaveLength(2);
     expect((await s.webhooks.parked(s.ids[1]!, 10)).map((j) => j.event.id).sort()).toEqual([quarantined(5).id, quarantined(6).id].sort());
     expect(await s.webhooks.parked(s.ids[0]!, 10)).toEqual([]);
+    // Told and logged as parked, with no next attempt: nothing will try them until a replay.
+    const log = (await s.webhooks.listDeliveries(s.ids[1]!, 10)).items;
+    expect(log.map((d) => d.outcome)).toEqual(['parked', 'parked']);
+    for (const d of log) expect(d).not.toHaveProperty('nextAttemptAt');
+    expect(told.filter((d) => d.webhookId === s.ids[1]).map((d) => [d.outcome, d.nextAttemptAt])).toEqual([
+      ['parked', undefined],
+      ['parked', undefined],
+    ]);
   });
 
   it('only the record of a job kept nowhere (queue and table refusing) comes again; a record that is neither event nor job is reported for the DLQ', async () => {

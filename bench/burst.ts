@@ -1,0 +1,310 @@
+/**
+ * A burst of inbound messages on the local runtime: `messages` inbound texts (each from its own
+ * user, so each opens a conversation) published to the event topic at once, as End User Messaging
+ * Social publishes them, until each is readable; and, in the same run and on the same DynamoDB
+ * Local, the floor: the same messages written straight through the store (`recordInbound`, the
+ * writes the inbound handler makes), all at once, with no SNS, SQS, poller or handler between.
+ *
+ * Readable: the message's item exists (one strongly consistent BatchGetItem per 100 pending
+ * messages, every `pollMs`); every message is then read through the HTTP API as well, and the bench
+ * fails unless each answers 200. Where the time goes is measured per message from the queue's own
+ * timestamps and the handler's invocations (a timing wrapper around the deployed handler).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
+import type { SQSEvent, Context } from 'aws-lambda';
+import { handler as inboundHandler } from '../lambdas/inbound/handler.ts';
+import { documentClient } from '../shared/adapters/aws-clients.ts';
+import { keys } from '../shared/adapters/dynamodb-keys.ts';
+import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
+import { messageIdFromWamid } from '../shared/domain/ids.ts';
+import { parseEventBody } from '../shared/domain/parse-event.ts';
+import { INBOUND_QUEUE } from '../shared/resource-spec.ts';
+import { loadSandboxConfig } from '../local/sandbox/config.ts';
+import { envelopeOf, messagesEntry, newWamid, unixSeconds } from '../local/sandbox/webhooks.ts';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, startRuntime } from '../local/runtime.ts';
+import type { SqsHandler } from '../local/poller.ts';
+import { snsNotification } from '../test/support/events.ts';
+
+const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+
+export const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+
+/** p50, p90, p99 and max of `values` (ms). */
+export function spread(values: readonly number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+}
+
+/** `n` inbound text envelopes from `n` users (`<prefix><i>`), each its own wamid. */
+function inboundEnvelopes(n: number, prefix: string) {
+  const number = loadSandboxConfig().phoneNumbers[0]!;
+  const now = Date.now();
+  return Array.from({ length: n }, (_, i) => {
+    const from = `${prefix}${String(i).padStart(6, '0')}`;
+    const wamid = newWamid(from, 'inbound');
+    const entry = messagesEntry(number, {
+      contacts: [{ profile: { name: 'Burst User' }, wa_id: from }],
+      messages: [{ from, id: wamid, timestamp: unixSeconds(now), type: 'text', text: { body: `burst ${i}` } }],
+    });
+    return { wamid, message: JSON.stringify(envelopeOf({ number, entry, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, nowMs: now })) };
+  });
+}
+
+/** What the inbound handler saw of each record: when SQS took it, when it was received and handled. */
+interface RecordTiming {
+  sentMs: number;
+  firstReceiveMs: number;
+  invokedMs: number;
+  doneMs: number;
+  batch: number;
+}
+
+/** The wamid of a burst message, from its SQS body (SNS notification → envelope → webhook entry). */
+function wamidOf(body: string): string | undefined {
+  try {
+    const entry = JSON.parse(JSON.parse(JSON.parse(body).Message).whatsAppWebhookEntry);
+    return entry.changes?.[0]?.value?.messages?.[0]?.id;
+  } catch {
+    return undefined;
+  }
+}
+
+function timedHandler(handler: SqsHandler, timings: Map<string, RecordTiming>, invocations: { count: number; inFlight: number; maxInFlight: number }): SqsHandler {
+  return async (event: SQSEvent, context: Context) => {
+    const invokedMs = Date.now();
+    invocations.count++;
+    invocations.maxInFlight = Math.max(invocations.maxInFlight, ++invocations.inFlight);
+    try {
+      return await handler(event, context);
+    } finally {
+      invocations.inFlight--;
+      const doneMs = Date.now();
+      for (const r of event.Records) {
+        const wamid = wamidOf(r.body);
+        if (!wamid || timings.has(wamid)) continue;
+        timings.set(wamid, {
+          sentMs: Number(r.attributes.SentTimestamp),
+          firstReceiveMs: Number(r.attributes.ApproximateFirstReceiveTimestamp),
+          invokedMs,
+          doneMs,
+          batch: event.Records.length,
+        });
+      }
+    }
+  };
+}
+
+/** Waits until every id's item exists; answers when each was first seen (Date.now() ms). */
+async function readableTimes(doc: ReturnType<typeof documentClient>, tableName: string, wamids: readonly string[], pollMs: number, timeoutMs = 120_000) {
+  const seen = new Map<string, number>();
+  const idOf = new Map(wamids.map((w) => [`MSG#${messageIdFromWamid(w)}`, w]));
+  const deadline = Date.now() + timeoutMs;
+  while (seen.size < wamids.length) {
+    const pending = wamids.filter((w) => !seen.has(w));
+    const chunks = Array.from({ length: Math.ceil(pending.length / 100) }, (_, i) => pending.slice(i * 100, i * 100 + 100));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let ask: Record<string, unknown>[] = chunk.map((w) => keys.message(messageIdFromWamid(w)));
+        while (ask.length) {
+          const out = await doc.send(
+            new BatchGetCommand({ RequestItems: { [tableName]: { Keys: ask, ProjectionExpression: 'PK', ConsistentRead: true } } }),
+          );
+          const at = Date.now();
+          for (const item of out.Responses?.[tableName] ?? []) {
+            const w = idOf.get(item.PK as string);
+            if (w && !seen.has(w)) seen.set(w, at);
+          }
+          ask = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+        }
+      }),
+    );
+    if (seen.size >= wamids.length) break;
+    if (Date.now() > deadline) throw new Error(`${wamids.length - seen.size} of ${wamids.length} burst messages not readable after ${timeoutMs / 1000} s`);
+    await new Promise((d) => setTimeout(d, pollMs));
+  }
+  return seen;
+}
+
+export async function benchBurst(opts: { messages: number; pollMs?: number; warmup?: number; steady?: number }) {
+  const pollMs = opts.pollMs ?? 50;
+  const warmup = 2 * Math.ceil((opts.warmup ?? 50) / 2);
+  const dataDir = mkdtempSync(join(tmpdir(), 'wb-bench-burst-'));
+  const timings = new Map<string, RecordTiming>();
+  const invocations = { count: 0, inFlight: 0, maxInFlight: 0 };
+  const runtime = await startRuntime({
+    dataDir,
+    fresh: true,
+    ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
+    logger: quiet,
+    handlers: { queues: { [INBOUND_QUEUE.name]: timedHandler(inboundHandler, timings, invocations) } },
+  });
+  const client = new DynamoDBClient({ endpoint: runtime.info.dynamodbEndpointUrl, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const sns = new SNSClient({ endpoint: runtime.info.awsEndpointUrl, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const doc = documentClient(client);
+    const tableName = runtime.info.tableName;
+
+    const store = new DynamoDbStore(doc, tableName);
+    const publish = async (envelopes: { message: string }[]) => {
+      const batches = Array.from({ length: Math.ceil(envelopes.length / 10) }, (_, i) => envelopes.slice(i * 10, i * 10 + 10));
+      await Promise.all(
+        batches.map(async (b) => {
+          const out = await sns.send(
+            new PublishBatchCommand({ TopicArn: runtime.info.eventTopicArn, PublishBatchRequestEntries: b.map((e, j) => ({ Id: String(j), Message: e.message })) }),
+          );
+          if (out.Failed?.length) throw new Error(`PublishBatch refused ${out.Failed.length} entries: ${out.Failed[0]!.Code}`);
+        }),
+      );
+    };
+    /** Resolves once the stream poller and every queue's poller have been idle for 1.5 s. */
+    const settled = async () => {
+      const state = () => JSON.stringify([runtime.streamPoller.counters, Object.values(runtime.pollers).map((p) => [p.counters.records, p.counters.deleted])]);
+      for (let last = state(), since = Date.now(); Date.now() - since < 1500; ) {
+        await new Promise((d) => setTimeout(d, 250));
+        const now = state();
+        if (now !== last) [last, since] = [now, Date.now()];
+      }
+    };
+    /**
+     * One message's writes, again at once when DynamoDB Local gives up waiting for a lock (an
+     * InternalServerError it alone answers; the handler would report the record and see it again).
+     */
+    let floorRetries = 0;
+    const floorWrite = async (m: ReturnType<typeof parsedMessage>) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await store.recordInbound(m);
+        } catch (err) {
+          if (attempt >= 5 || (err as Error).name !== 'InternalServerError') throw err;
+          floorRetries++;
+        }
+      }
+    };
+    const parsedMessage = (message: string) => {
+      const parsed = parseEventBody(snsNotification(message), Date.now());
+      if (parsed.kind !== 'ok') throw new Error(`burst envelope did not parse: ${parsed.reason}`);
+      return parsed.parsed.messages[0]!;
+    };
+
+    // Warm-up, both ways (a cold JVM and cold handlers would count against whichever runs first).
+    const warm = inboundEnvelopes(warmup, '1654');
+    await Promise.all(warm.slice(0, warmup / 2).map((e) => floorWrite(parsedMessage(e.message))));
+    await publish(warm.slice(warmup / 2));
+    await readableTimes(doc, tableName, warm.slice(warmup / 2).map((e) => e.wamid), pollMs);
+    await settled();
+    timings.clear();
+    Object.assign(invocations, { count: 0, inFlight: 0, maxInFlight: 0 });
+
+    // The floor: the same writes, straight to DynamoDB Local, all at once.
+    const floorMessages = inboundEnvelopes(opts.messages, '1655').map(({ message }) => parsedMessage(message));
+    const f0 = performance.now();
+    const floorMs = await Promise.all(floorMessages.map(async (m) => (await floorWrite(m), performance.now() - f0)));
+    const floorSeconds = (performance.now() - f0) / 1000;
+    // The floor's writes go on down the table's stream (events, webhooks): the burst starts once that is done.
+    await settled();
+
+    // The burst: published to the event topic at once (PublishBatch, 10 a request, all requests at once).
+    const burst = inboundEnvelopes(opts.messages, '1656');
+    // How long the process's event loop (the emulator, pollers, handlers and API all run on it) was held up.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const t0 = Date.now();
+    await publish(burst);
+    const publishedMs = Date.now() - t0;
+    const wamids = burst.map((b) => b.wamid);
+    const seen = await readableTimes(doc, tableName, wamids, pollMs);
+    const burstSeconds = (Math.max(...seen.values()) - t0) / 1000;
+    loop.disable();
+    const eventLoopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+
+    // Every one of them through the API too, as a client reads it.
+    let notReadable = 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (let i = next++; i < wamids.length; i = next++) {
+          const res = await fetch(`${runtime.info.apiUrl}/v1/messages/${encodeURIComponent(wamids[i]!)}`);
+          await res.arrayBuffer();
+          if (res.status !== 200) notReadable++;
+        }
+      }),
+    );
+    if (notReadable) throw new Error(`${notReadable} burst messages seen in the table answer no 200 through the API`);
+
+    await settled();
+    // Steady state: one message at a time, each published once the one before is readable; and
+    // its floor, one `recordInbound` at a time. Interleaved, so drift of the machine falls on both.
+    const steadyMs: number[] = [];
+    const steadyFloorMs: number[] = [];
+    const steady = inboundEnvelopes(opts.steady ?? 20, '1657');
+    const steadyFloor = inboundEnvelopes(opts.steady ?? 20, '1658');
+    for (let i = 0; i < steady.length; i++) {
+      const m = parsedMessage(steadyFloor[i]!.message);
+      const f = performance.now();
+      await floorWrite(m);
+      steadyFloorMs.push(performance.now() - f);
+      const s0 = Date.now();
+      await publish([steady[i]!]);
+      const at = await readableTimes(doc, tableName, [steady[i]!.wamid], 20);
+      steadyMs.push(at.get(steady[i]!.wamid)! - s0);
+    }
+
+    const stage = (f: (t: RecordTiming, w: string) => number) => spread(wamids.filter((w) => timings.has(w)).map((w) => f(timings.get(w)!, w)));
+    return {
+      messages: opts.messages,
+      pollMs,
+      readable: spread(wamids.map((w) => seen.get(w)! - t0)),
+      floor: spread(floorMs),
+      floorSeconds,
+      floorRetries,
+      handlerRecordFailures: runtime.pollers[INBOUND_QUEUE.name]!.counters.failures,
+      burstSeconds,
+      messagesPerSecond: opts.messages / burstSeconds,
+      publishMs: publishedMs,
+      stages: {
+        'publish → in the queue (SNS → SQS)': stage((t) => t.sentMs - t0),
+        'in the queue → first received': stage((t) => t.firstReceiveMs - t.sentMs),
+        'received → handler invoked (batching)': stage((t) => t.invokedMs - t.firstReceiveMs),
+        'handler invoked → readable': stage((t, w) => seen.get(w)! - t.invokedMs),
+        'handler invocation': stage((t) => t.doneMs - t.invokedMs),
+      },
+      eventLoopDelayMs,
+      steady: { messages: steady.length, readable: spread(steadyMs), floor: spread(steadyFloorMs), batchingWindowMs: INBOUND_QUEUE.maxBatchingWindowSeconds * 1000 },
+      invocations: invocations.count,
+      maxConcurrentInvocations: invocations.maxInFlight,
+      batchSizes: spread(wamids.filter((w) => timings.has(w)).map((w) => timings.get(w)!.batch)),
+    };
+  } finally {
+    client.destroy();
+    sns.destroy();
+    await runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printBurstBench(r: Awaited<ReturnType<typeof benchBurst>>): void {
+  const ms = (s: { p50: number; p90: number; p99: number; max: number }) => ({ 'p50 ms': Math.round(s.p50), 'p90 ms': Math.round(s.p90), 'p99 ms': Math.round(s.p99), 'max ms': Math.round(s.max) });
+  console.log(`\n== A burst of ${r.messages} inbound messages (local runtime): published at once → readable ==`);
+  console.table({
+    'published to the topic → readable': ms(r.readable),
+    'floor: the same writes straight to DynamoDB Local': ms(r.floor),
+  });
+  console.table(Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, ms(v)])));
+  console.log(`Steady state: ${r.steady.messages} messages one at a time (the queue's batching window is ${r.steady.batchingWindowMs} ms, as deployed).`);
+  console.table({
+    'one at a time: published → readable': ms(r.steady.readable),
+    'floor: one recordInbound at a time': ms(r.steady.floor),
+  });
+  console.log(
+    `${r.messagesPerSecond.toFixed(0)} messages/s (floor ${(r.messages / r.floorSeconds).toFixed(0)}/s); publishing took ${r.publishMs} ms; ` +
+      `${r.invocations} handler invocations, at most ${r.maxConcurrentInvocations} at once, batch size p50 ${r.batchSizes.p50}, max ${r.batchSizes.max}; readability polled every ${r.pollMs} ms; ` +
+      `DynamoDB Local lock timeouts: ${r.floorRetries} floor writes retried, ${r.handlerRecordFailures} records left on the queue by a failed or timed-out invocation (back after the visibility timeout); ` +
+      `event-loop delay during the burst p50 ${r.eventLoopDelayMs.p50.toFixed(0)} ms, p99 ${r.eventLoopDelayMs.p99.toFixed(0)} ms, max ${r.eventLoopDelayMs.max.toFixed(0)} ms.`,
+  );
+}
