@@ -188,6 +188,8 @@ export class WhatsAppBackend extends Construct {
       keyRemovalPolicy: removalPolicy,
     });
     broadcasts.grantEnqueue(api.function);
+    // Statuses of broadcast messages: a 130429 / 131056 queues the recipient again.
+    broadcasts.grantEnqueue(inbound.function);
     this.broadcastFunction = broadcasts.function;
     this.broadcastDeadLetterQueue = broadcasts.deadLetterQueue;
 

@@ -28,7 +28,12 @@ const EnvSchema = z.object({
    * Messages per second a broadcast sends from one business number: under the number's throughput
    * (Meta's default 80; 1,000 after an upgrade), with room for what else it sends.
    */
-  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(76),
+  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(80),
+  /** Per-number overrides of BROADCAST_MPS: `<phoneNumberId>=<mps>` separated by commas. */
+  BROADCAST_MPS_BY_NUMBER: z
+    .string()
+    .regex(/^(\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)(,\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)*$|^$/, { error: 'BROADCAST_MPS_BY_NUMBER must be <phoneNumberId>=<mps>,…' })
+    .default(''),
 });
 export type Env = z.infer<typeof EnvSchema>;
 

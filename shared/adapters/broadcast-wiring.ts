@@ -4,7 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../config.ts';
-import type { BroadcastDeps } from '../domain/broadcasts.ts';
+import type { BroadcastDeps, BroadcastPacingDeps } from '../domain/broadcasts.ts';
 import { MessageSender } from '../domain/send-message.ts';
 import { logger } from '../observability.ts';
 import { documentClient, socialMessagingClient, socialMessagingSendClient, sqsClient } from './aws-clients.ts';
@@ -31,17 +31,38 @@ export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
   });
 }
 
-/** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
-export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
-  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']);
+/**
+ * Messages per second of each number: `BROADCAST_MPS_BY_NUMBER` (`<id>=<mps>,…`) over the default
+ * `BROADCAST_MPS`, capped at WhatsApp's top tier (1,000).
+ */
+export function messagesPerSecondOf(defaultMps: number, byNumber: string): (phoneNumberId: string) => number {
+  const table = new Map(
+    byNumber
+      .split(',')
+      .map((pair) => pair.split('=').map((x) => x.trim()))
+      .filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== '')
+      .map(([id, mps]) => [id, Math.min(1000, Number(mps))] as const)
+      .filter(([, mps]) => mps > 0),
+  );
+  return (phoneNumberId) => table.get(phoneNumberId) ?? defaultMps;
+}
+
+/** What broadcasts and their status feedback share, from the environment. */
+export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient()): BroadcastPacingDeps {
+  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER']);
   const store = new DynamoDbBroadcasts(doc, config.TABLE_NAME);
   return {
     store,
     pacer: store,
+    pairs: store,
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
-    sender,
-    queries: new DynamoDbQueries(doc, config.TABLE_NAME),
-    messagesPerSecond: () => config.BROADCAST_MPS,
+    messagesPerSecond: messagesPerSecondOf(config.BROADCAST_MPS, config.BROADCAST_MPS_BY_NUMBER),
     now: Date.now,
   };
+}
+
+/** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
+export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
+  const config = loadConfig(['TABLE_NAME']);
+  return { ...broadcastPacingDeps(doc), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME) };
 }

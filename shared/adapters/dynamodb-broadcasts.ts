@@ -7,7 +7,13 @@
  * - counters `BCAST#<id>#C#<shard>` / `COUNT`: recipients per state, `shard = seq % SHARDS`;
  * - recipient `BCAST#<id>#R#<to>` / `RCPT`, listed through GSI1 `BCASTR#<id>#<shard>` / `<to>`;
  * - pacer `PACE#<phoneNumberId>#<shard>` / `PACE`: the next free send slot of one shard of the
- *   number's rate (generic cell rate algorithm, kept with conditional writes only).
+ *   number's rate (generic cell rate algorithm, kept with conditional writes only);
+ * - pair `PAIR#<phoneNumberId>#<to>` / `PAIR`: the next time this user may get a message from this
+ *   number (WhatsApp's pair rate), with a TTL;
+ * - status marker `BCAST#<id>#S#<messageId>#<status>` / `STATUS`: a status already counted, so a
+ *   redelivered status counts once (with a TTL).
+ * Counters carry, besides recipients per state, messages per WhatsApp status (`st_<status>`) and
+ * failures per code (`fc_<code>`): commutative `ADD`s, each guarded by a conditional write.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -20,7 +26,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
-import type { BroadcastStore, Pacer } from '../ports/broadcasts.ts';
+import { counterName } from '../domain/broadcast-counters.ts';
+import type { BroadcastStore, Pacer, PairGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
@@ -34,7 +41,17 @@ export const broadcastKeys = {
   counter: (id: string, shard: number) => ({ PK: `BCAST#${id}#C#${shard}`, SK: 'COUNT' }),
   recipient: (id: string, to: string) => ({ PK: `BCAST#${id}#R#${to}`, SK: 'RCPT' }),
   pacer: (phoneNumberId: string, shard: number) => ({ PK: `PACE#${phoneNumberId}#${shard}`, SK: 'PACE' }),
+  pair: (phoneNumberId: string, to: string) => ({ PK: `PAIR#${phoneNumberId}#${to}`, SK: 'PAIR' }),
+  statusMarker: (id: string, messageId: string, status: string) => ({ PK: `BCAST#${id}#S#${messageId}#${status}`, SK: 'STATUS' }),
 } as const;
+
+/** Pacer shards of a number at `ratePerSecond`: each takes at most `PACER_SHARD_RATE` slots a second. */
+export const pacerShards = (ratePerSecond: number) => Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+/** How long a pair item and a status marker are kept (the TTL removes them later). */
+const PAIR_TTL_S = 24 * 3600;
+const MARKER_TTL_S = 30 * 24 * 3600;
+const epochSeconds = (ms: number) => Math.floor(ms / 1000);
+
 
 type Item = Record<string, any>;
 /** A conditional write (or a transaction's condition) that DynamoDB refused: someone else got there. */
@@ -52,16 +69,27 @@ const toRecipient = (i: Item): Recipient => ({
   ...(i.messageId !== undefined && { messageId: i.messageId }),
   ...(i.error !== undefined && { error: i.error }),
   ...(i.attemptAtMs !== undefined && { attemptAtMs: i.attemptAtMs }),
+  ...(i.attempt !== undefined && { attempt: i.attempt }),
 });
 
-export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer {
+export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate {
 
   async create(b: Broadcast): Promise<boolean> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...broadcastKeys.broadcast(b.id), entity: 'broadcast', id: b.id, state: b.state, phoneNumberId: b.phoneNumberId, templateJson: JSON.stringify(b.template), total: b.total, createdAt: b.createdAt },
+          Item: {
+            ...broadcastKeys.broadcast(b.id),
+            entity: 'broadcast',
+            id: b.id,
+            state: b.state,
+            phoneNumberId: b.phoneNumberId,
+            templateJson: JSON.stringify(b.template),
+            total: b.total,
+            createdAt: b.createdAt,
+            ...(b.category !== undefined && { category: b.category }),
+          },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
@@ -86,8 +114,28 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
       unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
     }
-    for (const c of items) for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
-    return { id, state: i.state, phoneNumberId: i.phoneNumberId, template: JSON.parse(i.templateJson), total: i.total, createdAt: i.createdAt, counts };
+    const statuses: Record<string, number> = {};
+    const failures: Record<string, number> = {};
+    for (const c of items) {
+      for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
+      for (const [k, v] of Object.entries(c)) {
+        const into = k.startsWith('st_') ? statuses : k.startsWith('fc_') ? failures : undefined;
+        if (into) into[k.slice(3)] = (into[k.slice(3)] ?? 0) + Number(v);
+      }
+    }
+    const nonZero = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== 0));
+    return {
+      id,
+      state: i.state,
+      phoneNumberId: i.phoneNumberId,
+      template: JSON.parse(i.templateJson),
+      total: i.total,
+      createdAt: i.createdAt,
+      counts,
+      statuses: nonZero(statuses),
+      failures: nonZero(failures),
+      ...(i.category !== undefined && { category: i.category }),
+    };
   }
 
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<void> {
@@ -143,7 +191,14 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     return out.Item ? toRecipient(out.Item) : undefined;
   }
 
-  async transition(broadcastId: string, to: string, from: RecipientState, next: RecipientState, fields: Partial<Recipient> = {}): Promise<boolean> {
+  async transition(
+    broadcastId: string,
+    to: string,
+    from: RecipientState,
+    next: RecipientState,
+    fields: Partial<Recipient> = {},
+    opts: { messageId?: string; counters?: Record<string, number> } = {},
+  ): Promise<boolean> {
     const current = await this.getRecipient(broadcastId, to);
     if (!current) return false;
     const shard = current.seq % BROADCAST_SHARDS;
@@ -155,8 +210,23 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       values[`:${k}`] = v;
     }
     const names: Record<string, string> = { '#state': 'state', ...Object.fromEntries(Object.keys(fields).map((k) => [`#${k}`, k])) };
+    let condition = '#state = :from';
+    if (opts.messageId !== undefined) {
+      condition += ' AND #mid = :mid';
+      names['#mid'] = 'messageId';
+      values[':mid'] = opts.messageId;
+    }
+    const counterNames: Record<string, string> = { '#from': from, '#next': next };
+    const counterValues: Record<string, unknown> = { ':minus': -1, ':one': 1 };
+    const adds = ['#from :minus', '#next :one'];
+    Object.entries(opts.counters ?? {}).forEach(([name, by], i) => {
+      adds.push(`#c${i} :c${i}`);
+      counterNames[`#c${i}`] = name;
+      counterValues[`:c${i}`] = by;
+    });
     try {
-      // Conditioned on the state it leaves, so of two attempts only one moves it; the count moves with it.
+      // Conditioned on the state it leaves (and the attempt's message), so of two attempts only one
+      // moves it; the counts move with it.
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
@@ -165,7 +235,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 TableName: this.tableName,
                 Key: broadcastKeys.recipient(broadcastId, to),
                 UpdateExpression: `SET ${sets.join(', ')}`,
-                ConditionExpression: '#state = :from',
+                ConditionExpression: condition,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: values,
               },
@@ -174,9 +244,62 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
               Update: {
                 TableName: this.tableName,
                 Key: broadcastKeys.counter(broadcastId, shard),
-                UpdateExpression: 'ADD #from :minus, #next :one',
-                ExpressionAttributeNames: { '#from': from, '#next': next },
-                ExpressionAttributeValues: { ':minus': -1, ':one': 1 },
+                UpdateExpression: `ADD ${adds.join(', ')}`,
+                ExpressionAttributeNames: counterNames,
+                ExpressionAttributeValues: counterValues,
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Counts a WhatsApp status of the recipient's current message once: a marker per (message,
+   * status) written if absent, the recipient still on that message, and the counter's `ADD`, in one
+   * transaction. False when it was counted already or the message is not the recipient's any more.
+   */
+  async countStatus(broadcastId: string, to: string, messageId: string, status: string, failureCode?: string): Promise<boolean> {
+    const current = await this.getRecipient(broadcastId, to);
+    if (!current) return false;
+    const names: Record<string, string> = { '#st': counterName('st', status) };
+    const values: Record<string, unknown> = { ':one': 1 };
+    let add = '#st :one';
+    if (failureCode !== undefined) {
+      names['#fc'] = counterName('fc', failureCode);
+      add += ', #fc :one';
+    }
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: broadcastKeys.recipient(broadcastId, to),
+                ConditionExpression: 'messageId = :mid',
+                ExpressionAttributeValues: { ':mid': messageId },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...broadcastKeys.statusMarker(broadcastId, messageId, status), entity: 'broadcastStatus', ttl: epochSeconds(Date.now()) + MARKER_TTL_S },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: broadcastKeys.counter(broadcastId, current.seq % BROADCAST_SHARDS),
+                UpdateExpression: `ADD ${add}`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
               },
             },
           ],
@@ -258,7 +381,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * shard (`tat` in the past) the slot is now; on a busy one, the slot after the last.
    */
   async reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number> {
-    const shards = Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+    const shards = pacerShards(ratePerSecond);
     const shard = Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
     const interval = (shards * 1000) / ratePerSecond;
     const key = broadcastKeys.pacer(phoneNumberId, shard);
@@ -294,6 +417,74 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       }
     }
     throw new Error('pacer: could not reserve a slot');
+  }
+
+  /**
+   * Holds the number back until `untilMs`: every shard's next slot moves to at least then (a
+   * conditional write per shard, never backwards, so holds from several statuses commute).
+   */
+  async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: pacerShards(ratePerSecond) }, async (_, shard) => {
+        try {
+          await this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: broadcastKeys.pacer(phoneNumberId, shard),
+              UpdateExpression: 'SET tat = :until, entity = :entity',
+              ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
+              ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+            }),
+          );
+        } catch (err) {
+          if (!isConditionFailure(err)) throw err;
+        }
+      }),
+    );
+  }
+
+  /**
+   * Takes the pair's next slot: granted (answers `nowMs`, and the next one is `intervalMs` later)
+   * when the last message to this user from this number was long enough ago; else answers when
+   * the user may get the next one.
+   */
+  async reservePair(phoneNumberId: string, to: string, nowMs: number, intervalMs: number): Promise<number> {
+    const key = broadcastKeys.pair(phoneNumberId, to);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET nextAt = :next, entity = :entity, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt <= :now',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs, ':entity': 'pair', ':ttl': epochSeconds(nowMs) + PAIR_TTL_S },
+        }),
+      );
+      return nowMs;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return Math.max(nowMs + 1, Number(out.Item?.nextAt ?? nowMs + 1));
+  }
+
+  /** Holds the pair back until `untilMs` (never backwards). */
+  async holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: broadcastKeys.pair(phoneNumberId, to),
+          UpdateExpression: 'SET nextAt = :until, entity = :entity, #ttl = :ttl',
+          ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt < :until',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pair', ':ttl': epochSeconds(untilMs) + PAIR_TTL_S },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 }
 

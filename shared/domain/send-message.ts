@@ -375,6 +375,14 @@ export class MessageSender {
     return checkTemplateSend({ name, language, components: template.components as Parameters<typeof checkTemplateSend>[0]['components'] }, found, others);
   }
 
+  /** The template's category in the catalog of the number's WABA (MARKETING, UTILITY…), when it knows the template. */
+  async templateCategory(phoneNumberId: string, template: { name: string; language: { code: string } }): Promise<string | undefined> {
+    const catalog = this.deps.templates;
+    const wabaId = catalog && (await this.numbers.wabaOf(phoneNumberId));
+    if (!catalog || wabaId === undefined) return undefined;
+    return (await catalog.get(wabaId, template.name, template.language.code))?.category;
+  }
+
   /** The WABAs of the configured numbers, the first number's first. */
   wabas(): Promise<string[]> {
     return this.numbers.wabas();

@@ -65,6 +65,12 @@ const NOT_SENT_BY_THE_CODE: ReadonlyArray<{ fn?: string; actions: string[]; reso
     resources: ['Arn(*Table*)', 'Arn(*Table*)/index/GSI1'],
     reason: "The send path's refusals, which the journey's one accepted send does not reach: a send record nothing was accepted for is deleted, and a template the catalog lacks in that language is looked up in its others (test/unit/send-store-failures.test.ts, test/integration/templates.journey.test.ts).",
   },
+  {
+    fn: 'inbound',
+    actions: ['sqs:SendMessage'],
+    resources: ['Arn(*BroadcastsJobsQueue*)'],
+    reason: 'A failed status 130429 or 131056 of a broadcast message queues its recipient again; the journey\'s broadcast is not throttled (test/unit/broadcast-pacing.test.ts).',
+  },
   { fn: 'webhooks', actions: MAPPING_ACTIONS, resources: ['Arn(*DeliveryQueue*)', 'Arn(*RetryQueue*)'], reason: 'The event source mappings of the delivery and retry queues.' },
   {
     fn: 'events',

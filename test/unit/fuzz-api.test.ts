@@ -71,7 +71,7 @@ beforeAll(async () => {
     // Broadcasts in the table; their jobs are held, not sent.
     broadcasts: () => {
       const store = new DynamoDbBroadcasts(bench.doc, bench.resources.tableName);
-      return new Broadcasts({ store, pacer: store, queue: { enqueue: async () => {} }, sender, queries: bench.queries, messagesPerSecond: () => 80, now: Date.now, sleep: async () => {} });
+      return new Broadcasts({ store, pacer: store, pairs: store, queue: { enqueue: async () => {} }, sender, queries: bench.queries, messagesPerSecond: () => 80, now: Date.now, sleep: async () => {} });
     },
     // The template catalog in the table, synced from the sandbox WABA.
     templates: () => ({
