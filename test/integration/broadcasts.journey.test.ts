@@ -30,7 +30,7 @@ describe.runIf(local)('broadcasts', () => {
 
     expect(created).toMatchObject({ status: 202, body: { id: expect.stringMatching(/^bc_/), total: 25, template: { name: 'hello_world', language: 'en_US' } } });
     expect(again.body.id).toBe(created.body.id);
-    expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 25, failed: 0, inDoubt: 0, cancelled: 0 });
+    expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 25, failed: 0, inDoubt: 0, cancelled: 0, skipped: 0 });
     expect(sent).toHaveLength(25);
     expect(new Set(sent.map((e) => e.to)).size).toBe(25);
     expect(recipients.body.items).toHaveLength(10);
