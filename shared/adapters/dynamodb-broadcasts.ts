@@ -31,8 +31,13 @@ import type { BroadcastStore, Pacer, PairGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
-/** Shards of a broadcast's counters and recipient listing. */
+/** Shards of a broadcast's recipient listing. */
 export const BROADCAST_SHARDS = 16;
+/**
+ * Shards of a broadcast's counters: every recipient moves them about 5 times (claimed, sent, and a
+ * count per status), each in a transaction. Reads sum every shard, so the count may be raised.
+ */
+export const COUNTER_SHARDS = 64;
 /** Sends per second one pacer shard takes at most: a number gets `ceil(rate / this)` shards. */
 export const PACER_SHARD_RATE = 25;
 
@@ -105,7 +110,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     const i = out.Item;
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
-    const counterKeys = Array.from({ length: BROADCAST_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
+    const counterKeys = Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
     const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: counterKeys, ConsistentRead: true } } }));
     let items = got.Responses?.[this.tableName] ?? [];
     let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
@@ -169,7 +174,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 {
                   Update: {
                     TableName: this.tableName,
-                    Key: broadcastKeys.counter(broadcastId, shard),
+                    Key: broadcastKeys.counter(broadcastId, r.seq % COUNTER_SHARDS),
                     UpdateExpression: 'ADD #s :one',
                     ExpressionAttributeNames: { '#s': r.state },
                     ExpressionAttributeValues: { ':one': 1 },
@@ -201,7 +206,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   ): Promise<boolean> {
     const current = await this.getRecipient(broadcastId, to);
     if (!current) return false;
-    const shard = current.seq % BROADCAST_SHARDS;
+    const shard = current.seq % COUNTER_SHARDS;
     const sets = ['#state = :next'];
     const values: Record<string, unknown> = { ':next': next, ':from': from };
     for (const [k, v] of Object.entries(fields)) {
@@ -296,7 +301,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
             {
               Update: {
                 TableName: this.tableName,
-                Key: broadcastKeys.counter(broadcastId, current.seq % BROADCAST_SHARDS),
+                Key: broadcastKeys.counter(broadcastId, current.seq % COUNTER_SHARDS),
                 UpdateExpression: `ADD ${add}`,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: values,
