@@ -327,6 +327,7 @@ export class MessageSender {
       requestHash: hash,
       ...(key !== undefined && { idempotencyKey: key }),
       attemptId: randomUUID(),
+      ...(templateChecked !== undefined && { templateChecked }),
     };
     for (let round = 0; ; round++) {
       const begun = await store.begin(record, requestedAt);
@@ -395,7 +396,10 @@ export class MessageSender {
     if (existing.requestHash !== hash) throw new IdempotencyKeyReuseError();
     switch (existing.sendState) {
       case 'sent':
-        return { body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null }, replayed: true };
+        return {
+          body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null, ...(existing.templateChecked !== undefined && { templateChecked: existing.templateChecked }) },
+          replayed: true,
+        };
       case 'rejected': {
         const e = existing.sendError;
         throw e ? new ApiError(e.kind, e.code, e.message, e.details) : new SendInDoubtError(id);
