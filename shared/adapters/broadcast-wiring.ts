@@ -14,6 +14,8 @@ import { DynamoDbQueries } from './dynamodb-queries.ts';
 import { DynamoDbTemplates } from './dynamodb-templates.ts';
 import { SocialMessagingGateway } from './socialmessaging-gateway.ts';
 import { SqsBroadcastQueue } from './sqs-broadcast-queue.ts';
+import { DynamoDbSuppressions } from './dynamodb-suppressions.ts';
+import { Suppressions } from '../domain/suppressions.ts';
 
 /** The send use case over the table and AWS End User Messaging Social; one per container (it caches display numbers). */
 export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
@@ -47,14 +49,22 @@ export function messagesPerSecondOf(defaultMps: number, byNumber: string): (phon
   return (phoneNumberId) => table.get(phoneNumberId) ?? defaultMps;
 }
 
+/** The suppression lists of the business numbers, in the table. */
+export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient()): Suppressions {
+  const config = loadConfig(['TABLE_NAME']);
+  return new Suppressions({ store: new DynamoDbSuppressions(doc, config.TABLE_NAME), now: Date.now });
+}
+
 /** What broadcasts and their status feedback share, from the environment. */
 export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient()): BroadcastPacingDeps {
-  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER']);
+  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_STOP_KEYWORDS']);
   const store = new DynamoDbBroadcasts(doc, config.TABLE_NAME);
   return {
     store,
     pacer: store,
     pairs: store,
+    suppressions: suppressionsOf(doc),
+    stopKeywords: config.BROADCAST_STOP_KEYWORDS.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
     messagesPerSecond: messagesPerSecondOf(config.BROADCAST_MPS, config.BROADCAST_MPS_BY_NUMBER),
     now: Date.now,

@@ -14,6 +14,8 @@ import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
 import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf } from '../../shared/domain/broadcasts.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
+import { DynamoDbSuppressions } from '../../shared/adapters/dynamodb-suppressions.ts';
+import { Suppressions } from '../../shared/domain/suppressions.ts';
 import { PN, sendWorld, sentCalls, type SendWorld } from '../support/send.ts';
 
 const T0 = Date.parse('2026-03-05T12:00:00.000Z');
@@ -175,6 +177,41 @@ describe('broadcast feedback', () => {
     expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
     expect(settled.counts).toMatchObject({ inDoubt: 0, sent: 1 });
     expect(settled.statuses).toEqual({ delivered: 1 });
+  });
+});
+
+describe('suppressions', () => {
+  it('skips suppressed users of a MARKETING broadcast: a STOP answer, a 131050 failure; other codes and categories suppress nobody', async () => {
+    const suppressions = new Suppressions({ store: new DynamoDbSuppressions(w.doc, w.tableName), now: () => w.clock.now });
+    const bw = broadcastWorld(w, { suppressions });
+    const [stopper, optedOut, other, reached] = users(4);
+    // An earlier MARKETING broadcast: one user answers STOP, another's send fails with 131050, a third with 131026.
+    const earlier = `bc_${randomUUID().replace(/-/g, '')}`;
+    const marketing = (id: string, to: string[]) =>
+      bw.store.create({ id, state: 'queued', phoneNumberId: PN, template: hello, total: to.length, createdAt: new Date(w.clock.now).toISOString(), counts: { queued: to.length, sending: 0, sent: 0, failed: 0, in_doubt: 0, cancelled: 0, skipped: 0 }, category: 'MARKETING' });
+    await marketing(earlier, [optedOut!, other!]);
+    await bw.store.addRecipients(earlier, [optedOut!, other!].map((to, seq) => ({ to, seq, state: 'queued' as const })));
+    await bw.queue.enqueue([optedOut!, other!].map((to, seq) => ({ broadcastId: earlier, to, seq })));
+    await bw.drain();
+    await bw.feedback.onInbound({ type: 'text', content: { body: ' stop ' }, contactId: stopper!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
+    await bw.feedback.onInbound({ type: 'text', content: { body: 'stop please' }, contactId: reached!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
+    await bw.feedback.onStatus(status(earlier, optedOut!, messageIdForKey(PN, sendKeyOf(earlier, optedOut!)), 'failed', 131050));
+    await bw.feedback.onStatus(status(earlier, other!, messageIdForKey(PN, sendKeyOf(earlier, other!)), 'failed', 131026));
+    sm.resetHistory();
+
+    const next = `bc_${randomUUID().replace(/-/g, '')}`;
+    const all = [stopper!, optedOut!, other!, reached!];
+    await marketing(next, all);
+    await bw.store.addRecipients(next, all.map((to, seq) => ({ to, seq, state: 'queued' as const })));
+    await bw.queue.enqueue(all.map((to, seq) => ({ broadcastId: next, to, seq })));
+    w.clock.now += PAIR_INTERVAL_MS;
+    await bw.drain();
+    const view = await bw.broadcasts.get(next);
+    const listed = await suppressions.list(PN, { limit: 10 });
+
+    expect(view.counts).toMatchObject({ skipped: 2, sent: 2, queued: 0 });
+    expect(sentCalls(sm).map((c) => c.message.to).sort()).toEqual([`+${other}`, `+${reached}`].sort());
+    expect(listed.items.map((x) => [x.to, x.reason]).sort()).toEqual([[optedOut, 'meta_131050'], [stopper, 'stop_keyword']].sort());
   });
 });
 

@@ -150,6 +150,13 @@ const MODEL: KeyModel[] = [
     why: "one user of one number: WhatsApp's pair rate (1 per 6 s), a refused reservation and a back-off hold at most besides",
   },
   {
+    fn: 'suppressions',
+    where: 'GSI1',
+    keyOf: (i) => keys.suppressions(phoneNumber(0), contact(i)),
+    loadWcu: MESSAGES_PER_NUMBER,
+    why: 'one number: every MARKETING send of a broadcast at 1,000 mps failing with 131050 adds its user, items ≤ 1 KB',
+  },
+  {
     fn: 'templateCatalog',
     where: 'GSI1',
     keyOf: () => keys.templateCatalog('waba-0'),
