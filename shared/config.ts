@@ -34,6 +34,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^(\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)(,\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)*$|^$/, { error: 'BROADCAST_MPS_BY_NUMBER must be <phoneNumberId>=<mps>,…' })
     .default(''),
+  /** The business's messaging limit: unique users a broadcast may reach in 24 hours (a number, or UNLIMITED). */
+  BROADCAST_MESSAGING_TIER: z.union([z.literal('UNLIMITED'), z.coerce.number().int().positive()]).default('UNLIMITED'),
   /** What a user answers to stop marketing messages, comma-separated (compared trimmed, case-insensitive). */
   BROADCAST_STOP_KEYWORDS: z.string().default('STOP,UNSUBSCRIBE'),
 });

@@ -57,13 +57,14 @@ export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient()): 
 
 /** What broadcasts and their status feedback share, from the environment. */
 export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient()): BroadcastPacingDeps {
-  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_STOP_KEYWORDS']);
+  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_STOP_KEYWORDS', 'BROADCAST_MESSAGING_TIER']);
   const store = new DynamoDbBroadcasts(doc, config.TABLE_NAME);
   return {
     store,
     pacer: store,
     pairs: store,
     suppressions: suppressionsOf(doc),
+    ...(config.BROADCAST_MESSAGING_TIER !== 'UNLIMITED' && { tier: { limit: config.BROADCAST_MESSAGING_TIER, gate: store } }),
     stopKeywords: config.BROADCAST_STOP_KEYWORDS.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
     messagesPerSecond: messagesPerSecondOf(config.BROADCAST_MPS, config.BROADCAST_MPS_BY_NUMBER),

@@ -27,7 +27,7 @@ import {
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { counterName } from '../domain/broadcast-counters.ts';
-import type { BroadcastStore, Pacer, PairGate } from '../ports/broadcasts.ts';
+import type { BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
@@ -48,7 +48,15 @@ export const broadcastKeys = {
   pacer: (phoneNumberId: string, shard: number) => ({ PK: `PACE#${phoneNumberId}#${shard}`, SK: 'PACE' }),
   pair: (phoneNumberId: string, to: string) => ({ PK: `PAIR#${phoneNumberId}#${to}`, SK: 'PAIR' }),
   statusMarker: (id: string, messageId: string, status: string) => ({ PK: `BCAST#${id}#S#${messageId}#${status}`, SK: 'STATUS' }),
+  /** The messaging limit: a user counted in the last 24 hours, a ring of slots and its cursor per shard. */
+  tierUser: (to: string) => ({ PK: `TIERU#${to}`, SK: 'TIER' }),
+  tierRing: (shard: number) => ({ PK: `TIERRING#${shard}`, SK: 'TIER' }),
+  tierSlot: (shard: number, slot: number) => ({ PK: `TIERSLOT#${shard}#${slot}`, SK: 'TIER' }),
 } as const;
+
+/** Shards of the messaging-limit ring: each takes at most 25 new users a second, and holds at least 10 slots. */
+export const tierShards = (tier: number, ratePerSecond: number) => Math.max(1, Math.min(Math.ceil(ratePerSecond / PACER_SHARD_RATE), Math.floor(tier / 10)));
+const DAY_MS = 24 * 3600 * 1000;
 
 /** Pacer shards of a number at `ratePerSecond`: each takes at most `PACER_SHARD_RATE` slots a second. */
 export const pacerShards = (ratePerSecond: number) => Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
@@ -77,7 +85,7 @@ const toRecipient = (i: Item): Recipient => ({
   ...(i.attempt !== undefined && { attempt: i.attempt }),
 });
 
-export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate {
+export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate, TierGate {
 
   async create(b: Broadcast): Promise<boolean> {
     try {
@@ -490,6 +498,75 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
+  }
+
+  /**
+   * The messaging limit (unique users in a rolling 24 hours): a user counted in the last 24 hours
+   * passes; another takes the next slot of its shard's ring (`tier / shards` slots, taken in turn,
+   * so the slot at the cursor is the oldest): free when its 24 hours are over, else the business is
+   * at its limit until then. The cursor and the slot move in one transaction conditioned on both,
+   * so two senders never take one slot. Answers `nowMs` when admitted, else when to try again.
+   */
+  async admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number> {
+    const user = broadcastKeys.tierUser(to);
+    const seen = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: user, ConsistentRead: true }));
+    if (Number(seen.Item?.until ?? 0) > nowMs) return nowMs;
+    const shards = tierShards(tier, ratePerSecond);
+    const shard = Math.abs(hashOf(to)) % shards;
+    const size = Math.max(1, Math.floor(tier / shards));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const ring = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.tierRing(shard), ConsistentRead: true }));
+      const cursor = Number(ring.Item?.cursor ?? 0);
+      const slot = broadcastKeys.tierSlot(shard, cursor % size);
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: broadcastKeys.tierRing(shard),
+                  UpdateExpression: 'SET #c = :next, entity = :entity',
+                  ConditionExpression: cursor === 0 ? 'attribute_not_exists(#c) OR #c = :c' : '#c = :c',
+                  ExpressionAttributeNames: { '#c': 'cursor' },
+                  ExpressionAttributeValues: { ':next': cursor + 1, ':c': cursor, ':entity': 'tierRing' },
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: slot,
+                  UpdateExpression: 'SET #u = :until, entity = :entity, #ttl = :ttl',
+                  ConditionExpression: 'attribute_not_exists(#u) OR #u <= :now',
+                  ExpressionAttributeNames: { '#u': 'until', '#ttl': 'ttl' },
+                  ExpressionAttributeValues: { ':until': nowMs + DAY_MS, ':now': nowMs, ':entity': 'tierSlot', ':ttl': epochSeconds(nowMs + DAY_MS) + PAIR_TTL_S },
+                },
+              },
+            ],
+          }),
+        );
+      } catch (err) {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (!isConditionFailure(err)) throw err;
+        if (reasons[1]?.Code === 'ConditionalCheckFailed' && reasons[0]?.Code !== 'ConditionalCheckFailed') {
+          // The oldest slot of the ring is still within its 24 hours: the limit is reached until then.
+          const taken = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slot, ConsistentRead: true }));
+          return Math.max(nowMs + 1, Number(taken.Item?.until ?? nowMs + 1));
+        }
+        continue;
+      }
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: user,
+          UpdateExpression: 'SET #u = :until, entity = :entity, #ttl = :ttl',
+          ExpressionAttributeNames: { '#u': 'until', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':until': nowMs + DAY_MS, ':entity': 'tierUser', ':ttl': epochSeconds(nowMs + DAY_MS) + PAIR_TTL_S },
+        }),
+      );
+      return nowMs;
+    }
+    throw new Error('messaging limit: could not take a slot');
   }
 }
 

@@ -17,6 +17,8 @@
  * 3. A MARKETING template to a suppressed user → `skipped`.
  * 4. The pair rate: the user got a message from this number less than `pairIntervalMs` ago → the
  *    job comes back when they may get the next one.
+ * 4b. The messaging limit (`tier`, unlimited by default): a user not reached in the last 24 hours
+ *    takes a slot of the business's ring; none free → the job comes back when the oldest frees.
  * 5. Reserves the number's next send slot (`Pacer`, at the number's own rate) and waits for it.
  * 6. Claims the recipient `queued → sending` with this attempt's message id (conditional: only one
  *    attempt wins), then sends with the Idempotency-Key `broadcast:<id>:<to>` (`…:<attempt>` from the
@@ -39,7 +41,7 @@
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import { z } from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer, PairGate } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
 import type { InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
@@ -177,6 +179,8 @@ export interface BroadcastPacingDeps {
   now: () => number;
   /** Default `PAIR_INTERVAL_MS`. */
   pairIntervalMs?: number;
+  /** The business's messaging limit (unique users in 24 hours) and where it is kept; without them, unlimited. */
+  tier?: { limit: number; gate: TierGate };
   /** Default `MAX_ATTEMPTS`. */
   maxAttempts?: number;
   /** What a user answers to stop marketing messages (compared trimmed, case-insensitive). Default `STOP_KEYWORDS`. */
@@ -297,6 +301,15 @@ export class Broadcasts {
       return;
     }
     const rate = this.deps.messagesPerSecond(b.phoneNumberId);
+    const tier = this.deps.tier;
+    if (tier && Number.isFinite(tier.limit)) {
+      const admitAt = await tier.gate.admitUser(r.to, tier.limit, rate, now());
+      if (admitAt > now()) {
+        // The business reached its limit: the job comes back when the oldest user's 24 hours end.
+        await this.deps.queue.enqueue([job], { delayMs: admitAt - now() });
+        return;
+      }
+    }
     const slot = await this.deps.pacer.reserve(b.phoneNumberId, rate, String(job.seq), now());
     if (slot > now()) await this.deps.sleep(slot - now());
     // A stop asked while this job waited for its slot still holds it back.

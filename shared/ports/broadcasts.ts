@@ -63,3 +63,9 @@ export interface PairGate {
   /** No message to this user before `untilMs` (a back-off after 131056). */
   holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void>;
 }
+
+/** The business's messaging limit: unique users reached in a rolling 24 hours. */
+export interface TierGate {
+  /** `nowMs` when the user may be messaged (counted now, or already within 24 hours), else when to try again. */
+  admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number>;
+}

@@ -14,6 +14,7 @@ import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
 import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf } from '../../shared/domain/broadcasts.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
+import { freshTable } from '../support/dynamodb.ts';
 import { DynamoDbSuppressions } from '../../shared/adapters/dynamodb-suppressions.ts';
 import { Suppressions } from '../../shared/domain/suppressions.ts';
 import { PN, sendWorld, sentCalls, type SendWorld } from '../support/send.ts';
@@ -78,6 +79,22 @@ describe('the pacer', () => {
     const held = await store.reservePair(PN, u!, T0 + 30_000, PAIR_INTERVAL_MS);
 
     expect([first, second, third, held]).toEqual([T0, T0 + PAIR_INTERVAL_MS, T0 + PAIR_INTERVAL_MS, T0 + 60_000]);
+  });
+
+  it('keeps the messaging limit: at most the tier of unique users in 24 hours, a counted user passes again', async () => {
+    const { doc, tableName } = await freshTable();
+    const store = new DynamoDbBroadcasts(doc, tableName);
+    const people = users(21);
+
+    const first = await Promise.all(people.slice(0, 20).map((u) => store.admitUser(u, 20, 80, T0)));
+    const over = await store.admitUser(people[20]!, 20, 80, T0 + 1000);
+    const counted = await store.admitUser(people[0]!, 20, 80, T0 + 2000);
+    const dayLater = await store.admitUser(people[20]!, 20, 80, T0 + 24 * 3600 * 1000 + 1);
+
+    expect(first).toEqual(people.slice(0, 20).map(() => T0));
+    expect(over).toBe(T0 + 24 * 3600 * 1000);
+    expect(counted).toBe(T0 + 2000);
+    expect(dayLater).toBe(T0 + 24 * 3600 * 1000 + 1);
   });
 
   it('reads each number its own rate, the default for the others', () => {
