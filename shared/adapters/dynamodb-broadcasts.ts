@@ -86,31 +86,36 @@ const toRecipient = (i: Item): Recipient => ({
 });
 
 export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate, TierGate {
-
-  async create(b: Broadcast): Promise<boolean> {
+  /** Sends a conditional write: false when DynamoDB refused its condition (someone else got there). */
+  private async conditional(command: PutCommand | UpdateCommand | TransactWriteCommand): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...broadcastKeys.broadcast(b.id),
-            entity: 'broadcast',
-            id: b.id,
-            state: b.state,
-            phoneNumberId: b.phoneNumberId,
-            templateJson: JSON.stringify(b.template),
-            total: b.total,
-            createdAt: b.createdAt,
-            ...(b.category !== undefined && { category: b.category }),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      // One call for the three kinds: the client's overloads do not take their union.
+      await this.doc.send(command as UpdateCommand);
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async create(b: Broadcast): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...broadcastKeys.broadcast(b.id),
+          entity: 'broadcast',
+          id: b.id,
+          state: b.state,
+          phoneNumberId: b.phoneNumberId,
+          templateJson: JSON.stringify(b.template),
+          total: b.total,
+          createdAt: b.createdAt,
+          ...(b.category !== undefined && { category: b.category }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
   }
 
   async get(id: string): Promise<Broadcast | undefined> {
@@ -287,63 +292,51 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       names['#fc'] = counterName('fc', failureCode);
       add += ', #fc :one';
     }
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: broadcastKeys.recipient(broadcastId, to),
-                ConditionExpression: 'messageId = :mid',
-                ExpressionAttributeValues: { ':mid': messageId },
-              },
+    return this.conditional(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: broadcastKeys.recipient(broadcastId, to),
+              ConditionExpression: 'messageId = :mid',
+              ExpressionAttributeValues: { ':mid': messageId },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...broadcastKeys.statusMarker(broadcastId, messageId, status), entity: 'broadcastStatus', ttl: epochSeconds(Date.now()) + MARKER_TTL_S },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
+          },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: { ...broadcastKeys.statusMarker(broadcastId, messageId, status), entity: 'broadcastStatus', ttl: epochSeconds(Date.now()) + MARKER_TTL_S },
+              ConditionExpression: 'attribute_not_exists(PK)',
             },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: broadcastKeys.counter(broadcastId, current.seq % COUNTER_SHARDS),
-                UpdateExpression: `ADD ${add}`,
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: values,
-              },
+          },
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: broadcastKeys.counter(broadcastId, current.seq % COUNTER_SHARDS),
+              UpdateExpression: `ADD ${add}`,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
             },
-          ],
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+          },
+        ],
+      }),
+    );
   }
 
   async setState(id: string, from: readonly Broadcast['state'][], next: Broadcast['state']): Promise<boolean> {
     const values: Record<string, unknown> = { ':next': next };
     from.forEach((s, i) => (values[`:f${i}`] = s));
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: broadcastKeys.broadcast(id),
-          UpdateExpression: 'SET #state = :next',
-          ConditionExpression: `#state IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.broadcast(id),
+        UpdateExpression: 'SET #state = :next',
+        ConditionExpression: `#state IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   async listRecipients(broadcastId: string, opts: { state?: RecipientState; limit: number; cursor?: string }): Promise<{ items: Recipient[]; nextCursor: string | null }> {
@@ -439,19 +432,15 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
     await Promise.all(
       Array.from({ length: pacerShards(ratePerSecond) }, async (_, shard) => {
-        try {
-          await this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: broadcastKeys.pacer(phoneNumberId, shard),
-              UpdateExpression: 'SET tat = :until, entity = :entity',
-              ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
-              ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
-            }),
-          );
-        } catch (err) {
-          if (!isConditionFailure(err)) throw err;
-        }
+        await this.conditional(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: broadcastKeys.pacer(phoneNumberId, shard),
+            UpdateExpression: 'SET tat = :until, entity = :entity',
+            ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
+            ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+          }),
+        );
       }),
     );
   }
@@ -463,41 +452,33 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    */
   async reservePair(phoneNumberId: string, to: string, nowMs: number, intervalMs: number): Promise<number> {
     const key = broadcastKeys.pair(phoneNumberId, to);
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: 'SET nextAt = :next, entity = :entity, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt <= :now',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs, ':entity': 'pair', ':ttl': epochSeconds(nowMs) + PAIR_TTL_S },
-        }),
-      );
-      return nowMs;
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    const granted = await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET nextAt = :next, entity = :entity, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt <= :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs, ':entity': 'pair', ':ttl': epochSeconds(nowMs) + PAIR_TTL_S },
+      }),
+    );
+    if (granted) return nowMs;
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return Math.max(nowMs + 1, Number(out.Item?.nextAt ?? nowMs + 1));
   }
 
   /** Holds the pair back until `untilMs` (never backwards). */
   async holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: broadcastKeys.pair(phoneNumberId, to),
-          UpdateExpression: 'SET nextAt = :until, entity = :entity, #ttl = :ttl',
-          ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt < :until',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pair', ':ttl': epochSeconds(untilMs) + PAIR_TTL_S },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.pair(phoneNumberId, to),
+        UpdateExpression: 'SET nextAt = :until, entity = :entity, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt < :until',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pair', ':ttl': epochSeconds(untilMs) + PAIR_TTL_S },
+      }),
+    );
   }
 
   /**
