@@ -249,7 +249,11 @@ async function journey(): Promise<void> {
   // A broadcast of Meta's hello_world template (the catalog the runtime synced at start checks it).
   const broadcast = await api('POST', '/v1/broadcasts', { from: pn, template: { name: 'hello_world', language: { code: 'en_US' } }, recipients: [{ to: '16505559002' }] });
   expect(broadcast.status).toBe(202);
-  await eventually(async () => ((await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body.state === 'completed' ? true : undefined), 'the broadcast completed', 60_000);
+  // Completed, and its message read: the inbound function counted its statuses on the broadcast.
+  await eventually(async () => {
+    const b = (await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body;
+    return b.state === 'completed' && b.statuses?.read === 1 ? true : undefined;
+  }, 'the broadcast completed and read', 60_000);
   await api('DELETE', `/v1/webhooks/${up.body.id}`);
 }
 
