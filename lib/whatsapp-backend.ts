@@ -253,6 +253,8 @@ export class WhatsAppBackend extends Construct {
     });
     broadcasts.grantEnqueue(api.function);
     media.grantRecipientListWrite(api.function);
+    // Statuses of broadcast messages: a 130429 / 131056 queues the recipient again.
+    broadcasts.grantEnqueue(inbound.function);
     this.broadcastFunction = broadcasts.function;
     this.broadcastDeadLetterQueue = broadcasts.deadLetterQueue;
 

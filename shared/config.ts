@@ -29,7 +29,16 @@ const EnvSchema = z.object({
    * Messages per second a broadcast sends from one business number: under the number's throughput
    * (Meta's default 80; 1,000 after an upgrade), with room for what else it sends.
    */
-  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(76),
+  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(80),
+  /** Per-number overrides of BROADCAST_MPS: `<phoneNumberId>=<mps>` separated by commas. */
+  BROADCAST_MPS_BY_NUMBER: z
+    .string()
+    .regex(/^(\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)(,\s*[A-Za-z0-9-]+\s*=\s*\d+(\.\d+)?\s*)*$|^$/, { error: 'BROADCAST_MPS_BY_NUMBER must be <phoneNumberId>=<mps>,…' })
+    .default(''),
+  /** The business's messaging limit: unique users a broadcast may reach in 24 hours (a number, or UNLIMITED). */
+  BROADCAST_MESSAGING_TIER: z.union([z.literal('UNLIMITED'), z.coerce.number().int().positive()]).default('UNLIMITED'),
+  /** What a user answers to stop marketing messages, comma-separated (compared trimmed, case-insensitive). */
+  BROADCAST_STOP_KEYWORDS: z.string().default('STOP,UNSUBSCRIBE'),
   /** Days messages and conversations are kept (`ttl`); the stack sets it from `retentionDays`. */
   RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS),
 });

@@ -23,7 +23,8 @@ import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { makeApi, matchRoute } from './app.ts';
 import { allRoutes, type ApiDeps } from './routes/index.ts';
 import type { MessageSender } from '../../shared/domain/send-message.ts';
-import { broadcastDeps, messageSender } from '../../shared/adapters/broadcast-wiring.ts';
+import { broadcastDeps, messageSender, suppressionsOf } from '../../shared/adapters/broadcast-wiring.ts';
+import type { Suppressions } from '../../shared/domain/suppressions.ts';
 import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { logger } from '../../shared/observability.ts';
@@ -81,6 +82,7 @@ function defaultDeps(): ApiDeps {
   let replay: ReplayDeps | undefined;
   let templates: TemplateApiDeps | undefined;
   let broadcasts: Broadcasts | undefined;
+  let suppressionList: Suppressions | undefined;
   return {
     queries: new DynamoDbQueries(doc, config.TABLE_NAME),
     now: Date.now,
@@ -99,6 +101,10 @@ function defaultDeps(): ApiDeps {
     // The API creates and stops broadcasts and reads them; it never waits for a send slot.
     broadcasts: () => (broadcasts ??= new Broadcasts({ ...broadcastDeps(doc, sender()), sleep: async () => {} })),
     replay: () => (replay ??= replayDeps(doc)),
+    suppressions: () => {
+      const first = loadConfig(['PHONE_NUMBER_IDS']).PHONE_NUMBER_IDS.split(',')[0]!.trim();
+      return { suppressions: (suppressionList ??= suppressionsOf(doc)), resolve: (from) => sender().resolvePhoneNumber(from ?? first) };
+    },
   };
 }
 

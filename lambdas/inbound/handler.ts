@@ -12,7 +12,9 @@ import { documentClient, sqsClient } from '../../shared/adapters/aws-clients.ts'
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import { loadConfig } from '../../shared/config.ts';
-import { describeFailure, ingestEvent, type IngestOutcome } from '../../shared/domain/ingest.ts';
+import { describeFailure, ingestEvent, type IngestOutcome, type IngestPorts } from '../../shared/domain/ingest.ts';
+import { BroadcastFeedback } from '../../shared/domain/broadcasts.ts';
+import { broadcastPacingDeps } from '../../shared/adapters/broadcast-wiring.ts';
 import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
@@ -42,7 +44,13 @@ interface BatchLog {
  * `mediaJobs`: where copy jobs of inbound media go; without it no media is copied (tests, benches).
  * One log line per batch: records, failures, quarantined events and the ids to correlate with.
  */
-export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue; templates?: Pick<TemplateStore, 'applyChange'>; now?: () => number }) {
+export function makeHandler(deps: {
+  store: EventStore;
+  mediaJobs?: MediaJobQueue;
+  templates?: Pick<TemplateStore, 'applyChange'>;
+  broadcasts?: IngestPorts['broadcasts'];
+  now?: () => number;
+}) {
   const now = deps.now ?? Date.now;
   const recordHandler = (tally: MetricTally, log: BatchLog) => async (record: SQSRecord) => {
     const receivedAtMs = Number(record.attributes?.SentTimestamp) || now();
@@ -55,6 +63,7 @@ export function makeHandler(deps: { store: EventStore; mediaJobs?: MediaJobQueue
       store: deps.store,
       mediaJobs: deps.mediaJobs,
       templates: deps.templates,
+      broadcasts: deps.broadcasts,
       isTransient: isTransientFailure,
     });
     if (outcome.quarantined) {
@@ -122,6 +131,8 @@ export const handler = instrumented('inbound', (event: SQSEvent, context: Contex
       store: new DynamoDbStore(doc, config.TABLE_NAME, { retentionDays: config.RETENTION_DAYS }),
       mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
       templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
+      // Statuses of broadcast messages count on their broadcast, back off and send again.
+      ...(process.env.BROADCAST_SENDS_QUEUE_URL && { broadcasts: new BroadcastFeedback(broadcastPacingDeps(doc)) }),
     });
   })();
   return wired(event, context);

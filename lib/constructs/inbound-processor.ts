@@ -13,9 +13,11 @@ import type { MessageStore, TableAccess } from './message-store.ts';
  * redelivery is told by a read rather than by refused, billed writes), a transaction of Puts (the
  * message, and a contact alias when there is one) and an Update (its conversation), Updates (the
  * conversation window, conditional; statuses, unconditional and commutative) and conditional Puts
- * (account events, quarantine). It never queries or deletes.
+ * (account events, quarantine). A status of a broadcast message also counts on its broadcast: a
+ * transaction of a ConditionCheck (the recipient still on that message), a conditional Put (the
+ * status marker) and an Update (the counter). It never queries or deletes.
  */
-export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'PutItem', 'UpdateItem'] };
+export const INBOUND_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'] };
 
 /** Properties of {@link InboundProcessor}. */
 export interface InboundProcessorProps {

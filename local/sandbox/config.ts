@@ -3,6 +3,7 @@
  * knows, and Meta's throughput limits. Read from `sandbox.config.json` beside this file; every
  * field has a default, so a missing file means "the defaults".
  */
+import { MESSAGING_TIERS, type MessagingTier } from './limits.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -216,8 +217,10 @@ export const DEFAULT_TEMPLATES = [
 export const SandboxLimitsSchema = z.strictObject({
   /** Meta's throughput per business number (default 80 mps); more in one second → 130429. */
   messagesPerSecond: z.int().positive().default(80),
-  /** Messages to one user allowed within 6 s before Meta's pair rate limit (131056) hits. */
+  /** The pair rate's burst: messages to one user at once before 131056; one more every 6 s. */
   pairRateBurst: z.int().positive().default(45),
+  /** The business's messaging limit: unique users reached outside their window in 24 h (over it → 131048). */
+  messagingTier: z.enum(Object.keys(MESSAGING_TIERS) as [MessagingTier, ...MessagingTier[]]).default('UNLIMITED'),
 });
 
 /**

@@ -24,6 +24,10 @@ const META_ERRORS: Readonly<Record<number, { title: string; details: string }>> 
     title: 'Re-engagement message',
     details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
   },
+  131048: {
+    title: 'Spam rate limit hit',
+    details: 'Message failed to send because there are restrictions on how many messages can be sent from this phone number.',
+  },
   131051: { title: 'Message type unknown', details: 'Message type is currently not supported.' },
   131053: { title: 'Media upload error', details: 'Unable to upload the media used in the message.' },
   132000: { title: 'Number of parameters does not match the expected number of params', details: 'The number of template parameters does not match the template.' },

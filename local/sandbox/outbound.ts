@@ -14,7 +14,8 @@
  * `limits.messagesPerSecond` in the last second · 132001/132015/132016/132000/132012 a template
  * Meta would not send (see `templates.ts`) · 131021 recipient is the sender · 131026
  * recipient not on WhatsApp or unknown · 131047 not a template and the user's 24-hour window is
- * closed · 131056 more than `limits.pairRateBurst` messages to this user within 6 s.
+ * closed · 131048 a template outside the user's window to one more unique user than
+ * `limits.messagingTier` allows in 24 hours · 131056 the pair's token bucket is empty (see `limits.ts`).
  *
  * A mark-as-read request gets no event at all: it has no wamid to report on.
  */
@@ -22,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { phoneDigits } from '../../shared/domain/ids.ts';
 import type { SandboxPhoneNumber } from './config.ts';
 import { metaError } from './meta-errors.ts';
+import { MESSAGING_TIERS, SecondWindow, takePairToken } from './limits.ts';
 import { templateRefusal } from './templates.ts';
 import type { MetaErrorObject } from './meta-errors.ts';
 import type { ChaosSettings, KnownUser, OutboxEntry, SandboxCore, SandboxState } from './types.ts';
@@ -30,7 +32,6 @@ import { recipientFor, userKey } from './users.ts';
 import { envelopeOf, messagesEntry, newWamid, unixSeconds } from './webhooks.ts';
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
-const PAIR_WINDOW_MS = 6000;
 
 /** The status AWS publishes once it accepted a send. */
 export const AWS_ACCEPTED = 'accepted';
@@ -47,13 +48,6 @@ interface StatusEvent {
   body: Record<string, unknown>;
 }
 
-/** Records a send at `now`, drops entries older than `spanMs`, returns how many remain. */
-function countRecent(map: Map<string, number[]>, key: string, now: number, spanMs: number): number {
-  const kept = (map.get(key) ?? []).filter((t) => t > now - spanMs);
-  kept.push(now);
-  map.set(key, kept);
-  return kept.length;
-}
 
 /** Whether `message` is a mark-as-read (optionally with typing indicator) request. */
 export function isMarkAsRead(message: Record<string, unknown>): boolean {
@@ -158,9 +152,14 @@ function whatsAppStatuses(
   const userPhone = user?.phone ?? toDigits;
   const { wKey, windowOpen } = windowOf(state, number, user, recipientId, now);
 
-  const perSecond = countRecent(core.sendTimes.byNumber, number.phoneNumberId, now, 1000);
-  const perPair = countRecent(core.sendTimes.byPair, wKey, now, PAIR_WINDOW_MS);
   const { limits } = state.config;
+  const { byNumber, byPair, uniqueUsers } = core.sendTimes;
+  const second = byNumber.get(number.phoneNumberId) ?? new SecondWindow();
+  byNumber.set(number.phoneNumberId, second);
+  const perSecond = second.record(now);
+  // Business-initiated (a template outside the user's window) counts toward the messaging limit.
+  const businessInitiated = isTemplate && !windowOpen;
+  const tierUser = userPhone || recipientId;
 
   const refusals: [boolean, () => MetaErrorObject][] = [
     [typeof message[type] !== 'object' || message[type] === null, () => metaError(131008, `Parameter '${type}' is required for a message of type ${type}.`)],
@@ -169,9 +168,12 @@ function whatsAppStatuses(
     [userPhone !== '' && userPhone === number.displayPhoneNumber, () => metaError(131021)],
     [!user?.onWhatsApp, () => metaError(131026)],
     [!isTemplate && !windowOpen, () => metaError(131047)],
-    [perPair > limits.pairRateBurst, () => metaError(131056)],
+    [businessInitiated && !uniqueUsers.admits(tierUser, MESSAGING_TIERS[limits.messagingTier], now), () => metaError(131048)],
   ];
-  const refusal = refusals.find(([applies]) => applies)?.[1]();
+  let refusal = refusals.find(([applies]) => applies)?.[1]();
+  // Last, so that a message refused for another reason takes no token of the pair.
+  if (!refusal && !takePairToken(byPair, wKey, limits.pairRateBurst, now)) refusal = metaError(131056);
+  if (!refusal && businessInitiated) uniqueUsers.record(tierUser, now);
 
   const callback = typeof message.biz_opaque_callback_data === 'string' ? message.biz_opaque_callback_data : undefined;
   const base = (status: Status, atMs: number): Record<string, unknown> => ({

@@ -10,6 +10,7 @@
  *
  * Every event is published to `topicArn` as the EUM envelope AWS would publish.
  */
+import { UniqueUsersWindow } from './limits.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -110,7 +111,7 @@ export function createSandbox(opts: SandboxOptions): Sandbox {
     state,
     delays: opts.statusDelaysMs ?? DEFAULT_STATUS_DELAYS_MS,
     rng: createRng(opts.seed ?? randomInt(2 ** 31)),
-    sendTimes: { byNumber: new Map(), byPair: new Map() },
+    sendTimes: { byNumber: new Map(), byPair: new Map(), uniqueUsers: new UniqueUsersWindow() },
     conversations: new Map(),
     findNumber: (ref) => findNumber(opts, ref),
     async publish(envelope: EumEnvelope, duplicate: boolean) {

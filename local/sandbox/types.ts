@@ -2,6 +2,7 @@
  * Types shared by the parts of the sandbox: its observable state and the internal core that the
  * route modules work on.
  */
+import type { SecondWindow, UniqueUsersWindow } from './limits.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -176,8 +177,8 @@ export interface SandboxCore {
   readonly state: SandboxState;
   readonly delays: StatusDelays;
   rng: Rng;
-  /** Send times (sandbox ms) per business number and per window key, for Meta's rate limits. */
-  readonly sendTimes: { byNumber: Map<string, number[]>; byPair: Map<string, number[]> };
+  /** Meta's sending limits (see `limits.ts`): sends per number in the last second, pair buckets by window key, the business's unique users. */
+  readonly sendTimes: { byNumber: Map<string, SecondWindow>; byPair: Map<string, { tokens: number; atMs: number }>; uniqueUsers: UniqueUsersWindow };
   /** Open pricing conversations by window key. */
   readonly conversations: Map<string, { id: string; expiresMs: number }>;
   /** The business number given by AWS id, ARN, Meta id or display number. */

@@ -4,7 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../config.ts';
-import type { BroadcastDeps } from '../domain/broadcasts.ts';
+import type { BroadcastDeps, BroadcastPacingDeps } from '../domain/broadcasts.ts';
 import { MessageSender } from '../domain/send-message.ts';
 import { logger } from '../observability.ts';
 import { documentClient, mediaS3Client, socialMessagingClient, socialMessagingSendClient, sqsClient } from './aws-clients.ts';
@@ -16,6 +16,8 @@ import { SocialMessagingGateway } from './socialmessaging-gateway.ts';
 import { SqsBroadcastQueue } from './sqs-broadcast-queue.ts';
 import { S3MediaStorage } from './s3-media.ts';
 import type { RecipientListStorage } from '../ports/broadcasts.ts';
+import { DynamoDbSuppressions } from './dynamodb-suppressions.ts';
+import { Suppressions } from '../domain/suppressions.ts';
 
 /** The send use case over the table and AWS End User Messaging Social; one per container (it caches display numbers). */
 export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
@@ -39,18 +41,47 @@ function recipientLists(): () => RecipientListStorage {
   return () => (built ??= new S3MediaStorage(mediaS3Client(), loadConfig(['MEDIA_BUCKET']).MEDIA_BUCKET));
 }
 
-/** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
-export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
-  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']);
+/**
+ * Messages per second of each number: `BROADCAST_MPS_BY_NUMBER` (`<id>=<mps>,…`) over the default
+ * `BROADCAST_MPS`, capped at WhatsApp's top tier (1,000).
+ */
+export function messagesPerSecondOf(defaultMps: number, byNumber: string): (phoneNumberId: string) => number {
+  const table = new Map(
+    byNumber
+      .split(',')
+      .map((pair) => pair.split('=').map((x) => x.trim()))
+      .filter((kv): kv is [string, string] => kv.length === 2 && kv[0] !== '')
+      .map(([id, mps]) => [id, Math.min(1000, Number(mps))] as const)
+      .filter(([, mps]) => mps > 0),
+  );
+  return (phoneNumberId) => table.get(phoneNumberId) ?? defaultMps;
+}
+
+/** The suppression lists of the business numbers, in the table. */
+export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient()): Suppressions {
+  const config = loadConfig(['TABLE_NAME']);
+  return new Suppressions({ store: new DynamoDbSuppressions(doc, config.TABLE_NAME), now: Date.now });
+}
+
+/** What broadcasts and their status feedback share, from the environment. */
+export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient()): BroadcastPacingDeps {
+  const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_STOP_KEYWORDS', 'BROADCAST_MESSAGING_TIER']);
   const store = new DynamoDbBroadcasts(doc, config.TABLE_NAME);
   return {
     store,
     pacer: store,
+    pairs: store,
+    suppressions: suppressionsOf(doc),
+    ...(config.BROADCAST_MESSAGING_TIER !== 'UNLIMITED' && { tier: { limit: config.BROADCAST_MESSAGING_TIER, gate: store } }),
+    stopKeywords: config.BROADCAST_STOP_KEYWORDS.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
-    sender,
-    queries: new DynamoDbQueries(doc, config.TABLE_NAME),
-    messagesPerSecond: () => config.BROADCAST_MPS,
+    messagesPerSecond: messagesPerSecondOf(config.BROADCAST_MPS, config.BROADCAST_MPS_BY_NUMBER),
     now: Date.now,
-    lists: recipientLists(),
   };
+}
+
+/** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
+export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
+  const config = loadConfig(['TABLE_NAME']);
+  return { ...broadcastPacingDeps(doc), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME), lists: recipientLists() };
 }

@@ -7,7 +7,13 @@
  * - counters `BCAST#<id>#C#<shard>` / `COUNT`: recipients per state, `shard = seq % SHARDS`;
  * - recipient `BCAST#<id>#R#<to>` / `RCPT`, listed through GSI1 `BCASTR#<id>#<shard>` / `<to>`;
  * - pacer `PACE#<phoneNumberId>#<shard>` / `PACE`: the next free send slot of one shard of the
- *   number's rate (generic cell rate algorithm, kept with conditional writes only).
+ *   number's rate (generic cell rate algorithm, kept with conditional writes only);
+ * - pair `PAIR#<phoneNumberId>#<to>` / `PAIR`: the next time this user may get a message from this
+ *   number (WhatsApp's pair rate), with a TTL;
+ * - status marker `BCAST#<id>#S#<messageId>#<status>` / `STATUS`: a status already counted, so a
+ *   redelivered status counts once (with a TTL).
+ * Counters carry, besides recipients per state, messages per WhatsApp status (`st_<status>`) and
+ * failures per code (`fc_<code>`): commutative `ADD`s, each guarded by a conditional write.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -21,12 +27,18 @@ import {
 import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
-import type { BroadcastStore, Pacer } from '../ports/broadcasts.ts';
+import { counterName } from '../domain/broadcast-counters.ts';
+import type { BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
-/** Shards of a broadcast's counters and recipient listing. */
+/** Shards of a broadcast's recipient listing. */
 export const BROADCAST_SHARDS = 16;
+/**
+ * Shards of a broadcast's counters: every recipient moves them about 5 times (claimed, sent, and a
+ * count per status), each in a transaction. Reads sum every shard, so the count may be raised.
+ */
+export const COUNTER_SHARDS = 64;
 /** Sends per second one pacer shard takes at most: a number gets `ceil(rate / this)` shards. */
 export const PACER_SHARD_RATE = 25;
 
@@ -37,7 +49,25 @@ export const broadcastKeys = {
   pacer: (phoneNumberId: string, shard: number) => ({ PK: `PACE#${phoneNumberId}#${shard}`, SK: 'PACE' }),
   /** A loaded page of an uploaded list: written once, so a retried page counts nothing twice. */
   page: (id: string, offset: number) => ({ PK: `BCAST#${id}#L#${offset}`, SK: 'PAGE' }),
+  pair: (phoneNumberId: string, to: string) => ({ PK: `PAIR#${phoneNumberId}#${to}`, SK: 'PAIR' }),
+  statusMarker: (id: string, messageId: string, status: string) => ({ PK: `BCAST#${id}#S#${messageId}#${status}`, SK: 'STATUS' }),
+  /** The messaging limit: a user counted in the last 24 hours, a ring of slots and its cursor per shard. */
+  tierUser: (to: string) => ({ PK: `TIERU#${to}`, SK: 'TIER' }),
+  tierRing: (shard: number) => ({ PK: `TIERRING#${shard}`, SK: 'TIER' }),
+  tierSlot: (shard: number, slot: number) => ({ PK: `TIERSLOT#${shard}#${slot}`, SK: 'TIER' }),
 } as const;
+
+/** Shards of the messaging-limit ring: each takes at most 25 new users a second, and holds at least 10 slots. */
+export const tierShards = (tier: number, ratePerSecond: number) => Math.max(1, Math.min(Math.ceil(ratePerSecond / PACER_SHARD_RATE), Math.floor(tier / 10)));
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Pacer shards of a number at `ratePerSecond`: each takes at most `PACER_SHARD_RATE` slots a second. */
+export const pacerShards = (ratePerSecond: number) => Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+/** How long a pair item and a status marker are kept (the TTL removes them later). */
+const PAIR_TTL_S = 24 * 3600;
+const MARKER_TTL_S = 30 * 24 * 3600;
+const epochSeconds = (ms: number) => Math.floor(ms / 1000);
+
 
 type Item = Record<string, any>;
 /** A conditional write (or a transaction's condition) that DynamoDB refused: someone else got there. */
@@ -55,29 +85,15 @@ const toRecipient = (i: Item): Recipient => ({
   ...(i.messageId !== undefined && { messageId: i.messageId }),
   ...(i.error !== undefined && { error: i.error }),
   ...(i.attemptAtMs !== undefined && { attemptAtMs: i.attemptAtMs }),
+  ...(i.attempt !== undefined && { attempt: i.attempt }),
 });
 
-export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer {
-
-  async create(b: Broadcast): Promise<boolean> {
+export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate, TierGate {
+  /** Sends a conditional write: false when DynamoDB refused its condition (someone else got there). */
+  private async conditional(command: PutCommand | UpdateCommand | TransactWriteCommand): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...broadcastKeys.broadcast(b.id),
-            entity: 'broadcast',
-            id: b.id,
-            state: b.state,
-            phoneNumberId: b.phoneNumberId,
-            templateJson: JSON.stringify(b.template),
-            total: b.total,
-            createdAt: b.createdAt,
-            ...(b.upload && { uploadId: b.upload.id, uploadSize: b.upload.size, loading: b.upload.loading, rows: 0, rejected: 0 }),
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+      // One call for the three kinds: the client's overloads do not take their union.
+      await this.doc.send(command as UpdateCommand);
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
@@ -85,12 +101,33 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     }
   }
 
+  async create(b: Broadcast): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...broadcastKeys.broadcast(b.id),
+          entity: 'broadcast',
+          id: b.id,
+          state: b.state,
+          phoneNumberId: b.phoneNumberId,
+          templateJson: JSON.stringify(b.template),
+          total: b.total,
+          createdAt: b.createdAt,
+          ...(b.category !== undefined && { category: b.category }),
+          ...(b.upload && { uploadId: b.upload.id, uploadSize: b.upload.size, loading: b.upload.loading, rows: 0, rejected: 0 }),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
   async get(id: string): Promise<Broadcast | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
     const i = out.Item;
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
-    const counterKeys = Array.from({ length: BROADCAST_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
+    const counterKeys = Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
     const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: counterKeys, ConsistentRead: true } } }));
     let items = got.Responses?.[this.tableName] ?? [];
     let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
@@ -99,7 +136,6 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
       unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
     }
-    for (const c of items) for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
     const upload: Broadcast['upload'] =
       i.uploadId === undefined
         ? undefined
@@ -112,7 +148,29 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
             rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
             samples: i.rejectSamples ?? [],
           };
-    return { id, state: i.state, phoneNumberId: i.phoneNumberId, template: JSON.parse(i.templateJson), total: i.total, createdAt: i.createdAt, counts, ...(upload && { upload }) };
+    const statuses: Record<string, number> = {};
+    const failures: Record<string, number> = {};
+    for (const c of items) {
+      for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
+      for (const [k, v] of Object.entries(c)) {
+        const into = k.startsWith('st_') ? statuses : k.startsWith('fc_') ? failures : undefined;
+        if (into) into[k.slice(3)] = (into[k.slice(3)] ?? 0) + Number(v);
+      }
+    }
+    const nonZero = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== 0));
+    return {
+      id,
+      state: i.state,
+      phoneNumberId: i.phoneNumberId,
+      template: JSON.parse(i.templateJson),
+      total: i.total,
+      createdAt: i.createdAt,
+      counts,
+      statuses: nonZero(statuses),
+      failures: nonZero(failures),
+      ...(i.category !== undefined && { category: i.category }),
+      ...(upload && { upload }),
+    };
   }
 
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
@@ -148,7 +206,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 {
                   Update: {
                     TableName: this.tableName,
-                    Key: broadcastKeys.counter(broadcastId, shard),
+                    Key: broadcastKeys.counter(broadcastId, r.seq % COUNTER_SHARDS),
                     UpdateExpression: 'ADD #s :one',
                     ExpressionAttributeNames: { '#s': r.state },
                     ExpressionAttributeValues: { ':one': 1 },
@@ -230,10 +288,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     return out.Item ? toRecipient(out.Item) : undefined;
   }
 
-  async transition(broadcastId: string, to: string, from: RecipientState, next: RecipientState, fields: Partial<Recipient> = {}): Promise<boolean> {
+  async transition(
+    broadcastId: string,
+    to: string,
+    from: RecipientState,
+    next: RecipientState,
+    fields: Partial<Recipient> = {},
+    opts: { messageId?: string; counters?: Record<string, number> } = {},
+  ): Promise<boolean> {
     const current = await this.getRecipient(broadcastId, to);
     if (!current) return false;
-    const shard = current.seq % BROADCAST_SHARDS;
+    const shard = current.seq % COUNTER_SHARDS;
     const sets = ['#state = :next'];
     const values: Record<string, unknown> = { ':next': next, ':from': from };
     for (const [k, v] of Object.entries(fields)) {
@@ -242,8 +307,23 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       values[`:${k}`] = v;
     }
     const names: Record<string, string> = { '#state': 'state', ...Object.fromEntries(Object.keys(fields).map((k) => [`#${k}`, k])) };
+    let condition = '#state = :from';
+    if (opts.messageId !== undefined) {
+      condition += ' AND #mid = :mid';
+      names['#mid'] = 'messageId';
+      values[':mid'] = opts.messageId;
+    }
+    const counterNames: Record<string, string> = { '#from': from, '#next': next };
+    const counterValues: Record<string, unknown> = { ':minus': -1, ':one': 1 };
+    const adds = ['#from :minus', '#next :one'];
+    Object.entries(opts.counters ?? {}).forEach(([name, by], i) => {
+      adds.push(`#c${i} :c${i}`);
+      counterNames[`#c${i}`] = name;
+      counterValues[`:c${i}`] = by;
+    });
     try {
-      // Conditioned on the state it leaves, so of two attempts only one moves it; the count moves with it.
+      // Conditioned on the state it leaves (and the attempt's message), so of two attempts only one
+      // moves it; the counts move with it.
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
@@ -252,7 +332,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 TableName: this.tableName,
                 Key: broadcastKeys.recipient(broadcastId, to),
                 UpdateExpression: `SET ${sets.join(', ')}`,
-                ConditionExpression: '#state = :from',
+                ConditionExpression: condition,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: values,
               },
@@ -261,9 +341,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
               Update: {
                 TableName: this.tableName,
                 Key: broadcastKeys.counter(broadcastId, shard),
-                UpdateExpression: 'ADD #from :minus, #next :one',
-                ExpressionAttributeNames: { '#from': from, '#next': next },
-                ExpressionAttributeValues: { ':minus': -1, ':one': 1 },
+                UpdateExpression: `ADD ${adds.join(', ')}`,
+                ExpressionAttributeNames: counterNames,
+                ExpressionAttributeValues: counterValues,
               },
             },
           ],
@@ -276,25 +356,66 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     }
   }
 
+  /**
+   * Counts a WhatsApp status of the recipient's current message once: a marker per (message,
+   * status) written if absent, the recipient still on that message, and the counter's `ADD`, in one
+   * transaction. False when it was counted already or the message is not the recipient's any more.
+   */
+  async countStatus(broadcastId: string, to: string, messageId: string, status: string, failureCode?: string): Promise<boolean> {
+    const current = await this.getRecipient(broadcastId, to);
+    if (!current) return false;
+    const names: Record<string, string> = { '#st': counterName('st', status) };
+    const values: Record<string, unknown> = { ':one': 1 };
+    let add = '#st :one';
+    if (failureCode !== undefined) {
+      names['#fc'] = counterName('fc', failureCode);
+      add += ', #fc :one';
+    }
+    return this.conditional(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: broadcastKeys.recipient(broadcastId, to),
+              ConditionExpression: 'messageId = :mid',
+              ExpressionAttributeValues: { ':mid': messageId },
+            },
+          },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: { ...broadcastKeys.statusMarker(broadcastId, messageId, status), entity: 'broadcastStatus', ttl: epochSeconds(Date.now()) + MARKER_TTL_S },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+          {
+            Update: {
+              TableName: this.tableName,
+              Key: broadcastKeys.counter(broadcastId, current.seq % COUNTER_SHARDS),
+              UpdateExpression: `ADD ${add}`,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            },
+          },
+        ],
+      }),
+    );
+  }
+
   async setState(id: string, from: readonly Broadcast['state'][], next: Broadcast['state']): Promise<boolean> {
     const values: Record<string, unknown> = { ':next': next };
     from.forEach((s, i) => (values[`:f${i}`] = s));
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: broadcastKeys.broadcast(id),
-          UpdateExpression: 'SET #state = :next',
-          ConditionExpression: `#state IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.broadcast(id),
+        UpdateExpression: 'SET #state = :next',
+        ConditionExpression: `#state IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   async listRecipients(broadcastId: string, opts: { state?: RecipientState; limit: number; cursor?: string }): Promise<{ items: Recipient[]; nextCursor: string | null }> {
@@ -345,7 +466,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * shard (`tat` in the past) the slot is now; on a busy one, the slot after the last.
    */
   async reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number> {
-    const shards = Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+    const shards = pacerShards(ratePerSecond);
     const shard = Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
     const interval = (shards * 1000) / ratePerSecond;
     const key = broadcastKeys.pacer(phoneNumberId, shard);
@@ -381,6 +502,131 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       }
     }
     throw new Error('pacer: could not reserve a slot');
+  }
+
+  /**
+   * Holds the number back until `untilMs`: every shard's next slot moves to at least then (a
+   * conditional write per shard, never backwards, so holds from several statuses commute).
+   */
+  async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: pacerShards(ratePerSecond) }, async (_, shard) => {
+        await this.conditional(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: broadcastKeys.pacer(phoneNumberId, shard),
+            UpdateExpression: 'SET tat = :until, entity = :entity',
+            ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
+            ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+          }),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Takes the pair's next slot: granted (answers `nowMs`, and the next one is `intervalMs` later)
+   * when the last message to this user from this number was long enough ago; else answers when
+   * the user may get the next one.
+   */
+  async reservePair(phoneNumberId: string, to: string, nowMs: number, intervalMs: number): Promise<number> {
+    const key = broadcastKeys.pair(phoneNumberId, to);
+    const granted = await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET nextAt = :next, entity = :entity, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt <= :now',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs, ':entity': 'pair', ':ttl': epochSeconds(nowMs) + PAIR_TTL_S },
+      }),
+    );
+    if (granted) return nowMs;
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return Math.max(nowMs + 1, Number(out.Item?.nextAt ?? nowMs + 1));
+  }
+
+  /** Holds the pair back until `untilMs` (never backwards). */
+  async holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void> {
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.pair(phoneNumberId, to),
+        UpdateExpression: 'SET nextAt = :until, entity = :entity, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(nextAt) OR nextAt < :until',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pair', ':ttl': epochSeconds(untilMs) + PAIR_TTL_S },
+      }),
+    );
+  }
+
+  /**
+   * The messaging limit (unique users in a rolling 24 hours): a user counted in the last 24 hours
+   * passes; another takes the next slot of its shard's ring (`tier / shards` slots, taken in turn,
+   * so the slot at the cursor is the oldest): free when its 24 hours are over, else the business is
+   * at its limit until then. The cursor and the slot move in one transaction conditioned on both,
+   * so two senders never take one slot. Answers `nowMs` when admitted, else when to try again.
+   */
+  async admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number> {
+    const user = broadcastKeys.tierUser(to);
+    const seen = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: user, ConsistentRead: true }));
+    if (Number(seen.Item?.until ?? 0) > nowMs) return nowMs;
+    const shards = tierShards(tier, ratePerSecond);
+    const shard = Math.abs(hashOf(to)) % shards;
+    const size = Math.max(1, Math.floor(tier / shards));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const ring = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.tierRing(shard), ConsistentRead: true }));
+      const cursor = Number(ring.Item?.cursor ?? 0);
+      const slot = broadcastKeys.tierSlot(shard, cursor % size);
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: broadcastKeys.tierRing(shard),
+                  UpdateExpression: 'SET #c = :next, entity = :entity',
+                  ConditionExpression: cursor === 0 ? 'attribute_not_exists(#c) OR #c = :c' : '#c = :c',
+                  ExpressionAttributeNames: { '#c': 'cursor' },
+                  ExpressionAttributeValues: { ':next': cursor + 1, ':c': cursor, ':entity': 'tierRing' },
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: slot,
+                  UpdateExpression: 'SET #u = :until, entity = :entity, #ttl = :ttl',
+                  ConditionExpression: 'attribute_not_exists(#u) OR #u <= :now',
+                  ExpressionAttributeNames: { '#u': 'until', '#ttl': 'ttl' },
+                  ExpressionAttributeValues: { ':until': nowMs + DAY_MS, ':now': nowMs, ':entity': 'tierSlot', ':ttl': epochSeconds(nowMs + DAY_MS) + PAIR_TTL_S },
+                },
+              },
+            ],
+          }),
+        );
+      } catch (err) {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (!isConditionFailure(err)) throw err;
+        if (reasons[1]?.Code === 'ConditionalCheckFailed' && reasons[0]?.Code !== 'ConditionalCheckFailed') {
+          // The oldest slot of the ring is still within its 24 hours: the limit is reached until then.
+          const taken = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: slot, ConsistentRead: true }));
+          return Math.max(nowMs + 1, Number(taken.Item?.until ?? nowMs + 1));
+        }
+        continue;
+      }
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: user,
+          UpdateExpression: 'SET #u = :until, entity = :entity, #ttl = :ttl',
+          ExpressionAttributeNames: { '#u': 'until', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':until': nowMs + DAY_MS, ':entity': 'tierUser', ':ttl': epochSeconds(nowMs + DAY_MS) + PAIR_TTL_S },
+        }),
+      );
+      return nowMs;
+    }
+    throw new Error('messaging limit: could not take a slot');
   }
 }
 

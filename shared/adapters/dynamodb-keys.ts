@@ -63,6 +63,8 @@ export const LISTS = {
   webhookDeliveries: shardedList('GSI1', 96),
   /** Jobs of one webhook parked after their last attempt (GSI1): an endpoint down parks every event. */
   webhookParked: shardedList('GSI1', 160),
+  /** Users suppressed for one business number (GSI1): every MARKETING send of a broadcast may add one (131050). */
+  suppressions: shardedList('GSI1', 16),
 } as const;
 
 /** Key builders: the table's layout in one place. */
@@ -120,6 +122,10 @@ export const keys = {
     return { PK: pk, SK: `PARKED#${eventId}` };
   },
   webhookParkedShards: (webhookId: string) => LISTS.webhookParked.keysOf(`WHPARKED#${webhookId}`),
+  /** A user suppressed for a business number, and its GSI1 key in the number's list (sharded by user). */
+  suppression: (phoneNumberId: string, to: string) => ({ PK: `SUPP#${phoneNumberId}#${to}`, SK: 'SUPP' }),
+  suppressions: (phoneNumberId: string, to: string) => LISTS.suppressions.keyOf(`SUPPS#${phoneNumberId}`, to),
+  suppressionsShards: (phoneNumberId: string) => LISTS.suppressions.keysOf(`SUPPS#${phoneNumberId}`),
   /** An outbound upload (with a TTL). */
   upload: (uploadId: string) => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
 } as const;

@@ -63,6 +63,7 @@ function toStored(item: Item): StoredOutbound {
     ...(item.sendError !== undefined && { sendError: storedSendError(item.sendError) }),
     ...(typeof item.attemptStartedAt === 'number' && { attemptStartedAtMs: item.attemptStartedAt }),
     ...(Number.isFinite(timestampMs) && { timestampMs }),
+    ...(typeof item.templateChecked === 'boolean' && { templateChecked: item.templateChecked }),
   };
 }
 
@@ -175,6 +176,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           idempotencyKey: r.idempotencyKey,
           attemptId: r.attemptId,
           attemptStartedAt: nowMs,
+          templateChecked: r.templateChecked,
           GSI1PK: keys.timeline(r.phoneNumberId, r.contactId),
           GSI1SK: timelineKey(r),
         },

@@ -12,13 +12,14 @@ export class SqsBroadcastQueue implements BroadcastQueue {
     this.queueUrl = queueUrl;
   }
 
-  async enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[]): Promise<void> {
+  async enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[], opts: { delayMs?: number } = {}): Promise<void> {
+    const delay = Math.min(900, Math.max(0, Math.ceil((opts.delayMs ?? 0) / 1000)));
     const batches: (BroadcastJob | RecipientsLoadJob)[][] = [];
     for (let i = 0; i < jobs.length; i += 10) batches.push(jobs.slice(i, i + 10));
     let next = 0;
     const worker = async () => {
       while (next < batches.length) {
-        let pending = batches[next++]!.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) }));
+        let pending = batches[next++]!.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job), ...(delay > 0 && { DelaySeconds: delay }) }));
         // A batch may be accepted in part: the rest is sent again (jobs are idempotent).
         for (let attempt = 0; pending.length > 0; attempt++) {
           const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }));

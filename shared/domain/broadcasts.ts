@@ -9,35 +9,73 @@
  *    `queued` if not there yet, then one job per queued recipient. A retry with the same key finds
  *    the broadcast and does steps 2–3 again: writes are conditional and jobs idempotent.
  *
- * A job (`Broadcasts.process`), at most one send per recipient:
+ * A job (`Broadcasts.process`), at most one send per recipient and attempt:
  * 1. The broadcast is stopping or stopped → the recipient `queued → cancelled`.
- * 2. Not `queued` any more (sent, failed, or claimed by an attempt that may have sent) → nothing.
- * 3. Reserves the number's next send slot (`Pacer`) and waits for it.
- * 4. Claims the recipient `queued → sending` (conditional: only one attempt wins), then sends with
- *    the Idempotency-Key `broadcast:<id>:<to>` (the send record adds its own guard) →
- *    `sent` (message id) · `failed` (the refusal's code) · `in_doubt` (AWS may have it: never sent
- *    again) · throttled or a busy store → back to `queued` and the job is retried.
+ * 2. `sending` (an attempt claimed it and may have sent): once the attempt is older than
+ *    `SEND_IN_PROGRESS_MS` it is `in_doubt` (never sent again); before that the job comes back later.
+ *    Not `queued` otherwise (sent, failed, in doubt, skipped) → nothing.
+ * 3. A MARKETING template to a suppressed user → `skipped`.
+ * 4. The pair rate: the user got a message from this number less than `pairIntervalMs` ago → the
+ *    job comes back when they may get the next one.
+ * 4b. The messaging limit (`tier`, unlimited by default): a user not reached in the last 24 hours
+ *    takes a slot of the business's ring; none free → the job comes back when the oldest frees.
+ * 5. Reserves the number's next send slot (`Pacer`, at the number's own rate) and waits for it.
+ * 6. Claims the recipient `queued → sending` with this attempt's message id (conditional: only one
+ *    attempt wins), then sends with the Idempotency-Key `broadcast:<id>:<to>` (`…:<attempt>` from the
+ *    second attempt on; the send record adds its own guard) → `sent` · `failed` (the refusal's
+ *    code) · `in_doubt` (AWS may have it: never sent again) · throttled by AWS → the number is held
+ *    back, the recipient `queued` again and its job comes back after the back-off · a busy store →
+ *    `queued` again and the job is retried.
  * A crash after the claim leaves the recipient `sending`: never sent again, counted as in doubt
- * until a status with our id (the message id is derived from the key) settles it.
+ * once its job comes back, until a status with our id settles it.
+ *
+ * Statuses (`BroadcastFeedback.onStatus`, from the inbound pipeline: WhatsApp echoes the
+ * `broadcast:<id>` callback data and our message id): each status of the recipient's current
+ * message is counted once on the broadcast; any status settles a recipient `in_doubt` (or stuck in
+ * `sending`) as `sent`; a `failed` 130429 (throughput) holds the number back, a `failed` 131056
+ * (pair rate) holds the pair back 4^attempt seconds, and either puts the recipient back to `queued`
+ * for one more attempt (up to `maxAttempts`), with its job delayed by the back-off; a `failed`
+ * 131050 on a MARKETING template adds the user to the business's suppression list. No other code is
+ * ever sent again.
  * Each transition counts on the broadcast in the same transaction; when every recipient is done the
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import { z } from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer, RecipientListStorage } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, Pacer, PairGate, RecipientListStorage, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
+import type { InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from './errors.ts';
 import { phoneDigits } from './ids.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS, type MessageSender } from './send-message.ts';
+import { counterName } from './broadcast-counters.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 export type BroadcastState = 'queued' | 'running' | 'stopping' | 'stopped' | 'completed';
-export const RECIPIENT_STATES = ['queued', 'sending', 'sent', 'failed', 'in_doubt', 'cancelled'] as const;
+export const RECIPIENT_STATES = ['queued', 'sending', 'sent', 'failed', 'in_doubt', 'cancelled', 'skipped'] as const;
 export type RecipientState = (typeof RECIPIENT_STATES)[number];
-/** States a recipient leaves no more. */
-const DONE: ReadonlySet<RecipientState> = new Set(['sent', 'failed', 'in_doubt', 'cancelled']);
+/** States a recipient leaves no more on its own (a retryable failed status may queue a `sent` one again). */
+const DONE: ReadonlySet<RecipientState> = new Set(['sent', 'failed', 'in_doubt', 'cancelled', 'skipped']);
+
+/** WhatsApp's pair rate: one message per 6 seconds from a number to a user (facts §6.3). */
+export const PAIR_INTERVAL_MS = 6000;
+/** Attempts per recipient when its sends fail with a retryable code (130429, 131056). */
+export const MAX_ATTEMPTS = 3;
+/** Meta codes after which a recipient is sent again (after backing off): throughput and pair rate. */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['130429', '131056']);
+/** How long a number is held back after AWS throttled a send, or a 130429, at the first attempt (doubling). */
+export const NUMBER_BACKOFF_MS = 1000;
+
+/** The send's Idempotency-Key of a recipient's attempt (the first keeps the original form). */
+export const sendKeyOf = (broadcastId: string, to: string, attempt = 0) => (attempt === 0 ? `broadcast:${broadcastId}:${to}` : `broadcast:${broadcastId}:${to}:${attempt}`);
+
+/** The broadcast id of a send's callback data (`broadcast:<id>`), or undefined. */
+export function broadcastIdOf(callbackData: string | undefined): string | undefined {
+  const m = /^broadcast:(bc_[0-9a-f]{32})$/.exec(callbackData ?? '');
+  return m?.[1];
+}
 
 /** Inline recipients per broadcast. */
 export const MAX_INLINE_RECIPIENTS = 10_000;
@@ -65,6 +103,12 @@ export interface Broadcast {
     /** A few refused rows (1-based line numbers). */
     samples: { line: number; reason: RejectReason }[];
   };
+  /** The template's category when the catalog knew it (MARKETING sends skip suppressed users). */
+  category?: string;
+  /** Messages of the recipients per WhatsApp status (each status of a message counted once). */
+  statuses?: Record<string, number>;
+  /** Failed sends by our error code, failed statuses by Meta's code. */
+  failures?: Record<string, number>;
 }
 
 export interface Recipient {
@@ -78,6 +122,8 @@ export interface Recipient {
   error?: { code: string; message: string };
   /** When the send was claimed (epoch ms). */
   attemptAtMs?: number;
+  /** Which attempt (0 first); more only after a retryable failed status. */
+  attempt?: number;
 }
 
 export interface BroadcastJob {
@@ -122,8 +168,8 @@ export interface BroadcastView {
   total: number;
   createdAt: string;
   /** Recipients per send state (`inDoubt`: the send may have gone out; never sent again). */
-  counts: { queued: number; sending: number; sent: number; failed: number; inDoubt: number; cancelled: number };
-  /** Sent messages per WhatsApp status (accepted, sent, delivered, read, failed…), when asked for. */
+  counts: { queued: number; sending: number; sent: number; failed: number; inDoubt: number; cancelled: number; skipped: number };
+  /** Messages per WhatsApp status they reached (sent, delivered, read, failed), each counted once. */
   statuses?: Record<string, number>;
   /** Failed sends and failed statuses by code (our error code, or Meta's code for a failed status). */
   failures?: Record<string, number>;
@@ -145,15 +191,40 @@ function shapeOf(components: unknown[] | undefined): string {
   );
 }
 
-export interface BroadcastDeps {
+/** What broadcasts and their status feedback share: the table, the queue, the pacing. */
+export interface BroadcastPacingDeps {
   store: BroadcastStore;
   queue: BroadcastQueue;
   pacer: Pacer;
-  sender: MessageSender;
-  queries: Pick<MessageQueries, 'getMessage'>;
+  pairs: PairGate;
   /** Messages per second per business number (Meta's default throughput is 80). */
   messagesPerSecond: (phoneNumberId: string) => number;
+  /** Whether the user opted out of marketing from this number's business; without it nobody is. */
+  suppressions?: SuppressionCheck;
   now: () => number;
+  /** Default `PAIR_INTERVAL_MS`. */
+  pairIntervalMs?: number;
+  /** The business's messaging limit (unique users in 24 hours) and where it is kept; without them, unlimited. */
+  tier?: { limit: number; gate: TierGate };
+  /** Default `MAX_ATTEMPTS`. */
+  maxAttempts?: number;
+  /** What a user answers to stop marketing messages (compared trimmed, case-insensitive). Default `STOP_KEYWORDS`. */
+  stopKeywords?: readonly string[];
+}
+
+/** The default stop keywords. */
+export const STOP_KEYWORDS: readonly string[] = ['STOP'];
+
+/** The suppression list as broadcasts need it (see `suppressions.ts`). */
+export interface SuppressionCheck {
+  isSuppressed(phoneNumberId: string, to: string): Promise<boolean>;
+  /** Adds the user (131050 on a marketing send). */
+  suppress(phoneNumberId: string, to: string, reason: 'stop_keyword' | 'meta_131050' | 'api'): Promise<void>;
+}
+
+export interface BroadcastDeps extends BroadcastPacingDeps {
+  sender: MessageSender;
+  queries: Pick<MessageQueries, 'getMessage'>;
   sleep: (ms: number) => Promise<unknown>;
   /** Uploaded recipient lists (the media bucket); needed only by broadcasts from a list. */
   lists?: () => RecipientListStorage;
@@ -180,8 +251,9 @@ export class Broadcasts {
       return { to, seq, state: 'queued', ...(r.parameters && { parameters: r.parameters }) };
     });
     await this.checkTemplates(phoneNumberId, input.template, recipients);
+    const category = await sender.templateCategory(phoneNumberId, input.template);
 
-    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: recipients.length, counts: { ...zeroCounts(), queued: recipients.length } }, (b) => b.total === recipients.length);
+    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: recipients.length, counts: { ...zeroCounts(), queued: recipients.length }, ...(category !== undefined && { category }) }, (b) => b.total === recipients.length);
     await store.addRecipients(id, recipients);
     await this.deps.queue.enqueue(recipients.map((r) => ({ broadcastId: id, to: r.to, seq: r.seq })));
     return this.view((await store.get(id))!);
@@ -195,7 +267,7 @@ export class Broadcasts {
     phoneNumberId: string,
     template: TemplateInput,
     idempotencyKey: string | undefined,
-    fields: Pick<Broadcast, 'total' | 'counts' | 'upload'>,
+    fields: Pick<Broadcast, 'total' | 'counts' | 'upload' | 'category'>,
     same: (existing: Broadcast) => boolean,
   ): Promise<string> {
     const id = idempotencyKey !== undefined ? `bc_${sha(`${phoneNumberId}\n${idempotencyKey}`).slice(0, 32)}` : `bc_${randomBytes(16).toString('hex')}`;
@@ -225,7 +297,8 @@ export class Broadcasts {
     }
     const size = await uploadedListSize(uploadId, lists);
     const upload = { id: uploadId, size, loading: true, rows: 0, rejected: 0, rejectedBy: {}, samples: [] };
-    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: 0, counts: zeroCounts(), upload }, (b) => b.upload?.id === uploadId);
+    const category = await sender.templateCategory(phoneNumberId, input.template);
+    const id = await this.write(phoneNumberId, input.template, opts.idempotencyKey, { total: 0, counts: zeroCounts(), upload, ...(category !== undefined && { category }) }, (b) => b.upload?.id === uploadId);
     await this.deps.queue.enqueue([{ broadcastId: id, load: { offset: 0, line: 0 } }]);
     return this.view((await store.get(id))!);
   }
@@ -300,8 +373,33 @@ export class Broadcasts {
       return;
     }
     const r = await store.getRecipient(b.id, job.to);
-    if (!r || r.state !== 'queued') return;
-    const slot = await this.deps.pacer.reserve(b.phoneNumberId, this.deps.messagesPerSecond(b.phoneNumberId), String(job.seq), now());
+    if (!r) return;
+    if (r.state === 'sending') return this.settleStuck(b, r, job);
+    if (r.state !== 'queued') return;
+    const attempt = r.attempt ?? 0;
+    const key = sendKeyOf(b.id, r.to, attempt);
+    const messageId = messageIdForKey(b.phoneNumberId, key);
+
+    if (b.category === 'MARKETING' && this.deps.suppressions && (await this.deps.suppressions.isSuppressed(b.phoneNumberId, r.to))) {
+      if (await store.transition(b.id, r.to, 'queued', 'skipped')) await this.settleIfDone(b.id);
+      return;
+    }
+    const pairAt = await this.deps.pairs.reservePair(b.phoneNumberId, r.to, now(), this.deps.pairIntervalMs ?? PAIR_INTERVAL_MS);
+    if (pairAt > now()) {
+      await this.deps.queue.enqueue([job], { delayMs: pairAt - now() });
+      return;
+    }
+    const rate = this.deps.messagesPerSecond(b.phoneNumberId);
+    const tier = this.deps.tier;
+    if (tier && Number.isFinite(tier.limit)) {
+      const admitAt = await tier.gate.admitUser(r.to, tier.limit, rate, now());
+      if (admitAt > now()) {
+        // The business reached its limit: the job comes back when the oldest user's 24 hours end.
+        await this.deps.queue.enqueue([job], { delayMs: admitAt - now() });
+        return;
+      }
+    }
+    const slot = await this.deps.pacer.reserve(b.phoneNumberId, rate, String(job.seq), now());
     if (slot > now()) await this.deps.sleep(slot - now());
     // A stop asked while this job waited for its slot still holds it back.
     const current = await store.get(b.id);
@@ -309,7 +407,7 @@ export class Broadcasts {
       if (await store.transition(b.id, job.to, 'queued', 'cancelled')) await this.settleIfDone(b.id);
       return;
     }
-    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now() }))) return;
+    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }))) return;
     await store.setState(b.id, ['queued'], 'running');
 
     const components = r.parameters ?? b.template.components;
@@ -321,27 +419,50 @@ export class Broadcasts {
       biz_opaque_callback_data: `broadcast:${b.id}`,
     };
     const parsed = parseSendMessageRequest(req);
-    let next: { state: RecipientState; fields: Partial<Recipient> };
+    let next: { state: RecipientState; fields: Partial<Recipient>; counters?: Record<string, number> };
     try {
       if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
-      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: `broadcast:${b.id}:${r.to}` });
+      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key });
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
-      // Nothing was accepted (throttled, the store failed before the call), or the attempt is still
-      // running: the job comes back later, and the send record's key keeps it from going twice.
-      if (!e || e.kind === 'throttled' || e.code === 'store_unavailable' || e.code === 'send_in_progress') {
-        await store.transition(b.id, r.to, 'sending', 'queued');
+      if (e?.kind === 'throttled') {
+        // AWS throttled: nothing was accepted. The number backs off, the job comes back after it.
+        const until = now() + NUMBER_BACKOFF_MS;
+        await this.deps.pacer.hold(b.phoneNumberId, rate, until);
+        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId });
+        await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
+        return;
+      }
+      // Nothing was accepted (the store failed before the call), or the attempt is still running:
+      // the job comes back later, and the send record's key keeps it from going twice.
+      if (!e || e.code === 'store_unavailable' || e.code === 'send_in_progress') {
+        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId });
         throw err;
       }
       if (e.code === 'send_in_doubt' || e.kind === 'internal' || e.kind === 'no_answer' || e.kind === 'unavailable') {
         next = { state: 'in_doubt', fields: {} };
       } else {
-        next = { state: 'failed', fields: { error: { code: e.code, message: e.message } } };
+        next = { state: 'failed', fields: { error: { code: e.code, message: e.message } }, counters: { [counterName('fc', e.code)]: 1 } };
       }
     }
-    await store.transition(b.id, r.to, 'sending', next.state, next.fields);
+    const moved = await store.transition(b.id, r.to, 'sending', next.state, next.fields, { messageId, ...(next.counters && { counters: next.counters }) });
+    // Declared in doubt meanwhile (this attempt outlived SEND_IN_PROGRESS_MS): AWS's answer settles it.
+    if (!moved && next.state === 'sent') await store.transition(b.id, r.to, 'in_doubt', 'sent', next.fields, { messageId });
     await this.settleIfDone(b.id);
+  }
+
+  /**
+   * A recipient found `sending`: an attempt claimed it and may have sent. Old enough, it is in
+   * doubt for good (counted so, never sent again); else the job comes back once it would be.
+   */
+  private async settleStuck(b: Broadcast, r: Recipient, job: BroadcastJob): Promise<void> {
+    const since = this.deps.now() - (r.attemptAtMs ?? 0);
+    if (since <= SEND_IN_PROGRESS_MS) {
+      await this.deps.queue.enqueue([job], { delayMs: SEND_IN_PROGRESS_MS - since + 1000 });
+      return;
+    }
+    if (await this.deps.store.transition(b.id, r.to, 'sending', 'in_doubt', {}, r.messageId !== undefined ? { messageId: r.messageId } : {})) await this.settleIfDone(b.id);
   }
 
   /** Completed (or stopped) once every recipient is done. */
@@ -365,41 +486,11 @@ export class Broadcasts {
     return this.view((await this.deps.store.get(id))!);
   }
 
-  /**
-   * The broadcast, its recipients per state, and with `withStatuses` the WhatsApp status of every
-   * message sent (one read per sent recipient): a recipient in doubt whose message got a status
-   * is counted by that status, no longer in doubt.
-   */
-  async get(id: string, withStatuses = true): Promise<BroadcastView> {
+  /** The broadcast with its counts, statuses and failures: counters only, whatever its size. */
+  async get(id: string): Promise<BroadcastView> {
     const b = await this.deps.store.get(id);
     if (!b) throw notFound(id);
-    const view = this.view(b);
-    if (!withStatuses) return view;
-    const statuses: Record<string, number> = {};
-    const failures: Record<string, number> = {};
-    let settledInDoubt = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.listRecipients(id, { limit: 100, ...(cursor && { cursor }) });
-      await Promise.all(
-        page.items.map(async (r) => {
-          if (r.state === 'failed' && r.error) failures[r.error.code] = (failures[r.error.code] ?? 0) + 1;
-          if (r.state !== 'sent' && r.state !== 'in_doubt' && r.state !== 'sending') return;
-          const messageId = r.messageId ?? messageIdForKey(b.phoneNumberId, `broadcast:${b.id}:${r.to}`);
-          const m = await this.deps.queries.getMessage(messageId);
-          if (!m || (r.state !== 'sent' && m.statuses.length === 0)) return;
-          if (r.state === 'in_doubt') settledInDoubt++;
-          statuses[m.status] = (statuses[m.status] ?? 0) + 1;
-          if (m.status === 'failed') {
-            const code = String(m.errors?.[0]?.code ?? 'unknown');
-            failures[code] = (failures[code] ?? 0) + 1;
-          }
-        }),
-      );
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    view.counts.inDoubt -= Math.min(settledInDoubt, view.counts.inDoubt);
-    return { ...view, statuses, failures };
+    return { ...this.view(b), statuses: b.statuses ?? {}, failures: b.failures ?? {} };
   }
 
   view(b: Broadcast): BroadcastView {
@@ -418,6 +509,7 @@ export class Broadcasts {
         failed: b.counts.failed ?? 0,
         inDoubt: b.counts.in_doubt ?? 0,
         cancelled: b.counts.cancelled ?? 0,
+        skipped: b.counts.skipped ?? 0,
       },
       ...(b.upload && {
         recipientsUpload: {
@@ -441,7 +533,7 @@ export class Broadcasts {
       items: page.items.map((r) => ({
         to: r.to,
         state: r.state === 'sending' && r.attemptAtMs !== undefined && nowMs - r.attemptAtMs > SEND_IN_PROGRESS_MS ? 'in_doubt' : r.state,
-        messageId: r.messageId ?? (r.state === 'queued' || r.state === 'cancelled' || r.state === 'failed' ? null : messageIdForKey(b.phoneNumberId, `broadcast:${b.id}:${r.to}`)),
+        messageId: r.state === 'queued' || r.state === 'cancelled' || r.state === 'skipped' || (r.state === 'failed' && r.messageId === undefined) ? null : (r.messageId ?? messageIdForKey(b.phoneNumberId, sendKeyOf(b.id, r.to, r.attempt))),
         ...(r.error && { error: r.error }),
       })),
       nextCursor: page.nextCursor,
@@ -450,3 +542,73 @@ export class Broadcasts {
 }
 
 const notFound = (id: string) => new NotFoundError(`No broadcast has the id ${id.length > 80 ? `${id.slice(0, 80)}…` : id}.`, 'broadcast_not_found');
+
+/**
+ * What the statuses of broadcast messages do (see the top of this file): counted once, settle
+ * sends in doubt, back off and send again after 130429 / 131056, suppress after 131050 on
+ * MARKETING. Every step is a conditional or guarded write: a redelivered or late status changes
+ * nothing twice.
+ */
+export class BroadcastFeedback {
+  private readonly deps: BroadcastPacingDeps;
+
+  constructor(deps: BroadcastPacingDeps) {
+    this.deps = deps;
+  }
+
+  async onStatus(s: Pick<StatusUpdate, 'status' | 'messageId' | 'callbackData' | 'recipientId' | 'errors'>): Promise<void> {
+    const broadcastId = broadcastIdOf(s.callbackData);
+    if (!broadcastId || !s.messageId || !s.recipientId) return;
+    const { store } = this.deps;
+    const to = phoneDigits(s.recipientId);
+    const r = await store.getRecipient(broadcastId, to);
+    // A status of an earlier attempt (or of a message this recipient never had) counts nothing.
+    if (!r || r.messageId !== s.messageId) return;
+    const code = s.status === 'failed' ? String(s.errors?.[0]?.code ?? 'unknown') : undefined;
+    await store.countStatus(broadcastId, to, s.messageId, s.status, code);
+    let state = r.state;
+    if (state === 'in_doubt' || state === 'sending') {
+      // WhatsApp reported on our message: AWS had it.
+      if (await store.transition(broadcastId, to, state, 'sent', {}, { messageId: s.messageId })) state = 'sent';
+    }
+    if (code === undefined) return;
+    const b = await store.get(broadcastId);
+    if (!b) return;
+    if (code === '131050' && b.category === 'MARKETING') await this.deps.suppressions?.suppress(b.phoneNumberId, to, 'meta_131050');
+    if (RETRYABLE_CODES.has(code)) await this.retry(b, { ...r, state }, code, s.messageId);
+  }
+
+  /** A user who answered a stop keyword (a text, or a quick reply's text) is suppressed for the number's business. */
+  async onInbound(m: Pick<InboundMessage, 'type' | 'content' | 'contactId' | 'business'>): Promise<void> {
+    if (!this.deps.suppressions) return;
+    const c = (m.content ?? {}) as { body?: unknown; text?: unknown };
+    const text = m.type === 'text' ? c.body : m.type === 'button' ? c.text : undefined;
+    if (typeof text !== 'string') return;
+    const words = (this.deps.stopKeywords ?? STOP_KEYWORDS).map((k) => k.trim().toUpperCase());
+    if (words.includes(text.trim().toUpperCase())) await this.deps.suppressions.suppress(m.business.phoneNumberId, m.contactId, 'stop_keyword');
+  }
+
+  /** Backs off and queues the recipient for one more attempt; a redelivered status only re-sends its job. */
+  private async retry(b: Broadcast, r: Recipient, code: string, messageId: string): Promise<void> {
+    const { store, now } = this.deps;
+    // The attempt this message was: the recipient's, or the one before if this status queued it already.
+    const attempt = [r.attempt ?? 0, (r.attempt ?? 0) - 1].find((a) => a >= 0 && messageIdForKey(b.phoneNumberId, sendKeyOf(b.id, r.to, a)) === messageId);
+    if (attempt === undefined) return;
+    if (attempt + 1 >= (this.deps.maxAttempts ?? MAX_ATTEMPTS) || b.state === 'stopping' || b.state === 'stopped') return;
+    const backoffMs = code === '130429' ? NUMBER_BACKOFF_MS * 2 ** attempt : 1000 * 4 ** (attempt + 1);
+    const until = now() + backoffMs;
+    if (code === '130429') await this.deps.pacer.hold(b.phoneNumberId, this.deps.messagesPerSecond(b.phoneNumberId), until);
+    else await this.deps.pairs.holdPair(b.phoneNumberId, r.to, until);
+    const moved = await store.transition(b.id, r.to, 'sent', 'queued', { attempt: attempt + 1 }, {
+      messageId,
+      counters: { [counterName('st', 'failed')]: -1, [counterName('fc', code)]: -1 },
+    });
+    if (!moved) {
+      // Queued by an earlier delivery of this status that stopped before its job was sent?
+      const now_ = await store.getRecipient(b.id, r.to);
+      if (!(now_?.state === 'queued' && now_.attempt === attempt + 1 && now_.messageId === messageId)) return;
+    }
+    await store.setState(b.id, ['completed'], 'running');
+    await this.deps.queue.enqueue([{ broadcastId: b.id, to: r.to, seq: r.seq }], { delayMs: backoffMs });
+  }
+}

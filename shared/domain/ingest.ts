@@ -5,6 +5,7 @@ import type { TemplateStore } from '../ports/templates.ts';
 import { templateChangeOf } from './templates.ts';
 import { inboundMediaJob } from './media-jobs.ts';
 import type { ParsedEnvelope } from './types.ts';
+import type { BroadcastFeedback } from './broadcasts.ts';
 
 /** A log- and store-safe description of a failure: its name and the start of its message. */
 export function describeFailure(err: unknown): string {
@@ -19,6 +20,8 @@ export interface IngestPorts {
   mediaJobs?: MediaJobQueue;
   /** Where template webhooks (status, quality, category) update the catalog; without it they are only stored. */
   templates?: Pick<TemplateStore, 'applyChange'>;
+  /** Where statuses of broadcast messages (and stop keywords) go; without it broadcasts hear nothing. */
+  broadcasts?: Pick<BroadcastFeedback, 'onStatus' | 'onInbound'>;
   isTransient: TransientVerdict;
 }
 
@@ -39,7 +42,9 @@ export interface IngestOutcome {
  *    media message then gets its copy job sent, on redeliveries too: jobs are idempotent, and a
  *    crash between the write and the send heals when the event comes back. A template webhook
  *    (status, quality, category) also updates the template catalog, if the change is newer than
- *    what it holds (a conditional write: redeliveries and late events change nothing).
+ *    what it holds (a conditional write: redeliveries and late events change nothing). A status of
+ *    a broadcast message then goes to the broadcast (counted once, backs off, settles a send in
+ *    doubt), and an inbound stop keyword to the suppression list.
  * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
  *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
  *    the good elements beside them are already stored.
@@ -49,7 +54,7 @@ export interface IngestOutcome {
 export async function ingestEvent(
   event: { raw: string; receivedAtMs: number; source?: string },
   parsed: { kind: 'ok'; parsed: ParsedEnvelope; problems: string[] } | { kind: 'invalid'; reason: string },
-  { store, mediaJobs, templates, isTransient }: IngestPorts,
+  { store, mediaJobs, templates, broadcasts, isTransient }: IngestPorts,
 ): Promise<IngestOutcome> {
   const quarantine = async (reason: string) => {
     const kept = reason.length > QUARANTINE_REASON_MAX ? `${reason.slice(0, QUARANTINE_REASON_MAX)}…` : reason;
@@ -66,8 +71,12 @@ export async function ingestEvent(
       await store.recordInbound(m);
       const job = mediaJobs && inboundMediaJob(m);
       if (job) await mediaJobs.enqueue(job);
+      if (broadcasts) await broadcasts.onInbound(m);
     }),
-    ...statuses.map((s) => store.recordStatus(s)),
+    ...statuses.map(async (s) => {
+      await store.recordStatus(s);
+      if (broadcasts) await broadcasts.onStatus(s);
+    }),
     ...accountEvents.map(async (e) => {
       await store.recordAccountEvent(e);
       const change = templates && e.awsWabaId ? templateChangeOf({ wabaId: e.awsWabaId, field: e.field, value: e.value, atMs: e.receivedAtMs }) : undefined;

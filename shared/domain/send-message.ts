@@ -327,6 +327,7 @@ export class MessageSender {
       requestHash: hash,
       ...(key !== undefined && { idempotencyKey: key }),
       attemptId: randomUUID(),
+      ...(templateChecked !== undefined && { templateChecked }),
     };
     for (let round = 0; ; round++) {
       const begun = await store.begin(record, requestedAt);
@@ -375,6 +376,14 @@ export class MessageSender {
     return checkTemplateSend({ name, language, components: template.components as Parameters<typeof checkTemplateSend>[0]['components'] }, found, others);
   }
 
+  /** The template's category in the catalog of the number's WABA (MARKETING, UTILITY…), when it knows the template. */
+  async templateCategory(phoneNumberId: string, template: { name: string; language: { code: string } }): Promise<string | undefined> {
+    const catalog = this.deps.templates;
+    const wabaId = catalog && (await this.numbers.wabaOf(phoneNumberId));
+    if (!catalog || wabaId === undefined) return undefined;
+    return (await catalog.get(wabaId, template.name, template.language.code))?.category;
+  }
+
   /** The WABAs of the configured numbers, the first number's first. */
   wabas(): Promise<string[]> {
     return this.numbers.wabas();
@@ -387,7 +396,10 @@ export class MessageSender {
     if (existing.requestHash !== hash) throw new IdempotencyKeyReuseError();
     switch (existing.sendState) {
       case 'sent':
-        return { body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null }, replayed: true };
+        return {
+          body: { id, status: 'accepted', awsMessageId: existing.awsMessageId ?? null, ...(existing.templateChecked !== undefined && { templateChecked: existing.templateChecked }) },
+          replayed: true,
+        };
       case 'rejected': {
         const e = existing.sendError;
         throw e ? new ApiError(e.kind, e.code, e.message, e.details) : new SendInDoubtError(id);

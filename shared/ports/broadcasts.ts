@@ -30,7 +30,24 @@ export interface BroadcastStore {
    * Moves a recipient from `from` to `to` (with the fields given) and counts it on the broadcast,
    * in one transaction; false when the recipient is not in `from` (someone else moved it).
    */
-  transition(broadcastId: string, to: string, from: RecipientState, next: RecipientState, fields?: Partial<Recipient>): Promise<boolean>;
+  transition(
+    broadcastId: string,
+    to: string,
+    from: RecipientState,
+    next: RecipientState,
+    fields?: Partial<Recipient>,
+    opts?: {
+      /** Only if the recipient is still on this message (the attempt the caller knows). */
+      messageId?: string;
+      /** Status and failure counters (`st_<status>`, `fc_<code>`) moved in the same write. */
+      counters?: Record<string, number>;
+    },
+  ): Promise<boolean>;
+  /**
+   * Counts a WhatsApp status (and a failed one's code) of the recipient's message once, if that
+   * message is still the recipient's; false when counted already or it is not.
+   */
+  countStatus(broadcastId: string, to: string, messageId: string, status: string, failureCode?: string): Promise<boolean>;
   /** Sets the broadcast's state if it is one of `from`. */
   setState(id: string, from: readonly Broadcast['state'][], next: Broadcast['state']): Promise<boolean>;
   /** A page of recipients, by phone, optionally in one state. */
@@ -38,8 +55,11 @@ export interface BroadcastStore {
 }
 
 export interface BroadcastQueue {
-  /** Sends one job per recipient (or per page of an uploaded list). */
-  enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[]): Promise<void>;
+  /**
+   * Sends one job per recipient (or per page of an uploaded list); with `delayMs`, each is delivered
+   * that much later (SQS: up to 15 minutes).
+   */
+  enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[], opts?: { delayMs?: number }): Promise<void>;
 }
 
 /** Uploaded recipient lists in the media bucket (`shared/adapters/s3-media.ts`). */
@@ -56,4 +76,20 @@ export interface Pacer {
    * send may go out (now, or later when the number is busy).
    */
   reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number>;
+  /** Gives the number no slot before `untilMs` (a back-off); holds never move it back. */
+  hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void>;
+}
+
+/** WhatsApp's pair rate: how often one number may message one user. */
+export interface PairGate {
+  /** `nowMs` when the user may get a message now (and the slot is taken), else when they may. */
+  reservePair(phoneNumberId: string, to: string, nowMs: number, intervalMs: number): Promise<number>;
+  /** No message to this user before `untilMs` (a back-off after 131056). */
+  holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void>;
+}
+
+/** The business's messaging limit: unique users reached in a rolling 24 hours. */
+export interface TierGate {
+  /** `nowMs` when the user may be messaged (counted now, or already within 24 hours), else when to try again. */
+  admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number>;
 }

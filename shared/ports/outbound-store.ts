@@ -55,6 +55,8 @@ export interface OutboundRecord {
    * it, so a late write of an earlier attempt can never touch a newer attempt's record.
    */
   attemptId: string;
+  /** A template send: whether the catalog checked it (a replay answers the same). */
+  templateChecked?: boolean;
 }
 
 /** A record found under an id, as far as the send needs to know it. */
@@ -68,6 +70,8 @@ export interface StoredOutbound {
   /** When the current attempt began, epoch ms. */
   attemptStartedAtMs?: number;
   timestampMs?: number;
+  /** Whether the first attempt's template was checked (template sends only). */
+  templateChecked?: boolean;
 }
 
 export type BeginResult = { created: true } | { created: false; existing: StoredOutbound | undefined };

@@ -349,11 +349,14 @@ describe('inbound function and the media queue', () => {
 
     // Act
     const statements = statementsOf(template, functionIdOf(template, INBOUND_FUNCTION));
-    const onMediaQueue = statementsFor(statements, 'sqs').filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(queueId)));
-    const onMediaKey = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(arnOf(keyId)));
+    // The inbound function also queues broadcast sends again (a 130429 status): CDK may merge both queues in one statement.
+    const names = (s: { Resource: unknown }) => [s.Resource].flat().map((r) => JSON.stringify(r));
+    const onMediaQueue = statementsFor(statements, 'sqs').filter((s) => names(s).includes(JSON.stringify(arnOf(queueId))));
+    const onMediaKey = statements.filter((s) => names(s).includes(JSON.stringify(arnOf(keyId))));
 
     // Assess
-    expect(onMediaQueue).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arnOf(queueId) }]);
+    expect(onMediaQueue).toHaveLength(1);
+    expect(onMediaQueue[0]!.Action).toBe('sqs:SendMessage');
     expect(onMediaKey).toHaveLength(1);
     expect(actionsOf(onMediaKey[0]!).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(JSON.stringify(statementsFor(statements, 's3'))).toBe('[]');

@@ -259,7 +259,7 @@ describe('inbound function', () => {
     });
   });
 
-  it('may only get, put and update items of the table, and use its key only through DynamoDB', () => {
+  it('may only get, put, update and condition-check items of the table, and use its key only through DynamoDB', () => {
     // Prepare
     const { template } = synthesize();
     const { tableId, keyId } = messageTableOf(template);
@@ -269,7 +269,7 @@ describe('inbound function', () => {
 
     // Assess
     expectExactly(onTable, [
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(tableId) },
+      { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: arnOf(tableId) },
       tableKeyStatement(keyId),
     ]);
   });

@@ -30,7 +30,7 @@ describe.runIf(local)('broadcasts', () => {
 
     expect(created).toMatchObject({ status: 202, body: { id: expect.stringMatching(/^bc_/), total: 25, template: { name: 'hello_world', language: 'en_US' } } });
     expect(again.body.id).toBe(created.body.id);
-    expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 25, failed: 0, inDoubt: 0, cancelled: 0 });
+    expect(done.counts).toEqual({ queued: 0, sending: 0, sent: 25, failed: 0, inDoubt: 0, cancelled: 0, skipped: 0 });
     expect(sent).toHaveLength(25);
     expect(new Set(sent.map((e) => e.to)).size).toBe(25);
     expect(recipients.body.items).toHaveLength(10);
@@ -100,4 +100,38 @@ describe.runIf(local)('broadcasts', () => {
     expect(stopped.counts.sent).toBeLessThan(300);
     expect((await t.current.api('DELETE', `/v1/broadcasts/${created.body.id}`)).body.error.code).toBe('broadcast_finished');
   }, 180_000);
+
+  it('skips suppressed users in a MARKETING broadcast: one added through the API, one who answered STOP', async () => {
+    const [listed, stopped, reached] = users(3);
+    const offer = {
+      name: 'welcome_offer',
+      language: { code: 'en_US' },
+      components: [
+        { type: 'header', parameters: [{ type: 'image', image: { id: '1234' } }] },
+        { type: 'body', parameters: [{ type: 'text', parameter_name: 'first_name', text: 'Sam' }, { type: 'text', parameter_name: 'code', text: 'W10' }] },
+      ],
+    };
+
+    const added = await t.current.api('POST', '/v1/suppressions', { to: listed });
+    await t.current.sandbox('POST', '/sandbox/inbound', { from: stopped, to: pn().phoneNumberId, type: 'text', text: { body: ' Stop ' } });
+    const list = await eventually(async () => {
+      const page = await t.current.api('GET', '/v1/suppressions?limit=100');
+      return page.body.items?.some((x: any) => x.to === stopped) ? page.body.items : undefined;
+    }, 'the STOP answer reached the suppression list', 60_000);
+    const created = await t.current.api('POST', '/v1/broadcasts', { from: pn().phoneNumberId, template: offer, recipients: [listed, stopped, reached].map((x) => ({ to: x })) });
+    const done = await eventually(async () => {
+      const b = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
+      return b.body.state === 'completed' ? b.body : undefined;
+    }, 'the broadcast completed', 60_000);
+    const sent = (await outbox()).filter((e) => [listed, stopped, reached].includes(e.to));
+    const removed = await t.current.api('DELETE', `/v1/suppressions/${listed}`);
+    const again = await t.current.api('DELETE', `/v1/suppressions/${listed}`);
+
+    expect(added).toMatchObject({ status: 201, body: { to: listed, reason: 'api', phoneNumberId: pn().phoneNumberId } });
+    expect(list.find((x: any) => x.to === stopped)).toMatchObject({ reason: 'stop_keyword' });
+    expect(done.counts).toMatchObject({ skipped: 2, sent: 1, queued: 0 });
+    expect(sent.map((e) => e.to)).toEqual([reached]);
+    expect(removed.status).toBe(204);
+    expect(again).toMatchObject({ status: 404, body: { error: { code: 'suppression_not_found' } } });
+  }, 120_000);
 });

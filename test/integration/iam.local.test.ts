@@ -65,6 +65,12 @@ const NOT_SENT_BY_THE_CODE: ReadonlyArray<{ fn?: string; actions: string[]; reso
     resources: ['Arn(*Table*)', 'Arn(*Table*)/index/GSI1'],
     reason: "The send path's refusals, which the journey's one accepted send does not reach: a send record nothing was accepted for is deleted, and a template the catalog lacks in that language is looked up in its others (test/unit/send-store-failures.test.ts, test/integration/templates.journey.test.ts).",
   },
+  {
+    fn: 'inbound',
+    actions: ['sqs:SendMessage'],
+    resources: ['Arn(*BroadcastsJobsQueue*)'],
+    reason: 'A failed status 130429 or 131056 of a broadcast message queues its recipient again; the journey\'s broadcast is not throttled (test/unit/broadcast-pacing.test.ts).',
+  },
   { fn: 'webhooks', actions: MAPPING_ACTIONS, resources: ['Arn(*DeliveryQueue*)', 'Arn(*RetryQueue*)'], reason: 'The event source mappings of the delivery and retry queues.' },
   {
     fn: 'events',
@@ -248,7 +254,11 @@ async function journey(): Promise<void> {
   expect((await fetch(ticket.body.uploadUrl, { method: 'PUT', headers: ticket.body.headers, body: list })).status).toBe(200);
   const broadcast = await api('POST', '/v1/broadcasts', { from: pn, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: ticket.body.uploadId });
   expect(broadcast.status).toBe(202);
-  await eventually(async () => ((await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body.state === 'completed' ? true : undefined), 'the broadcast completed', 60_000);
+  // Completed, and its message read: the inbound function counted its statuses on the broadcast.
+  await eventually(async () => {
+    const b = (await api('GET', `/v1/broadcasts/${broadcast.body.id}`)).body;
+    return b.state === 'completed' && b.statuses?.read === 1 ? true : undefined;
+  }, 'the broadcast completed and read', 60_000);
   await api('DELETE', `/v1/webhooks/${up.body.id}`);
 }
 

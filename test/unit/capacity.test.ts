@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../shared/adapters/dynamodb-keys.ts';
+import { broadcastKeys, COUNTER_SHARDS, pacerShards } from '../../shared/adapters/dynamodb-broadcasts.ts';
 
 /** DynamoDB's write limit per partition key value (write units a second), and our ceiling: half. */
 const PER_KEY_LIMIT = 1000;
@@ -30,8 +31,8 @@ const phoneNumber = (i: number) => `phone-number-id-${(i % NUMBERS).toString(16)
 const hashOf = (i: number) => `${(Math.imul(i + 1, 0x9e3779b1) >>> 0).toString(16).padStart(8, '0')}${pad(i)}`;
 
 interface KeyModel {
-  /** The key function, as named in `keys` (the test checks each one the adapters use is here). */
-  fn: keyof typeof keys;
+  /** The key function, as named in `keys` or `broadcastKeys` (the test checks each index key the adapters use is here). */
+  fn: keyof typeof keys | keyof typeof broadcastKeys;
   where: string;
   /** The key value the i-th item of the load goes under. */
   keyOf: (i: number) => string;
@@ -126,6 +127,34 @@ const MODEL: KeyModel[] = [
     keyOf: (i) => keys.broadcastRecipients('bc_0', i % 16),
     loadWcu: MESSAGES_PER_NUMBER * 3,
     why: 'one broadcast sent at a number\'s 1,000 mps: each recipient written 3 times (queued, sending, sent), items ≤ 1 KB',
+  },
+  {
+    fn: 'pacer',
+    where: 'table PK',
+    keyOf: (i) => broadcastKeys.pacer(phoneNumber(0), i % pacerShards(MESSAGES_PER_NUMBER)).PK,
+    loadWcu: MESSAGES_PER_NUMBER * 3,
+    why: "one number's token bucket at 1,000 mps: a slot per send, 3 conditional writes each at worst (a refused one costs a write too), shards of 25 slots a second",
+  },
+  {
+    fn: 'counter',
+    where: 'table PK',
+    keyOf: (i) => broadcastKeys.counter('bc_0', i % COUNTER_SHARDS).PK,
+    loadWcu: MESSAGES_PER_NUMBER * 5 * 2,
+    why: 'one broadcast sent at 1,000 mps: each recipient counted 5 times (claimed, sent, sent/delivered/read statuses), each in a transaction (2 WCU)',
+  },
+  {
+    fn: 'pair',
+    where: 'table PK',
+    keyOf: () => broadcastKeys.pair(phoneNumber(0), contact(0)).PK,
+    loadWcu: 2,
+    why: "one user of one number: WhatsApp's pair rate (1 per 6 s), a refused reservation and a back-off hold at most besides",
+  },
+  {
+    fn: 'suppressions',
+    where: 'GSI1',
+    keyOf: (i) => keys.suppressions(phoneNumber(0), contact(i)),
+    loadWcu: MESSAGES_PER_NUMBER,
+    why: 'one number: every MARKETING send of a broadcast at 1,000 mps failing with 131050 adds its user, items ≤ 1 KB',
   },
   {
     fn: 'templateCatalog',

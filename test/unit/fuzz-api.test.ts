@@ -17,6 +17,8 @@ import { DynamoDbWebhooks } from '../../shared/adapters/dynamodb-webhooks.ts';
 import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
 import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
 import { TemplateCatalog } from '../../shared/domain/templates.ts';
+import { DynamoDbSuppressions } from '../../shared/adapters/dynamodb-suppressions.ts';
+import { Suppressions } from '../../shared/domain/suppressions.ts';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
@@ -71,8 +73,13 @@ beforeAll(async () => {
     // Broadcasts in the table; their jobs are held, not sent.
     broadcasts: () => {
       const store = new DynamoDbBroadcasts(bench.doc, bench.resources.tableName);
-      return new Broadcasts({ store, pacer: store, queue: { enqueue: async () => {} }, sender, queries: bench.queries, messagesPerSecond: () => 80, now: Date.now, sleep: async () => {} });
+      return new Broadcasts({ store, pacer: store, pairs: store, queue: { enqueue: async () => {} }, sender, queries: bench.queries, messagesPerSecond: () => 80, now: Date.now, sleep: async () => {} });
     },
+    // The suppression lists in the table.
+    suppressions: () => ({
+      suppressions: new Suppressions({ store: new DynamoDbSuppressions(bench.doc, bench.resources.tableName), now: Date.now }),
+      resolve: (from) => sender.resolvePhoneNumber(from ?? bench.phoneNumberIds[0]!),
+    }),
     // The template catalog in the table, synced from the sandbox WABA.
     templates: () => ({
       store: templates,

@@ -419,6 +419,55 @@ describe("Meta's rate limits", () => {
   });
 });
 
+describe("Meta's pair rate and messaging limit", () => {
+  const hello = (to: string) => ({ to: `+${to}`, type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } });
+  let now = BASE_MS;
+  let limited: TestSandbox;
+
+  beforeAll(async () => {
+    limited = await startSandbox(suite.emu, { clock: () => now, config: { limits: { messagesPerSecond: 1000, pairRateBurst: 3, messagingTier: 'TIER_50' } } });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+
+  it('lets a burst borrow ahead: after it, one message to that user per 6 seconds', async () => {
+    // Prepare: a burst of 3 spends the bucket
+    const user = '447700901000';
+    await openWindow(user, limited);
+    for (const body of ['a', 'b', 'c']) await send(text(user, body), limited);
+    // Act: 7 s later, one token is back (not a whole new burst)
+    now += 7000;
+    await send(text(user, 'd'), limited);
+    await send(text(user, 'e'), limited);
+    const statuses = statusesOf(await drain(suite.emu, limited.sandbox)).filter((s) => s.recipient_id === user);
+
+    // Assess
+    expect(statuses.filter((s) => s.status === 'sent')).toHaveLength(4);
+    expect(statuses.filter((s) => s.status === 'failed').map((s) => s.errors[0].code)).toEqual([131056]);
+  });
+
+  it('reaches at most the tier of unique users outside their window in 24 hours (131048), a user counted once', async () => {
+    // Prepare: the business's first 50 unique users
+    now += DAY_MS;
+    const users = Array.from({ length: 51 }, (_, i) => `44770090${String(2000 + i)}`);
+    for (const u of users.slice(0, 50)) await send(hello(u), limited);
+    // Act: a 51st user, a user already counted, and the 51st again a day later
+    await send(hello(users[50]!), limited);
+    await send(hello(users[0]!), limited);
+    const first = statusesOf(await drain(suite.emu, limited.sandbox));
+    now += DAY_MS + 1;
+    await send(hello(users[50]!), limited);
+    const later = statusesOf(await drain(suite.emu, limited.sandbox));
+
+    // Assess
+    const failed = first.filter((s) => s.status === 'failed');
+    expect(failed.map((s) => [s.recipient_id, s.errors[0].code])).toEqual([[users[50], 131048]]);
+    expect(first.filter((s) => s.status === 'sent')).toHaveLength(51);
+    expect(later.filter((s) => s.status === 'sent').map((s) => s.recipient_id)).toEqual([users[50]]);
+  });
+});
+
 describe('chaos', () => {
   it('publishes the status events of a message in a shuffled order with their true timestamps', async () => {
     // Prepare

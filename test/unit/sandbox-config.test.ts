@@ -28,7 +28,7 @@ describe('sandbox config', () => {
 
     // Assess
     expect(a).toEqual(b);
-    expect(a.limits).toEqual({ messagesPerSecond: 80, pairRateBurst: 45 });
+    expect(a.limits).toEqual({ messagesPerSecond: 80, pairRateBurst: 45, messagingTier: 'UNLIMITED' });
     expect(a.phoneNumbers[0]!.phoneNumberId).not.toBe(a.phoneNumbers[1]!.phoneNumberId);
   });
 
@@ -65,7 +65,7 @@ describe('sandbox config', () => {
     const config = loadSandboxConfig(file);
 
     // Assess
-    expect(config.limits).toEqual({ messagesPerSecond: 5, pairRateBurst: 45 });
+    expect(config.limits).toEqual({ messagesPerSecond: 5, pairRateBurst: 45, messagingTier: 'UNLIMITED' });
     expect(() => loadSandboxConfig(join(dir, 'missing.json'))).toThrowError(/not found/);
   });
 

@@ -45,6 +45,19 @@ beforeEach(() => {
 afterAll(() => sm.restore());
 
 describe('Idempotency-Key', () => {
+  it('replays a template send with the first answer\'s templateChecked', async () => {
+    // Prepare
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template'), headers: keyed(key) });
+    // Act
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: outboundFixture('template'), headers: keyed(key) });
+    // Assess
+    expect(first.body).toMatchObject({ templateChecked: false });
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
   it('replays the first answer for a retry, without sending again', async () => {
     // Prepare
     const key = randomUUID();

@@ -5,7 +5,7 @@ import { CreateBroadcastSchema, RECIPIENT_STATES, type Broadcasts } from '../../
 import { LIST_PAGE_BYTES, MAX_UPLOADED_RECIPIENTS, REJECT_REASONS, StartListUploadSchema } from '../../../shared/domain/broadcast-uploads.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
-const Counts = z.object({ queued: z.int(), sending: z.int(), sent: z.int(), failed: z.int(), inDoubt: z.int(), cancelled: z.int() });
+const Counts = z.object({ queued: z.int(), sending: z.int(), sent: z.int(), failed: z.int(), inDoubt: z.int(), cancelled: z.int(), skipped: z.int().describe('MARKETING sends to users on the suppression list') });
 const BroadcastSchema = z
   .object({
     id: z.string(),
@@ -15,7 +15,7 @@ const BroadcastSchema = z
     total: z.int(),
     createdAt: z.string(),
     counts: Counts.describe('Recipients per send state; inDoubt: the send may have gone out and is never repeated'),
-    statuses: z.record(z.string(), z.int()).optional().describe('Sent messages per WhatsApp status'),
+    statuses: z.record(z.string(), z.int()).optional().describe('Messages per WhatsApp status they reached (sent, delivered, read, failed), each counted once'),
     failures: z.record(z.string(), z.int()).optional().describe('Refused sends by error code, failed statuses by Meta code'),
     recipientsUpload: z
       .object({
@@ -79,7 +79,7 @@ export function broadcastRoutes(broadcasts: () => Broadcasts): AnyRoute[] {
       method: 'GET',
       path: '/v1/broadcasts/{id}',
       operationId: 'getBroadcast',
-      summary: 'The broadcast: its state, recipients per send state, sent messages per WhatsApp status and failures by code (it reads every sent message: a cost that grows with the broadcast).',
+      summary: 'The broadcast: its state, recipients per send state, messages per WhatsApp status and failures by code (counters kept as statuses arrive: the same cost at any size).',
       params: IdParam,
       responses: { 200: { description: 'The broadcast', schema: BroadcastSchema } },
       errors: [404],
@@ -91,7 +91,7 @@ export function broadcastRoutes(broadcasts: () => Broadcasts): AnyRoute[] {
       method: 'GET',
       path: '/v1/broadcasts/{id}/recipients',
       operationId: 'listBroadcastRecipients',
-      summary: 'The recipients of a broadcast and the state of each send (status= one of queued, sending, sent, failed, in_doubt, cancelled).',
+      summary: 'The recipients of a broadcast and the state of each send (status= one of queued, sending, sent, failed, in_doubt, cancelled, skipped).',
       params: IdParam,
       query: z.object({ status: z.enum(RECIPIENT_STATES).optional(), limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().optional() }),
       responses: { 200: { description: 'A page of recipients', schema: z.object({ items: z.array(RecipientSchema), nextCursor: z.string().nullable() }) } },

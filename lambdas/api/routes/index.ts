@@ -14,6 +14,7 @@ import { webhookRoutes, type WebhookApiDeps } from './webhooks.ts';
 import { templateRoutes, type TemplateApiDeps } from './templates.ts';
 import { broadcastRoutes } from './broadcasts.ts';
 import type { Broadcasts } from '../../../shared/domain/broadcasts.ts';
+import { suppressionRoutes, type SuppressionApiDeps } from './suppressions.ts';
 
 export interface ApiDeps {
   queries: MessageQueries;
@@ -30,6 +31,8 @@ export interface ApiDeps {
   templates?: () => TemplateApiDeps;
   /** The broadcast use cases, built on first use; without them those routes answer 500. */
   broadcasts?: () => Broadcasts;
+  /** The suppression list, built on first use; without it those routes answer 500. */
+  suppressions?: () => SuppressionApiDeps;
 }
 
 export function allRoutes(deps: ApiDeps): AnyRoute[] {
@@ -41,6 +44,7 @@ export function allRoutes(deps: ApiDeps): AnyRoute[] {
     ...quarantineRoutes(() => required(deps.replay, 'quarantine replay')),
     ...templateRoutes(() => required(deps.templates, 'template')),
     ...broadcastRoutes(() => required(deps.broadcasts, 'broadcast')),
+    ...suppressionRoutes(() => required(deps.suppressions, 'suppression')),
   ];
   const openapi: AnyRoute = {
     method: 'GET',

@@ -1,0 +1,241 @@
+/**
+ * Broadcast pacing and feedback against DynamoDB Local, the socialmessaging client mocked (each
+ * SendWhatsAppMessage's input asserted): the number's rate with no burst, holds, the pair rate,
+ * statuses counted once, 130429 backed off and sent again (and nothing else), AWS throttling backed
+ * off, a send stuck in `sending` counted in doubt and settled by its status.
+ */
+import 'aws-sdk-client-mock-vitest/extend';
+import { randomUUID } from 'node:crypto';
+import { SendWhatsAppMessageCommand, SocialMessagingClient, ThrottledRequestException } from '@aws-sdk/client-socialmessaging';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
+import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
+import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf } from '../../shared/domain/broadcasts.ts';
+import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
+import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
+import { freshTable } from '../support/dynamodb.ts';
+import { DynamoDbSuppressions } from '../../shared/adapters/dynamodb-suppressions.ts';
+import { Suppressions } from '../../shared/domain/suppressions.ts';
+import { PN, sendWorld, sentCalls, type SendWorld } from '../support/send.ts';
+
+const T0 = Date.parse('2026-03-05T12:00:00.000Z');
+const sm = mockClient(SocialMessagingClient);
+let w: SendWorld;
+let n = 0;
+const users = (count: number) => Array.from({ length: count }, () => `1417${String(1_000_000 + ++n).slice(-7)}`);
+const hello = { name: 'hello_world', language: { code: 'en_US' } };
+
+beforeAll(async () => {
+  w = await sendWorld(T0);
+});
+beforeEach(() => {
+  sm.reset();
+  sm.on(SendWhatsAppMessageCommand).callsFake(async () => ({ messageId: randomUUID() }));
+  w.clock.now = T0 + n * 100_000;
+});
+afterAll(() => sm.restore());
+
+async function sentBroadcast(bw: BroadcastWorld, to: string[]) {
+  const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: to.map((x) => ({ to: x })) });
+  await bw.drain();
+  return created.id;
+}
+
+const status = (id: string, to: string, messageId: string, st: string, code?: number) => ({
+  status: st,
+  messageId,
+  callbackData: `broadcast:${id}`,
+  recipientId: to,
+  ...(code !== undefined && { errors: [{ code, title: 'x' }] }),
+});
+
+describe('the pacer', () => {
+  it('gives a number no more than its rate in any second, with no burst, and none before a hold ends', async () => {
+    const store = new DynamoDbBroadcasts(w.doc, w.tableName);
+    const pn = `phone-number-id-${randomUUID().replace(/-/g, '')}`;
+    const now = T0;
+
+    const slots: number[] = [];
+    for (let i = 0; i < 120; i += 8) slots.push(...(await Promise.all(Array.from({ length: 8 }, (_, j) => store.reserve(pn, 80, String(i + j), now)))));
+    slots.sort((a, b) => a - b);
+    await store.hold(pn, 80, slots.at(-1)! + 5_000);
+    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => store.reserve(pn, 80, String(i), now)));
+
+    for (let i = 0; i + 80 < slots.length; i++) expect(slots[i + 80]! - slots[i]!).toBeGreaterThanOrEqual(1000);
+    expect(slots[0]).toBe(now);
+    expect(slots.at(-1)! - slots[0]!).toBeLessThan((120 / 80) * 1000);
+    expect(Math.min(...after)).toBeGreaterThanOrEqual(slots.at(-1)! + 5_000);
+  });
+
+  it('spaces two messages to one user by the pair rate, and holds a pair back', async () => {
+    const store = new DynamoDbBroadcasts(w.doc, w.tableName);
+    const [u] = users(1);
+
+    const first = await store.reservePair(PN, u!, T0, PAIR_INTERVAL_MS);
+    const second = await store.reservePair(PN, u!, T0 + 1000, PAIR_INTERVAL_MS);
+    const third = await store.reservePair(PN, u!, T0 + PAIR_INTERVAL_MS, PAIR_INTERVAL_MS);
+    await store.holdPair(PN, u!, T0 + 60_000);
+    const held = await store.reservePair(PN, u!, T0 + 30_000, PAIR_INTERVAL_MS);
+
+    expect([first, second, third, held]).toEqual([T0, T0 + PAIR_INTERVAL_MS, T0 + PAIR_INTERVAL_MS, T0 + 60_000]);
+  });
+
+  it('keeps the messaging limit: at most the tier of unique users in 24 hours, a counted user passes again', async () => {
+    const { doc, tableName } = await freshTable();
+    const store = new DynamoDbBroadcasts(doc, tableName);
+    const people = users(21);
+
+    const first = await Promise.all(people.slice(0, 20).map((u) => store.admitUser(u, 20, 80, T0)));
+    const over = await store.admitUser(people[20]!, 20, 80, T0 + 1000);
+    const counted = await store.admitUser(people[0]!, 20, 80, T0 + 2000);
+    const dayLater = await store.admitUser(people[20]!, 20, 80, T0 + 24 * 3600 * 1000 + 1);
+
+    expect(first).toEqual(people.slice(0, 20).map(() => T0));
+    expect(over).toBe(T0 + 24 * 3600 * 1000);
+    expect(counted).toBe(T0 + 2000);
+    expect(dayLater).toBe(T0 + 24 * 3600 * 1000 + 1);
+  });
+
+  it('reads each number its own rate, the default for the others', () => {
+    const mps = messagesPerSecondOf(80, `${PN}=20, other=2000`);
+    expect([mps(PN), mps('other'), mps('third')]).toEqual([20, 1000, 80]);
+  });
+});
+
+describe('broadcast feedback', () => {
+  it('counts each status once, from counters, and a redelivered status changes nothing', async () => {
+    const bw = broadcastWorld(w);
+    const to = users(3);
+    const id = await sentBroadcast(bw, to);
+    const mid = (x: string) => messageIdForKey(PN, sendKeyOf(id, x));
+
+    for (const x of to) for (const st of ['sent', 'delivered', 'read', 'read']) await bw.feedback.onStatus(status(id, x, mid(x), st));
+    await bw.feedback.onStatus(status(id, to[0]!, 'msg_not_ours', 'failed', 131026));
+    const view = await bw.broadcasts.get(id);
+
+    expect(view.counts).toMatchObject({ sent: 3, queued: 0, inDoubt: 0 });
+    expect(view.statuses).toEqual({ sent: 3, delivered: 3, read: 3 });
+    expect(view.failures).toEqual({});
+    expect(view.state).toBe('completed');
+  });
+
+  it('backs the number off after 130429 and sends that recipient again with a new key; any other code is not sent again', async () => {
+    const bw = broadcastWorld(w);
+    const [a, b] = users(2);
+    const id = await sentBroadcast(bw, [a!, b!]);
+    const first = (x: string) => messageIdForKey(PN, sendKeyOf(id, x));
+    sm.resetHistory();
+
+    const before = w.clock.now;
+    await bw.feedback.onStatus(status(id, a!, first(a!), 'failed', 130429));
+    await bw.feedback.onStatus(status(id, a!, first(a!), 'failed', 130429));
+    await bw.feedback.onStatus(status(id, b!, first(b!), 'failed', 131026));
+    const queuedJobs = bw.queue.jobs.map((j) => ({ to: j.job.to, dueMs: j.dueMs - before }));
+    const slot = await bw.store.reserve(PN, 80, '0', before);
+    await bw.drain();
+    const view = await bw.broadcasts.get(id);
+    const recipientA = await bw.store.getRecipient(id, a!);
+
+    expect(queuedJobs).toEqual([{ to: a, dueMs: NUMBER_BACKOFF_MS }, { to: a, dueMs: NUMBER_BACKOFF_MS }]);
+    expect(slot).toBeGreaterThanOrEqual(before + NUMBER_BACKOFF_MS);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    expect(sentCalls(sm)[0]).toMatchObject({ originationPhoneNumberId: PN, message: { to: `+${a}`, type: 'template', template: hello, biz_opaque_callback_data: `${messageIdForKey(PN, sendKeyOf(id, a!, 1))}|broadcast:${id}` } });
+    expect(recipientA).toMatchObject({ state: 'sent', attempt: 1, messageId: messageIdForKey(PN, sendKeyOf(id, a!, 1)) });
+    expect(view.failures).toEqual({ '131026': 1 });
+    expect(view.statuses).toEqual({ failed: 1 });
+    expect(view.counts).toMatchObject({ sent: 2, queued: 0 });
+    expect(view.state).toBe('completed');
+  });
+
+  it('backs the number off when AWS throttles, then sends', async () => {
+    const bw = broadcastWorld(w);
+    const [a] = users(1);
+    let calls = 0;
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => {
+      if (calls++ < 10) throw new ThrottledRequestException({ message: 'slow down', $metadata: {} });
+      return { messageId: randomUUID() };
+    });
+
+    const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: [{ to: a! }] });
+    const start = w.clock.now;
+    await bw.drain();
+    const view = await bw.broadcasts.get(created.id);
+
+    expect(bw.queue.delays).toContain(NUMBER_BACKOFF_MS);
+    expect(w.clock.now - start).toBeGreaterThanOrEqual(NUMBER_BACKOFF_MS);
+    expect(view.counts).toMatchObject({ sent: 1, queued: 0, sending: 0 });
+  });
+
+  it('counts a send stuck in sending as in doubt, never sends it again, and its status settles it', async () => {
+    const bw = broadcastWorld(w);
+    const [a] = users(1);
+    const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: [{ to: a! }] });
+    const job = bw.queue.take()!.job;
+    // The attempt claims the recipient, then its container dies before AWS answers.
+    sm.on(SendWhatsAppMessageCommand).callsFake(() => new Promise(() => {}));
+    void bw.broadcasts.process(job);
+    await expectEventually(async () => sm.commandCalls(SendWhatsAppMessageCommand).length === 1);
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => ({ messageId: randomUUID() }));
+    const before = (await bw.broadcasts.get(created.id)).counts;
+
+    await bw.broadcasts.process(job); // SQS redelivers the job: too early to call it
+    const early = bw.queue.jobs.length;
+    w.clock.now += SEND_IN_PROGRESS_MS + 1000;
+    await bw.drain();
+    const inDoubt = await bw.broadcasts.get(created.id);
+    await bw.feedback.onStatus(status(created.id, a!, messageIdForKey(PN, sendKeyOf(created.id, a!)), 'delivered'));
+    const settled = await bw.broadcasts.get(created.id);
+
+    expect(before).toMatchObject({ sending: 1 });
+    expect(early).toBe(1);
+    expect(inDoubt.counts).toMatchObject({ sending: 0, inDoubt: 1 });
+    expect(inDoubt.state).toBe('completed');
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    expect(settled.counts).toMatchObject({ inDoubt: 0, sent: 1 });
+    expect(settled.statuses).toEqual({ delivered: 1 });
+  });
+});
+
+describe('suppressions', () => {
+  it('skips suppressed users of a MARKETING broadcast: a STOP answer, a 131050 failure; other codes and categories suppress nobody', async () => {
+    const suppressions = new Suppressions({ store: new DynamoDbSuppressions(w.doc, w.tableName), now: () => w.clock.now });
+    const bw = broadcastWorld(w, { suppressions });
+    const [stopper, optedOut, other, reached] = users(4);
+    // An earlier MARKETING broadcast: one user answers STOP, another's send fails with 131050, a third with 131026.
+    const earlier = `bc_${randomUUID().replace(/-/g, '')}`;
+    const marketing = (id: string, to: string[]) =>
+      bw.store.create({ id, state: 'queued', phoneNumberId: PN, template: hello, total: to.length, createdAt: new Date(w.clock.now).toISOString(), counts: { queued: to.length, sending: 0, sent: 0, failed: 0, in_doubt: 0, cancelled: 0, skipped: 0 }, category: 'MARKETING' });
+    await marketing(earlier, [optedOut!, other!]);
+    await bw.store.addRecipients(earlier, [optedOut!, other!].map((to, seq) => ({ to, seq, state: 'queued' as const })));
+    await bw.queue.enqueue([optedOut!, other!].map((to, seq) => ({ broadcastId: earlier, to, seq })));
+    await bw.drain();
+    await bw.feedback.onInbound({ type: 'text', content: { body: ' stop ' }, contactId: stopper!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
+    await bw.feedback.onInbound({ type: 'text', content: { body: 'stop please' }, contactId: reached!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
+    await bw.feedback.onStatus(status(earlier, optedOut!, messageIdForKey(PN, sendKeyOf(earlier, optedOut!)), 'failed', 131050));
+    await bw.feedback.onStatus(status(earlier, other!, messageIdForKey(PN, sendKeyOf(earlier, other!)), 'failed', 131026));
+    sm.resetHistory();
+
+    const next = `bc_${randomUUID().replace(/-/g, '')}`;
+    const all = [stopper!, optedOut!, other!, reached!];
+    await marketing(next, all);
+    await bw.store.addRecipients(next, all.map((to, seq) => ({ to, seq, state: 'queued' as const })));
+    await bw.queue.enqueue(all.map((to, seq) => ({ broadcastId: next, to, seq })));
+    w.clock.now += PAIR_INTERVAL_MS;
+    await bw.drain();
+    const view = await bw.broadcasts.get(next);
+    const listed = await suppressions.list(PN, { limit: 10 });
+
+    expect(view.counts).toMatchObject({ skipped: 2, sent: 2, queued: 0 });
+    expect(sentCalls(sm).map((c) => c.message.to).sort()).toEqual([`+${other}`, `+${reached}`].sort());
+    expect(listed.items.map((x) => [x.to, x.reason]).sort()).toEqual([[optedOut, 'meta_131050'], [stopper, 'stop_keyword']].sort());
+  });
+});
+
+async function expectEventually(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('condition never held');
+}
