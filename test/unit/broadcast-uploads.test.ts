@@ -51,6 +51,7 @@ const sender = {
     if ((body?.parameters?.length ?? 1) !== 1) throw new ApiError('unprocessable', 'template_parameter_mismatch', 'body expects 1 parameter');
     return true;
   },
+  templateCategory: async () => 'UTILITY',
   send: async () => {
     throw new Error('no send in this test');
   },
@@ -63,6 +64,7 @@ async function setUp(file: string, pageBytes: number) {
   const broadcasts = new Broadcasts({
     store,
     pacer: store,
+    pairs: store,
     queue: { enqueue: async (jobs) => void queued.push(...jobs) },
     sender: sender as unknown as BroadcastDeps['sender'],
     queries: { getMessage: async () => undefined },
@@ -113,7 +115,7 @@ describe('uploaded recipient lists', () => {
         await broadcasts.loadPage(job);
       } else sendJobs.push(job);
     }
-    const b = await broadcasts.get(created.id, false);
+    const b = await broadcasts.get(created.id);
     const all = await store.listRecipients(created.id, { limit: 100 });
 
     // Assess
@@ -144,13 +146,13 @@ describe('uploaded recipient lists', () => {
     // Act: the first page's recipient is stopped (cancelled) before the rest loads
     await broadcasts.loadPage(queued.shift() as RecipientsLoadJob);
     await broadcasts.stop(created.id);
-    const whileLoading = await broadcasts.get(created.id, false);
+    const whileLoading = await broadcasts.get(created.id);
     while (queued.length) {
       const job = queued.shift()!;
       if ('load' in job) await broadcasts.loadPage(job);
       else await broadcasts.process(job);
     }
-    const after = await broadcasts.get(created.id, false);
+    const after = await broadcasts.get(created.id);
 
     // Assess: the stop held the rest of the list back
     expect(whileLoading.state).toBe('stopping');
