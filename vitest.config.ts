@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: ['test/setup/global.ts'],
     testTimeout: 90_000,
     hookTimeout: 120_000,
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1' },
+    // RETENTION_DAYS: the handlers a local runtime runs keep the fixtures' 2025 messages; at the default
+    // year they would be past their retention, and DynamoDB Local's TTL sweeper would delete them mid-test.
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'us-east-1', RETENTION_DAYS: '36500' },
   },
 });

@@ -171,7 +171,8 @@ async function describeTable(client: DynamoDBClient, name: string): Promise<Tabl
   }
 }
 
-export async function ensureTable(client: DynamoDBClient, name: string): Promise<string> {
+/** Creates or upgrades the message table; `timeToLive: false` leaves its TTL off (the stack turns it on). */
+export async function ensureTable(client: DynamoDBClient, name: string, opts: { timeToLive?: boolean } = {}): Promise<string> {
   let table = await describeTable(client, name);
   if (!table) {
     try {
@@ -229,6 +230,7 @@ export async function ensureTable(client: DynamoDBClient, name: string): Promise
     throw new Error(`Table ${name} streams ${table.StreamSpecification.StreamViewType}, expected ${TABLE_STREAM_VIEW}; start with --fresh`);
   }
 
+  if (opts.timeToLive === false) return name;
   const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: name }))).TimeToLiveDescription;
   const ttlOn = ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING';
   if (!ttlOn) {

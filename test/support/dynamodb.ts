@@ -16,6 +16,8 @@ export function localDynamoClient(): DynamoDBClient {
 export async function freshTable(): Promise<{ client: DynamoDBClient; doc: ReturnType<typeof documentClient>; tableName: string }> {
   const client = localDynamoClient();
   const tableName = `t-${randomUUID()}`;
-  await ensureTable(client, tableName);
+  // No TTL here: the fixtures' times are from 2025, so their items would be past a year's retention,
+  // and DynamoDB Local's sweeper would delete them at a random moment of a test.
+  await ensureTable(client, tableName, { timeToLive: false });
   return { client, doc: documentClient(client), tableName };
 }
