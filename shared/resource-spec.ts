@@ -146,3 +146,6 @@ export const LAMBDA_RUNTIME = { nodeMajor: 24, architecture: 'arm64', memoryMb: 
 
 /** Largest HTTP API request body accepted, in bytes (API Gateway itself allows 10 MB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Where uploaded broadcast recipient lists live in the media bucket (expired by a lifecycle rule). */
+export const RECIPIENT_LIST_PREFIX = 'broadcasts/';

@@ -17,8 +17,9 @@ export const INBOUND_MEDIA_PREFIX = 'inbound/';
 /** Key prefix of files callers upload to send (outbound messages). */
 export const OUTBOUND_MEDIA_PREFIX = 'outbound/';
 /** Key prefix of uploaded broadcast recipient lists. */
-export { RECIPIENT_LIST_PREFIX } from '../../shared/domain/broadcast-uploads.ts';
-import { RECIPIENT_LIST_PREFIX } from '../../shared/domain/broadcast-uploads.ts';
+// From the resource spec, not the domain: the construct's package loads no zod.
+export { RECIPIENT_LIST_PREFIX } from '../../shared/resource-spec.ts';
+import { RECIPIENT_LIST_PREFIX } from '../../shared/resource-spec.ts';
 /** Days an uploaded recipient list is kept: a broadcast reads it within hours. */
 const RECIPIENT_LIST_RETENTION_DAYS = 7;
 

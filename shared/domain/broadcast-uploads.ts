@@ -27,9 +27,10 @@ import type { Broadcast, Recipient } from './broadcasts.ts';
 import { ApiError, NotFoundError } from './errors.ts';
 import { phoneDigits } from './ids.ts';
 import { MB } from './media.ts';
+import { RECIPIENT_LIST_PREFIX } from '../resource-spec.ts';
 
-/** Where the lists live in the media bucket (expired by a lifecycle rule). */
-export const RECIPIENT_LIST_PREFIX = 'broadcasts/';
+/** Where the lists live in the media bucket (the resource spec, which the construct reads too). */
+export { RECIPIENT_LIST_PREFIX };
 /** Rows of one list at most: lines after the 1,000,001st (a header and a million rows) are refused as `over_limit`. */
 export const MAX_UPLOADED_RECIPIENTS = 1_000_000;
 /** Bytes of one list at most: a million rows with their parameters. */
