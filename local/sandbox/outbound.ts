@@ -269,6 +269,8 @@ function scheduleStatuses(
       await core.publish(envelope, duplicate);
       entry.status = event.status;
       entry.statuses.push(event.status);
+      const errors = (event.body as { errors?: { code?: unknown }[] }).errors;
+      if (errors) entry.errorCodes = errors.map((e) => Number(e.code));
     };
     // A failed publication is reported by `later`; the next status is still attempted. A status
     // cancelled by `stop()` is skipped, so a later one that already came due is not held forever.

@@ -82,6 +82,8 @@ export interface OutboxEntry {
   status: string;
   /** Every status published for it, in publication order. */
   statuses: string[];
+  /** Meta's error codes of its `failed` status (130429, 131056 …), once that status is published. */
+  errorCodes?: number[];
   kind: 'message' | 'mark_read';
   phoneNumberId: string;
   /** Sandbox time of acceptance, ISO. */

@@ -399,6 +399,9 @@ describe("Meta's rate limits", () => {
     // Assess
     const failed = statuses.filter((s) => s.status === 'failed');
     expect(failed.map((s) => [s.recipient_id, s.errors[0].code])).toEqual([[users[3], 130429]]);
+    // The outbox keeps the code of the failure (a bench counts refusals from it), and none for the others.
+    const outbox = (await rated.call('GET', '/sandbox/outbox')).body as { to: string; errorCodes?: number[] }[];
+    expect(outbox.filter((e) => e.errorCodes).map((e) => [e.to, e.errorCodes])).toEqual([[users[3], [130429]]]);
     // SQS does not keep the order between messages: compare as sets.
     expect(new Set(statuses.filter((s) => s.status === 'sent').map((s) => s.recipient_id))).toEqual(new Set(users.slice(0, 3)));
   });
