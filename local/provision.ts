@@ -35,6 +35,7 @@ import {
 import {
   DLQ_RETENTION_DAYS,
   QUEUES,
+  TABLE_INDEX_PROJECTION,
   TABLE_INDEXES,
   TABLE_KEYS,
   TABLE_STREAM_VIEW,
@@ -158,7 +159,7 @@ function globalSecondaryIndex(gsi: (typeof TABLE_INDEXES)[number]): GlobalSecond
       { AttributeName: gsi.partitionKey, KeyType: 'HASH' },
       { AttributeName: gsi.sortKey, KeyType: 'RANGE' },
     ],
-    Projection: { ProjectionType: 'ALL' },
+    Projection: { ProjectionType: TABLE_INDEX_PROJECTION },
   };
 }
 

@@ -24,7 +24,6 @@ export function newIndexKeys(item: Item): Record<string, string> | undefined {
   const want: Record<string, string> = {};
   if (item.entity === 'conversation' && typeof item.GSI1PK === 'string') {
     want.GSI1PK = keys.conversationsOf(item.phoneNumberId, item.contactId);
-    want.GSI2PK = keys.allConversations(item.phoneNumberId, item.contactId);
   } else if (item.entity === 'quarantine' && typeof item.GSI1PK === 'string') {
     want.GSI1PK = keys.quarantine(item.id);
   } else if (item.entity === 'accountEvent' && typeof item.GSI1SK === 'string') {

@@ -56,3 +56,10 @@ export function loadConfig<K extends keyof Env>(
   }
   return result.data as unknown as Pick<Env, K>;
 }
+
+/** The phone number ids of `PHONE_NUMBER_IDS` (comma-separated; blanks ignored). */
+export const phoneNumberIdsOf = (value: string): string[] =>
+  value
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');

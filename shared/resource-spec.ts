@@ -23,11 +23,16 @@ export const DEFAULT_RETENTION_DAYS = 365;
 /** The environment variable that gives the functions writing messages their retention in days. */
 export const RETENTION_DAYS_ENV = 'RETENTION_DAYS';
 
-/** Global secondary indexes of the single table; every GSI projects all attributes. */
+/**
+ * Global secondary indexes of the single table. They project keys only: an update that changes no
+ * index key (a status, a count, the window) then writes no index, and a list reads its page's keys
+ * from the index and the items from the table (docs/data-model.md).
+ */
+export const TABLE_INDEX_PROJECTION = 'KEYS_ONLY';
 export const TABLE_INDEXES = [
-  /** Conversation timeline, conversations by phone number, quarantine listing. */
+  /** Conversation timelines, conversations by phone number, quarantine and other lists. */
   { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
-  /** Message by wamid, all conversations by recency. */
+  /** A sent message by wamid, or by AWS's send id until its wamid is known. */
   { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
 ] as const;
 

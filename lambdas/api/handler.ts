@@ -9,7 +9,7 @@ import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
 import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
 import type { ReplayDeps } from '../../shared/domain/replay-quarantined.ts';
-import { loadConfig } from '../../shared/config.ts';
+import { loadConfig, phoneNumberIdsOf } from '../../shared/config.ts';
 import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
 import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
@@ -75,7 +75,7 @@ function parseJson(text: string | undefined): Record<string, unknown> | undefine
 
 /** The Lambda's own wiring, built on first use (tests and the bench call makeHandler with theirs). */
 function defaultDeps(): ApiDeps {
-  const config = loadConfig(['TABLE_NAME']);
+  const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS']);
   const doc = documentClient();
   const sender = senderDeps(doc);
   let webhooks: WebhookApiDeps | undefined;
@@ -84,7 +84,7 @@ function defaultDeps(): ApiDeps {
   let broadcasts: Broadcasts | undefined;
   let suppressionList: Suppressions | undefined;
   return {
-    queries: new DynamoDbQueries(doc, config.TABLE_NAME),
+    queries: new DynamoDbQueries(doc, config.TABLE_NAME, { phoneNumberIds: phoneNumberIdsOf(config.PHONE_NUMBER_IDS) }),
     now: Date.now,
     media: mediaDeps(doc, sender),
     sender,

@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, Tabl
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV, TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS_ENV, TABLE_INDEX_PROJECTION, TABLE_INDEXES, TABLE_KEYS, TABLE_STREAM_VIEW } from '../../shared/resource-spec.ts';
 import { DATA_REMOVAL_POLICY, KEY_ROTATION, TABLE_DELETION_PROTECTION } from '../defaults.ts';
 
 /**
@@ -109,7 +109,7 @@ export class MessageStore extends Construct {
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        projectionType: ProjectionType[TABLE_INDEX_PROJECTION],
       });
     }
   }

@@ -30,6 +30,7 @@ import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason }
 import { counterName } from '../domain/broadcast-counters.ts';
 import type { BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
+import { itemsOf } from './dynamodb-lists.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Shards of a broadcast's recipient listing. */
@@ -444,13 +445,14 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
           TableName: this.tableName,
           IndexName: 'GSI1',
           KeyConditionExpression: 'GSI1PK = :pk',
-          ExpressionAttributeValues: { ':pk': keys.broadcastRecipients(broadcastId, shard), ...(opts.state && { ':state': opts.state }) },
-          ...(opts.state && { FilterExpression: '#state = :state', ExpressionAttributeNames: { '#state': 'state' } }),
+          ExpressionAttributeValues: { ':pk': keys.broadcastRecipients(broadcastId, shard) },
           Limit: opts.limit - items.length,
           ...(start && { ExclusiveStartKey: start }),
         }),
       );
-      items.push(...(out.Items ?? []).map(toRecipient));
+      // The index holds keys only: the recipients come from the table, and their state with them.
+      const found = await itemsOf<Item>(this.doc, this.tableName, out.Items ?? []);
+      items.push(...found.filter((i) => opts.state === undefined || i.state === opts.state).map(toRecipient));
       start = out.LastEvaluatedKey;
       if (!start) shard++;
     }

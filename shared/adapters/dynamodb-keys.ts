@@ -51,8 +51,6 @@ function shardedList(index: ShardedList['index'], shards: number): ShardedList {
 export const LISTS = {
   /** Conversations of one number, by last activity (GSI1). Every message moves one. */
   conversationsOfNumber: shardedList('GSI1', 16),
-  /** Conversations of every number, by last activity (GSI2). */
-  allConversations: shardedList('GSI2', 64),
   /** Quarantined events, newest first (GSI1). */
   quarantine: shardedList('GSI1', 160),
   /** Account events of every WABA, by time (GSI1). */
@@ -77,9 +75,6 @@ export const keys = {
   conversationsOf: (phoneNumberId: string, contactId: string) => LISTS.conversationsOfNumber.keyOf(`CONVS#${phoneNumberId}`, contactId),
   /** Every GSI1 key of a number's conversation list. */
   conversationsOfShards: (phoneNumberId: string) => LISTS.conversationsOfNumber.keysOf(`CONVS#${phoneNumberId}`),
-  /** The GSI2 key of a conversation in the list of all conversations (sharded by number and contact). */
-  allConversations: (phoneNumberId: string, contactId: string) => LISTS.allConversations.keyOf('CONVSALL', `${phoneNumberId}#${contactId}`),
-  allConversationsShards: () => LISTS.allConversations.keysOf('CONVSALL'),
   /** A message by wamid (GSI2): one key value per message. */
   wamid: (wamid: string) => `WAMID#${wamid}`,
   /**

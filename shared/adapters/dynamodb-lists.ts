@@ -2,8 +2,9 @@
  * Reading lists of the single table: cursors, and pages of a list spread over several partition
  * key values (`LISTS` in dynamodb-keys.ts), gathered from every shard and merged in order.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.ts';
+import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { storeBusy, ValidationError } from '../domain/errors.ts';
+import { TABLE_KEYS } from '../resource-spec.ts';
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
@@ -38,6 +39,57 @@ export interface ShardedListQuery {
 }
 
 type Item = Record<string, unknown>;
+
+/** BatchGetItem takes at most this many keys. */
+const BATCH_GET_MAX = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
+/** One string per table key (`PK` and `SK`), for maps of items. */
+export const keyId = (k: Item) => `${String(k[TABLE_KEYS.partitionKey])}\u0000${String(k[TABLE_KEYS.sortKey])}`;
+
+/**
+ * The items of these table keys, by BatchGetItem (100 keys a request, in parallel; keys left
+ * unprocessed are asked again), in a map by `PK` and `SK`. An item deleted meanwhile is absent.
+ */
+export async function getItems(doc: DynamoDBDocumentClient, tableName: string, tableKeys: readonly Item[]): Promise<Map<string, Item>> {
+  const found = new Map<string, Item>();
+  const seen = new Set<string>();
+  const unique = tableKeys.filter((k) => {
+    const id = keyId(k);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  const chunks = Array.from({ length: Math.ceil(unique.length / BATCH_GET_MAX) }, (_, i) => unique.slice(i * BATCH_GET_MAX, (i + 1) * BATCH_GET_MAX));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: Item[] = chunk.map((k) => ({ [TABLE_KEYS.partitionKey]: k[TABLE_KEYS.partitionKey], [TABLE_KEYS.sortKey]: k[TABLE_KEYS.sortKey] }));
+      for (let attempt = 1; pending.length; attempt++) {
+        const out = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+        for (const item of out.Responses?.[tableName] ?? []) found.set(keyId(item), item);
+        pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+        if (!pending.length) break;
+        // Keys left unprocessed again and again mean the table is throttling: busy, not broken.
+        if (attempt >= BATCH_GET_ATTEMPTS) throw storeBusy();
+        await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      }
+    }),
+  );
+  return found;
+}
+
+
+/**
+ * The whole items of index entries, in the entries' order. The indexes project keys only
+ * (docs/data-model.md: an update that changes no key then writes no index), so a list reads its
+ * page's keys from the index and the items from the table. An entry whose item is gone meanwhile
+ * (deleted, expired) is left out.
+ */
+export async function itemsOf<T = Item>(doc: DynamoDBDocumentClient, tableName: string, entries: readonly Item[]): Promise<T[]> {
+  if (!entries.length) return [];
+  const found = await getItems(doc, tableName, entries);
+  return entries.map((e) => found.get(keyId(e))).filter((i): i is Item => i !== undefined) as T[];
+}
 
 /**
  * One page of a sharded list, newest first (or oldest first): every shard is asked for its first
@@ -79,5 +131,5 @@ export async function gatherPage<T = Item>(
   const items = all.slice(0, opts.limit);
   const more = all.length > opts.limit || pages.some((o) => o.LastEvaluatedKey !== undefined);
   const last = items.at(-1);
-  return { items: items as T[], nextCursor: more && last ? encodeCursor({ list: list.id, after: sortKey(last) }) : null };
+  return { items: await itemsOf<T>(doc, tableName, items), nextCursor: more && last ? encodeCursor({ list: list.id, after: sortKey(last) }) : null };
 }

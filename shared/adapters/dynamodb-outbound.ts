@@ -214,7 +214,7 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
         Key: keys.conversation(r.phoneNumberId, r.contactId),
         UpdateExpression:
           'SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact), ' +
-          'lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k',
+          'lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k',
         ConditionExpression: 'attribute_not_exists(lastMessageKey) OR lastMessageKey < :k',
         ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute },
         ExpressionAttributeValues: {
@@ -226,7 +226,6 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
           ':k': k,
           ':at': iso(r.timestampMs),
           ':g1': keys.conversationsOf(r.phoneNumberId, r.contactId),
-          ':g2': keys.allConversations(r.phoneNumberId, r.contactId),
         },
       },
     };

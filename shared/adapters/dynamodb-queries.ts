@@ -4,8 +4,8 @@
  * under concurrent writes: a timeline's cursor is its query's LastEvaluatedKey; a sharded list's is
  * its name and last sort key (`gatherPage`, dynamodb-lists.ts). Both are base64url-encoded.
  */
-import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { UnavailableError } from '../domain/errors.ts';
+import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { messageIdFromWamid } from '../domain/ids.ts';
 import {
   hasStatusesElsewhere,
   isProjectId,
@@ -23,16 +23,19 @@ import {
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { keys, LISTS } from './dynamodb-keys.ts';
-import { decodeCursor, encodeCursor, gatherPage } from './dynamodb-lists.ts';
-import { DynamoDbTable } from './dynamodb-table.ts';
+import { decodeCursor, encodeCursor, gatherPage, getItems, itemsOf } from './dynamodb-lists.ts';
+import { DynamoDbTable, type TableOptions } from './dynamodb-table.ts';
 
 export { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
 
-/** BatchGetItem takes at most this many keys. */
-const BATCH_GET_MAX = 100;
-const BATCH_GET_ATTEMPTS = 5;
-
 export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
+  /** The phone numbers whose conversations the list of all conversations gathers. */
+  private readonly phoneNumberIds: readonly string[];
+  constructor(doc: DynamoDBDocumentClient, tableName: string, options: TableOptions & { phoneNumberIds?: readonly string[] } = {}) {
+    super(doc, tableName, options);
+    this.phoneNumberIds = [...new Set(options.phoneNumberIds ?? [])];
+  }
+
   private async byGsi2(key: string): Promise<StoredMessage[]> {
     const out = await this.doc.send(
       new QueryCommand({
@@ -42,11 +45,21 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
         ExpressionAttributeValues: { ':pk': key },
       }),
     );
-    return (out.Items ?? []) as StoredMessage[];
+    return itemsOf<StoredMessage>(this.doc, this.tableName, out.Items ?? []);
   }
 
-  private byWamid(wamid: string): Promise<StoredMessage[]> {
-    return this.byGsi2(keys.wamid(wamid));
+  /**
+   * Every item of a wamid: a send record and status-only items through GSI2, and the item under
+   * the id derived from the wamid, read by key (an inbound message has no wamid key: its id is
+   * derived from its wamid; a status-only item of that id is in GSI2 too).
+   */
+  private async byWamid(wamid: string): Promise<StoredMessage[]> {
+    const [indexed, derived] = await Promise.all([
+      this.byGsi2(keys.wamid(wamid)),
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdFromWamid(wamid)) })),
+    ]);
+    const own = derived.Item as StoredMessage | undefined;
+    return own && own.wamid === wamid && !indexed.some((i) => i.id === own.id) ? [...indexed, own] : indexed;
   }
 
   /**
@@ -64,28 +77,10 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
     return messageOfWamid(wamid, items);
   }
 
-  /** Items by message id, in BatchGets of at most 100 keys; unprocessed keys are asked again. */
+  /** Items by message id (BatchGets of at most 100 keys). */
   private async getMany(ids: readonly string[]): Promise<Map<string, StoredMessage>> {
-    const found = new Map<string, StoredMessage>();
-    const unique = [...new Set(ids)];
-    const chunks = Array.from({ length: Math.ceil(unique.length / BATCH_GET_MAX) }, (_, i) =>
-      unique.slice(i * BATCH_GET_MAX, (i + 1) * BATCH_GET_MAX),
-    );
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        let pending: Array<Record<string, unknown>> = chunk.map((id) => keys.message(id));
-        for (let attempt = 1; pending.length; attempt++) {
-          const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
-          for (const item of (out.Responses?.[this.tableName] ?? []) as StoredMessage[]) found.set(item.id, item);
-          pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-          if (!pending.length) break;
-          // Keys left unprocessed again and again mean the table is throttling: busy, not broken.
-          if (attempt >= BATCH_GET_ATTEMPTS) throw new UnavailableError('The message store is busy: try again shortly.', 'store_unavailable');
-          await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-        }
-      }),
-    );
-    return found;
+    const found = await getItems(this.doc, this.tableName, ids.map((id) => keys.message(id)));
+    return new Map([...found.values()].map((i) => [i.id as string, i as unknown as StoredMessage]));
   }
 
   /**
@@ -129,10 +124,18 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
     return item ? toConversation(item, nowMs) : undefined;
   }
 
+  /**
+   * Conversations by last activity: of one number (its list's shards), or of every number this
+   * backend serves (`phoneNumberIds`: every shard of each, merged). A conversation is in one list
+   * only, its number's, so each message moves one index entry, not two.
+   */
   async listConversations(opts: { phoneNumberId?: string; limit: number; cursor?: string; nowMs: number }): Promise<Page<Conversation>> {
-    const list = opts.phoneNumberId
-      ? { id: `CONVS#${opts.phoneNumberId}`, index: LISTS.conversationsOfNumber.index, keys: keys.conversationsOfShards(opts.phoneNumberId) }
-      : { id: 'CONVSALL', index: LISTS.allConversations.index, keys: keys.allConversationsShards() };
+    const numbers = opts.phoneNumberId !== undefined ? [opts.phoneNumberId] : [...this.phoneNumberIds].sort();
+    const list = {
+      id: opts.phoneNumberId !== undefined ? `CONVS#${opts.phoneNumberId}` : 'CONVSALL',
+      index: LISTS.conversationsOfNumber.index,
+      keys: numbers.flatMap((n) => keys.conversationsOfShards(n)),
+    };
     const { items, nextCursor } = await gatherPage<StoredConversation>(this.doc, this.tableName, list, { limit: opts.limit, cursor: opts.cursor, newestFirst: true });
     return { items: items.map((i) => toConversation(i, opts.nowMs)), nextCursor };
   }

@@ -32,6 +32,41 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export { keys, statusAttribute } from './dynamodb-keys.ts';
 
 /**
+ * How many of its last counted messages a conversation remembers (`r0` … `r7`, newest first), so
+ * that a retry after a crash between a message's two writes does not count it again. A message is
+ * counted twice only if its handler died between them and more than this many newer messages of
+ * the same conversation were counted before its retry.
+ */
+export const RECENT_SLOTS = 8;
+/** A message's token in its conversation's `recent` slots: 12 hex digits of a hash of its id. */
+const recentToken = (id: string) => sha256(id).slice(0, 12);
+
+/** DynamoDB's limits on one item: 400 KB, and maps and lists nested at most 32 deep. */
+const ITEM_MAX_BYTES = 400 * 1024;
+const MAX_DEPTH = 32;
+
+/**
+ * Refuses, as DynamoDB would (PermanentWriteError), an item too large or too deeply nested to be
+ * stored: the size counted as DynamoDB does, by attribute names and UTF-8 values.
+ */
+export function assertStorable(item: Record<string, unknown>): void {
+  const sizeOf = (v: unknown, depth: number): number => {
+    if (depth > MAX_DEPTH) throw new PermanentWriteError(`store inbound message: nested deeper than ${MAX_DEPTH} levels`);
+    if (v === undefined || v === null) return 1;
+    if (typeof v === 'string') return Buffer.byteLength(v);
+    if (typeof v === 'number' || typeof v === 'bigint') return 21;
+    if (typeof v === 'boolean') return 1;
+    if (Array.isArray(v)) return 3 + v.reduce((n: number, x) => n + 1 + sizeOf(x, depth + 1), 0);
+    if (typeof v === 'object') {
+      return 3 + Object.entries(v).reduce((n, [k, x]) => (x === undefined ? n : n + 1 + Buffer.byteLength(k) + sizeOf(x, depth + 1)), 0);
+    }
+    return Buffer.byteLength(String(v));
+  };
+  const bytes = Object.entries(item).reduce((n, [k, v]) => (v === undefined ? n : n + Buffer.byteLength(k) + sizeOf(v, 1)), 0);
+  if (bytes > ITEM_MAX_BYTES) throw new PermanentWriteError(`store inbound message: item of about ${bytes} bytes, over DynamoDB's 400 KB`);
+}
+
+/**
  * A write DynamoDB refused for what it holds (too large, invalid), which no retry can fix. A single
  * write says so with ValidationException; TransactWriteItems says so with a cancellation whose
  * reason for the bad item is `ValidationError`.
@@ -56,8 +91,13 @@ async function write<T>(what: string, op: () => Promise<T>): Promise<T> {
 }
 
 export class DynamoDbStore extends DynamoDbTable implements EventStore, QuarantineRecords {
+  /**
+   * The write plan of an inbound message (docs/data-model.md, "Writes on the inbound path"): one
+   * read, then the conversation (window, activity, count) and then the message, each one write,
+   * no transaction. A message older than its conversation's newest inbound one, which is rare,
+   * costs a transaction that stores and counts it together.
+   */
   async recordInbound(m: InboundMessage): Promise<{ inserted: boolean }> {
-    const at = iso(m.timestampMs);
     const conv = keys.conversation(m.business.phoneNumberId, m.contactId);
     // A redelivery (an SQS retry, SNS publishing again, Meta's own retries for days) is told by a
     // read of half a read unit, a tenth of the price of the write units its refused writes would be
@@ -65,111 +105,127 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
     // a moment ago only costs those refused writes; it never records anything twice.
     const seen = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(m.id), ProjectionExpression: 'PK' }));
     if (seen?.Item) return { inserted: false };
-    let inserted = true;
+    const item = this.inboundItem(m);
+    // DynamoDB refuses an item it cannot hold (too large, too deep) only once the window has moved
+    // and counted it: tell it before writing anything.
+    assertStorable(item);
     // (1) Open the window first, then make the message visible: whatever a reader sees of the
     // message, the window it opened is already open (a client replying at once never gets
-    // window_closed). A crash between the two only opens the window early for a message whose
-    // event is then retried; a redelivery finds the window already there and moves nothing.
-    await this.advanceConversation(m, conv);
-    // A user who shows both ids lets a send addressed by BSUID find the phone number. Written with
-    // the message, so it costs no request of its own; last write wins.
-    const alias =
-      m.contact.waId !== undefined && m.contact.userId !== undefined
-        ? [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.alias(m.business.phoneNumberId, m.contact.userId),
-                  entity: 'alias',
-                  waId: m.contact.waId,
-                  phoneNumberId: m.business.phoneNumberId,
-                  userId: m.contact.userId,
-                  ttl: this.expiresAt(m.timestampMs),
-                },
-              },
-            },
-          ]
-        : [];
-    // (2) The message, once, and the conversation's count with it: a redelivery cancels both, so
-    // the count stays exact whatever the order of deliveries.
+    // window_closed). The same write counts the message.
+    const counted = await this.advanceConversation(m, conv);
+    if (m.contact.waId !== undefined && m.contact.userId !== undefined) await this.putAlias(m);
+    // (2) The message, once.
+    if (counted) {
+      try {
+        await write('store inbound message', () =>
+          this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' })),
+        );
+        return { inserted: true };
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return { inserted: false };
+        // Refused for its content after all: take back the count this message added, so the
+        // count stays the length of the list. Then the event goes to quarantine.
+        if (err instanceof PermanentWriteError) await this.uncount(conv, recentToken(m.id));
+        throw err;
+      }
+    }
+    // A late message (older than the conversation's newest inbound one): stored and counted in
+    // one transaction, which a redelivery cancels whole.
     try {
-      await write('store inbound message', () =>
+      await write('store late inbound message', () =>
         this.doc.send(
           new TransactWriteCommand({
             TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: {
-                    ...keys.message(m.id),
-                    entity: 'message',
-                    id: m.id,
-                    wamid: m.wamid,
-                    direction: 'inbound',
-                    phoneNumberId: m.business.phoneNumberId,
-                    metaPhoneNumberId: m.business.metaPhoneNumberId,
-                    wabaId: m.business.wabaId,
-                    contactId: m.contactId,
-                    contact: m.contact,
-                    contactMismatch: m.contactMismatch,
-                    type: m.type,
-                    content: m.content,
-                    context: m.context,
-                    referral: m.referral,
-                    errors: m.errors,
-                    media: m.media ? { ...m.media, state: 'pending' } : undefined,
-                    timestamp: at,
-                    ttl: this.expiresAt(m.timestampMs),
-                    GSI1PK: keys.timeline(m.business.phoneNumberId, m.contactId),
-                    GSI1SK: `${at}#${m.id}`,
-                    GSI2PK: keys.wamid(m.wamid),
-                    GSI2SK: 'MSG',
-                  },
-                  ConditionExpression: 'attribute_not_exists(PK)',
-                },
-              },
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: conv,
-                  UpdateExpression:
-                    'ADD messageCount :one SET entity = :conv, phoneNumberId = :pn, contactId = :cid, contact = if_not_exists(contact, :contact)',
-                  ExpressionAttributeValues: {
-                    ':one': 1,
-                    ':conv': 'conversation',
-                    ':pn': m.business.phoneNumberId,
-                    ':cid': m.contactId,
-                    ':contact': m.contact,
-                  },
-                },
-              },
-              ...alias,
+              { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+              { Update: { TableName: this.tableName, Key: conv, UpdateExpression: 'ADD messageCount :one', ExpressionAttributeValues: { ':one': 1 } } },
             ],
           }),
         ),
       );
+      return { inserted: true };
     } catch (err) {
-      if (!(err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')) {
-        throw err;
-      }
-      inserted = false;
+      if (err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return { inserted: false };
+      throw err;
     }
-    return { inserted };
   }
 
-  private async advanceConversation(m: InboundMessage, conv: Record<string, string>): Promise<void> {
+  private inboundItem(m: InboundMessage): Record<string, unknown> {
+    const at = iso(m.timestampMs);
+    return {
+      ...keys.message(m.id),
+      entity: 'message',
+      id: m.id,
+      wamid: m.wamid,
+      direction: 'inbound',
+      phoneNumberId: m.business.phoneNumberId,
+      metaPhoneNumberId: m.business.metaPhoneNumberId,
+      wabaId: m.business.wabaId,
+      contactId: m.contactId,
+      contact: m.contact,
+      contactMismatch: m.contactMismatch,
+      type: m.type,
+      content: m.content,
+      context: m.context,
+      referral: m.referral,
+      errors: m.errors,
+      media: m.media ? { ...m.media, state: 'pending' } : undefined,
+      timestamp: at,
+      ttl: this.expiresAt(m.timestampMs),
+      // Its conversation's timeline. No wamid key: an inbound message's id is derived from its
+      // wamid, so a lookup by wamid reads it by id.
+      GSI1PK: keys.timeline(m.business.phoneNumberId, m.contactId),
+      GSI1SK: `${at}#${m.id}`,
+    };
+  }
+
+  /** A user who shows both ids lets a send addressed by BSUID find the phone number; last write wins. */
+  private async putAlias(m: InboundMessage): Promise<void> {
+    await write('store contact alias', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.alias(m.business.phoneNumberId, m.contact.userId!),
+            entity: 'alias',
+            waId: m.contact.waId,
+            phoneNumberId: m.business.phoneNumberId,
+            userId: m.contact.userId,
+            ttl: this.expiresAt(m.timestampMs),
+          },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Moves the conversation's window and activity forward (never back) and counts the message, in
+   * one write, when the message is the conversation's newest inbound one; answers whether the
+   * message is counted. The write names the conversation, since it may create it, and keeps the
+   * message's token in the slots `r0`… (the last RECENT_SLOTS counted this way): a retry after a
+   * crash between this write and the message's finds its token and does not count it again. A message older than the newest inbound one is not counted here (false): the
+   * caller stores and counts it in one transaction.
+   */
+  private async advanceConversation(m: InboundMessage, conv: Record<string, string>): Promise<boolean> {
     const at = iso(m.timestampMs);
     const key = `${at}#${m.wamid}`;
-    // Move the window and the activity forward, never back. This write may create the conversation
-    // (it comes before the message's transaction), so it names the conversation too. Its `ttl`
-    // follows its last message: a conversation outlives every message it lists.
+    const token = recentToken(m.id);
+    const shift = Array.from({ length: RECENT_SLOTS - 1 }, (_, i) => `r${i + 1} = if_not_exists(r${i}, :none)`).join(', ');
     const inbound = {
-      set: 'lastInboundKey = :k, lastInboundAt = :at, contact = :contact, entity = :conv, phoneNumberId = :pn, contactId = :cid',
-      values: { ':k': key, ':at': at, ':contact': m.contact, ':conv': 'conversation', ':pn': m.business.phoneNumberId, ':cid': m.contactId },
+      set: `lastInboundKey = :k, lastInboundAt = :at, contact = :contact, entity = :conv, phoneNumberId = :pn, contactId = :cid, ${shift}, r0 = :token`,
+      values: {
+        ':k': key,
+        ':at': at,
+        ':contact': m.contact,
+        ':conv': 'conversation',
+        ':pn': m.business.phoneNumberId,
+        ':cid': m.contactId,
+        ':token': token,
+        ':none': '',
+        ':one': 1,
+      },
       cond: '(attribute_not_exists(lastInboundKey) OR lastInboundKey < :k)',
     };
-    const update = (expression: string, condition: string, values: Record<string, unknown>, returnOld: boolean) =>
+    const update = (expression: string, condition: string, values: Record<string, unknown>) =>
       write('advance conversation', () =>
         this.doc.send(
           new UpdateCommand({
@@ -180,31 +236,66 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
             ExpressionAttributeValues: values,
             // `ttl` is a reserved word.
             ...(expression.includes('#ttl') && { ExpressionAttributeNames: { '#ttl': TABLE_KEYS.ttlAttribute } }),
-            ...(returnOld && { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
           }),
         ),
       );
+    // Counted by an earlier try of this message: its token is in the slots (a count taken back
+    // for a refused item clears it, so a later replay counts the message again).
+    const countedAlready = (old: Record<string, unknown>) => Array.from({ length: RECENT_SLOTS }, (_, i) => old[`r${i}`]).includes(token);
     try {
+      // The newest message of the conversation: the window, the activity (its place in its
+      // number's list, `GSI1SK`) and the count. Its `ttl` follows its last message: a conversation
+      // outlives every message it lists.
       await update(
-        `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k, GSI2PK = :g2, GSI2SK = :k`,
+        `SET ${inbound.set}, lastMessageKey = :k, lastMessageAt = :at, #ttl = :ttl, GSI1PK = :g1, GSI1SK = :k ADD messageCount :one`,
         `${inbound.cond} AND (attribute_not_exists(lastMessageKey) OR lastMessageKey < :k)`,
-        {
-          ...inbound.values,
-          ':ttl': this.expiresAt(m.timestampMs),
-          ':g1': keys.conversationsOf(m.business.phoneNumberId, m.contactId),
-          ':g2': keys.allConversations(m.business.phoneNumberId, m.contactId),
-        },
-        true,
+        { ...inbound.values, ':ttl': this.expiresAt(m.timestampMs), ':g1': keys.conversationsOf(m.business.phoneNumberId, m.contactId) },
       );
+      return true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const old = err.Item ? unmarshall(err.Item) : {};
-      // Only the inbound side is older (a newer outbound message exists): move it alone.
-      if (typeof old.lastInboundKey === 'string' && old.lastInboundKey >= key) return;
+      let old = err.Item ? unmarshall(err.Item) : {};
+      for (let attempt = 0; ; attempt++) {
+        if (countedAlready(old)) return true;
+        if (typeof old.lastInboundKey === 'string' && old.lastInboundKey >= key) return false;
+        // The newest inbound message, but a newer outbound one exists: the window and the count
+        // alone; the activity stays with the newer message.
+        try {
+          await update(`SET ${inbound.set} ADD messageCount :one`, inbound.cond, inbound.values);
+          return true;
+        } catch (again) {
+          if (!(again instanceof ConditionalCheckFailedException) || attempt >= 3) throw again;
+          old = again.Item ? unmarshall(again.Item) : {};
+        }
+      }
+    }
+  }
+
+  /**
+   * Takes back the count of a message whose item DynamoDB refused after its conversation counted
+   * it: the slot holding its token is cleared in the same write, so this happens once however
+   * often it is tried.
+   */
+  private async uncount(conv: Record<string, string>, token: string): Promise<void> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const { Item: c } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: conv, ConsistentRead: true }));
+      const slot = Array.from({ length: RECENT_SLOTS }, (_, i) => `r${i}`).find((name) => c?.[name] === token);
+      if (!slot) return;
       try {
-        await update(`SET ${inbound.set}`, inbound.cond, inbound.values, false);
-      } catch (again) {
-        if (!(again instanceof ConditionalCheckFailedException)) throw again;
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: conv,
+            UpdateExpression: `SET ${slot} = :none ADD messageCount :minus`,
+            ConditionExpression: `${slot} = :token`,
+            ExpressionAttributeValues: { ':none': '', ':minus': -1, ':token': token },
+          }),
+        );
+        return;
+      } catch (err) {
+        // A newer message shifted the slots meanwhile: look again.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
     }
   }

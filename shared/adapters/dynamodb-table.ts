@@ -1,7 +1,7 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
 import { DEFAULT_RETENTION_DAYS } from '../resource-spec.ts';
-import { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
+import { decodeCursor, encodeCursor, itemsOf } from './dynamodb-lists.ts';
 
 /** Options of a table adapter. */
 export interface TableOptions {
@@ -48,7 +48,7 @@ export abstract class DynamoDbTable {
       items.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
-    return items;
+    return itemsOf(this.doc, this.tableName, items);
   }
 
   /** One page of a GSI partition, newest first, from a cursor of the same partition (keyset pagination). */
@@ -77,6 +77,6 @@ export abstract class DynamoDbTable {
         ExclusiveStartKey: startKey,
       }),
     );
-    return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };
+    return { items: await itemsOf<T>(this.doc, this.tableName, out.Items ?? []), nextCursor: encodeCursor(out.LastEvaluatedKey) };
   }
 }

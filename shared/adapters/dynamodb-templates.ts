@@ -15,6 +15,7 @@ import type { TemplatePage, TemplateStore } from '../ports/templates.ts';
 import { isConditionFailure } from './dynamodb-broadcasts.ts';
 import { decodeCursor, encodeCursor } from './dynamodb-queries.ts';
 import { keys } from './dynamodb-keys.ts';
+import { getItems, keyId } from './dynamodb-lists.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Keys of the catalog's items (their own section of the table's layout, docs/data-model.md). */
@@ -138,10 +139,14 @@ export class DynamoDbTemplates extends DynamoDbTable implements TemplateStore {
           ...(start && { ExclusiveStartKey: start }),
         }),
       );
-      for (const i of out.Items ?? []) {
+      // The index holds keys only: the items come from the table, in the index's order.
+      const entries = out.Items ?? [];
+      const found = await getItems(this.doc, this.tableName, entries);
+      for (const e of entries) {
         if (items.length === page.limit) break;
-        last = i;
-        if (keep(i)) items.push(i);
+        last = e;
+        const i = found.get(keyId(e));
+        if (i && keep(i)) items.push(i);
       }
       start = out.LastEvaluatedKey;
       // Stopped inside this page: the next page starts after the last item looked at.

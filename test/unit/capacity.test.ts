@@ -52,13 +52,6 @@ const MODEL: KeyModel[] = [
     why: 'one number: every message moves its conversation (a delete and a put, 1 WCU each)',
   },
   {
-    fn: 'allConversations',
-    where: 'GSI2',
-    keyOf: (i) => keys.allConversations(phoneNumber(i), contact(i)),
-    loadWcu: NUMBERS * MESSAGES_PER_NUMBER * 2,
-    why: 'every number: every message moves its conversation (2 WCU)',
-  },
-  {
     fn: 'quarantine',
     where: 'GSI1',
     keyOf: (i) => keys.quarantine(hashOf(i)),

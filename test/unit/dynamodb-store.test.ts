@@ -1,12 +1,12 @@
 import 'aws-sdk-client-mock-vitest/extend';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { CONFLICT_ATTEMPTS } from '../../shared/adapters/dynamodb-conflicts.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { DynamoDbStore, keys, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
+import { DynamoDbStore, keys, RECENT_SLOTS, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
 import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
 import { PermanentWriteError } from '../../shared/ports/event-store.ts';
@@ -62,6 +62,24 @@ function countingStore() {
 
 const get = async (key: Record<string, string>) => (await doc.send(new GetCommand({ TableName: tableName, Key: key }))).Item;
 const conversationOf = (m: InboundMessage) => get(keys.conversation(m.business.phoneNumberId, m.contactId));
+
+/** A store whose client runs `onMessagePut` (on the real table) before each write of a message item. */
+function storeWithHook(onMessagePut: () => Promise<void>) {
+  const client = localDynamoClient();
+  client.middlewareStack.add(
+    (next, ctx) => async (args) => {
+      type Put = { Item?: { PK?: string | { S?: string } } };
+      const input = args.input as Put & { TransactItems?: Array<{ Put?: Put }> };
+      // A Put of the message alone, or a transaction holding it (a late message).
+      const pk = (input.TransactItems?.[0]?.Put ?? input).Item?.PK;
+      const key = typeof pk === 'string' ? pk : pk?.S;
+      if (/^(PutItem|TransactWriteItems)Command$/.test(ctx.commandName as string) && key?.startsWith('MSG#')) await onMessagePut();
+      return next(args);
+    },
+    { step: 'initialize', name: 'beforeMessagePut' },
+  );
+  return new DynamoDbStore(documentClient(client), tableName);
+}
 
 describe('inbound messages', () => {
   it('stores a message once and counts it once when delivered twice', async () => {
@@ -126,7 +144,7 @@ describe('inbound messages', () => {
     expect(await get(keys.conversation(m.business.phoneNumberId, m.contactId))).toMatchObject({ messageCount: 1 });
   });
 
-  it('records the BSUID alias of a user who shows both ids, inside the one transaction of the message', async () => {
+  it('records the BSUID alias of a user who shows both ids, in one Put beside the message', async () => {
     const m = inbound({ seconds: 1_750_000_000 });
     const userId = `US.${seq}0001`;
     const both = { ...m, contact: { ...m.contact, userId } };
@@ -134,7 +152,8 @@ describe('inbound messages', () => {
 
     await counted.recordInbound(both);
 
-    expect(counts()).toEqual({ GetItem: 1, TransactWriteItems: 1, UpdateItem: 1 });
+    // Is it stored? The conversation (window, activity, count), the alias, the message.
+    expect(counts()).toEqual({ GetItem: 1, UpdateItem: 1, PutItem: 2 });
     expect(await get(keys.alias(m.business.phoneNumberId, userId))).toEqual({
       PK: `ALIAS#${m.business.phoneNumberId}#${userId}`,
       SK: 'ALIAS',
@@ -343,20 +362,7 @@ describe('account events and quarantine', () => {
 });
 
 describe('the window opens before the message is visible', () => {
-  /** A store whose client runs `onTransaction` (on the real table) before each transaction. */
-  function storeWithHook(onTransaction: () => Promise<void>) {
-    const client = localDynamoClient();
-    client.middlewareStack.add(
-      (next, ctx) => async (args) => {
-        if (ctx.commandName === 'TransactWriteItemsCommand') await onTransaction();
-        return next(args);
-      },
-      { step: 'initialize', name: 'beforeTransaction' },
-    );
-    return new DynamoDbStore(documentClient(client), tableName);
-  }
-
-  it('has the window open when the message is written', async () => {
+  it('has the window open, and the message counted, when the message is written', async () => {
     const m = inbound({ seconds: 1_760_000_000 });
     const seen: unknown[] = [];
     const s = storeWithHook(async () => void seen.push((await conversationOf(m))?.lastInboundAt));
@@ -379,9 +385,8 @@ describe('the window opens before the message is visible', () => {
     });
 
     await expect(s.recordInbound(m)).rejects.toThrow('crashed');
-    // Only the window moved: the conversation is open, with no message counted yet.
-    expect(await conversationOf(m)).toMatchObject({ lastInboundAt: new Date(m.timestampMs).toISOString() });
-    expect((await conversationOf(m))?.messageCount).toBeUndefined();
+    // The window moved and counted the message, which is not stored yet.
+    expect(await conversationOf(m)).toMatchObject({ lastInboundAt: new Date(m.timestampMs).toISOString(), messageCount: 1 });
     expect(await get(keys.message(m.id))).toBeUndefined();
 
     expect(await s.recordInbound(m)).toEqual({ inserted: true });
@@ -389,11 +394,80 @@ describe('the window opens before the message is visible', () => {
     expect((await conversationOf(m))?.messageCount).toBe(1);
     expect(await get(keys.message(m.id))).toMatchObject({ id: m.id, wamid: m.wamid });
   });
+
+  it(`counts it once when up to ${RECENT_SLOTS} newer messages of its conversation came before the retry`, async () => {
+    const contactId = '15551239901';
+    const m = inbound({ contactId, seconds: 1_760_000_200 });
+    let crash = true;
+    const s = storeWithHook(async () => {
+      if (crash) {
+        crash = false;
+        throw new Error('crashed before the message was written');
+      }
+    });
+    await expect(s.recordInbound(m)).rejects.toThrow('crashed');
+    // Newer messages move the window past it before its retry: its token is still remembered.
+    for (let i = 1; i < RECENT_SLOTS; i++) await store.recordInbound(inbound({ contactId, seconds: 1_760_000_200 + i }));
+
+    expect(await s.recordInbound(m)).toEqual({ inserted: true });
+    expect((await conversationOf(m))?.messageCount).toBe(RECENT_SLOTS);
+  });
+
+  it('counts a late message (older than the newest inbound one) with its item, in one transaction', async () => {
+    const contactId = '15551239902';
+    await store.recordInbound(inbound({ contactId, seconds: 1_760_000_400 }));
+    const late = inbound({ contactId, seconds: 1_760_000_300 });
+    const { store: counted, counts } = countingStore();
+
+    expect(await counted.recordInbound(late)).toEqual({ inserted: true });
+    expect(await counted.recordInbound(late)).toEqual({ inserted: false });
+    // The window write is refused (a newer message holds it), then the transaction; the second call reads only.
+    expect(counts()).toEqual({ GetItem: 2, UpdateItem: 1, TransactWriteItems: 1 });
+    expect(await conversationOf(late)).toMatchObject({ messageCount: 2, lastInboundAt: new Date(1_760_000_400_000).toISOString() });
+  });
+
+  it('stores and counts a message once when two deliveries race', async () => {
+    const m = inbound({ seconds: 1_760_000_500 });
+    const results = await Promise.all([store.recordInbound(m), store.recordInbound(m), store.recordInbound(m)]);
+
+    expect(results.filter((r) => r.inserted)).toHaveLength(1);
+    expect((await conversationOf(m))?.messageCount).toBe(1);
+  });
 });
 
 describe('refusals from DynamoDB', () => {
+  it('takes back the count of a message DynamoDB refuses after its window moved, once however often it is tried', async () => {
+    const m = inbound({ seconds: 1_760_000_600 });
+    // DynamoDB refusing the message's item for what it holds (the window and count are real writes).
+    const s = storeWithHook(async () => {
+      throw Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' });
+    });
+
+    await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
+    expect(await conversationOf(m)).toMatchObject({ lastInboundAt: new Date(m.timestampMs).toISOString(), messageCount: 0 });
+    // A replay from the quarantine fails the same way and takes nothing back twice.
+    await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
+    expect((await conversationOf(m))?.messageCount).toBe(0);
+    expect(await get(keys.message(m.id))).toBeUndefined();
+    // Once DynamoDB takes it (a replay after a fix), it is stored and counted once.
+    expect(await store.recordInbound(m)).toEqual({ inserted: true });
+    expect(await store.recordInbound(m)).toEqual({ inserted: false });
+    expect((await conversationOf(m))?.messageCount).toBe(1);
+  });
+
+  it('refuses a message nested deeper than DynamoDB allows before writing anything', async () => {
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 40; i++) deep = { deep };
+    const m = { ...inbound({ seconds: 1_760_000_700 }), content: deep } as InboundMessage;
+    const { store: counted, counts } = countingStore();
+
+    await expect(counted.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
+    expect(counts()).toEqual({ GetItem: 1 });
+    expect(await conversationOf(m)).toBeUndefined();
+  });
+
   // Real DynamoDB reports an invalid item inside a transaction as a cancellation whose reason is
-  // ValidationError (DynamoDB Local throws a ValidationException instead), so this is mocked.
+  // ValidationError (DynamoDB Local throws a ValidationException instead), so the late path is mocked.
   const mocked = () => {
     const mockedDoc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
     return { ddb: mockClient(mockedDoc), store: new DynamoDbStore(mockedDoc, 'table') };
@@ -404,62 +478,61 @@ describe('refusals from DynamoDB', () => {
       $metadata: {},
       CancellationReasons: codes.map((Code) => ({ Code })),
     });
-  const message = (): InboundMessage => ({ ...inbound({ seconds: 1_750_000_000 }), contact: { waId: '15550001111', userId: 'US.1' }, contactId: '15550001111' });
+  const late = (): InboundMessage => ({ ...inbound({ seconds: 1_750_000_000 }), contactId: '15550001111' });
+  /** The window write refused: the conversation already holds a newer inbound message. */
+  const newerHeld = () =>
+    new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      Item: { lastInboundKey: { S: '2030-01-01T00:00:00.000Z#wamid.NEWER' }, lastMessageKey: { S: '2030-01-01T00:00:00.000Z#wamid.NEWER' } },
+    });
 
-  it('maps a transaction cancelled for a ValidationError to a permanent failure, after the one transaction', async () => {
+  it('maps a late message’s transaction cancelled for a ValidationError to a permanent failure', async () => {
     const { ddb, store: s } = mocked();
-    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ValidationError'));
-    ddb.on(UpdateCommand).resolves({});
-    const m = message();
+    ddb.on(UpdateCommand).rejects(newerHeld());
+    ddb.on(TransactWriteCommand).rejects(cancelled('ValidationError', 'None'));
+    const m = late();
 
     await expect(s.recordInbound(m)).rejects.toBeInstanceOf(PermanentWriteError);
 
-    // Is it stored already (one GetItem)? Then the window moves (one UpdateItem), then the one transaction.
     expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['GetCommand', 'UpdateCommand', 'TransactWriteCommand']);
-    const [put, conversation, alias] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    const [put, conversation] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(put!.Put).toMatchObject({
       TableName: 'table',
       Item: { PK: `MSG#${m.id}`, SK: 'MSG', id: m.id, wamid: m.wamid, contactId: '15550001111' },
       ConditionExpression: 'attribute_not_exists(PK)',
     });
-    expect(conversation!.Update).toMatchObject({ TableName: 'table', Key: { PK: `CONV#${m.business.phoneNumberId}#15550001111`, SK: 'CONV' } });
-    expect(alias!.Put).toEqual({
+    expect(conversation!.Update).toEqual({
       TableName: 'table',
-      Item: {
-        PK: `ALIAS#${m.business.phoneNumberId}#US.1`,
-        SK: 'ALIAS',
-        entity: 'alias',
-        waId: '15550001111',
-        phoneNumberId: m.business.phoneNumberId,
-        userId: 'US.1',
-        ttl: 1_750_000_000 + 365 * 86_400,
-      },
+      Key: { PK: `CONV#${m.business.phoneNumberId}#15550001111`, SK: 'CONV' },
+      UpdateExpression: 'ADD messageCount :one',
+      ExpressionAttributeValues: { ':one': 1 },
     });
   });
 
-  it('treats a transaction cancelled because the message exists as a redelivery', async () => {
+  it('treats a late message’s transaction cancelled because the message exists as a redelivery', async () => {
     const { ddb, store: s } = mocked();
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand).rejects(newerHeld());
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
 
-    expect(await s.recordInbound(message())).toEqual({ inserted: false });
-    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+    expect(await s.recordInbound(late())).toEqual({ inserted: false });
   });
 
-  it('retries a transaction that lost a race on the conversation, in place', async () => {
+  it('retries a late message’s transaction that lost a race on the conversation, in place', async () => {
     const { ddb, store: s } = mocked();
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'TransactionConflict', 'None')).resolves({});
-    ddb.on(UpdateCommand).resolves({});
+    ddb.on(UpdateCommand).rejects(newerHeld());
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'TransactionConflict')).resolves({});
 
-    expect(await s.recordInbound(message())).toEqual({ inserted: true });
+    expect(await s.recordInbound(late())).toEqual({ inserted: true });
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 2);
   });
 
   it('leaves a conflict that outlasts its retries for the queue to retry', async () => {
     const { ddb, store: s } = mocked();
-    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict', 'None'));
+    ddb.on(UpdateCommand).rejects(newerHeld());
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
 
-    const err = await s.recordInbound(message()).catch((e: unknown) => e);
+    const err = await s.recordInbound(late()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransactionCanceledException);
     expect(err).not.toBeInstanceOf(PermanentWriteError);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, CONFLICT_ATTEMPTS);
