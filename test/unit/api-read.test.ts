@@ -21,7 +21,7 @@ beforeAll(async () => {
   const inbound = makeInbound({ store: new DynamoDbStore(doc, tableName) });
   const fixtures = ['inbound-text', 'inbound-image', 'inbound-interactive-nfm-reply', 'multi-change', 'status-sent', 'status-read', 'status-delivered', 'status-failed-131047'];
   await inbound(sqsEvent([...fixtures.map((f) => snsNotification(eumFixture(f))), 'not json', 'also not json']), {} as Context);
-  api = makeApiHandler({ queries: new DynamoDbQueries(doc, tableName), now: () => NOW });
+  api = makeApiHandler({ queries: new DynamoDbQueries(doc, tableName, { phoneNumberIds: [PN] }), now: () => NOW });
 });
 
 describe('read API', () => {
@@ -114,7 +114,7 @@ describe('statuses AWS generates itself (no callback data, only the AWS send id 
     const { doc, tableName } = await freshTable();
     const inbound = makeInbound({ store: new DynamoDbStore(doc, tableName) });
     aws = {
-      api: makeApiHandler({ queries: new DynamoDbQueries(doc, tableName), now: () => NOW }),
+      api: makeApiHandler({ queries: new DynamoDbQueries(doc, tableName, { phoneNumberIds: [PN] }), now: () => NOW }),
       // A status event of a fixture, with the given AWS send id in its envelope.
       deliver: async (fixture, awsId, edit) => {
         const env = { ...eumFixture(fixture), messageId: awsId };
@@ -203,18 +203,36 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
     'st:retries_exhausted': { status: 'retries_exhausted', timestamp: '2025-06-08T23:00:00.000Z' },
   });
 
+  /** BatchGetItem answered from `items` (the table), as DynamoDB would. */
+  const table = (items: Array<Record<string, unknown>>) => (input: { RequestItems: Record<string, { Keys: Array<{ PK: string; SK: string }> }> }) => ({
+    Responses: { table: input.RequestItems.table!.Keys.flatMap((k) => items.filter((i) => i.PK === k.PK && i.SK === k.SK)) },
+  });
+  /** What the indexes hold of an item: its keys only. */
+  const entry = (i: { PK: string; SK: string }) => ({ PK: i.PK, SK: i.SK });
+
   it('asks for the keys DynamoDB left unprocessed again', async () => {
     const { ddb, queries } = mocked();
-    ddb.on(QueryCommand).resolves({ Items: [record(1)] });
-    ddb.on(BatchGetCommand)
-      .resolvesOnce({ Responses: { table: [] }, UnprocessedKeys: { table: { Keys: [keys.message(awsItem(1).id)] } } })
-      .resolvesOnce({ Responses: { table: [awsItem(1)] } });
+    ddb.on(QueryCommand, { IndexName: 'GSI1' }).resolves({ Items: [entry(record(1))] });
+    ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [] });
+    ddb.on(GetCommand).resolves({});
+    const answer = table([record(1), awsItem(1)]);
+    let unprocessedOnce = true;
+    ddb.on(BatchGetCommand).callsFake((input: Parameters<typeof answer>[0]) => {
+      const keysAsked = input.RequestItems.table!.Keys;
+      if (unprocessedOnce && keysAsked.some((k) => k.PK === awsItem(1).PK)) {
+        unprocessedOnce = false;
+        return { Responses: { table: [] }, UnprocessedKeys: { table: { Keys: [keys.message(awsItem(1).id)] } } };
+      }
+      return answer(input);
+    });
 
     const page = await queries.listMessages({ phoneNumberId: PN, contactId: '1', limit: 20 });
 
     expect(page.items[0]).toMatchObject({ status: 'failed', statuses: [{ status: 'retries_exhausted' }] });
     const asked = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems);
     expect(asked).toEqual([
+      // the page's items (the index holds their keys only), then their status-only items, then the key left over
+      { table: { Keys: [keys.message(record(1).id)] } },
       { table: { Keys: [keys.message(awsItem(1).id), keys.message(messageIdFromWamid('wamid.P1'))] } },
       { table: { Keys: [keys.message(awsItem(1).id)] } },
     ]);
@@ -223,20 +241,24 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
   it('asks for at most 100 keys at a time, each key once, and for none on a page of inbound messages', async () => {
     const { ddb, queries } = mocked();
     const records = Array.from({ length: 60 }, (_, n) => record(n));
-    ddb.on(QueryCommand, { IndexName: 'GSI1' }).resolvesOnce({ Items: records }).resolvesOnce({ Items: [{ ...record(99), direction: 'inbound' }] });
+    const inboundOne = { ...record(99), direction: 'inbound' };
+    ddb.on(QueryCommand, { IndexName: 'GSI1' }).resolvesOnce({ Items: records.map(entry) }).resolvesOnce({ Items: [entry(inboundOne)] });
     ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [] });
-    ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: Array<{ PK: string }> }> }) => ({
-      Responses: { table: input.RequestItems.table!.Keys.flatMap((k) => records.map((_, n) => awsItem(n)).filter((a) => a.PK === k.PK)) },
-    }));
+    ddb.on(GetCommand).resolves({});
+    ddb.on(BatchGetCommand).callsFake(table([...records, inboundOne, ...records.map((_, n) => awsItem(n))]));
 
     const page = await queries.listMessages({ phoneNumberId: PN, contactId: '1', limit: 100 });
     await queries.listMessages({ phoneNumberId: PN, contactId: '2', limit: 100 });
 
     expect(page.items.map((m) => m.status)).toEqual(records.map(() => 'failed'));
-    const sizes = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.table!.Keys!.length);
-    expect(sizes.sort((a, b) => b - a)).toEqual([100, 20]);
-    const keysAsked = ddb.commandCalls(BatchGetCommand).flatMap((c) => c.args[0].input.RequestItems!.table!.Keys!.map((k) => k.PK));
-    expect(new Set(keysAsked).size).toBe(120);
+    const calls = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.table!.Keys!.map((k) => k.PK));
+    const pages = new Set([...records, inboundOne].map((r) => r.PK));
+    const siblingCalls = calls.filter((ks) => !ks.every((k) => pages.has(k)));
+    // The two pages' items (60 and 1), then the first page's 120 status-only keys in two requests;
+    // the page of an inbound message asks for none.
+    expect(calls.filter((ks) => ks.every((k) => pages.has(k))).map((ks) => ks.length)).toEqual([60, 1]);
+    expect(siblingCalls.map((ks) => ks.length).sort((a, b) => b - a)).toEqual([100, 20]);
+    expect(new Set(siblingCalls.flat()).size).toBe(120);
     // and each send's wamid once, for statuses filed where no derived id points
     const wamidsAsked = ddb.commandCalls(QueryCommand, { IndexName: 'GSI2' }).map((c) => c.args[0].input.ExpressionAttributeValues![':pk']);
     expect(wamidsAsked.sort()).toEqual(records.map((_, n) => `WAMID#wamid.P${n}`).sort());
@@ -245,9 +267,10 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
   it("finds AWS's own statuses by wamid when the envelope's messageId is not the send's AWS id", async () => {
     const { ddb, queries } = mocked();
     const perEvent = { ...awsItem(1), ...keys.message('msg_ffffffffffffffffffffffffffffffff'), id: 'msg_ffffffffffffffffffffffffffffffff', awsMessageId: 'event-id-1' };
-    ddb.on(GetCommand).resolves({ Item: record(1) });
-    ddb.on(BatchGetCommand).resolves({ Responses: { table: [] } });
-    ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [record(1), perEvent] });
+    ddb.on(GetCommand).resolves({});
+    ddb.on(GetCommand, { Key: keys.message(record(1).id) }).resolves({ Item: record(1) });
+    ddb.on(BatchGetCommand).callsFake(table([record(1), perEvent]));
+    ddb.on(QueryCommand, { IndexName: 'GSI2' }).resolves({ Items: [entry(record(1)), entry(perEvent)] });
 
     const message = await queries.getMessage(record(1).id);
 

@@ -62,7 +62,7 @@ const CONTACTS_B = Array.from({ length: 30 }, (_, i) => `1555200${String(i).padS
 beforeAll(async () => {
   ({ doc, tableName } = await freshTable());
   store = new DynamoDbStore(doc, tableName);
-  queries = new DynamoDbQueries(doc, tableName);
+  queries = new DynamoDbQueries(doc, tableName, { phoneNumberIds: [PN_A, PN_B] });
   let n = 0;
   // Times interleave the two numbers; shuffled writes, so no shard is filled in order.
   const inOrder = [
@@ -143,7 +143,7 @@ describe('an existing table: items under the keys of before', () => {
       { PK: 'WEBHOOK#wh_1', SK: 'PARKED#evt_2', entity: 'webhookParked', jobJson: JSON.stringify({ webhookId: 'wh_1', event: { id: 'evt_2' } }), GSI1PK: 'WHPARKED#wh_1', GSI1SK: `${at(8)}#evt_2` },
     ];
     for (const Item of old) await t.doc.send(new PutCommand({ TableName: t.tableName, Item }));
-    const q = new DynamoDbQueries(t.doc, t.tableName);
+    const q = new DynamoDbQueries(t.doc, t.tableName, { phoneNumberIds: [PN_A, PN_B] });
     expect((await q.listConversations({ phoneNumberId: PN_A, limit: 10, nowMs: T0 })).items).toEqual([]);
 
     expect(await backfillKeys(t.doc, t.tableName)).toBe(old.length);
