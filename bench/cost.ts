@@ -41,6 +41,7 @@ import {
   DEFAULT_RETENTION_DAYS,
   INBOUND_QUEUE,
   LAMBDA_RUNTIME,
+  TABLE_INDEX_PROJECTION,
   TABLE_INDEXES,
   WEBHOOK_DELIVERY_QUEUE,
   WEBHOOK_RETRY_QUEUE,
@@ -123,8 +124,13 @@ async function tableBytes(dynamodb: DynamoDBClient, table: string): Promise<numb
   do {
     const out = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
     for (const item of out.Items ?? []) {
-      const copies = 1 + TABLE_INDEXES.filter((i) => item[i.partitionKey] !== undefined).length;
-      bytes += copies * (itemBytes(item) + 100);
+      bytes += itemBytes(item) + 100;
+      // An index entry holds what the index projects: the item's keys and the index's keys (or
+      // the whole item where every attribute is projected), each with 100 bytes of overhead.
+      for (const i of TABLE_INDEXES.filter((x) => item[x.partitionKey] !== undefined)) {
+        const keysOnly = { PK: item.PK, SK: item.SK, [i.partitionKey]: item[i.partitionKey], [i.sortKey]: item[i.sortKey] };
+        bytes += (TABLE_INDEX_PROJECTION === 'KEYS_ONLY' ? itemBytes(keysOnly) : itemBytes(item)) + 100;
+      }
     }
     start = out.LastEvaluatedKey;
   } while (start);

@@ -23,6 +23,8 @@ import { WhatsAppBackendStack } from '../lib/whatsapp-backend-stack.ts';
 //   mediaEncryption    "kms" (default: the bucket's own customer-managed key) or "s3-managed" (SSE-S3)
 //   retentionDays      days messages, conversations and inbound media are kept (default 365; cost in
 //                      docs/data-model.md, Retention)
+//   indexProjection    "KEYS_ONLY" (default) or "ALL" for a table created by an earlier version
+//                      (docs/capacity.md, Upgrading an existing table)
 const app = new App();
 const context = (key: string): unknown => app.node.tryGetContext(key);
 const text = (key: string): string | undefined => {
@@ -78,6 +80,11 @@ if (retentionDays !== undefined && !(Number.isInteger(retentionDays) && retentio
   stop(`Context retentionDays must be a whole number of days >= 1, got "${retentionText}".`);
 }
 
+const indexProjection = text('indexProjection');
+if (indexProjection !== undefined && indexProjection !== 'KEYS_ONLY' && indexProjection !== 'ALL') {
+  stop(`Context indexProjection must be "KEYS_ONLY" or "ALL" (a table created by an earlier version), got "${indexProjection}".`);
+}
+
 new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Serverless WhatsApp messaging backend on AWS End User Messaging Social',
@@ -88,6 +95,7 @@ new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   deletionProtection: retainData,
   removalPolicy: retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
   retentionDays,
+  indexProjection,
   apiOptions: {
     metaApiVersion: text('metaApiVersion'),
     webAclArn: text('webAclArn'),

@@ -81,6 +81,13 @@ export interface WhatsAppBackendProps {
    */
   readonly retentionDays?: number;
   /**
+   * What the message table's indexes project: keys only, unless the table was created by an
+   * earlier version with every attribute projected (`ALL`; docs/capacity.md, "Upgrading an
+   * existing table").
+   * @default 'KEYS_ONLY'
+   */
+  readonly indexProjection?: 'KEYS_ONLY' | 'ALL';
+  /**
    * How long function logs and API access logs are kept.
    * @default RetentionDays.ONE_MONTH
    */
@@ -188,6 +195,7 @@ export class WhatsAppBackend extends Construct {
       deletionProtection: props.deletionProtection,
       removalPolicy,
       retentionDays: props.retentionDays,
+      indexProjection: props.indexProjection,
     });
     const ingest = new EventIngest(this, 'EventIngest', {
       queueSpec: INBOUND_QUEUE,

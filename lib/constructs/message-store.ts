@@ -63,6 +63,15 @@ export interface MessageStoreProps {
    * @default 365
    */
   readonly retentionDays?: number;
+  /**
+   * What the table's indexes project. Keys only (the default): a write that changes no index key
+   * (a status, a count, the 24-hour window) writes no index, and lists read their items from the
+   * table. `ALL` is for a table created by an earlier version, whose indexes projected every
+   * attribute: CloudFormation cannot change an index's projection in place, and the code reads
+   * either (docs/capacity.md, "Upgrading an existing table").
+   * @default 'KEYS_ONLY'
+   */
+  readonly indexProjection?: 'KEYS_ONLY' | 'ALL';
 }
 
 /**
@@ -109,7 +118,7 @@ export class MessageStore extends Construct {
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType[TABLE_INDEX_PROJECTION],
+        projectionType: ProjectionType[props.indexProjection ?? TABLE_INDEX_PROJECTION],
       });
     }
   }

@@ -324,9 +324,19 @@ describe('message table', () => {
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       })),
       BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('keeps every attribute in the indexes of a table created by an earlier version (indexProjection ALL)', () => {
+    // Prepare
+    const { template } = synthesize({ indexProjection: 'ALL' });
+
+    // Act / Assess: CloudFormation cannot change a projection in place, so such a stack deploys unchanged.
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: TABLE_INDEXES.map((index) => Match.objectLike({ IndexName: index.indexName, Projection: { ProjectionType: 'ALL' } })),
     });
   });
 

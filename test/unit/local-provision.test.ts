@@ -62,7 +62,7 @@ describe('provision', () => {
     expect(table.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     const gsis = table.GlobalSecondaryIndexes ?? [];
     expect(gsis.map((g) => g.IndexName).sort()).toEqual(TABLE_INDEXES.map((g) => g.indexName).sort());
-    for (const g of gsis) expect(g.Projection?.ProjectionType).toBe('ALL');
+    for (const g of gsis) expect(g.Projection?.ProjectionType).toBe('KEYS_ONLY');
     const ttl = await c.dynamodb.send(new DescribeTimeToLiveCommand({ TableName: out.tableName }));
     expect(ttl.TimeToLiveDescription).toMatchObject({ TimeToLiveStatus: 'ENABLED', AttributeName: 'ttl' });
 

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-socialmessaging';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { messageIdFromWamid } from '../../shared/domain/ids.ts';
 import { call } from '../support/api.ts';
 import {
   linked,
@@ -491,8 +492,10 @@ describe('POST /v1/messages/{id}/read', () => {
   let inboundId: string;
 
   beforeAll(async () => {
+    // An inbound message's id is derived from its wamid (a lookup by wamid reads it by that id).
+    inboundId = messageIdFromWamid(WAMID);
     await w.inbound.recordInbound({
-      id: 'msg_11111111111111111111111111111111',
+      id: inboundId,
       wamid: WAMID,
       business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
       contact: { waId: USER },
@@ -501,7 +504,6 @@ describe('POST /v1/messages/{id}/read', () => {
       content: { body: 'are you open?' },
       timestampMs: T0 - HOUR,
     });
-    inboundId = 'msg_11111111111111111111111111111111';
   });
 
   it('marks an inbound message read by its id, with the typing indicator', async () => {
