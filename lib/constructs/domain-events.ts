@@ -22,15 +22,17 @@ export const EVENTS_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetIt
 
 /**
  * The table calls of the webhook delivery function: the webhook of a job (consistent GetItem), the
- * registered webhooks (Query GSI1) and the log of attempts and parked jobs (BatchWriteItem).
+ * registered webhooks (Query GSI1, whose keys-only entries are read whole by BatchGetItem) and the
+ * log of attempts and parked jobs (BatchWriteItem).
  */
-export const WEBHOOKS_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchWriteItem'], queryIndexes: ['GSI1'] };
+export const WEBHOOKS_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'BatchWriteItem'], queryIndexes: ['GSI1'] };
 
 /**
- * The table calls of the webhook routes of the API: GetItem, PutItem, UpdateItem, DeleteItem and
- * Query GSI1, all within what the API may do already (API_TABLE_ACCESS), so they add no grant.
+ * The table calls of the webhook routes of the API: GetItem, BatchGetItem (a list's items, after
+ * Query GSI1 gave their keys), PutItem, UpdateItem, DeleteItem, all within what the API may do
+ * already (API_TABLE_ACCESS), so they add no grant.
  */
-export const WEBHOOK_ADMIN_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['GSI1'] };
+export const WEBHOOK_ADMIN_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['GSI1'] };
 
 /** Entities whose changes become events: the stream mapping hands the function nothing else. */
 export const EVENT_ENTITIES = ['message', 'accountEvent', 'quarantine'] as const;

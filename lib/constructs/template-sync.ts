@@ -39,8 +39,8 @@ export function grantWabaActions(scope: IConstruct, grantee: IGrantable, wabaIds
   );
 }
 
-/** A sync reads and updates catalog items, and lists a WABA's catalog through GSI1. */
-export const TEMPLATE_SYNC_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'UpdateItem'], queryIndexes: ['GSI1'] };
+/** A sync reads and updates catalog items, and lists a WABA's catalog through GSI1 (keys) and BatchGetItem (the items). */
+export const TEMPLATE_SYNC_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'UpdateItem'], queryIndexes: ['GSI1'] };
 
 /** Properties of {@link TemplateSync}. */
 export interface TemplateSyncProps {
