@@ -38,7 +38,13 @@ export function readRoutes(deps: { queries: MessageQueries; now: () => number })
       path: '/v1/conversations',
       operationId: 'listConversations',
       summary: 'Conversations, most recent activity first.',
-      query: Paging.extend({ phoneNumberId: z.string().min(1).optional() }),
+      query: Paging.extend({
+        phoneNumberId: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('One business number; without it, every number this backend serves (its configured phone number ids). A number no longer configured is listed by naming it.'),
+      }),
       responses: { 200: { description: 'A page of conversations', schema: pageOf(ConversationSchema, 'ConversationPage') } },
       errors: [400],
       async handle({ query }) {
