@@ -9,8 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
-import { esbuildOptions, EXTERNAL_MODULES, FUNCTION_HANDLERS } from '../lib/bundling.ts';
+import { buildBundle, EXTERNAL_MODULES, FUNCTION_HANDLERS } from '../lib/bundling.ts';
 
 /** Prints the process's CPU time as its last line. */
 const PRINT_CPU = 'process.stdout.write("\\n" + JSON.stringify(process.cpuUsage()))';
@@ -57,7 +56,7 @@ export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: nu
   for (const name of FUNCTION_HANDLERS) {
     for (const variant of ['sdk bundled', 'sdk from the runtime'] as const) {
       const file = join(out, `${name}-${variant === 'sdk bundled' ? 'bundled' : 'runtime'}`, 'index.mjs');
-      await build({ ...esbuildOptions(name, file, { external: variant === 'sdk bundled' ? [] : ['@aws-sdk/*'] }), logLevel: 'silent' });
+      buildBundle(name, file, { external: variant === 'sdk bundled' ? [] : ['@aws-sdk/*'] });
       // `node -e 0` measured right before each bundle, so both see the same load on the machine.
       const base = medians(['-e', PRINT_CPU], opts.runs);
       const cold = medians(['--input-type=module', '-e', `await import(${JSON.stringify(file)}); ${PRINT_CPU}`], opts.runs);
