@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { logger } from '../../shared/observability.ts';
 import { broadcastDeps } from '../../shared/adapters/broadcast-wiring.ts';

@@ -1,5 +1,5 @@
 /** Text, media, reaction and location objects of an outbound message. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTBOUND_LIMITS, type MediaKind } from './limits.ts';
 import { chars, httpUrl, idXorLink, latitude, longitude, mediaId, objectError } from './fields.ts';
 
