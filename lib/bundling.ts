@@ -45,14 +45,22 @@ export const PACKAGE_ROOT = (() => {
 /** The asset folder of a function: it holds its `index.mjs` and nothing else. */
 export const bundleDir = (handler: string, root = PACKAGE_ROOT): string => join(root, BUNDLE_DIR, handler);
 
-/** The esbuild options of a function's bundle (`external` overridable for the bench). */
+/** `external` and `entry` are overridable for the bench. */
+export interface BundleOptions {
+  root?: string;
+  external?: string[];
+  /** The entry module. @default `lambdas/<handler>/handler.ts` */
+  entry?: string;
+}
+
+/** The esbuild options of a function's bundle. */
 export function esbuildOptions(
   handler: string,
   outfile: string,
-  { root = PACKAGE_ROOT, external = [...EXTERNAL_MODULES] }: { root?: string; external?: string[] } = {},
+  { root = PACKAGE_ROOT, external = [...EXTERNAL_MODULES], entry = join(root, 'lambdas', handler, 'handler.ts') }: BundleOptions = {},
 ): BuildOptions {
   return {
-    entryPoints: [join(root, 'lambdas', handler, 'handler.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -104,7 +112,7 @@ export function builtinsWithoutFacades(code: string): string {
 }
 
 /** Builds one function's bundle into `outfile` (the options of {@link esbuildOptions}). */
-export function buildBundle(handler: string, outfile: string, opts: { root?: string; external?: string[] } = {}): string {
+export function buildBundle(handler: string, outfile: string, opts: BundleOptions = {}): string {
   const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const built = buildSync({ ...esbuildOptions(handler, outfile, opts), write: false });
   mkdirSync(dirname(outfile), { recursive: true });
