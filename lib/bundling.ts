@@ -4,8 +4,8 @@
  * `dist/lambdas/<handler>/index.mjs`, and the stack deploys those very files (`Code.fromAsset`), so a
  * consumer of the packed construct needs no esbuild. esbuild is only loaded to build, in a checkout.
  */
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
@@ -45,14 +45,22 @@ export const PACKAGE_ROOT = (() => {
 /** The asset folder of a function: it holds its `index.mjs` and nothing else. */
 export const bundleDir = (handler: string, root = PACKAGE_ROOT): string => join(root, BUNDLE_DIR, handler);
 
-/** The esbuild options of a function's bundle (`external` overridable for the bench). */
+/** `external` and `entry` are overridable for the bench. */
+export interface BundleOptions {
+  root?: string;
+  external?: string[];
+  /** The entry module. @default `lambdas/<handler>/handler.ts` */
+  entry?: string;
+}
+
+/** The esbuild options of a function's bundle. */
 export function esbuildOptions(
   handler: string,
   outfile: string,
-  { root = PACKAGE_ROOT, external = [...EXTERNAL_MODULES] }: { root?: string; external?: string[] } = {},
+  { root = PACKAGE_ROOT, external = [...EXTERNAL_MODULES], entry = join(root, 'lambdas', handler, 'handler.ts') }: BundleOptions = {},
 ): BuildOptions {
   return {
-    entryPoints: [join(root, 'lambdas', handler, 'handler.ts')],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
@@ -68,19 +76,62 @@ export function esbuildOptions(
 }
 
 /**
+ * Node's built-in modules, taken with `process.getBuiltinModule` instead of `import`. esbuild keeps a
+ * built-in as an ESM import, and Node answers one with an ES module facade that reads every export
+ * of the module once, lazy getters included: `import http from 'node:http'` so loads undici (the
+ * getter of `http.WebSocket`), and with it http2, tls and much of crypto, about 100 ms of CPU at
+ * start-up that nothing uses. `getBuiltinModule` answers the module's exports object and reads no
+ * getter; the bindings keep their names and are set before any code of the bundle runs, as an
+ * import's would be. (`import * as x` becomes the exports object: `x.default` is not kept, and
+ * esbuild only writes `import * as` for code that reads named members.) Throws if a built-in import
+ * is left in a form this does not know, so a new form fails the build instead of slowing it.
+ */
+export function builtinsWithoutFacades(code: string): string {
+  const builtins = new Set(builtinModules.flatMap((m) => (m.startsWith('node:') ? [m] : [m, `node:${m}`])));
+  const taken: string[] = [];
+  const IMPORT = /\bimport\s*(\*\s*as\s*[\w$]+|[\w$]+|\{[^}]*\})\s*from\s*"([^"]+)";?/g;
+  const rewritten = code.replace(IMPORT, (whole, what: string, from: string) => {
+    if (!builtins.has(from)) return whole;
+    const module = `process.getBuiltinModule(${JSON.stringify(from)})`;
+    if (what.startsWith('{')) {
+      const names = what.slice(1, -1).split(',').map((n) => n.trim()).filter(Boolean);
+      taken.push(`var{${names.map((n) => n.replace(/\s+as\s+/, ':')).join(',')}}=${module};`);
+    } else taken.push(`var ${what.replace(/^\*\s*as\s*/, '')}=${module};`);
+    return '';
+  });
+  // A dynamic `import()` of a built-in (the SDK's HTTP handler takes node:http so, on its first
+  // request) answers the exports object too: the code of the bundle reads named members of it (or
+  // `x.default ?? x`).
+  const rewrittenDynamic = rewritten.replace(/\bimport\(\s*"([^"]+)"\s*\)/g, (whole, from: string) =>
+    builtins.has(from) ? `Promise.resolve().then(()=>process.getBuiltinModule(${JSON.stringify(from)}))` : whole);
+  const left = [...rewrittenDynamic.matchAll(/\bimport\b[^;"]*?"([^"]+)"/g)].map((m) => m[1]!).filter((m) => builtins.has(m) && m !== 'node:module');
+  if (left.length > 0) throw new Error(`bundling: imports of built-in modules left as ESM (${[...new Set(left)].join(', ')}): a form builtinsWithoutFacades does not know`);
+  // After the banner (its own line), before any code of the bundle.
+  const bannerEnd = rewrittenDynamic.startsWith(ESM_REQUIRE_BANNER) ? ESM_REQUIRE_BANNER.length : 0;
+  return `${rewrittenDynamic.slice(0, bannerEnd)}\n${taken.join('')}${rewrittenDynamic.slice(bannerEnd)}`;
+}
+
+/** Builds one function's bundle into `outfile` (the options of {@link esbuildOptions}). */
+export function buildBundle(handler: string, outfile: string, opts: BundleOptions = {}): string {
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const built = buildSync({ ...esbuildOptions(handler, outfile, opts), write: false });
+  mkdirSync(dirname(outfile), { recursive: true });
+  writeFileSync(outfile, builtinsWithoutFacades(built.outputFiles[0]!.text));
+  return outfile;
+}
+
+/**
  * Builds these functions' bundles with esbuild (loaded only now: a packed construct never needs
  * it). Each file is written elsewhere and renamed into place, so a synthesis or another process
  * reading the folder never sees half a bundle. Answers the files.
  */
 export function buildBundles(handlers: readonly string[] = FUNCTION_HANDLERS, root = PACKAGE_ROOT): Record<string, string> {
-  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   mkdirSync(join(root, 'dist'), { recursive: true });
   const scratch = mkdtempSync(join(root, 'dist', '.bundling-'));
   const files: Record<string, string> = {};
   try {
     for (const handler of handlers) {
-      const built = join(scratch, handler, 'index.mjs');
-      buildSync(esbuildOptions(handler, built, { root }));
+      const built = buildBundle(handler, join(scratch, handler, 'index.mjs'), { root });
       mkdirSync(bundleDir(handler, root), { recursive: true });
       files[handler] = join(bundleDir(handler, root), 'index.mjs');
       renameSync(built, files[handler]);

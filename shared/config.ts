@@ -2,7 +2,7 @@
  * Configuration from process.env, parsed once with zod. Each handler asks for the variables it
  * needs; every missing or malformed one is listed in a single error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_RETENTION_DAYS } from './resource-spec.ts';
 
 const EnvSchema = z.object({

@@ -2,7 +2,7 @@
  * The AsyncAPI 3 document of the domain events, generated from their zod schemas (as the OpenAPI
  * document is from the routes'), so the events and their description cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_SCHEMAS, EVENT_TYPES } from '../../shared/domain/events.ts';
 
 /** `message.status` → `MessageStatus`. */

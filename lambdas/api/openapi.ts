@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document of the API, generated from the route table's zod schemas. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorBodySchema } from '../../shared/domain/resources.ts';
 import type { AnyRoute } from './route.ts';
 

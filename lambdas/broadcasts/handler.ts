@@ -3,13 +3,12 @@
  * sends once and records the outcome. A job that must come back (throttled, store busy) is reported
  * as a batch item failure; a malformed job is logged and acknowledged.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
-import { Broadcasts } from '../../shared/domain/broadcasts.ts';
+import * as z from 'zod';
+import type { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { logger } from '../../shared/observability.ts';
-import { broadcastDeps } from '../../shared/adapters/broadcast-wiring.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 
 const BroadcastId = z.string().regex(/^bc_[0-9a-f]{32}$/);
 const JobSchema = z.object({ broadcastId: BroadcastId, to: z.string().regex(/^[0-9]{5,20}$/), seq: z.int().min(0) });
@@ -38,5 +37,11 @@ export function makeHandler(broadcasts: () => Broadcasts) {
   };
 }
 
+// The adapters and SDK clients are imported on the first invocation (shared/lazy.ts).
+const wiring = onFirstUse(async () => (await import('./wiring.ts')).broadcasts());
 let built: Broadcasts | undefined;
-export const handler = makeHandler(() => (built ??= new Broadcasts({ ...broadcastDeps(), sleep })));
+const wired = makeHandler(() => built!);
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  built ??= await wiring();
+  return wired(event, context);
+};

@@ -4,19 +4,14 @@
  * be resolved or kept is reported by its sequence number, so the mapping gives it again (with
  * everything after it in the shard) and every event keeps its id.
  */
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { documentClient } from '../../shared/adapters/aws-clients.ts';
-import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
-import { DynamoDbUnpublishedEvents } from '../../shared/adapters/dynamodb-unpublished.ts';
-import { SnsEventPublisher } from '../../shared/adapters/sns-events.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { isTtlDeletion } from '../../shared/domain/events.ts';
 import { publishChanges, type ItemChange, type PublishDeps } from '../../shared/domain/publish-events.ts';
 import { loggedIds, logger } from '../../shared/observability.ts';
-import { traced, instrumented } from '../../shared/tracing.ts';
+import { instrumented } from '../../shared/tracing.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 
 const image = (i: Record<string, unknown> | undefined) =>
   i ? unmarshall(i as Record<string, AttributeValue>, { wrapNumbers: false }) : undefined;
@@ -42,16 +37,5 @@ export function makeHandler(deps: PublishDeps) {
   };
 }
 
-let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = instrumented('events', (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
-  wired ??= (() => {
-    const config = loadConfig(['TABLE_NAME', 'EVENTS_TOPIC_ARN']);
-    const doc = documentClient();
-    return makeHandler({
-      messages: new DynamoDbQueries(doc, config.TABLE_NAME),
-      publisher: new SnsEventPublisher(traced(new SNSClient({})), config.EVENTS_TOPIC_ARN),
-      unpublished: new DynamoDbUnpublishedEvents(doc, config.TABLE_NAME),
-    });
-  })();
-  return wired(event, context);
-});
+const wired = onFirstUse(async () => makeHandler((await import('./wiring.ts')).eventsDeps()));
+export const handler = instrumented('events', async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => (await wired())(event, context));

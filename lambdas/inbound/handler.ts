@@ -7,22 +7,16 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDbStore } from '../../shared/adapters/dynamodb-store.ts';
-import { documentClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
-import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
 import { isTransientFailure } from '../../shared/adapters/transient-errors.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { describeFailure, ingestEvent, type IngestOutcome, type IngestPorts } from '../../shared/domain/ingest.ts';
-import { BroadcastFeedback } from '../../shared/domain/broadcasts.ts';
-import { broadcastPacingDeps } from '../../shared/adapters/broadcast-wiring.ts';
 import type { InboundMessage } from '../../shared/domain/types.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import type { EventStore } from '../../shared/ports/event-store.ts';
 import type { MediaJobQueue } from '../../shared/ports/media.ts';
 import { loggedIds, logger } from '../../shared/observability.ts';
 import { instrumented } from '../../shared/tracing.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 import type { TemplateStore } from '../../shared/ports/templates.ts';
-import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
 import { parseEventBody, type ParseResult } from '../../shared/domain/parse-event.ts';
 
 /** The parser never throws by design; should it ever, the event is quarantined with the reason, not retried. */
@@ -122,18 +116,5 @@ function logContactMismatches(messages: readonly InboundMessage[]): void {
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
-let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = instrumented('inbound', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  wired ??= (() => {
-    const config = loadConfig(['TABLE_NAME', 'MEDIA_QUEUE_URL', 'RETENTION_DAYS']);
-    const doc = documentClient();
-    return makeHandler({
-      store: new DynamoDbStore(doc, config.TABLE_NAME, { retentionDays: config.RETENTION_DAYS }),
-      mediaJobs: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
-      templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
-      // Statuses of broadcast messages count on their broadcast, back off and send again.
-      ...(process.env.BROADCAST_SENDS_QUEUE_URL && { broadcasts: new BroadcastFeedback(broadcastPacingDeps(doc)) }),
-    });
-  })();
-  return wired(event, context);
-});
+const wired = onFirstUse(async () => makeHandler((await import('./wiring.ts')).inboundDeps()));
+export const handler = instrumented('inbound', async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (await wired())(event, context));

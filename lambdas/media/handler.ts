@@ -7,16 +7,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MEDIA_QUEUE } from '../../shared/resource-spec.ts';
-import { documentClient, mediaS3Client, socialMessagingClient, sqsClient } from '../../shared/adapters/aws-clients.ts';
-import { DynamoDbMediaRecords } from '../../shared/adapters/dynamodb-media.ts';
-import { S3MediaStorage } from '../../shared/adapters/s3-media.ts';
-import { SocialMessagingMedia } from '../../shared/adapters/socialmessaging-media.ts';
-import { SqsMediaJobQueue } from '../../shared/adapters/sqs-media-queue.ts';
-import { loadConfig } from '../../shared/config.ts';
 import { runInboundMediaJob, type InboundJobDeps } from '../../shared/domain/media-jobs.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { loggedIds, logger } from '../../shared/observability.ts';
 import { instrumented } from '../../shared/tracing.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 
 export interface MediaHandlerDeps extends Omit<InboundJobDeps, 'maxReceiveCount' | 'log'> {
   /** Receives before the queue moves a job to its DLQ. @default MEDIA_QUEUE.maxReceiveCount */
@@ -76,17 +71,5 @@ function jobMessageId(body: string): string | undefined {
 }
 
 // Wired on first use, so tests and benches can import makeHandler without the Lambda's environment.
-let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = instrumented('media', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  wired ??= (() => {
-    const config = loadConfig(['TABLE_NAME', 'MEDIA_BUCKET', 'MEDIA_QUEUE_URL']);
-    return makeHandler({
-      records: new DynamoDbMediaRecords(documentClient(), config.TABLE_NAME),
-      storage: new S3MediaStorage(mediaS3Client(), config.MEDIA_BUCKET),
-      whatsapp: new SocialMessagingMedia(socialMessagingClient()),
-      retry: new SqsMediaJobQueue(sqsClient(), config.MEDIA_QUEUE_URL),
-      now: Date.now,
-    });
-  })();
-  return wired(event, context);
-});
+const wired = onFirstUse(async () => makeHandler((await import('./wiring.ts')).mediaDeps()));
+export const handler = instrumented('media', async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (await wired())(event, context));

@@ -6,10 +6,9 @@
  * reason), so a deployment never hangs on it.
  */
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse } from 'aws-lambda';
-import { socialMessagingClient } from '../../shared/adapters/aws-clients.ts';
-import { SocialMessagingAccounts } from '../../shared/adapters/socialmessaging-accounts.ts';
 import { connect, disconnect, discover } from '../../shared/domain/business-accounts.ts';
 import { logger } from '../../shared/observability.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 import type { LinkedAccounts } from '../../shared/ports/linked-accounts.ts';
 
 /** What the stack reads with `Fn::GetAtt`. */
@@ -62,5 +61,5 @@ async function respond(url: string, body: CloudFormationCustomResourceResponse):
   if (!res.ok) throw new Error(`CloudFormation did not take the answer: HTTP ${res.status}`);
 }
 
-let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = (event: CloudFormationCustomResourceEvent) => (wired ??= makeHandler({ accounts: new SocialMessagingAccounts(socialMessagingClient()), respond }))(event);
+const wired = onFirstUse(async () => makeHandler({ accounts: (await import('./wiring.ts')).linkedAccounts(), respond }));
+export const handler = async (event: CloudFormationCustomResourceEvent) => (await wired())(event);

@@ -5,15 +5,13 @@
  * lands in its queue's DLQ, kept.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { documentClient } from '../../shared/adapters/aws-clients.ts';
-import { HttpWebhookTransport } from '../../shared/adapters/http-webhooks.ts';
-import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import { fanOut, runJobs, type DeliveryDeps } from '../../shared/domain/deliver-webhooks.ts';
 import { DomainEventSchema, type DomainEvent } from '../../shared/domain/events.ts';
 import { DeliveryJobSchema, type DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { loggedIds, logger, safeError } from '../../shared/observability.ts';
 import { instrumented } from '../../shared/tracing.ts';
+import { onFirstUse } from '../../shared/lazy.ts';
 
 function parse(body: string): { event: DomainEvent } | { job: DeliveryJob } | undefined {
   let value: unknown;
@@ -91,18 +89,14 @@ export function makeHandler(deps: DeliveryDeps) {
   };
 }
 
-/** The deployed wiring; `onDelivery` replaces the log line per attempt (the local terminal). */
+/**
+ * The deployed wiring; `onDelivery` replaces the log line per attempt (the local terminal). The
+ * adapters and SDK clients are imported on the first invocation (shared/lazy.ts).
+ */
 export function wireHandler(opts: { onDelivery?: DeliveryDeps['onDelivery'] } = {}) {
-  const adapters = webhookAdapters(documentClient());
-  return makeHandler({
-    ...adapters,
-    transport: new HttpWebhookTransport({ allowLoopback: adapters.allowLoopback }),
-    now: Date.now,
-    onDelivery:
-      opts.onDelivery ??
-      ((d) => logger.info('webhook delivery', { webhookId: d.webhookId, eventId: d.eventId, eventType: d.eventType, attempt: d.attempt, outcome: d.outcome, httpStatus: d.httpStatus })),
-  });
+  const wired = onFirstUse(async () => makeHandler((await import('./wiring.ts')).deliveryDeps(opts)));
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => (await wired())(event, context);
 }
 
-let wired: ReturnType<typeof makeHandler> | undefined;
-export const handler = instrumented('webhooks', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => (wired ??= wireHandler())(event, context));
+const wired = wireHandler();
+export const handler = instrumented('webhooks', (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => wired(event, context));

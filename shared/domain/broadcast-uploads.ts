@@ -21,7 +21,7 @@
  * others. The sequence number of a row is its line number, so every retry computes the same page.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BroadcastQueue, BroadcastStore, RecipientListStorage } from '../ports/broadcasts.ts';
 import type { Broadcast, Recipient } from './broadcasts.ts';
 import { ApiError, NotFoundError } from './errors.ts';

@@ -40,7 +40,7 @@
  * Each transition counts on the broadcast in the same transaction; when every recipient is done the
  * broadcast is `completed` (or `stopped` after a stop).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BroadcastQueue, BroadcastStore, Pacer, PairGate, RecipientListStorage, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
 import type { InboundMessage, StatusUpdate } from './types.ts';

@@ -8,7 +8,7 @@
  * redeliveries, stream retries and replays by `id` alone.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasStatusesElsewhere, isRecord as isMessageRecord, publicMedia, toMessage, type StoredMessage } from './message-view.ts';
 import { MediaSchema, MessageSchema, type Message } from './resources.ts';
 import { STATUS_RANK, TERMINAL_STATUSES, type PublicStatus } from './status.ts';

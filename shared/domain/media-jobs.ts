@@ -4,7 +4,7 @@
  * outbound uploads are in media-uploads.ts.)
  * No SDK imports: the ports in shared/ports/media.ts do the I/O.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InboundMediaJob, MediaRecords, MediaStorage, WhatsAppMedia } from '../ports/media.ts';
 import { ApiError, ConflictError, NotFoundError, WhatsAppFailure, type WhatsAppRefusal } from './errors.ts';
 import { isMessageId, messageIdFromWamid } from './ids.ts';

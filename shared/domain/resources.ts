@@ -2,7 +2,7 @@
  * The API's resources (api-contract.md §3), as zod schemas: they type the handlers and generate the
  * OpenAPI document, so the two cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ContactSchema = z
   .object({ waId: z.string().optional(), userId: z.string().optional(), name: z.string().optional() })

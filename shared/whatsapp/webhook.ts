@@ -3,7 +3,7 @@
  * (SNS `Message`), and inside it one Meta webhook entry (`whatsAppWebhookEntry`, a JSON string).
  * Loose objects throughout: Meta adds fields often, and everything received is kept verbatim.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const digitsOrNumber = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform(String);
 

@@ -1,5 +1,5 @@
 /** Broadcast routes (api-contract.md §4): create, show, list recipients, stop. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import { CreateBroadcastSchema, RECIPIENT_STATES, type Broadcasts } from '../../../shared/domain/broadcasts.ts';
 import { LIST_PAGE_BYTES, MAX_UPLOADED_RECIPIENTS, REJECT_REASONS, StartListUploadSchema } from '../../../shared/domain/broadcast-uploads.ts';

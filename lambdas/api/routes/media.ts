@@ -1,5 +1,5 @@
 /** Media routes (api-contract.md §3): outbound uploads and the stored files of inbound messages. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mediaDownload } from '../../../shared/domain/media-jobs.ts';
 import { completeUpload, startUpload, type UploadDeps } from '../../../shared/domain/media-uploads.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';

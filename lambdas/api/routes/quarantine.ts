@@ -1,5 +1,5 @@
 /** Quarantine replay (api-contract.md §4): an event stored after the fix of what kept it out. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { replayQuarantined, type ReplayDeps } from '../../../shared/domain/replay-quarantined.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 

@@ -1,5 +1,5 @@
 /** Read routes: messages, conversations, quarantine (api-contract.md §3). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import {
   ConversationSchema,

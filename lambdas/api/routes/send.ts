@@ -1,5 +1,5 @@
 /** Send routes: `POST /v1/messages` and `POST /v1/messages/{id}/read` (api-contract.md §3). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../../shared/domain/errors.ts';
 import type { MessageSender } from '../../../shared/domain/send-message.ts';
 import { parseSendMessageRequest, SendMessageRequest } from '../../../shared/whatsapp/outbound.ts';

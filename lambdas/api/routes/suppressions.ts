@@ -1,5 +1,5 @@
 /** Suppression routes: the users a business number's MARKETING broadcasts skip. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Suppressions } from '../../../shared/domain/suppressions.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 

@@ -2,7 +2,7 @@
  * Template routes (api-contract.md §4): the catalog of each WABA (`wabaId` defaults to the WABA of
  * the first configured number), creating and deleting templates, and syncing the catalog.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import { pageOf } from '../../../shared/domain/resources.ts';
 import { TEMPLATE_NAME, type TemplateCatalog } from '../../../shared/domain/templates.ts';

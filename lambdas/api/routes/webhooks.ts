@@ -1,5 +1,5 @@
 /** Webhook routes (api-contract.md §4): register, list, show, delete, rotate, deliveries, replay. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../../shared/domain/errors.ts';
 import { replayParked } from '../../../shared/domain/deliver-webhooks.ts';
 import {

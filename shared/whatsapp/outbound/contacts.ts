@@ -1,5 +1,5 @@
 /** The `contacts` object of an outbound message (contact cards). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { arrayOf, chars, objectError, typeError } from './fields.ts';
 
 export const HOME_WORK = z.enum(['HOME', 'WORK'], { error: 'type must be HOME or WORK' });

@@ -1,5 +1,5 @@
 /** Small building blocks of the outbound schemas: counted strings, URLs, media ids, unique keys, and the wording of type errors. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTBOUND_LIMITS } from './limits.ts';
 import { unreachableHostReason } from '../public-url.ts';
 

@@ -1,5 +1,5 @@
 /** The `interactive` object of an outbound message: buttons, lists, CTA URL, location request, Flow, product and product list. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { INTERACTIVE_TYPES, OUTBOUND_LIMITS } from './limits.ts';
 import { arrayOf, chars, httpUrl, idXorLink, mediaId, objectError, requireUnique, unionError } from './fields.ts';
 import { mediaObject } from './media.ts';

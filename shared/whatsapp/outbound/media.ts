@@ -1,5 +1,5 @@
 /** Text, media, reaction and location objects of an outbound message. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTBOUND_LIMITS, type MediaKind } from './limits.ts';
 import { chars, httpUrl, idXorLink, latitude, longitude, mediaId, objectError } from './fields.ts';
 
@@ -45,14 +45,15 @@ export function mediaObject(kind: MediaKind, label: string = kind) {
   return schema.check(idXorLink(label));
 }
 
-export const emojiSegmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Made on first use: building a segmenter loads ICU's break data, which every cold start would pay. */
+let emojiSegmenter: Intl.Segmenter | undefined;
 export const EMOJI_CHAR = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
 
 /** One emoji (a single grapheme containing a pictograph, flag or keycap), or "" to remove the reaction. */
 export function isReactionEmoji(s: string): boolean {
   if (s === '') return true;
   let graphemes = 0;
-  for (const _ of emojiSegmenter.segment(s)) if (++graphemes > 1) return false;
+  for (const _ of (emojiSegmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(s)) if (++graphemes > 1) return false;
   return EMOJI_CHAR.test(s);
 }
 

@@ -1,5 +1,5 @@
 /** The request of `POST /v1/messages` (one variant per type, the recipient rules), its parsing with actionable errors, and helpers over a valid request (the Meta message, the contact id, media ids, mark-read). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CALLBACK_DATA_MAX, OUTBOUND_LIMITS, OUTBOUND_TYPES, type MediaKind, type OutboundType } from './limits.ts';
 import { arrayOf, chars, list, objectError, typeError } from './fields.ts';
 import { LocationObject, ReactionObject, TextObject, mediaObject } from './media.ts';

@@ -1,5 +1,5 @@
 /** The `template` object of an outbound message: components and their parameters. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTBOUND_LIMITS, TEMPLATE_COMPONENT_TYPES, TEMPLATE_PARAMETER_TYPES, TEMPLATE_PASSTHROUGH_PARAMETER_TYPES } from './limits.ts';
 import { chars, httpUrl, idXorLink, latitude, list, longitude, mediaId, objectError, typeError, unionError } from './fields.ts';
 
