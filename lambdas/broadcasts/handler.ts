@@ -13,6 +13,8 @@ import { broadcastDeps } from '../../shared/adapters/broadcast-wiring.ts';
 
 const BroadcastId = z.string().regex(/^bc_[0-9a-f]{32}$/);
 const JobSchema = z.object({ broadcastId: BroadcastId, to: z.string().regex(/^[0-9]{5,20}$/), seq: z.int().min(0) });
+/** A broadcast to complete once every recipient is done. */
+const SettleJobSchema = z.object({ broadcastId: BroadcastId, settle: z.literal(true) });
 /** A page of an uploaded recipient list to load. */
 const LoadJobSchema = z.object({
   broadcastId: BroadcastId,
@@ -24,13 +26,12 @@ export function makeHandler(broadcasts: () => Broadcasts) {
     let job;
     try {
       const body = JSON.parse(record.body);
-      job = body && typeof body === 'object' && 'load' in body ? LoadJobSchema.parse(body) : JobSchema.parse(body);
+      job = body && typeof body === 'object' && 'load' in body ? LoadJobSchema.parse(body) : body && typeof body === 'object' && 'settle' in body ? SettleJobSchema.parse(body) : JobSchema.parse(body);
     } catch {
       logger.error('malformed broadcast job dropped', { sqsMessageId: record.messageId });
       return;
     }
-    if ('load' in job) await broadcasts().loadPage(job);
-    else await broadcasts().process(job);
+    await broadcasts().handle(job);
   };
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const processor = new BatchProcessor(EventType.SQS);

@@ -24,12 +24,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
+import { RECIPIENT_STATES, type Broadcast, type BroadcastDefinition, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
 import { counterName } from '../domain/broadcast-counters.ts';
-import type { BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastStore, Pacer, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
+import { BROADCAST_QUEUE } from '../resource-spec.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Shards of a broadcast's recipient listing. */
@@ -63,6 +64,18 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** Pacer shards of a number at `ratePerSecond`: each takes at most `PACER_SHARD_RATE` slots a second. */
 export const pacerShards = (ratePerSecond: number) => Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+/** A job's pacer shard: its seq (or a hash of its key) modulo the shards. */
+const shardOf = (shardKey: string, shards: number) => Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
+/** Send permits of one pacer shard: `floor(messagesPerSecond)` spread over the shards (at least one each). */
+export const permitsOf = (messagesPerSecond: number, shards: number, shard: number) => {
+  const total = Math.max(shards, Math.floor(messagesPerSecond));
+  return Math.floor(total / shards) + (shard < total % shards ? 1 : 0);
+};
+/**
+ * How long a permit whose send never reported back stays taken: a send that may still arrive runs
+ * in the broadcast function, which ends by its timeout.
+ */
+export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 1000;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
@@ -76,6 +89,27 @@ export const isConditionFailure = (err: unknown) =>
   (err as { name?: string }).name === 'ConditionalCheckFailedException' ||
   ((err as { name?: string }).name === 'TransactionCanceledException' &&
     ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed'));
+
+const toDefinition = (i: Item): BroadcastDefinition => ({
+  id: i.id,
+  state: i.state,
+  phoneNumberId: i.phoneNumberId,
+  template: JSON.parse(i.templateJson),
+  total: i.total,
+  createdAt: i.createdAt,
+  ...(i.category !== undefined && { category: i.category }),
+  ...(i.uploadId !== undefined && {
+    upload: {
+      id: i.uploadId,
+      size: i.uploadSize,
+      loading: i.loading === true,
+      rows: Number(i.rows ?? 0),
+      rejected: Number(i.rejected ?? 0),
+      rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
+      samples: i.rejectSamples ?? [],
+    },
+  }),
+});
 
 const toRecipient = (i: Item): Recipient => ({
   to: i.to,
@@ -122,35 +156,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     );
   }
 
+  /** The broadcast and its counters in one consistent BatchGet (the item and every counter shard). */
   async get(id: string): Promise<Broadcast | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
-    const i = out.Item;
+    const head = broadcastKeys.broadcast(id);
+    const items = await this.batchGet([head, ...Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s))]);
+    const i = items.find((x) => x.PK === head.PK && x.SK === head.SK);
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
-    const counterKeys = Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
-    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: counterKeys, ConsistentRead: true } } }));
-    let items = got.Responses?.[this.tableName] ?? [];
-    let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
-    while (unprocessed?.length) {
-      const more = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unprocessed, ConsistentRead: true } } }));
-      items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
-      unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
-    const upload: Broadcast['upload'] =
-      i.uploadId === undefined
-        ? undefined
-        : {
-            id: i.uploadId,
-            size: i.uploadSize,
-            loading: i.loading === true,
-            rows: Number(i.rows ?? 0),
-            rejected: Number(i.rejected ?? 0),
-            rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
-            samples: i.rejectSamples ?? [],
-          };
     const statuses: Record<string, number> = {};
     const failures: Record<string, number> = {};
     for (const c of items) {
+      if (c === i) continue;
       for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
       for (const [k, v] of Object.entries(c)) {
         const into = k.startsWith('st_') ? statuses : k.startsWith('fc_') ? failures : undefined;
@@ -158,19 +174,25 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       }
     }
     const nonZero = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== 0));
-    return {
-      id,
-      state: i.state,
-      phoneNumberId: i.phoneNumberId,
-      template: JSON.parse(i.templateJson),
-      total: i.total,
-      createdAt: i.createdAt,
-      counts,
-      statuses: nonZero(statuses),
-      failures: nonZero(failures),
-      ...(i.category !== undefined && { category: i.category }),
-      ...(upload && { upload }),
-    };
+    return { ...toDefinition(i), counts, statuses: nonZero(statuses), failures: nonZero(failures) };
+  }
+
+  async definition(id: string): Promise<BroadcastDefinition | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
+    return out.Item ? toDefinition(out.Item) : undefined;
+  }
+
+  /** Consistent reads of up to 100 keys, the unprocessed ones asked again. */
+  private async batchGet(keys_: Record<string, unknown>[]): Promise<Item[]> {
+    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys_, ConsistentRead: true } } }));
+    let items = got.Responses?.[this.tableName] ?? [];
+    let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
+    while (unprocessed?.length) {
+      const more = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unprocessed, ConsistentRead: true } } }));
+      items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
+      unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
+    }
+    return items;
   }
 
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
@@ -294,11 +316,15 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     from: RecipientState,
     next: RecipientState,
     fields: Partial<Recipient> = {},
-    opts: { messageId?: string; counters?: Record<string, number> } = {},
+    opts: { messageId?: string; counters?: Record<string, number>; seq?: number; whileSending?: boolean } = {},
   ): Promise<boolean> {
-    const current = await this.getRecipient(broadcastId, to);
-    if (!current) return false;
-    const shard = current.seq % COUNTER_SHARDS;
+    let seq = opts.seq;
+    if (seq === undefined) {
+      const current = await this.getRecipient(broadcastId, to);
+      if (!current) return false;
+      seq = current.seq;
+    }
+    const shard = seq % COUNTER_SHARDS;
     const sets = ['#state = :next'];
     const values: Record<string, unknown> = { ':next': next, ':from': from };
     for (const [k, v] of Object.entries(fields)) {
@@ -346,6 +372,19 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 ExpressionAttributeValues: counterValues,
               },
             },
+            ...(opts.whileSending
+              ? [
+                  {
+                    ConditionCheck: {
+                      TableName: this.tableName,
+                      Key: broadcastKeys.broadcast(broadcastId),
+                      ConditionExpression: '#state IN (:queued, :running)',
+                      ExpressionAttributeNames: { '#state': 'state' },
+                      ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running' },
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       );
@@ -467,7 +506,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    */
   async reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number> {
     const shards = pacerShards(ratePerSecond);
-    const shard = Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
+    const shard = shardOf(shardKey, shards);
     const interval = (shards * 1000) / ratePerSecond;
     const key = broadcastKeys.pacer(phoneNumberId, shard);
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -505,21 +544,85 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   }
 
   /**
-   * Holds the number back until `untilMs`: every shard's next slot moves to at least then (a
-   * conditional write per shard, never backwards, so holds from several statuses commute).
+   * Holds the number back until `untilMs`: every shard's next slot and its permits move to at
+   * least then (conditional writes, never backwards, so holds from several statuses commute).
    */
   async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
-    await Promise.all(
-      Array.from({ length: pacerShards(ratePerSecond) }, async (_, shard) => {
-        await this.conditional(
+    const holdOf = (shard: number, attribute: string) =>
+      this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: broadcastKeys.pacer(phoneNumberId, shard),
+          UpdateExpression: 'SET #a = :until, entity = :entity',
+          ConditionExpression: 'attribute_not_exists(#a) OR #a < :until',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+        }),
+      );
+    await Promise.all(Array.from({ length: pacerShards(ratePerSecond) }, (_, shard) => Promise.all([holdOf(shard, 'tat'), holdOf(shard, 'heldUntil')])));
+  }
+
+  /** The cursor of each permit ring last seen by this container: a guess, corrected by a refused write. */
+  private readonly permitCursors = new Map<string, number>();
+
+  /**
+   * A ring of send permits per pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in
+   * the shard's item: `permitCursor` counts the permits ever taken, `permit<i>` is when permit `i`
+   * is free again. The permit at the cursor (the one taken longest ago) is taken, with the cursor,
+   * by one conditional write: free only if its last send was answered a second ago (`release`)
+   * and the number is not held back. A refused write answers the item as it is: a moved cursor is
+   * tried again at once, a busy permit answers when it frees. Never released (a crash), a permit
+   * is free when its lease runs out.
+   */
+  async acquire(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number }> {
+    const shards = pacerShards(messagesPerSecond);
+    const shard = shardOf(shardKey, shards);
+    const permits = permitsOf(messagesPerSecond, shards, shard);
+    const key = broadcastKeys.pacer(phoneNumberId, shard);
+    const ring = `${phoneNumberId}#${shard}`;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const cursor = this.permitCursors.get(ring) ?? 0;
+      const index = cursor % permits;
+      const leaseUntilMs = nowMs + PERMIT_LEASE_MS;
+      try {
+        await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: broadcastKeys.pacer(phoneNumberId, shard),
-            UpdateExpression: 'SET tat = :until, entity = :entity',
-            ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
-            ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+            Key: key,
+            UpdateExpression: 'SET #c = :next, #p = :lease, entity = :entity',
+            ConditionExpression: `${cursor === 0 ? '(attribute_not_exists(#c) OR #c = :c)' : '#c = :c'} AND (attribute_not_exists(#p) OR #p <= :now) AND (attribute_not_exists(#h) OR #h <= :now)`,
+            ExpressionAttributeNames: { '#c': 'permitCursor', '#p': `permit${index}`, '#h': 'heldUntil' },
+            ExpressionAttributeValues: { ':next': cursor + 1, ':c': cursor, ':lease': leaseUntilMs, ':now': nowMs, ':entity': 'pacer' },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
+        this.permitCursors.set(ring, cursor + 1);
+        return { permit: { phoneNumberId, shard, index, leaseUntilMs } };
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        const old = (err as { Item?: Item }).Item ?? {};
+        const seen = Number(unwrap(old.permitCursor) ?? 0);
+        if (seen !== cursor) {
+          this.permitCursors.set(ring, seen);
+          continue;
+        }
+        return { retryAtMs: Math.max(nowMs + 1, Number(unwrap(old[`permit${index}`]) ?? 0), Number(unwrap(old.heldUntil) ?? 0)) };
+      }
+    }
+    // Ten other senders took the permit first: busy, try again shortly.
+    return { retryAtMs: nowMs + 1 };
+  }
+
+  async release(permit: SendPermit, answeredAtMs: number): Promise<void> {
+    // Only the permit as this send took it: one whose lease ran out and was taken again stays so.
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.pacer(permit.phoneNumberId, permit.shard),
+        UpdateExpression: 'SET #p = :free',
+        ConditionExpression: '#p = :lease',
+        ExpressionAttributeNames: { '#p': `permit${permit.index}` },
+        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs },
       }),
     );
   }

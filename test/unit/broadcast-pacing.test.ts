@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
-import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf } from '../../shared/domain/broadcasts.ts';
+import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
 import { freshTable } from '../support/dynamodb.ts';
@@ -131,7 +131,7 @@ describe('broadcast feedback', () => {
     await bw.feedback.onStatus(status(id, a!, first(a!), 'failed', 130429));
     await bw.feedback.onStatus(status(id, a!, first(a!), 'failed', 130429));
     await bw.feedback.onStatus(status(id, b!, first(b!), 'failed', 131026));
-    const queuedJobs = bw.queue.jobs.map((j) => ({ to: j.job.to, dueMs: j.dueMs - before }));
+    const queuedJobs = bw.queue.jobs.flatMap((j) => ('to' in j.job ? [{ to: j.job.to, dueMs: j.dueMs - before }] : []));
     const slot = await bw.store.reserve(PN, 80, '0', before);
     await bw.drain();
     const view = await bw.broadcasts.get(id);
@@ -171,7 +171,7 @@ describe('broadcast feedback', () => {
     const bw = broadcastWorld(w);
     const [a] = users(1);
     const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: [{ to: a! }] });
-    const job = bw.queue.take()!.job;
+    const job = bw.queue.take()!.job as BroadcastJob;
     // The attempt claims the recipient, then its container dies before AWS answers.
     sm.on(SendWhatsAppMessageCommand).callsFake(() => new Promise(() => {}));
     void bw.broadcasts.process(job);

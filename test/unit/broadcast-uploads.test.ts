@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { listKey, parseRow, type RecipientsLoadJob } from '../../shared/domain/broadcast-uploads.ts';
-import { Broadcasts, type BroadcastDeps, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { Broadcasts, type BroadcastDeps, type BroadcastJob, type SettleJob } from '../../shared/domain/broadcasts.ts';
 import { ApiError } from '../../shared/domain/errors.ts';
 import type { RecipientListStorage } from '../../shared/ports/broadcasts.ts';
 import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
@@ -60,7 +60,7 @@ const sender = {
 async function setUp(file: string, pageBytes: number) {
   const { doc, tableName } = await freshTable();
   const store = new DynamoDbBroadcasts(doc, tableName);
-  const queued: (BroadcastJob | RecipientsLoadJob)[] = [];
+  const queued: (BroadcastJob | RecipientsLoadJob | SettleJob)[] = [];
   const broadcasts = new Broadcasts({
     store,
     pacer: store,
@@ -113,7 +113,7 @@ describe('uploaded recipient lists', () => {
         pages++;
         await broadcasts.loadPage(job);
         await broadcasts.loadPage(job);
-      } else sendJobs.push(job);
+      } else if (!('settle' in job)) sendJobs.push(job);
     }
     const b = await broadcasts.get(created.id);
     const all = await store.listRecipients(created.id, { limit: 100 });
@@ -149,8 +149,7 @@ describe('uploaded recipient lists', () => {
     const whileLoading = await broadcasts.get(created.id);
     while (queued.length) {
       const job = queued.shift()!;
-      if ('load' in job) await broadcasts.loadPage(job);
-      else await broadcasts.process(job);
+      await broadcasts.handle(job);
     }
     const after = await broadcasts.get(created.id);
 
