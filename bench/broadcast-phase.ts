@@ -81,7 +81,10 @@ const byCommand: Record<string, number> = {};
 const sendSide = [...recordedCommands().filter((c) => c.fn === 'api').slice(0, createCommands), ...recordedCommands().filter((c) => c.fn === 'broadcasts')];
 for (const c of sendSide) {
   requests[c.service] = (requests[c.service] ?? 0) + 1;
-  byCommand[`${c.service}.${c.operation}`] = (byCommand[`${c.service}.${c.operation}`] ?? 0) + 1;
+  // DynamoDB commands by the kind of their (first) item: `UpdateItem PACE`, `TransactWriteItems BCAST`…
+  const key = c.input.Key ?? c.input.Item ?? c.input.TransactItems?.[0]?.Update?.Key ?? c.input.TransactItems?.[0]?.Put?.Item ?? c.input.TransactItems?.[0]?.ConditionCheck?.Key;
+  const kind = typeof key?.PK === 'string' ? ` ${key.PK.split('#')[0]}` : '';
+  byCommand[`${c.service}.${c.operation}${kind}`] = (byCommand[`${c.service}.${c.operation}${kind}`] ?? 0) + 1;
 }
 
 console.log(

@@ -28,7 +28,7 @@ import { RECIPIENT_STATES, type Broadcast, type BroadcastDefinition, type Recipi
 import { ValidationError } from '../domain/errors.ts';
 import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
 import { counterName } from '../domain/broadcast-counters.ts';
-import type { BroadcastStore, Pacer, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastStore, Pacer, PacerSlot, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { BROADCAST_QUEUE } from '../resource-spec.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
@@ -76,6 +76,11 @@ export const permitsOf = (messagesPerSecond: number, shards: number, shard: numb
  * in the broadcast function, which ends by its timeout.
  */
 export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 1000;
+/**
+ * The share of a number's messages per second its slots are spaced at: the permits (which free a
+ * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
+ */
+export const PACING_SHARE = 0.97;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
@@ -499,43 +504,46 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   }
 
   /**
-   * GCRA over `ceil(rate / PACER_SHARD_RATE)` shards: each shard spaces its slots `shards / rate`
-   * seconds apart, so the number never gets more than `rate` sends in a second, with no burst.
-   * `tat` (the shard's next free slot) moves forward with a conditional write only: on an idle
-   * shard (`tat` in the past) the slot is now; on a busy one, the slot after the last.
+   * GCRA over `pacerShards(messagesPerSecond)` shards: each shard spaces its slots
+   * `shards / (messagesPerSecond × PACING_SHARE)` seconds apart. `tat` (the shard's next free
+   * slot) moves forward with a conditional write only: on an idle shard (`tat` in the past) the
+   * slot is now; on a busy one, the slot after the last. Each slot also takes the shard's next
+   * ticket (`ticket`), which names the send permit it will ask for (`acquire`).
    */
-  async reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number> {
-    const shards = pacerShards(ratePerSecond);
+  async reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot> {
+    const shards = pacerShards(messagesPerSecond);
     const shard = shardOf(shardKey, shards);
-    const interval = (shards * 1000) / ratePerSecond;
+    const interval = (shards * 1000) / (messagesPerSecond * PACING_SHARE);
     const key = broadcastKeys.pacer(phoneNumberId, shard);
+    const slot = (atMs: number, next: Item | undefined) => ({ phoneNumberId, shard, permits: permitsOf(messagesPerSecond, shards, shard), ticket: Number(next?.ticket) - 1, atMs });
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         const out = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET tat = tat + :i',
+            UpdateExpression: 'SET tat = tat + :i, ticket = if_not_exists(ticket, :zero) + :one',
             ConditionExpression: 'tat >= :now',
-            ExpressionAttributeValues: { ':i': interval, ':now': nowMs },
+            ExpressionAttributeValues: { ':i': interval, ':now': nowMs, ':zero': 0, ':one': 1 },
             ReturnValues: 'UPDATED_NEW',
           }),
         );
-        return Number(out.Attributes!.tat) - interval;
+        return slot(Number(out.Attributes!.tat) - interval, out.Attributes);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
       try {
-        await this.doc.send(
+        const out = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET tat = :next, entity = :entity',
+            UpdateExpression: 'SET tat = :next, entity = :entity, ticket = if_not_exists(ticket, :zero) + :one',
             ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
-            ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':entity': 'pacer' },
+            ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':entity': 'pacer', ':zero': 0, ':one': 1 },
+            ReturnValues: 'UPDATED_NEW',
           }),
         );
-        return nowMs;
+        return slot(nowMs, out.Attributes);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
@@ -547,7 +555,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * Holds the number back until `untilMs`: every shard's next slot and its permits move to at
    * least then (conditional writes, never backwards, so holds from several statuses commute).
    */
-  async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
+  async hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void> {
     const holdOf = (shard: number, attribute: string) =>
       this.conditional(
         new UpdateCommand({
@@ -559,70 +567,55 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
           ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
         }),
       );
-    await Promise.all(Array.from({ length: pacerShards(ratePerSecond) }, (_, shard) => Promise.all([holdOf(shard, 'tat'), holdOf(shard, 'heldUntil')])));
+    await Promise.all(Array.from({ length: pacerShards(messagesPerSecond) }, (_, shard) => Promise.all([holdOf(shard, 'tat'), holdOf(shard, 'heldUntil')])));
   }
 
-  /** The cursor of each permit ring last seen by this container: a guess, corrected by a refused write. */
-  private readonly permitCursors = new Map<string, number>();
-
   /**
-   * A ring of send permits per pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in
-   * the shard's item: `permitCursor` counts the permits ever taken, `permit<i>` is when permit `i`
-   * is free again. The permit at the cursor (the one taken longest ago) is taken, with the cursor,
-   * by one conditional write: free only if its last send was answered a second ago (`release`)
-   * and the number is not held back. A refused write answers the item as it is: a moved cursor is
-   * tried again at once, a busy permit answers when it frees. Never released (a crash), a permit
-   * is free when its lease runs out.
+   * The send permits of a pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in the
+   * shard's item: `permit<i>` is when permit `i` is free again, `holder<i>` the ticket that last
+   * took it. A slot asks for permit `ticket % permits`, so that senders do not race for one:
+   * taken by one conditional write if no later ticket took it, it is free (its last send was
+   * answered over a second ago, `release`) and the number is not held back. Refused, the item as
+   * it is says when to ask again, or that a later ticket took it (`overtaken`: reserve again).
+   * Never released (a crash), a permit is free when its lease runs out.
    */
-  async acquire(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number }> {
-    const shards = pacerShards(messagesPerSecond);
-    const shard = shardOf(shardKey, shards);
-    const permits = permitsOf(messagesPerSecond, shards, shard);
-    const key = broadcastKeys.pacer(phoneNumberId, shard);
-    const ring = `${phoneNumberId}#${shard}`;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const cursor = this.permitCursors.get(ring) ?? 0;
-      const index = cursor % permits;
-      const leaseUntilMs = nowMs + PERMIT_LEASE_MS;
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: 'SET #c = :next, #p = :lease, entity = :entity',
-            ConditionExpression: `${cursor === 0 ? '(attribute_not_exists(#c) OR #c = :c)' : '#c = :c'} AND (attribute_not_exists(#p) OR #p <= :now) AND (attribute_not_exists(#h) OR #h <= :now)`,
-            ExpressionAttributeNames: { '#c': 'permitCursor', '#p': `permit${index}`, '#h': 'heldUntil' },
-            ExpressionAttributeValues: { ':next': cursor + 1, ':c': cursor, ':lease': leaseUntilMs, ':now': nowMs, ':entity': 'pacer' },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        this.permitCursors.set(ring, cursor + 1);
-        return { permit: { phoneNumberId, shard, index, leaseUntilMs } };
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-        const old = (err as { Item?: Item }).Item ?? {};
-        const seen = Number(unwrap(old.permitCursor) ?? 0);
-        if (seen !== cursor) {
-          this.permitCursors.set(ring, seen);
-          continue;
-        }
-        return { retryAtMs: Math.max(nowMs + 1, Number(unwrap(old[`permit${index}`]) ?? 0), Number(unwrap(old.heldUntil) ?? 0)) };
-      }
+  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number } | { overtaken: true }> {
+    const index = slot.ticket % slot.permits;
+    const leaseUntilMs = nowMs + PERMIT_LEASE_MS;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: broadcastKeys.pacer(slot.phoneNumberId, slot.shard),
+          UpdateExpression: 'SET #p = :lease, #t = :ticket',
+          ConditionExpression: '(attribute_not_exists(#t) OR #t < :ticket) AND (attribute_not_exists(#p) OR #p <= :now) AND (attribute_not_exists(#h) OR #h <= :now)',
+          ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#h': 'heldUntil' },
+          ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':now': nowMs },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, leaseUntilMs } };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as { Item?: Item }).Item ?? {};
+      if (Number(unwrap(old[`holder${index}`]) ?? -1) >= slot.ticket) return { overtaken: true };
+      const freeAt = Number(unwrap(old[`permit${index}`]) ?? 0);
+      // More than a second ahead, the value is the lease of a send still waiting for its answer:
+      // answered now at the earliest, its permit frees in a second at the earliest.
+      return { retryAtMs: Math.max(nowMs + 1, freeAt > nowMs + 1000 ? nowMs + 1000 : freeAt, Number(unwrap(old.heldUntil) ?? 0)) };
     }
-    // Ten other senders took the permit first: busy, try again shortly.
-    return { retryAtMs: nowMs + 1 };
   }
 
   async release(permit: SendPermit, answeredAtMs: number): Promise<void> {
-    // Only the permit as this send took it: one whose lease ran out and was taken again stays so.
+    // Only while this send holds it (not once its lease ran out and another took it).
     await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
         Key: broadcastKeys.pacer(permit.phoneNumberId, permit.shard),
         UpdateExpression: 'SET #p = :free',
-        ConditionExpression: '#p = :lease',
-        ExpressionAttributeNames: { '#p': `permit${permit.index}` },
-        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs },
+        ConditionExpression: '#t = :ticket AND #p = :lease',
+        ExpressionAttributeNames: { '#p': `permit${permit.index}`, '#t': `holder${permit.index}` },
+        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs, ':ticket': permit.ticket },
       }),
     );
   }

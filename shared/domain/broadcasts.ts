@@ -41,7 +41,7 @@
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import { z } from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, Pacer, PacerSlot, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
 import type { InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
@@ -77,11 +77,6 @@ export function broadcastIdOf(callbackData: string | undefined): string | undefi
   return m?.[1];
 }
 
-/**
- * The share of a number's messages per second its slots are spaced at: the permits (which free a
- * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
- */
-export const PACING_SHARE = 0.97;
 /** How many times a send waits for a permit before it gives up (not sent; its job comes back). */
 const MAX_PERMIT_WAITS = 50;
 /** How long after a recipient is done its broadcast's settle job runs. */
@@ -426,10 +421,9 @@ export class Broadcasts {
         return;
       }
     }
-    // The slot spaces the number's senders; the permit (taken right before the call) caps them.
-    const slot = await this.deps.pacer.reserve(b.phoneNumberId, mps * PACING_SHARE, String(job.seq), now());
-    if (slot > now()) await this.deps.sleep(slot - now());
-    // Claimed only while the broadcast is not stopping (a stop asked while this job waited holds it back).
+    // The slot spaces the number's sends; its permit, taken right before the call, caps them.
+    const slot = await this.deps.pacer.reserve(b.phoneNumberId, mps, String(job.seq), now());
+    // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
     if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, whileSending: true }))) {
       const current = await store.definition(b.id);
       if (current && (current.state === 'stopping' || current.state === 'stopped')) {
@@ -455,7 +449,7 @@ export class Broadcasts {
     let next: { state: RecipientState; fields: Partial<Recipient>; counters?: Record<string, number> };
     try {
       if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
-      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key, gate: this.permitGate(b.phoneNumberId, mps, String(job.seq)) });
+      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key, gate: this.permitGate(slot, mps, String(job.seq)) });
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
@@ -486,20 +480,24 @@ export class Broadcasts {
   }
 
   /**
-   * The gate of a send's call to AWS: waits for one of the number's send permits, calls, and frees
-   * the permit a second after the answer. A call that got no answer (it may still arrive) keeps its
-   * permit until the lease ends. A pacer that cannot be read fails the send as not sent.
+   * The gate of a send's call to AWS: waits for its slot and then its send permit (a slot that a
+   * later one overtook reserves again), calls, and frees the permit a second after the answer. A
+   * call that got no answer (it may still arrive) keeps its permit until the lease ends. A pacer
+   * that cannot be read fails the send as not sent.
    */
-  private permitGate(phoneNumberId: string, mps: number, shardKey: string): SendGate {
+  private permitGate(first: PacerSlot, mps: number, shardKey: string): SendGate {
     const { pacer, now, sleep } = this.deps;
     return async (call) => {
       let permit: SendPermit | undefined;
       try {
+        let slot = first;
         for (let wait = 0; !permit; wait++) {
-          const got = await pacer.acquire(phoneNumberId, mps, shardKey, now());
+          if (slot.atMs > now()) await sleep(slot.atMs - now());
+          const got = await pacer.acquire(slot, now());
           if ('permit' in got) permit = got.permit;
           else if (wait >= MAX_PERMIT_WAITS) throw new Error('no send permit came free');
-          else await sleep(Math.max(1, got.retryAtMs - now()));
+          else if ('overtaken' in got) slot = await pacer.reserve(slot.phoneNumberId, mps, shardKey, now());
+          else slot = { ...slot, atMs: got.retryAtMs };
         }
       } catch (err) {
         throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer: storeBusy(), cause: err });

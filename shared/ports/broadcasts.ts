@@ -78,21 +78,32 @@ export interface RecipientListStorage {
 
 export interface Pacer {
   /**
-   * Reserves the next send slot of `phoneNumberId` at `ratePerSecond`: the epoch ms at which the
-   * send may go out (now, or later when the number is busy).
+   * Reserves the next send slot of `phoneNumberId`, whose throughput is `messagesPerSecond`:
+   * when the send may go out (now, or later when the number is busy), and the permit it asks for then.
    */
-  reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number>;
+  reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot>;
   /** Gives the number no slot (and no send permit) before `untilMs` (a back-off); holds never move it back. */
-  hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void>;
+  hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void>;
   /**
-   * Takes one of the `messagesPerSecond` send permits of the number, right before a send: free only
-   * once the send that last held it got its answer over a second ago (its `release`), so that no
-   * second ever sees more than `messagesPerSecond` sends arrive, however late each send runs
-   * behind its slot. Answers the permit, or when to try again.
+   * Takes the slot's send permit, right before the send: free only once the send that last held
+   * it got its answer over a second ago (`release`), so that no second ever sees more than
+   * `messagesPerSecond` sends arrive, however late each send runs behind its slot. Answers the
+   * permit, when to ask again, or that a later slot took it (`overtaken`: reserve again).
    */
-  acquire(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number }>;
+  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number } | { overtaken: true }>;
   /** The send of `permit` got its answer at `answeredAtMs`: its permit is free a second later. */
   release(permit: SendPermit, answeredAtMs: number): Promise<void>;
+}
+
+/** A reserved send slot: when, and which permit of which shard it asks for. */
+export interface PacerSlot {
+  phoneNumberId: string;
+  shard: number;
+  /** Permits of the shard. */
+  permits: number;
+  /** The slot's place in the shard's order (its permit is `ticket % permits`). */
+  ticket: number;
+  atMs: number;
 }
 
 /** A send permit held (until released, or its lease runs out). */
@@ -100,6 +111,7 @@ export interface SendPermit {
   phoneNumberId: string;
   shard: number;
   index: number;
+  ticket: number;
   /** Until when it is held if never released (a crash between taking it and the answer). */
   leaseUntilMs: number;
 }
