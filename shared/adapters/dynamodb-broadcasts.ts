@@ -81,6 +81,8 @@ export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 10
  * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
  */
 export const PACING_SHARE = 0.97;
+/** How often a sender asks again for a permit whose send is not released yet. */
+const IN_FLIGHT_POLL_MS = 100;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
@@ -572,37 +574,43 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
 
   /**
    * The send permits of a pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in the
-   * shard's item: `permit<i>` is when permit `i` is free again, `holder<i>` the ticket that last
-   * took it. A slot asks for permit `ticket % permits`, so that senders do not race for one:
-   * taken by one conditional write if no later ticket took it, it is free (its last send was
-   * answered over a second ago, `release`) and the number is not held back. Refused, the item as
-   * it is says when to ask again, or that a later ticket took it (`overtaken`: reserve again).
-   * Never released (a crash), a permit is free when its lease runs out.
+   * shard's item: `permit<i>` is when permit `i` is free again (a second after the answer of the
+   * send that held it, `release`), `held<i>` whether a send holds it now, `holder<i>` the ticket
+   * that took it last. A slot asks for permit `ticket % permits`, so that senders do not race for
+   * one, and takes it from its own time (`slot.atMs`, or now if later) when no later ticket took
+   * it, it is free by then and the number is not held back: one conditional write, usually before
+   * the slot's time comes. Refused, the item as it is says from when the permit is free (ask again
+   * at once for then), that its send is still out (ask again shortly), or that a later ticket took
+   * it (`overtaken`: reserve again). Never released (a crash), a permit frees when its lease ends.
    */
-  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number } | { overtaken: true }> {
+  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number } | { overtaken: true }> {
     const index = slot.ticket % slot.permits;
-    const leaseUntilMs = nowMs + PERMIT_LEASE_MS;
+    const fromMs = Math.max(nowMs, slot.atMs);
+    const leaseUntilMs = fromMs + PERMIT_LEASE_MS;
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: broadcastKeys.pacer(slot.phoneNumberId, slot.shard),
-          UpdateExpression: 'SET #p = :lease, #t = :ticket',
-          ConditionExpression: '(attribute_not_exists(#t) OR #t < :ticket) AND (attribute_not_exists(#p) OR #p <= :now) AND (attribute_not_exists(#h) OR #h <= :now)',
-          ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#h': 'heldUntil' },
-          ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':now': nowMs },
+          UpdateExpression: 'SET #p = :lease, #t = :ticket, #held = :true',
+          ConditionExpression: '(attribute_not_exists(#t) OR #t < :ticket) AND (attribute_not_exists(#p) OR #p <= :from) AND (attribute_not_exists(#h) OR #h <= :from)',
+          ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#held': `held${index}`, '#h': 'heldUntil' },
+          ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':from': fromMs, ':true': true },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, leaseUntilMs } };
+      return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, fromMs, leaseUntilMs } };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const old = (err as { Item?: Item }).Item ?? {};
       if (Number(unwrap(old[`holder${index}`]) ?? -1) >= slot.ticket) return { overtaken: true };
       const freeAt = Number(unwrap(old[`permit${index}`]) ?? 0);
-      // More than a second ahead, the value is the lease of a send still waiting for its answer:
-      // answered now at the earliest, its permit frees in a second at the earliest.
-      return { retryAtMs: Math.max(nowMs + 1, freeAt > nowMs + 1000 ? nowMs + 1000 : freeAt, Number(unwrap(old.heldUntil) ?? 0)) };
+      const heldUntil = Number(unwrap(old.heldUntil) ?? 0);
+      const held = unwrapBool(old[`held${index}`]) && freeAt > nowMs;
+      // A send still out frees its permit a second after its answer, which may have come (its
+      // release on its way): asked again a second after it was taken, then every IN_FLIGHT_POLL_MS.
+      if (held) return { askAtMs: Math.max(freeAt - PERMIT_LEASE_MS + 1000, nowMs + IN_FLIGHT_POLL_MS), notBeforeMs: fromMs };
+      return { askAtMs: nowMs, notBeforeMs: Math.max(fromMs, freeAt, heldUntil) };
     }
   }
 
@@ -612,10 +620,10 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       new UpdateCommand({
         TableName: this.tableName,
         Key: broadcastKeys.pacer(permit.phoneNumberId, permit.shard),
-        UpdateExpression: 'SET #p = :free',
+        UpdateExpression: 'SET #p = :free, #held = :false',
         ConditionExpression: '#t = :ticket AND #p = :lease',
-        ExpressionAttributeNames: { '#p': `permit${permit.index}`, '#t': `holder${permit.index}` },
-        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs, ':ticket': permit.ticket },
+        ExpressionAttributeNames: { '#p': `permit${permit.index}`, '#t': `holder${permit.index}`, '#held': `held${permit.index}` },
+        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs, ':ticket': permit.ticket, ':false': false },
       }),
     );
   }
@@ -725,6 +733,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     throw new Error('messaging limit: could not take a slot');
   }
 }
+
+/** A boolean attribute of an item DynamoDB returned unmarshalled or as `{BOOL: …}`. */
+const unwrapBool = (v: unknown): boolean => (v && typeof v === 'object' && 'BOOL' in v ? (v as { BOOL: boolean }).BOOL : v === true);
 
 /** An attribute of an item DynamoDB returned unmarshalled (lib-dynamodb) or as `{N: '…'}`. */
 const unwrap = (v: unknown): unknown => (v && typeof v === 'object' && 'N' in v ? (v as { N: string }).N : v);

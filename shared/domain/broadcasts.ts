@@ -433,8 +433,9 @@ export class Broadcasts {
       return;
     }
     if (b.state === 'queued') {
-      await store.setState(b.id, ['queued'], 'running');
+      // Once per container: the others that follow see it running.
       this.definitions.set(b.id, { ...b, state: 'running' });
+      await store.setState(b.id, ['queued'], 'running');
     }
 
     const components = r.parameters ?? b.template.components;
@@ -480,8 +481,8 @@ export class Broadcasts {
   }
 
   /**
-   * The gate of a send's call to AWS: waits for its slot and then its send permit (a slot that a
-   * later one overtook reserves again), calls, and frees the permit a second after the answer. A
+   * The gate of a send's call to AWS: takes the send permit of its slot (ahead of the slot's time
+   * when it can; a slot that a later one overtook reserves again), waits for the permit's time, calls, and frees the permit a second after the answer. A
    * call that got no answer (it may still arrive) keeps its permit until the lease ends. A pacer
    * that cannot be read fails the send as not sent.
    */
@@ -492,13 +493,17 @@ export class Broadcasts {
       try {
         let slot = first;
         for (let wait = 0; !permit; wait++) {
-          if (slot.atMs > now()) await sleep(slot.atMs - now());
           const got = await pacer.acquire(slot, now());
           if ('permit' in got) permit = got.permit;
           else if (wait >= MAX_PERMIT_WAITS) throw new Error('no send permit came free');
           else if ('overtaken' in got) slot = await pacer.reserve(slot.phoneNumberId, mps, shardKey, now());
-          else slot = { ...slot, atMs: got.retryAtMs };
+          else {
+            slot = { ...slot, atMs: got.notBeforeMs };
+            if (got.askAtMs > now()) await sleep(got.askAtMs - now());
+          }
         }
+        // Taken ahead of time: the send goes at the permit's time, not before.
+        if (permit.fromMs > now()) await sleep(permit.fromMs - now());
       } catch (err) {
         throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer: storeBusy(), cause: err });
       }

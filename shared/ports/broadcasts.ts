@@ -85,12 +85,13 @@ export interface Pacer {
   /** Gives the number no slot (and no send permit) before `untilMs` (a back-off); holds never move it back. */
   hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void>;
   /**
-   * Takes the slot's send permit, right before the send: free only once the send that last held
-   * it got its answer over a second ago (`release`), so that no second ever sees more than
+   * Takes the slot's send permit, from the slot's time (or now if later): free only once the send
+   * that last held it got its answer over a second before, so that no second ever sees more than
    * `messagesPerSecond` sends arrive, however late each send runs behind its slot. Answers the
-   * permit, when to ask again, or that a later slot took it (`overtaken`: reserve again).
+   * permit (the send goes at `permit.fromMs`, not before), when to ask again and for no earlier
+   * than when, or that a later slot took it (`overtaken`: reserve again).
    */
-  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { retryAtMs: number } | { overtaken: true }>;
+  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number } | { overtaken: true }>;
   /** The send of `permit` got its answer at `answeredAtMs`: its permit is free a second later. */
   release(permit: SendPermit, answeredAtMs: number): Promise<void>;
 }
@@ -112,6 +113,8 @@ export interface SendPermit {
   shard: number;
   index: number;
   ticket: number;
+  /** The send may go from then. */
+  fromMs: number;
   /** Until when it is held if never released (a crash between taking it and the answer). */
   leaseUntilMs: number;
 }

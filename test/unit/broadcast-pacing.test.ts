@@ -94,11 +94,15 @@ describe('the pacer', () => {
           arrive(late + random(50));
           return at(late, sendOne);
         }
+        let asking = slot;
         const ask = async (t2: number): Promise<void> => {
-          const got = await store.acquire(slot, t2);
+          const got = await store.acquire(asking, t2);
           if ('overtaken' in got) return at(t2, async (t3) => void (left++, await sendOne(t3)));
-          if ('retryAtMs' in got) return at(got.retryAtMs, ask);
-          const arrival = t2 + random(50);
+          if (!('permit' in got)) {
+            asking = { ...asking, atMs: got.notBeforeMs };
+            return at(got.askAtMs, ask);
+          }
+          const arrival = Math.max(t2, got.permit.fromMs) + random(50);
           arrive(arrival);
           at(arrival + random(300), async (t3) => {
             await store.release(got.permit, t3);
