@@ -1,7 +1,8 @@
 /**
  * Broadcast sends: SQS jobs (one per recipient) → `Broadcasts.process`, which paces the number,
  * sends once and records the outcome. A job that must come back (throttled, store busy) is reported
- * as a batch item failure; a malformed job is logged and acknowledged.
+ * as a batch item failure; so is a malformed job, which SQS then moves to the queue's DLQ after
+ * `maxReceiveCount` deliveries (quarantined, never dropped).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -18,8 +19,16 @@ const SettleJobSchema = z.object({ broadcastId: BroadcastId, settle: z.literal(t
 /** A page of an uploaded recipient list to load. */
 const LoadJobSchema = z.object({
   broadcastId: BroadcastId,
-  load: z.object({ offset: z.int().min(0), line: z.int().min(0), skipPartial: z.boolean().optional() }),
+  load: z.object({ offset: z.int().min(0), line: z.int().min(0), skipPartial: z.boolean().optional(), accepted: z.int().min(0).optional() }),
 });
+
+/** A queue message that is no broadcast job: failed, never acknowledged. */
+export class MalformedJobError extends Error {
+  constructor(sqsMessageId: string) {
+    super(`SQS message ${sqsMessageId} is not a broadcast job (a send, a page to load or a settle): left for the dead-letter queue`);
+    this.name = 'MalformedJobError';
+  }
+}
 
 export function makeHandler(broadcasts: () => Broadcasts) {
   const recordHandler = async (record: SQSRecord) => {
@@ -28,8 +37,10 @@ export function makeHandler(broadcasts: () => Broadcasts) {
       const body = JSON.parse(record.body);
       job = body && typeof body === 'object' && 'load' in body ? LoadJobSchema.parse(body) : body && typeof body === 'object' && 'settle' in body ? SettleJobSchema.parse(body) : JobSchema.parse(body);
     } catch {
-      logger.error('malformed broadcast job dropped', { sqsMessageId: record.messageId });
-      return;
+      // Never dropped: it fails, so SQS delivers it again and then moves it to the queue's DLQ,
+      // where it waits to be looked at (and redriven once fixed).
+      logger.error('malformed broadcast job: left for the dead-letter queue', { sqsMessageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount });
+      throw new MalformedJobError(record.messageId);
     }
     await broadcasts().handle(job);
   };

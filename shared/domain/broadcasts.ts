@@ -244,6 +244,8 @@ export interface BroadcastDeps extends BroadcastPacingDeps {
   lists?: () => RecipientListStorage;
   /** Bytes read per page of an uploaded list. @default LIST_PAGE_BYTES */
   listPageBytes?: number;
+  /** Recipients of an uploaded list at most. @default MAX_UPLOADED_RECIPIENTS */
+  listMaxRecipients?: number;
 }
 
 export class Broadcasts {
@@ -345,6 +347,7 @@ export class Broadcasts {
       },
       settle: (id) => this.settleIfDone(id),
       ...(this.deps.listPageBytes !== undefined && { pageBytes: this.deps.listPageBytes }),
+      ...(this.deps.listMaxRecipients !== undefined && { maxRecipients: this.deps.listMaxRecipients }),
     });
   }
 
