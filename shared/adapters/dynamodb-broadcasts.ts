@@ -81,8 +81,6 @@ export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 10
  * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
  */
 export const PACING_SHARE = 0.97;
-/** How often a sender asks again for a permit whose send is not released yet. */
-const IN_FLIGHT_POLL_MS = 100;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
@@ -580,10 +578,10 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * one, and takes it from its own time (`slot.atMs`, or now if later) when no later ticket took
    * it, it is free by then and the number is not held back: one conditional write, usually before
    * the slot's time comes. Refused, the item as it is says from when the permit is free (ask again
-   * at once for then), that its send is still out (ask again shortly), or that a later ticket took
+   * at once for then), that its send is still out (`busy`: ask again shortly), or that a later ticket took
    * it (`overtaken`: reserve again). Never released (a crash), a permit frees when its lease ends.
    */
-  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number } | { overtaken: true }> {
+  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }> {
     const index = slot.ticket % slot.permits;
     const fromMs = Math.max(nowMs, slot.atMs);
     const leaseUntilMs = fromMs + PERMIT_LEASE_MS;
@@ -608,9 +606,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       const heldUntil = Number(unwrap(old.heldUntil) ?? 0);
       const held = unwrapBool(old[`held${index}`]) && freeAt > nowMs;
       // A send still out frees its permit a second after its answer, which may have come (its
-      // release on its way): asked again a second after it was taken, then every IN_FLIGHT_POLL_MS.
-      if (held) return { askAtMs: Math.max(freeAt - PERMIT_LEASE_MS + 1000, nowMs + IN_FLIGHT_POLL_MS), notBeforeMs: fromMs };
-      return { askAtMs: nowMs, notBeforeMs: Math.max(fromMs, freeAt, heldUntil) };
+      // release on its way): asked again a second after it was taken at the earliest.
+      if (held) return { askAtMs: freeAt - PERMIT_LEASE_MS + 1000, notBeforeMs: fromMs, busy: true };
+      return { askAtMs: nowMs, notBeforeMs: Math.max(fromMs, freeAt, heldUntil), busy: false };
     }
   }
 

@@ -77,8 +77,10 @@ export function broadcastIdOf(callbackData: string | undefined): string | undefi
   return m?.[1];
 }
 
-/** How many times a send waits for a permit before it gives up (not sent; its job comes back). */
-const MAX_PERMIT_WAITS = 50;
+/** How long a send waits for a permit before it gives up (not sent; its job comes back), within the function's timeout. */
+const PERMIT_WAIT_MS = 30_000;
+/** How often a send asks again for a permit whose send is out (its release may be on its way). */
+const PERMIT_POLL_MS = 250;
 /** How long after a recipient is done its broadcast's settle job runs. */
 export const SETTLE_DELAY_MS = 1000;
 
@@ -495,14 +497,17 @@ export class Broadcasts {
       let permit: SendPermit | undefined;
       try {
         let slot = first;
-        for (let wait = 0; !permit; wait++) {
+        const giveUpAt = now() + PERMIT_WAIT_MS;
+        while (!permit) {
           const got = await pacer.acquire(slot, now());
           if ('permit' in got) permit = got.permit;
-          else if (wait >= MAX_PERMIT_WAITS) throw new Error('no send permit came free');
+          else if (now() > giveUpAt) throw new Error('no send permit came free');
           else if ('overtaken' in got) slot = await pacer.reserve(slot.phoneNumberId, mps, shardKey, now());
           else {
             slot = { ...slot, atMs: got.notBeforeMs };
-            if (got.askAtMs > now()) await sleep(got.askAtMs - now());
+            // A permit whose send is out is asked for again no sooner than a poll after this answer.
+            const wait = got.busy ? Math.max(got.askAtMs - now(), PERMIT_POLL_MS) : got.askAtMs - now();
+            if (wait > 0) await sleep(wait);
           }
         }
         // Taken ahead of time: the send goes at the permit's time, not before.

@@ -89,9 +89,9 @@ export interface Pacer {
    * that last held it got its answer over a second before, so that no second ever sees more than
    * `messagesPerSecond` sends arrive, however late each send runs behind its slot. Answers the
    * permit (the send goes at `permit.fromMs`, not before), when to ask again and for no earlier
-   * than when, or that a later slot took it (`overtaken`: reserve again).
+   * than when (`busy`: its last send is still out), or that a later slot took it (`overtaken`: reserve again).
    */
-  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number } | { overtaken: true }>;
+  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }>;
   /** The send of `permit` got its answer at `answeredAtMs`: its permit is free a second later. */
   release(permit: SendPermit, answeredAtMs: number): Promise<void>;
 }

@@ -100,7 +100,7 @@ describe('the pacer', () => {
           if ('overtaken' in got) return at(t2, async (t3) => void (left++, await sendOne(t3)));
           if (!('permit' in got)) {
             asking = { ...asking, atMs: got.notBeforeMs };
-            return at(got.askAtMs, ask);
+            return at(got.busy ? Math.max(got.askAtMs, t2 + 250) : got.askAtMs, ask);
           }
           const arrival = Math.max(t2, got.permit.fromMs) + random(50);
           arrive(arrival);
