@@ -30,8 +30,8 @@ const runtime = await startRuntime({
   sandboxConfigPath: configPath,
   handlers: { queues: { 'broadcast-sends': recordedAs('broadcasts', broadcastsHandler) }, api: recordedAs('api', apiHandler) },
 });
-// The pacing the runtime configures (0.95 of the sandbox's limit), or the factor asked for.
-if (pace > 0) process.env.BROADCAST_MPS = String(Math.max(1, Math.floor(mps * pace)));
+// The pacing the runtime configures (the sandbox's limit), or the factor asked for.
+if (pace > 0) process.env.BROADCAST_MPS = String(mps * pace);
 const pacedAt = Number(process.env.BROADCAST_MPS);
 
 const json = async (url: string, init?: RequestInit) => (await fetch(url, { headers: { 'content-type': 'application/json' }, ...init })).json() as Promise<any>;
@@ -77,8 +77,15 @@ const delivered = sent.filter((m) => !m.errorCodes?.length);
 const failedBy = (code: number) => sent.filter((m) => (m.errorCodes ?? []).includes(code)).length;
 const sendSeconds = sent.length > 1 ? (sent.at(-1)!.at - sent[0]!.at) / 1000 : 0;
 const requests: Record<string, number> = {};
+const byCommand: Record<string, number> = {};
 const sendSide = [...recordedCommands().filter((c) => c.fn === 'api').slice(0, createCommands), ...recordedCommands().filter((c) => c.fn === 'broadcasts')];
-for (const c of sendSide) requests[c.service] = (requests[c.service] ?? 0) + 1;
+for (const c of sendSide) {
+  requests[c.service] = (requests[c.service] ?? 0) + 1;
+  // DynamoDB commands by the kind of their (first) item: `UpdateItem PACE`, `TransactWriteItems BCAST`…
+  const key = c.input.Key ?? c.input.Item ?? c.input.TransactItems?.[0]?.Update?.Key ?? c.input.TransactItems?.[0]?.Put?.Item ?? c.input.TransactItems?.[0]?.ConditionCheck?.Key;
+  const kind = typeof key?.PK === 'string' ? ` ${key.PK.split('#')[0]}` : '';
+  byCommand[`${c.service}.${c.operation}${kind}`] = (byCommand[`${c.service}.${c.operation}${kind}`] ?? 0) + 1;
+}
 
 console.log(
   JSON.stringify({
@@ -101,6 +108,7 @@ console.log(
     failures: view.failures,
     // The API's create and the broadcast function (loading, pacing, sending); not the status path.
     requestsPerRecipient: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, v / recipients])),
+    requestsPerRecipientByCommand: Object.fromEntries(Object.entries(byCommand).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, Number((v / recipients).toFixed(3))])),
     wallSeconds,
     sendSeconds,
   }),

@@ -446,8 +446,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     env.set('WEBHOOKS_LOCAL_KEY', localWebhookKey(dataDir));
     env.set('WEBHOOKS_ALLOW_LOOPBACK', 'true');
     env.set('PHONE_NUMBER_IDS', phoneNumbers.map((p) => p.phoneNumberId).join(','));
-    // Broadcasts stay under the sandbox's per-number limit, with room for jitter.
-    env.set('BROADCAST_MPS', String(Math.max(1, Math.floor(config.limits.messagesPerSecond * 0.95))));
+    // Broadcasts pace each number at the sandbox's limit: their send permits keep every second within it.
+    env.set('BROADCAST_MPS', String(config.limits.messagesPerSecond));
     for (const spec of QUEUES) env.set(queueUrlEnvName(spec), resources.queues[spec.name]?.url);
     cleanups.push(async () => env.restore());
 

@@ -24,13 +24,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { RECIPIENT_STATES, type Broadcast, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
+import { RECIPIENT_STATES, type Broadcast, type BroadcastDefinition, type Recipient, type RecipientState } from '../domain/broadcasts.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
 import { counterName } from '../domain/broadcast-counters.ts';
-import type { BroadcastStore, Pacer, PairGate, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastStore, Pacer, PacerSlot, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { itemsOf } from './dynamodb-lists.ts';
+import { BROADCAST_QUEUE } from '../resource-spec.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
 /** Shards of a broadcast's recipient listing. */
@@ -64,6 +65,23 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** Pacer shards of a number at `ratePerSecond`: each takes at most `PACER_SHARD_RATE` slots a second. */
 export const pacerShards = (ratePerSecond: number) => Math.max(1, Math.ceil(ratePerSecond / PACER_SHARD_RATE));
+/** A job's pacer shard: its seq (or a hash of its key) modulo the shards. */
+const shardOf = (shardKey: string, shards: number) => Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
+/** Send permits of one pacer shard: `floor(messagesPerSecond)` spread over the shards (at least one each). */
+export const permitsOf = (messagesPerSecond: number, shards: number, shard: number) => {
+  const total = Math.max(shards, Math.floor(messagesPerSecond));
+  return Math.floor(total / shards) + (shard < total % shards ? 1 : 0);
+};
+/**
+ * How long a permit whose send never reported back stays taken: a send that may still arrive runs
+ * in the broadcast function, which ends by its timeout.
+ */
+export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 1000;
+/**
+ * The share of a number's messages per second its slots are spaced at: the permits (which free a
+ * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
+ */
+export const PACING_SHARE = 0.97;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
@@ -77,6 +95,27 @@ export const isConditionFailure = (err: unknown) =>
   (err as { name?: string }).name === 'ConditionalCheckFailedException' ||
   ((err as { name?: string }).name === 'TransactionCanceledException' &&
     ((err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed'));
+
+const toDefinition = (i: Item): BroadcastDefinition => ({
+  id: i.id,
+  state: i.state,
+  phoneNumberId: i.phoneNumberId,
+  template: JSON.parse(i.templateJson),
+  total: i.total,
+  createdAt: i.createdAt,
+  ...(i.category !== undefined && { category: i.category }),
+  ...(i.uploadId !== undefined && {
+    upload: {
+      id: i.uploadId,
+      size: i.uploadSize,
+      loading: i.loading === true,
+      rows: Number(i.rows ?? 0),
+      rejected: Number(i.rejected ?? 0),
+      rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
+      samples: i.rejectSamples ?? [],
+    },
+  }),
+});
 
 const toRecipient = (i: Item): Recipient => ({
   to: i.to,
@@ -123,35 +162,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     );
   }
 
+  /** The broadcast and its counters in one consistent BatchGet (the item and every counter shard). */
   async get(id: string): Promise<Broadcast | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
-    const i = out.Item;
+    const head = broadcastKeys.broadcast(id);
+    const items = await this.batchGet([head, ...Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s))]);
+    const i = items.find((x) => x.PK === head.PK && x.SK === head.SK);
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
-    const counterKeys = Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s));
-    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: counterKeys, ConsistentRead: true } } }));
-    let items = got.Responses?.[this.tableName] ?? [];
-    let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
-    while (unprocessed?.length) {
-      const more = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unprocessed, ConsistentRead: true } } }));
-      items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
-      unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
-    const upload: Broadcast['upload'] =
-      i.uploadId === undefined
-        ? undefined
-        : {
-            id: i.uploadId,
-            size: i.uploadSize,
-            loading: i.loading === true,
-            rows: Number(i.rows ?? 0),
-            rejected: Number(i.rejected ?? 0),
-            rejectedBy: Object.fromEntries(REJECT_REASONS.filter((r) => i[`rejected_${r}`]).map((r) => [r, Number(i[`rejected_${r}`])])),
-            samples: i.rejectSamples ?? [],
-          };
     const statuses: Record<string, number> = {};
     const failures: Record<string, number> = {};
     for (const c of items) {
+      if (c === i) continue;
       for (const s of RECIPIENT_STATES) counts[s] += Number(c[s] ?? 0);
       for (const [k, v] of Object.entries(c)) {
         const into = k.startsWith('st_') ? statuses : k.startsWith('fc_') ? failures : undefined;
@@ -159,19 +180,25 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       }
     }
     const nonZero = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== 0));
-    return {
-      id,
-      state: i.state,
-      phoneNumberId: i.phoneNumberId,
-      template: JSON.parse(i.templateJson),
-      total: i.total,
-      createdAt: i.createdAt,
-      counts,
-      statuses: nonZero(statuses),
-      failures: nonZero(failures),
-      ...(i.category !== undefined && { category: i.category }),
-      ...(upload && { upload }),
-    };
+    return { ...toDefinition(i), counts, statuses: nonZero(statuses), failures: nonZero(failures) };
+  }
+
+  async definition(id: string): Promise<BroadcastDefinition | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
+    return out.Item ? toDefinition(out.Item) : undefined;
+  }
+
+  /** Consistent reads of up to 100 keys, the unprocessed ones asked again. */
+  private async batchGet(keys_: Record<string, unknown>[]): Promise<Item[]> {
+    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys_, ConsistentRead: true } } }));
+    let items = got.Responses?.[this.tableName] ?? [];
+    let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
+    while (unprocessed?.length) {
+      const more = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unprocessed, ConsistentRead: true } } }));
+      items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
+      unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
+    }
+    return items;
   }
 
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
@@ -295,11 +322,15 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     from: RecipientState,
     next: RecipientState,
     fields: Partial<Recipient> = {},
-    opts: { messageId?: string; counters?: Record<string, number> } = {},
+    opts: { messageId?: string; counters?: Record<string, number>; seq?: number; whileSending?: boolean } = {},
   ): Promise<boolean> {
-    const current = await this.getRecipient(broadcastId, to);
-    if (!current) return false;
-    const shard = current.seq % COUNTER_SHARDS;
+    let seq = opts.seq;
+    if (seq === undefined) {
+      const current = await this.getRecipient(broadcastId, to);
+      if (!current) return false;
+      seq = current.seq;
+    }
+    const shard = seq % COUNTER_SHARDS;
     const sets = ['#state = :next'];
     const values: Record<string, unknown> = { ':next': next, ':from': from };
     for (const [k, v] of Object.entries(fields)) {
@@ -347,6 +378,19 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
                 ExpressionAttributeValues: counterValues,
               },
             },
+            ...(opts.whileSending
+              ? [
+                  {
+                    ConditionCheck: {
+                      TableName: this.tableName,
+                      Key: broadcastKeys.broadcast(broadcastId),
+                      ConditionExpression: '#state IN (:queued, :running)',
+                      ExpressionAttributeNames: { '#state': 'state' },
+                      ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running' },
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       );
@@ -462,43 +506,46 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   }
 
   /**
-   * GCRA over `ceil(rate / PACER_SHARD_RATE)` shards: each shard spaces its slots `shards / rate`
-   * seconds apart, so the number never gets more than `rate` sends in a second, with no burst.
-   * `tat` (the shard's next free slot) moves forward with a conditional write only: on an idle
-   * shard (`tat` in the past) the slot is now; on a busy one, the slot after the last.
+   * GCRA over `pacerShards(messagesPerSecond)` shards: each shard spaces its slots
+   * `shards / (messagesPerSecond × PACING_SHARE)` seconds apart. `tat` (the shard's next free
+   * slot) moves forward with a conditional write only: on an idle shard (`tat` in the past) the
+   * slot is now; on a busy one, the slot after the last. Each slot also takes the shard's next
+   * ticket (`ticket`), which names the send permit it will ask for (`acquire`).
    */
-  async reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number> {
-    const shards = pacerShards(ratePerSecond);
-    const shard = Math.abs(Number.parseInt(shardKey, 10) || hashOf(shardKey)) % shards;
-    const interval = (shards * 1000) / ratePerSecond;
+  async reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot> {
+    const shards = pacerShards(messagesPerSecond);
+    const shard = shardOf(shardKey, shards);
+    const interval = (shards * 1000) / (messagesPerSecond * PACING_SHARE);
     const key = broadcastKeys.pacer(phoneNumberId, shard);
+    const slot = (atMs: number, next: Item | undefined) => ({ phoneNumberId, shard, permits: permitsOf(messagesPerSecond, shards, shard), ticket: Number(next?.ticket) - 1, atMs });
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         const out = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET tat = tat + :i',
+            UpdateExpression: 'SET tat = tat + :i, ticket = if_not_exists(ticket, :zero) + :one',
             ConditionExpression: 'tat >= :now',
-            ExpressionAttributeValues: { ':i': interval, ':now': nowMs },
+            ExpressionAttributeValues: { ':i': interval, ':now': nowMs, ':zero': 0, ':one': 1 },
             ReturnValues: 'UPDATED_NEW',
           }),
         );
-        return Number(out.Attributes!.tat) - interval;
+        return slot(Number(out.Attributes!.tat) - interval, out.Attributes);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
       try {
-        await this.doc.send(
+        const out = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET tat = :next, entity = :entity',
+            UpdateExpression: 'SET tat = :next, entity = :entity, ticket = if_not_exists(ticket, :zero) + :one',
             ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
-            ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':entity': 'pacer' },
+            ExpressionAttributeValues: { ':next': nowMs + interval, ':now': nowMs, ':entity': 'pacer', ':zero': 0, ':one': 1 },
+            ReturnValues: 'UPDATED_NEW',
           }),
         );
-        return nowMs;
+        return slot(nowMs, out.Attributes);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
@@ -507,21 +554,76 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   }
 
   /**
-   * Holds the number back until `untilMs`: every shard's next slot moves to at least then (a
-   * conditional write per shard, never backwards, so holds from several statuses commute).
+   * Holds the number back until `untilMs`: every shard's next slot and its permits move to at
+   * least then (conditional writes, never backwards, so holds from several statuses commute).
    */
-  async hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void> {
-    await Promise.all(
-      Array.from({ length: pacerShards(ratePerSecond) }, async (_, shard) => {
-        await this.conditional(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: broadcastKeys.pacer(phoneNumberId, shard),
-            UpdateExpression: 'SET tat = :until, entity = :entity',
-            ConditionExpression: 'attribute_not_exists(tat) OR tat < :until',
-            ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
-          }),
-        );
+  async hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void> {
+    const holdOf = (shard: number, attribute: string) =>
+      this.conditional(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: broadcastKeys.pacer(phoneNumberId, shard),
+          UpdateExpression: 'SET #a = :until, entity = :entity',
+          ConditionExpression: 'attribute_not_exists(#a) OR #a < :until',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pacer' },
+        }),
+      );
+    await Promise.all(Array.from({ length: pacerShards(messagesPerSecond) }, (_, shard) => Promise.all([holdOf(shard, 'tat'), holdOf(shard, 'heldUntil')])));
+  }
+
+  /**
+   * The send permits of a pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in the
+   * shard's item: `permit<i>` is when permit `i` is free again (a second after the answer of the
+   * send that held it, `release`), `held<i>` whether a send holds it now, `holder<i>` the ticket
+   * that took it last. A slot asks for permit `ticket % permits`, so that senders do not race for
+   * one, and takes it from its own time (`slot.atMs`, or now if later) when no later ticket took
+   * it, it is free by then and the number is not held back: one conditional write, usually before
+   * the slot's time comes. Refused, the item as it is says from when the permit is free (ask again
+   * at once for then), that its send is still out (`busy`: ask again shortly), or that a later ticket took
+   * it (`overtaken`: reserve again). Never released (a crash), a permit frees when its lease ends.
+   */
+  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }> {
+    const index = slot.ticket % slot.permits;
+    const fromMs = Math.max(nowMs, slot.atMs);
+    const leaseUntilMs = fromMs + PERMIT_LEASE_MS;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: broadcastKeys.pacer(slot.phoneNumberId, slot.shard),
+          UpdateExpression: 'SET #p = :lease, #t = :ticket, #held = :true',
+          ConditionExpression: '(attribute_not_exists(#t) OR #t < :ticket) AND (attribute_not_exists(#p) OR #p <= :from) AND (attribute_not_exists(#h) OR #h <= :from)',
+          ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#held': `held${index}`, '#h': 'heldUntil' },
+          ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':from': fromMs, ':true': true },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, fromMs, leaseUntilMs } };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const old = (err as { Item?: Item }).Item ?? {};
+      if (Number(unwrap(old[`holder${index}`]) ?? -1) >= slot.ticket) return { overtaken: true };
+      const freeAt = Number(unwrap(old[`permit${index}`]) ?? 0);
+      const heldUntil = Number(unwrap(old.heldUntil) ?? 0);
+      const held = unwrapBool(old[`held${index}`]) && freeAt > nowMs;
+      // A send still out frees its permit a second after its answer, which may have come (its
+      // release on its way): asked again a second after it was taken at the earliest.
+      if (held) return { askAtMs: freeAt - PERMIT_LEASE_MS + 1000, notBeforeMs: fromMs, busy: true };
+      return { askAtMs: nowMs, notBeforeMs: Math.max(fromMs, freeAt, heldUntil), busy: false };
+    }
+  }
+
+  async release(permit: SendPermit, answeredAtMs: number): Promise<void> {
+    // Only while this send holds it (not once its lease ran out and another took it).
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.pacer(permit.phoneNumberId, permit.shard),
+        UpdateExpression: 'SET #p = :free, #held = :false',
+        ConditionExpression: '#t = :ticket AND #p = :lease',
+        ExpressionAttributeNames: { '#p': `permit${permit.index}`, '#t': `holder${permit.index}`, '#held': `held${permit.index}` },
+        ExpressionAttributeValues: { ':free': answeredAtMs + 1000, ':lease': permit.leaseUntilMs, ':ticket': permit.ticket, ':false': false },
       }),
     );
   }
@@ -631,6 +733,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     throw new Error('messaging limit: could not take a slot');
   }
 }
+
+/** A boolean attribute of an item DynamoDB returned unmarshalled or as `{BOOL: …}`. */
+const unwrapBool = (v: unknown): boolean => (v && typeof v === 'object' && 'BOOL' in v ? (v as { BOOL: boolean }).BOOL : v === true);
 
 /** An attribute of an item DynamoDB returned unmarshalled (lib-dynamodb) or as `{N: '…'}`. */
 const unwrap = (v: unknown): unknown => (v && typeof v === 'object' && 'N' in v ? (v as { N: string }).N : v);

@@ -1,6 +1,6 @@
 /** The broadcast send queue on SQS: one job per (broadcast, recipient), ten per SendMessageBatch. */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { BroadcastJob } from '../domain/broadcasts.ts';
+import type { BroadcastJob, SettleJob } from '../domain/broadcasts.ts';
 import type { RecipientsLoadJob } from '../domain/broadcast-uploads.ts';
 import type { BroadcastQueue } from '../ports/broadcasts.ts';
 
@@ -12,9 +12,9 @@ export class SqsBroadcastQueue implements BroadcastQueue {
     this.queueUrl = queueUrl;
   }
 
-  async enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[], opts: { delayMs?: number } = {}): Promise<void> {
+  async enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob | SettleJob)[], opts: { delayMs?: number } = {}): Promise<void> {
     const delay = Math.min(900, Math.max(0, Math.ceil((opts.delayMs ?? 0) / 1000)));
-    const batches: (BroadcastJob | RecipientsLoadJob)[][] = [];
+    const batches: (BroadcastJob | RecipientsLoadJob | SettleJob)[][] = [];
     for (let i = 0; i < jobs.length; i += 10) batches.push(jobs.slice(i, i + 10));
     let next = 0;
     const worker = async () => {

@@ -31,7 +31,7 @@ import { RECIPIENT_LIST_PREFIX } from '../resource-spec.ts';
 
 /** Where the lists live in the media bucket (the resource spec, which the construct reads too). */
 export { RECIPIENT_LIST_PREFIX };
-/** Rows of one list at most: lines after the 1,000,001st (a header and a million rows) are refused as `over_limit`. */
+/** Recipients of one list at most: good rows after the millionth are refused as `over_limit` (empty lines, the header and refused rows do not count). */
 export const MAX_UPLOADED_RECIPIENTS = 1_000_000;
 /** Bytes of one list at most: a million rows with their parameters. */
 export const MAX_LIST_BYTES = 512 * MB;
@@ -60,6 +60,8 @@ export interface RecipientsLoadJob {
     line: number;
     /** The page starts inside a line already refused as too long: its rest is skipped. */
     skipPartial?: boolean;
+    /** Recipients the pages before this one added (the limit counts them). */
+    accepted?: number;
   };
 }
 
@@ -146,6 +148,8 @@ export interface LoadDeps {
   settle: (broadcastId: string) => Promise<void>;
   /** @default LIST_PAGE_BYTES */
   pageBytes?: number;
+  /** @default MAX_UPLOADED_RECIPIENTS */
+  maxRecipients?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -202,6 +206,7 @@ export async function loadRecipientsPage(job: RecipientsLoadJob, deps: LoadDeps)
   }
 
   const accepted: Recipient[] = [];
+  const before = job.load.accepted ?? 0;
   const seen = new Set<string>();
   const verdicts = new Map<string, boolean>();
   for (const [i, raw] of lines.entries()) {
@@ -209,10 +214,6 @@ export async function loadRecipientsPage(job: RecipientsLoadJob, deps: LoadDeps)
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '' || (lineNo === 0 && text.trim().toLowerCase() === 'to')) continue;
     rows++;
-    if (lineNo > MAX_UPLOADED_RECIPIENTS) {
-      reject(lineNo, 'over_limit');
-      continue;
-    }
     const row = parseRow(text.trim(), deps.componentsValid);
     if (!row.ok) {
       reject(lineNo, row.reason);
@@ -230,6 +231,10 @@ export async function loadRecipientsPage(job: RecipientsLoadJob, deps: LoadDeps)
         continue;
       }
     }
+    if (before + accepted.length >= (deps.maxRecipients ?? MAX_UPLOADED_RECIPIENTS)) {
+      reject(lineNo, 'over_limit');
+      continue;
+    }
     seen.add(row.to);
     accepted.push({ to: row.to, seq: lineNo, state: 'queued', ...(row.parameters && { parameters: row.parameters }) });
   }
@@ -245,7 +250,7 @@ export async function loadRecipientsPage(job: RecipientsLoadJob, deps: LoadDeps)
   // rest of the chain. Loaded again before that (a crash in between), it queues them (again).
   if (first || !(await deps.store.pageQueued(b.id, offset))) {
     await deps.queue.enqueue(added.map((r) => ({ broadcastId: b.id, to: r.to, seq: r.seq })));
-    if (next) await deps.queue.enqueue([{ broadcastId: b.id, load: next }]);
+    if (next) await deps.queue.enqueue([{ broadcastId: b.id, load: { ...next, accepted: before + added.length } }]);
     await deps.store.markPageQueued(b.id, offset);
   }
   if (!next) await deps.settle(b.id);

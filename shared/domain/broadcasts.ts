@@ -41,15 +41,15 @@
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import * as z from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer, PairGate, RecipientListStorage, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, Pacer, PacerSlot, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
 import type { InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
-import { ApiError, ConflictError, NotFoundError, ValidationError } from './errors.ts';
+import { ApiError, ConflictError, failureKindOf, NotFoundError, storeBusy, ValidationError, WhatsAppFailure } from './errors.ts';
 import { phoneDigits } from './ids.ts';
-import { messageIdForKey, SEND_IN_PROGRESS_MS, type MessageSender } from './send-message.ts';
+import { messageIdForKey, SEND_IN_PROGRESS_MS, type MessageSender, type SendGate } from './send-message.ts';
 import { counterName } from './broadcast-counters.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -76,6 +76,13 @@ export function broadcastIdOf(callbackData: string | undefined): string | undefi
   const m = /^broadcast:(bc_[0-9a-f]{32})$/.exec(callbackData ?? '');
   return m?.[1];
 }
+
+/** How long a send waits for a permit before it gives up (not sent; its job comes back), within the function's timeout. */
+const PERMIT_WAIT_MS = 30_000;
+/** How often a send asks again for a permit whose send is out (its release may be on its way). */
+const PERMIT_POLL_MS = 250;
+/** How long after a recipient is done its broadcast's settle job runs. */
+export const SETTLE_DELAY_MS = 1000;
 
 /** Inline recipients per broadcast. */
 export const MAX_INLINE_RECIPIENTS = 10_000;
@@ -111,6 +118,9 @@ export interface Broadcast {
   failures?: Record<string, number>;
 }
 
+/** A broadcast without its counts: what to send, and its state. */
+export type BroadcastDefinition = Omit<Broadcast, 'counts' | 'statuses' | 'failures'>;
+
 export interface Recipient {
   to: string;
   /** Its position in the request: spreads the recipients over the pacer's shards. */
@@ -130,6 +140,12 @@ export interface BroadcastJob {
   broadcastId: string;
   to: string;
   seq: number;
+}
+
+/** A job that completes the broadcast once every recipient is done (`settleIfDone`). */
+export interface SettleJob {
+  broadcastId: string;
+  settle: true;
 }
 
 export const BroadcastRecipientSchema = z.strictObject({
@@ -230,6 +246,8 @@ export interface BroadcastDeps extends BroadcastPacingDeps {
   lists?: () => RecipientListStorage;
   /** Bytes read per page of an uploaded list. @default LIST_PAGE_BYTES */
   listPageBytes?: number;
+  /** Recipients of an uploaded list at most. @default MAX_UPLOADED_RECIPIENTS */
+  listMaxRecipients?: number;
 }
 
 export class Broadcasts {
@@ -331,6 +349,7 @@ export class Broadcasts {
       },
       settle: (id) => this.settleIfDone(id),
       ...(this.deps.listPageBytes !== undefined && { pageBytes: this.deps.listPageBytes }),
+      ...(this.deps.listMaxRecipients !== undefined && { maxRecipients: this.deps.listMaxRecipients }),
     });
   }
 
@@ -363,13 +382,21 @@ export class Broadcasts {
     }
   }
 
+  /** Handles a job of the broadcast queue: a page of a list to load, a broadcast to settle, a recipient to send. */
+  async handle(job: BroadcastJob | RecipientsLoadJob | SettleJob): Promise<void> {
+    if ('load' in job) return this.loadPage(job);
+    if ('settle' in job) return this.settleIfDone(job.broadcastId);
+    return this.process(job);
+  }
+
   /** Sends one recipient (see the steps at the top of this file). Throws when the job must be retried. */
   async process(job: BroadcastJob): Promise<void> {
     const { store, now } = this.deps;
-    const b = await store.get(job.broadcastId);
+    const b = await this.definition(job.broadcastId);
     if (!b) return;
+    const at = { seq: job.seq };
     if (b.state === 'stopping' || b.state === 'stopped') {
-      if (await store.transition(b.id, job.to, 'queued', 'cancelled')) await this.settleIfDone(b.id);
+      if (await store.transition(b.id, job.to, 'queued', 'cancelled', {}, at)) await this.settleSoon(b.id);
       return;
     }
     const r = await store.getRecipient(b.id, job.to);
@@ -381,7 +408,7 @@ export class Broadcasts {
     const messageId = messageIdForKey(b.phoneNumberId, key);
 
     if (b.category === 'MARKETING' && this.deps.suppressions && (await this.deps.suppressions.isSuppressed(b.phoneNumberId, r.to))) {
-      if (await store.transition(b.id, r.to, 'queued', 'skipped')) await this.settleIfDone(b.id);
+      if (await store.transition(b.id, r.to, 'queued', 'skipped', {}, at)) await this.settleSoon(b.id);
       return;
     }
     const pairAt = await this.deps.pairs.reservePair(b.phoneNumberId, r.to, now(), this.deps.pairIntervalMs ?? PAIR_INTERVAL_MS);
@@ -389,26 +416,32 @@ export class Broadcasts {
       await this.deps.queue.enqueue([job], { delayMs: pairAt - now() });
       return;
     }
-    const rate = this.deps.messagesPerSecond(b.phoneNumberId);
+    const mps = this.deps.messagesPerSecond(b.phoneNumberId);
     const tier = this.deps.tier;
     if (tier && Number.isFinite(tier.limit)) {
-      const admitAt = await tier.gate.admitUser(r.to, tier.limit, rate, now());
+      const admitAt = await tier.gate.admitUser(r.to, tier.limit, mps, now());
       if (admitAt > now()) {
         // The business reached its limit: the job comes back when the oldest user's 24 hours end.
         await this.deps.queue.enqueue([job], { delayMs: admitAt - now() });
         return;
       }
     }
-    const slot = await this.deps.pacer.reserve(b.phoneNumberId, rate, String(job.seq), now());
-    if (slot > now()) await this.deps.sleep(slot - now());
-    // A stop asked while this job waited for its slot still holds it back.
-    const current = await store.get(b.id);
-    if (current && (current.state === 'stopping' || current.state === 'stopped')) {
-      if (await store.transition(b.id, job.to, 'queued', 'cancelled')) await this.settleIfDone(b.id);
+    // The slot spaces the number's sends; its permit, taken right before the call, caps them.
+    const slot = await this.deps.pacer.reserve(b.phoneNumberId, mps, String(job.seq), now());
+    // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
+    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, whileSending: true }))) {
+      const current = await store.definition(b.id);
+      if (current && (current.state === 'stopping' || current.state === 'stopped')) {
+        this.definitions.set(b.id, current);
+        if (await store.transition(b.id, job.to, 'queued', 'cancelled', {}, at)) await this.settleSoon(b.id);
+      }
       return;
     }
-    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }))) return;
-    await store.setState(b.id, ['queued'], 'running');
+    if (b.state === 'queued') {
+      // Once per container: the others that follow see it running.
+      this.definitions.set(b.id, { ...b, state: 'running' });
+      await store.setState(b.id, ['queued'], 'running');
+    }
 
     const components = r.parameters ?? b.template.components;
     const req = {
@@ -422,22 +455,22 @@ export class Broadcasts {
     let next: { state: RecipientState; fields: Partial<Recipient>; counters?: Record<string, number> };
     try {
       if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
-      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key });
+      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key, gate: this.permitGate(slot, mps, String(job.seq)) });
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
       if (e?.kind === 'throttled') {
         // AWS throttled: nothing was accepted. The number backs off, the job comes back after it.
         const until = now() + NUMBER_BACKOFF_MS;
-        await this.deps.pacer.hold(b.phoneNumberId, rate, until);
-        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId });
+        await this.deps.pacer.hold(b.phoneNumberId, mps, until);
+        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
         await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
         return;
       }
       // Nothing was accepted (the store failed before the call), or the attempt is still running:
       // the job comes back later, and the send record's key keeps it from going twice.
       if (!e || e.code === 'store_unavailable' || e.code === 'send_in_progress') {
-        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId });
+        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
         throw err;
       }
       if (e.code === 'send_in_doubt' || e.kind === 'internal' || e.kind === 'no_answer' || e.kind === 'unavailable') {
@@ -446,27 +479,103 @@ export class Broadcasts {
         next = { state: 'failed', fields: { error: { code: e.code, message: e.message } }, counters: { [counterName('fc', e.code)]: 1 } };
       }
     }
-    const moved = await store.transition(b.id, r.to, 'sending', next.state, next.fields, { messageId, ...(next.counters && { counters: next.counters }) });
+    const moved = await store.transition(b.id, r.to, 'sending', next.state, next.fields, { messageId, ...at, ...(next.counters && { counters: next.counters }) });
     // Declared in doubt meanwhile (this attempt outlived SEND_IN_PROGRESS_MS): AWS's answer settles it.
-    if (!moved && next.state === 'sent') await store.transition(b.id, r.to, 'in_doubt', 'sent', next.fields, { messageId });
-    await this.settleIfDone(b.id);
+    if (!moved && next.state === 'sent') await store.transition(b.id, r.to, 'in_doubt', 'sent', next.fields, { messageId, ...at });
+    await this.settleSoon(b.id);
+  }
+
+  /**
+   * The gate of a send's call to AWS: takes the send permit of its slot (ahead of the slot's time
+   * when it can; a slot that a later one overtook reserves again), waits for the permit's time, calls, and frees the permit a second after the answer. A
+   * call that got no answer (it may still arrive) keeps its permit until the lease ends. A pacer
+   * that cannot be read fails the send as not sent.
+   */
+  private permitGate(first: PacerSlot, mps: number, shardKey: string): SendGate {
+    const { pacer, now, sleep } = this.deps;
+    return async (call) => {
+      let permit: SendPermit | undefined;
+      try {
+        let slot = first;
+        const giveUpAt = now() + PERMIT_WAIT_MS;
+        while (!permit) {
+          const got = await pacer.acquire(slot, now());
+          if ('permit' in got) permit = got.permit;
+          else if (now() > giveUpAt) throw new Error('no send permit came free');
+          else if ('overtaken' in got) slot = await pacer.reserve(slot.phoneNumberId, mps, shardKey, now());
+          else {
+            slot = { ...slot, atMs: got.notBeforeMs };
+            // A permit whose send is out is asked for again no sooner than a poll after this answer.
+            const wait = got.busy ? Math.max(got.askAtMs - now(), PERMIT_POLL_MS) : got.askAtMs - now();
+            if (wait > 0) await sleep(wait);
+          }
+        }
+        // Taken ahead of time: the send goes at the permit's time, not before.
+        if (permit.fromMs > now()) await sleep(permit.fromMs - now());
+      } catch (err) {
+        throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer: storeBusy(), cause: err });
+      }
+      let answered = true;
+      try {
+        return await call();
+      } catch (err) {
+        answered = failureKindOf(err) !== 'unknown';
+        throw err;
+      } finally {
+        if (answered) await pacer.release(permit, now()).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Broadcast definitions this container read: what to send does not change; the state is read again when it matters. */
+  private readonly definitions = new Map<string, BroadcastDefinition>();
+
+  private async definition(id: string): Promise<BroadcastDefinition | undefined> {
+    const known = this.definitions.get(id);
+    if (known) return known;
+    const b = await this.deps.store.definition(id);
+    if (b) {
+      if (this.definitions.size >= 1000) this.definitions.delete(this.definitions.keys().next().value!);
+      this.definitions.set(id, b);
+    }
+    return b;
+  }
+
+  /** Broadcasts this container has a settle job queued for, until when it runs. */
+  private readonly settling = new Map<string, number>();
+
+  /**
+   * A recipient of the broadcast is done: a settle job (`settleIfDone`) comes in a second, unless
+   * one queued by this container runs after now already, so that the counters are read about once
+   * a second per container, not once per recipient; the last recipient is always followed by one.
+   */
+  private async settleSoon(id: string): Promise<void> {
+    const nowMs = this.deps.now();
+    if ((this.settling.get(id) ?? 0) > nowMs) return;
+    this.settling.set(id, nowMs + SETTLE_DELAY_MS);
+    try {
+      await this.deps.queue.enqueue([{ broadcastId: id, settle: true }], { delayMs: SETTLE_DELAY_MS });
+    } catch (err) {
+      this.settling.delete(id);
+      throw err;
+    }
   }
 
   /**
    * A recipient found `sending`: an attempt claimed it and may have sent. Old enough, it is in
    * doubt for good (counted so, never sent again); else the job comes back once it would be.
    */
-  private async settleStuck(b: Broadcast, r: Recipient, job: BroadcastJob): Promise<void> {
+  private async settleStuck(b: BroadcastDefinition, r: Recipient, job: BroadcastJob): Promise<void> {
     const since = this.deps.now() - (r.attemptAtMs ?? 0);
     if (since <= SEND_IN_PROGRESS_MS) {
       await this.deps.queue.enqueue([job], { delayMs: SEND_IN_PROGRESS_MS - since + 1000 });
       return;
     }
-    if (await this.deps.store.transition(b.id, r.to, 'sending', 'in_doubt', {}, r.messageId !== undefined ? { messageId: r.messageId } : {})) await this.settleIfDone(b.id);
+    if (await this.deps.store.transition(b.id, r.to, 'sending', 'in_doubt', {}, { ...(r.messageId !== undefined && { messageId: r.messageId }), seq: r.seq })) await this.settleSoon(b.id);
   }
 
   /** Completed (or stopped) once every recipient is done. */
-  private async settleIfDone(id: string): Promise<void> {
+  async settleIfDone(id: string): Promise<void> {
     const b = await this.deps.store.get(id);
     // An uploaded list still loading has more recipients to come.
     if (!b || b.upload?.loading) return;

@@ -265,6 +265,13 @@ function storedShape(req: SendMessageRequest): { contact: Contact; content: unkn
   };
 }
 
+/**
+ * Wraps the call to AWS of a send, right before it (a broadcast's pacing waits for its send permit
+ * there, after the store's work). What it throws before calling is a `WhatsAppFailure` (nothing
+ * was sent).
+ */
+export type SendGate = <T>(call: () => Promise<T>) => Promise<T>;
+
 export class MessageSender {
   private readonly deps: MessageSenderDeps;
   private readonly numbers: PhoneNumberResolver;
@@ -275,7 +282,7 @@ export class MessageSender {
   }
 
   /** Sends one valid message (see the steps at the top of this file). Throws `ApiError`s. */
-  async send(req: SendMessageRequest, opts: { idempotencyKey?: string } = {}): Promise<SendOutcome> {
+  async send(req: SendMessageRequest, opts: { idempotencyKey?: string; gate?: SendGate } = {}): Promise<SendOutcome> {
     const { store, now } = this.deps;
     const phoneNumberId = await this.resolvePhoneNumber(req.from);
     const key = opts.idempotencyKey;
@@ -339,7 +346,8 @@ export class MessageSender {
 
     let accepted: { awsMessageId?: string };
     try {
-      accepted = await this.deps.gateway.sendMessage({ phoneNumberId, message, metaApiVersion: this.deps.metaApiVersion });
+      const call = () => this.deps.gateway.sendMessage({ phoneNumberId, message, metaApiVersion: this.deps.metaApiVersion });
+      accepted = await (opts.gate ? opts.gate(call) : call());
     } catch (err) {
       throw await this.recordFailure(record, err, key !== undefined);
     }

@@ -4,13 +4,15 @@
  * (`shared/adapters/sqs-broadcast-queue.ts`) and a pacer per business number (the same DynamoDB
  * adapter: a sharded rate schedule kept with conditional writes).
  */
-import type { Broadcast, BroadcastJob, Recipient, RecipientState } from '../domain/broadcasts.ts';
+import type { Broadcast, BroadcastDefinition, BroadcastJob, Recipient, RecipientState, SettleJob } from '../domain/broadcasts.ts';
 import type { PageTally, RecipientsLoadJob, RejectReason } from '../domain/broadcast-uploads.ts';
 
 export interface BroadcastStore {
   /** Writes the broadcast if its id is free; false when it exists already. */
   create(b: Broadcast): Promise<boolean>;
   get(id: string): Promise<Broadcast | undefined>;
+  /** The broadcast without its counts (one read): what to send, and its state. */
+  definition(id: string): Promise<BroadcastDefinition | undefined>;
   /**
    * Writes each recipient that is not there yet (`queued`, or `skipped` with a reason); answers
    * those that were there already, with the sequence number they were written with.
@@ -41,6 +43,10 @@ export interface BroadcastStore {
       messageId?: string;
       /** Status and failure counters (`st_<status>`, `fc_<code>`) moved in the same write. */
       counters?: Record<string, number>;
+      /** The recipient's position (its job's `seq`): spares reading the recipient for its counter shard. */
+      seq?: number;
+      /** Only while the broadcast is `queued` or `running` (not stopping): false otherwise. */
+      whileSending?: boolean;
     },
   ): Promise<boolean>;
   /**
@@ -59,7 +65,7 @@ export interface BroadcastQueue {
    * Sends one job per recipient (or per page of an uploaded list); with `delayMs`, each is delivered
    * that much later (SQS: up to 15 minutes).
    */
-  enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob)[], opts?: { delayMs?: number }): Promise<void>;
+  enqueue(jobs: readonly (BroadcastJob | RecipientsLoadJob | SettleJob)[], opts?: { delayMs?: number }): Promise<void>;
 }
 
 /** Uploaded recipient lists in the media bucket (`shared/adapters/s3-media.ts`). */
@@ -72,12 +78,45 @@ export interface RecipientListStorage {
 
 export interface Pacer {
   /**
-   * Reserves the next send slot of `phoneNumberId` at `ratePerSecond`: the epoch ms at which the
-   * send may go out (now, or later when the number is busy).
+   * Reserves the next send slot of `phoneNumberId`, whose throughput is `messagesPerSecond`:
+   * when the send may go out (now, or later when the number is busy), and the permit it asks for then.
    */
-  reserve(phoneNumberId: string, ratePerSecond: number, shardKey: string, nowMs: number): Promise<number>;
-  /** Gives the number no slot before `untilMs` (a back-off); holds never move it back. */
-  hold(phoneNumberId: string, ratePerSecond: number, untilMs: number): Promise<void>;
+  reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot>;
+  /** Gives the number no slot (and no send permit) before `untilMs` (a back-off); holds never move it back. */
+  hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void>;
+  /**
+   * Takes the slot's send permit, from the slot's time (or now if later): free only once the send
+   * that last held it got its answer over a second before, so that no second ever sees more than
+   * `messagesPerSecond` sends arrive, however late each send runs behind its slot. Answers the
+   * permit (the send goes at `permit.fromMs`, not before), when to ask again and for no earlier
+   * than when (`busy`: its last send is still out), or that a later slot took it (`overtaken`: reserve again).
+   */
+  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }>;
+  /** The send of `permit` got its answer at `answeredAtMs`: its permit is free a second later. */
+  release(permit: SendPermit, answeredAtMs: number): Promise<void>;
+}
+
+/** A reserved send slot: when, and which permit of which shard it asks for. */
+export interface PacerSlot {
+  phoneNumberId: string;
+  shard: number;
+  /** Permits of the shard. */
+  permits: number;
+  /** The slot's place in the shard's order (its permit is `ticket % permits`). */
+  ticket: number;
+  atMs: number;
+}
+
+/** A send permit held (until released, or its lease runs out). */
+export interface SendPermit {
+  phoneNumberId: string;
+  shard: number;
+  index: number;
+  ticket: number;
+  /** The send may go from then. */
+  fromMs: number;
+  /** Until when it is held if never released (a crash between taking it and the answer). */
+  leaseUntilMs: number;
 }
 
 /** WhatsApp's pair rate: how often one number may message one user. */

@@ -5,7 +5,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
-import { Broadcasts, BroadcastFeedback, type BroadcastJob, type BroadcastPacingDeps } from '../../shared/domain/broadcasts.ts';
+import { Broadcasts, BroadcastFeedback, type BroadcastJob, type BroadcastPacingDeps, type SettleJob } from '../../shared/domain/broadcasts.ts';
 import type { MessageSender } from '../../shared/domain/send-message.ts';
 import type { BroadcastQueue } from '../../shared/ports/broadcasts.ts';
 import type { SendWorld } from './send.ts';
@@ -13,18 +13,18 @@ import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 
 /** Jobs waiting, each with the time it becomes visible. */
 export class MemoryQueue implements BroadcastQueue {
-  readonly jobs: Array<{ job: BroadcastJob; dueMs: number }> = [];
+  readonly jobs: Array<{ job: BroadcastJob | SettleJob; dueMs: number }> = [];
   readonly delays: number[] = [];
   private readonly clock: { now: number };
   constructor(clock: { now: number }) {
     this.clock = clock;
   }
-  async enqueue(jobs: readonly BroadcastJob[], opts: { delayMs?: number } = {}): Promise<void> {
+  async enqueue(jobs: readonly (BroadcastJob | SettleJob)[], opts: { delayMs?: number } = {}): Promise<void> {
     for (const job of jobs) this.jobs.push({ job, dueMs: this.clock.now + (opts.delayMs ?? 0) });
     if (opts.delayMs) this.delays.push(opts.delayMs);
   }
   /** The next job by due time (taken off the queue). */
-  take(): { job: BroadcastJob; dueMs: number } | undefined {
+  take(): { job: BroadcastJob | SettleJob; dueMs: number } | undefined {
     if (!this.jobs.length) return undefined;
     let best = 0;
     this.jobs.forEach((j, i) => {
@@ -76,7 +76,7 @@ export function broadcastWorld(
     async drain(b = broadcasts) {
       for (let next = queue.take(); next; next = queue.take()) {
         w.clock.now = Math.max(w.clock.now, next.dueMs);
-        await b.process(next.job);
+        await b.handle(next.job);
       }
     },
   };

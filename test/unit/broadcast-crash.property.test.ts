@@ -75,7 +75,7 @@ describe('broadcast worker crash points', () => {
         // The first container takes jobs until it dies; the job it held comes back (not acknowledged).
         for (let next = queue.take(); next; next = queue.take()) {
           w.clock.now = Math.max(w.clock.now, next.dueMs);
-          const outcome = await Promise.race([first.broadcasts.process(next.job).then(() => 'done' as const, () => 'threw' as const), crash.signal]);
+          const outcome = await Promise.race([first.broadcasts.handle(next.job).then(() => 'done' as const, () => 'threw' as const), crash.signal]);
           if (outcome !== 'done') {
             queue.jobs.push({ job: next.job, dueMs: w.clock.now + SEND_IN_PROGRESS_MS + 1000 });
             if (outcome === 'crashed') {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import { mediaS3Client, S3MediaStorage } from '../../shared/adapters/s3-media.ts';
 import { listKey, parseRow, type RecipientsLoadJob } from '../../shared/domain/broadcast-uploads.ts';
-import { Broadcasts, type BroadcastDeps, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { Broadcasts, type BroadcastDeps, type BroadcastJob, type SettleJob } from '../../shared/domain/broadcasts.ts';
 import { ApiError } from '../../shared/domain/errors.ts';
 import type { RecipientListStorage } from '../../shared/ports/broadcasts.ts';
 import { startAwsEmulator, type RunningServer } from '../../local/servers.ts';
@@ -57,10 +57,10 @@ const sender = {
   },
 };
 
-async function setUp(file: string, pageBytes: number) {
+async function setUp(file: string, pageBytes: number, maxRecipients?: number) {
   const { doc, tableName } = await freshTable();
   const store = new DynamoDbBroadcasts(doc, tableName);
-  const queued: (BroadcastJob | RecipientsLoadJob)[] = [];
+  const queued: (BroadcastJob | RecipientsLoadJob | SettleJob)[] = [];
   const broadcasts = new Broadcasts({
     store,
     pacer: store,
@@ -73,6 +73,7 @@ async function setUp(file: string, pageBytes: number) {
     sleep: async () => {},
     lists: () => lists,
     listPageBytes: pageBytes,
+    ...(maxRecipients !== undefined && { listMaxRecipients: maxRecipients }),
   });
   const ticket = await broadcasts.startUpload(Buffer.byteLength(file));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: listKey(ticket.uploadId), Body: file }));
@@ -113,7 +114,7 @@ describe('uploaded recipient lists', () => {
         pages++;
         await broadcasts.loadPage(job);
         await broadcasts.loadPage(job);
-      } else sendJobs.push(job);
+      } else if (!('settle' in job)) sendJobs.push(job);
     }
     const b = await broadcasts.get(created.id);
     const all = await store.listRecipients(created.id, { limit: 100 });
@@ -149,8 +150,7 @@ describe('uploaded recipient lists', () => {
     const whileLoading = await broadcasts.get(created.id);
     while (queued.length) {
       const job = queued.shift()!;
-      if ('load' in job) await broadcasts.loadPage(job);
-      else await broadcasts.process(job);
+      await broadcasts.handle(job);
     }
     const after = await broadcasts.get(created.id);
 
@@ -160,6 +160,30 @@ describe('uploaded recipient lists', () => {
     expect(after.total).toBe(1);
     expect(after.counts.cancelled).toBe(1);
     expect(after.recipientsUpload?.loading).toBe(false);
+  }, 60_000);
+
+  it('limits a list by its recipients: the header, empty lines, refused rows and duplicates do not count', async () => {
+    // Prepare: a limit of 4 recipients; 6 good rows among lines that are not recipients, over several pages
+    const good = Array.from({ length: 6 }, (_, i) => `1415601${String(1000 + i)}`);
+    const file = `${['to', '', good[0], 'not a phone', '', good[1], good[0], '', good[2], '{"to": broken', good[3], good[4], good[5]].join('\n')}\n`;
+    const { store, broadcasts, queued, uploadId } = await setUp(file, 40, 4);
+
+    // Act
+    const created = await broadcasts.create({ from: PN, template: { name: 'hello_world', language: { code: 'en_US' } }, recipientsUpload: uploadId });
+    let pages = 0;
+    while (queued.length) {
+      const job = queued.shift()!;
+      if ('load' in job) pages++;
+      if (!('to' in job)) await broadcasts.handle(job);
+    }
+    const b = await broadcasts.get(created.id);
+    const all = await store.listRecipients(created.id, { limit: 100 });
+
+    // Assess
+    expect(pages).toBeGreaterThan(2);
+    expect(all.items.map((r) => r.to).sort()).toEqual(good.slice(0, 4));
+    expect(b.total).toBe(4);
+    expect(b.recipientsUpload).toMatchObject({ loading: false, rows: 9, rejected: 5, rejectedBy: { invalid_phone: 1, invalid_row: 1, duplicate: 1, over_limit: 2 } });
   }, 60_000);
 
   it('refuses a broadcast whose list was never uploaded, and rows that are not recipients', async () => {
