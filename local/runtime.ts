@@ -34,7 +34,7 @@ import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
-import { startStreamPoller, type StreamHandler, type StreamPoller } from './stream-poller.ts';
+import { startStreamPoller, type StreamHandler, type StreamPoller, type StreamPollerOptions } from './stream-poller.ts';
 import { startTopicObserver } from './sandbox/observer.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
@@ -125,6 +125,8 @@ export interface RuntimeOptions {
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
   readonly pollerConcurrency?: number;
+  /** Overrides of the stream mapping's settings (a bench's batching window). @default EVENTS_STREAM */
+  readonly streamSpec?: StreamPollerOptions['spec'];
   /** @default a console logger */
   readonly logger?: LocalLogger;
 }
@@ -497,6 +499,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       tableName: resources.tableName,
       handler: streamHandler,
       checkpointFile: join(dataDir, 'stream-checkpoints.json'),
+      ...(opts.streamSpec && { spec: opts.streamSpec }),
       logger,
     });
     cleanups.push(() => streamPoller.stop());
