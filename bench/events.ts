@@ -105,13 +105,20 @@ export interface EventsPhase {
   deliveryPollerRequests: number;
   handlerSqsRequests: number;
   streamBatches: number;
+  /** The stream poller's checkpoint write (a file, after each batch), mean ms. */
+  checkpointMsPerWrite: number;
   /** Stream records (item changes) per message: the events handler sees every item a message writes. */
   streamRecords: number;
   /** The rate the runtime sustained: messages over the time from the first write to the last delivery. */
   sustainedPerSecond: number;
 }
 
-export async function benchEvents(opts: { phases: { messages: number; perSecond: number }[] }) {
+/**
+ * `streamBatchingWindowSeconds`: the stream mapping's batching window for this run (the deployed
+ * spec's by default), to weigh a window's fewer requests against the lag it adds.
+ */
+export async function benchEvents(opts: { phases: { messages: number; perSecond: number }[]; streamBatchingWindowSeconds?: number }) {
+  const windowSeconds = opts.streamBatchingWindowSeconds ?? EVENTS_STREAM.maxBatchingWindowSeconds;
   const dataDir = mkdtempSync(join(tmpdir(), 'wb-bench-events-'));
   const traces = new Map<string, Trace>();
   const sns = new Map<string, number>();
@@ -212,6 +219,7 @@ export async function benchEvents(opts: { phases: { messages: number; perSecond:
     ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
     logger: { info() {}, warn() {}, error: (m) => console.error(m) },
     webhook: `http://127.0.0.1:${port}/hook`,
+    streamSpec: { maxBatchingWindowSeconds: windowSeconds },
     handlers: {
       stream,
       queues: { [INBOUND_QUEUE.name]: inbound, [WEBHOOK_DELIVERY_QUEUE.name]: webhooks, [WEBHOOK_RETRY_QUEUE.name]: webhooks },
@@ -223,6 +231,8 @@ export async function benchEvents(opts: { phases: { messages: number; perSecond:
     pollers: runtime.pollers[WEBHOOK_DELIVERY_QUEUE.name]!.counters.sqsRequests + runtime.pollers[WEBHOOK_RETRY_QUEUE.name]!.counters.sqsRequests,
     handlerSqs: sum(sqs),
     batches: runtime.streamPoller.counters.batches,
+    checkpointWrites: runtime.streamPoller.counters.checkpointWrites,
+    checkpointMs: runtime.streamPoller.counters.checkpointMs,
     records: streamRecords,
     published,
   });
@@ -287,11 +297,12 @@ export async function benchEvents(opts: { phases: { messages: number; perSecond:
         deliveryPollerRequests: after.pollers - before.pollers,
         handlerSqsRequests: after.handlerSqs - before.handlerSqs,
         streamBatches: after.batches - before.batches,
+        checkpointMsPerWrite: (after.checkpointMs - before.checkpointMs) / Math.max(1, after.checkpointWrites - before.checkpointWrites),
         streamRecords: (after.records - before.records) / Math.max(1, phase.messages),
         sustainedPerSecond: done.length / ((Math.max(...done.map((t) => t.delivered!)) - Math.min(...done.map((t) => t.writeStart))) / 1000),
       });
     }
-    return { phases, streamIdleMs: 250, streamBatchingWindowSeconds: EVENTS_STREAM.maxBatchingWindowSeconds };
+    return { phases, streamIdleMs: 250, streamBatchingWindowSeconds: windowSeconds };
   } finally {
     await runtime.stop();
     server.close();
@@ -320,7 +331,7 @@ export function eventsGoals(r: EventsBench): Goal[] {
 
 export function printEventsBench(r: EventsBench) {
   const ms = (s: ReturnType<typeof spread>) => ({ 'p50 ms': Math.round(s.p50), 'p90 ms': Math.round(s.p90), 'p99 ms': Math.round(s.p99), 'max ms': Math.round(s.max) });
-  console.log('\n== Events: table write → webhook delivery (local runtime) ==');
+  console.log(`\n== Events: table write → webhook delivery (local runtime; stream batching window ${r.streamBatchingWindowSeconds} s${r.streamBatchingWindowSeconds === EVENTS_STREAM.maxBatchingWindowSeconds ? ', as deployed' : ', NOT as deployed: for comparison'}) ==`);
   console.table(
     Object.fromEntries(
       r.phases.flatMap((p) => [
@@ -330,7 +341,7 @@ export function printEventsBench(r: EventsBench) {
     ),
   );
   for (const p of r.phases) {
-    console.log(`Where the lag goes at ${p.perSecond}/s (${p.streamBatches} stream batches, ${p.streamRecords.toFixed(1)} stream records a message; stream read every ${r.streamIdleMs} ms while idle):`);
+    console.log(`Where the lag goes at ${p.perSecond}/s (${p.streamBatches} stream batches, ${p.streamRecords.toFixed(1)} stream records a message; stream read every ${r.streamIdleMs} ms while idle; checkpoint write ${p.checkpointMsPerWrite.toFixed(2)} ms a batch):`);
     console.table(Object.fromEntries(Object.entries(p.split).map(([k, v]) => [k, ms(v)])));
   }
   console.log('AWS requests per event, counted (PublishBatch floor 0.1):');
@@ -351,7 +362,7 @@ export function printEventsBench(r: EventsBench) {
 }
 
 /** The phases from the environment: `BENCH_EVENTS_MESSAGES` at each of `BENCH_EVENTS_RATES` (10 and 50 a second). */
-export function eventsPhases(env = process.env) {
+export function eventsPhases(env: Record<string, string | undefined> = process.env) {
   const messages = Number(env.BENCH_EVENTS_MESSAGES || 200);
   const rates = (env.BENCH_EVENTS_RATES || env.BENCH_EVENTS_RATE || '10,50').split(',').map(Number);
   if (!Number.isInteger(messages) || messages < 1 || rates.some((x) => !(x > 0))) throw new Error('BENCH_EVENTS_MESSAGES must be a count and BENCH_EVENTS_RATES rates a second');

@@ -217,6 +217,14 @@ await section('events', async () => {
   printEventsBench(events);
   goals.push(...eventsGoals(events));
   figures.events = events;
+  // The same at the steady rate with a batching window on the stream mapping (deployed: whole
+  // seconds), to weigh its fewer publish requests against the lag it adds. Not a goal: not deployed.
+  const window = knob('BENCH_EVENTS_WINDOW_SECONDS', 1);
+  if (window > 0) {
+    const windowed = await inChild<EventsBench>('./events.ts', 'benchEvents', { phases: [events.phases[0]!], streamBatchingWindowSeconds: window });
+    printEventsBench(windowed);
+    figures.eventsWithWindow = windowed;
+  }
 });
 
 await section('broadcast', async () => {

@@ -28,6 +28,9 @@ export interface StreamPollerCounters {
   skipped: number;
   handlerErrors: number;
   partialFailures: number;
+  /** Checkpoint file writes, and the time they took (they hold the shard's reads up). */
+  checkpointWrites: number;
+  checkpointMs: number;
 }
 
 export interface StreamPollerOptions {
@@ -89,13 +92,16 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
 
   const all: Checkpoints = existsSync(opts.checkpointFile) ? (JSON.parse(readFileSync(opts.checkpointFile, 'utf8')) as Checkpoints) : {};
   const checkpoints = (all[streamArn] ??= {});
+  const counters: StreamPollerCounters = { batches: 0, records: 0, skipped: 0, handlerErrors: 0, partialFailures: 0, checkpointWrites: 0, checkpointMs: 0 };
   const save = () => {
+    const t0 = performance.now();
     const tmp = `${opts.checkpointFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all));
     renameSync(tmp, opts.checkpointFile);
+    counters.checkpointWrites++;
+    counters.checkpointMs += performance.now() - t0;
   };
 
-  const counters: StreamPollerCounters = { batches: 0, records: 0, skipped: 0, handlerErrors: 0, partialFailures: 0 };
   const stopping = new AbortController();
   const running = new Map<string, Promise<void>>();
 
