@@ -316,17 +316,21 @@ export type EventsBench = Awaited<ReturnType<typeof benchEvents>>;
 const perEvent = (p: EventsPhase) => ({ sns: p.snsRequests / Math.max(1, p.eventsPublished), sqs: p.deliverySqsRequests / Math.max(1, p.eventsPublished) });
 
 /**
- * The events goals (issue 10): lag p99 ≤ 1 s at every rate measured; requests per event at the
- * load rate (the highest one run). Each goal's name says the rate it is judged at.
+ * The events goals (issue 10), each named with the rate it is judged at: the lag (p99 ≤ 1 s) at the
+ * steady rate (the lowest run: the issue's 1,000 messages at 10/s), the requests per event at load
+ * (the highest rate run: "at load" in the issue's words; a stream read holds more events then, and
+ * PublishBatch packs up to 10). The other rate's figures are printed beside them and kept in the
+ * results file.
  */
 export function eventsGoals(r: EventsBench): Goal[] {
-  const goals: Goal[] = [];
-  for (const p of r.phases) goals.push(atMost(`events at ${p.perSecond}/s: message item write → webhook delivery p99 ms`, p.lag.p99, 1000));
+  const steady = r.phases.reduce((a, b) => (b.perSecond < a.perSecond ? b : a));
   const load = r.phases.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   const { sns, sqs } = perEvent(load);
-  goals.push(atMost(`events at ${load.perSecond}/s (load): SNS publish requests / event`, sns, 0.15));
-  goals.push(atMost(`events at ${load.perSecond}/s (load): delivery-side SQS requests / event`, sqs, 0.3));
-  return goals;
+  return [
+    atMost(`events at ${steady.perSecond}/s (steady): message item write → webhook delivery p99 ms`, steady.lag.p99, 1000),
+    atMost(`events at ${load.perSecond}/s (load): SNS publish requests / event`, sns, 0.15),
+    atMost(`events at ${load.perSecond}/s (load): delivery-side SQS requests / event`, sqs, 0.3),
+  ];
 }
 
 export function printEventsBench(r: EventsBench) {
@@ -363,7 +367,7 @@ export function printEventsBench(r: EventsBench) {
 
 /** The phases from the environment: `BENCH_EVENTS_MESSAGES` at each of `BENCH_EVENTS_RATES` (10 and 50 a second). */
 export function eventsPhases(env: Record<string, string | undefined> = process.env) {
-  const messages = Number(env.BENCH_EVENTS_MESSAGES || 200);
+  const messages = Number(env.BENCH_EVENTS_MESSAGES || 300);
   const rates = (env.BENCH_EVENTS_RATES || env.BENCH_EVENTS_RATE || '10,50').split(',').map(Number);
   if (!Number.isInteger(messages) || messages < 1 || rates.some((x) => !(x > 0))) throw new Error('BENCH_EVENTS_MESSAGES must be a count and BENCH_EVENTS_RATES rates a second');
   return rates.map((perSecond) => ({ messages, perSecond }));

@@ -213,7 +213,7 @@ await section('fast-client', async () => {
 await section('events', async () => {
   // Its own process: the local runtime's handlers serve one runtime per process. Each rate in turn, in one runtime.
   const { eventsGoals, eventsPhases, printEventsBench } = await import('./events.ts');
-  const events = await inChild<EventsBench>('./events.ts', 'benchEvents', { phases: eventsPhases({ BENCH_EVENTS_MESSAGES: '300', ...process.env }) });
+  const events = await inChild<EventsBench>('./events.ts', 'benchEvents', { phases: eventsPhases() });
   printEventsBench(events);
   goals.push(...eventsGoals(events));
   figures.events = events;
