@@ -237,6 +237,8 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
  * Each queue has one receiver feeding these slots (see poller.ts), so they add no requests.
  */
 const DELIVERY_POLLERS = 5;
+/** Batches the other queues handle at once. */
+export const QUEUE_POLLERS = 2;
 
 /**
  * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
@@ -475,7 +477,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues, modules.queues),
-        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : 2),
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : QUEUE_POLLERS),
         logger,
       });
       pollers[spec.name] = poller;
