@@ -10,6 +10,7 @@ import { benchBundles } from './bundles.ts';
 import { printBurstBench, type benchBurst } from './burst.ts';
 import { benchCost, costGoals, printCost } from './cost.ts';
 import type { benchEndToEnd } from './e2e.ts';
+import type { EventsBench } from './events.ts';
 import type { benchFastClient } from './fast-client.ts';
 import { atMost, printGoals, writeResults, type Goal } from './goals.ts';
 import { benchInbound } from './inbound.ts';
@@ -210,9 +211,20 @@ await section('fast-client', async () => {
 });
 
 await section('events', async () => {
-  // Its own process: the local runtime's handlers serve one runtime per process.
-  const { execFileSync } = await import('node:child_process');
-  execFileSync(process.execPath, [new URL('./events.ts', import.meta.url).pathname], { stdio: 'inherit', env: { ...process.env, BENCH_EVENTS_MESSAGES: String(knob('BENCH_EVENTS_MESSAGES', 200)) } });
+  // Its own process: the local runtime's handlers serve one runtime per process. Each rate in turn, in one runtime.
+  const { eventsGoals, eventsPhases, printEventsBench } = await import('./events.ts');
+  const events = await inChild<EventsBench>('./events.ts', 'benchEvents', { phases: eventsPhases() });
+  printEventsBench(events);
+  goals.push(...eventsGoals(events));
+  figures.events = events;
+  // The same at the steady rate with a batching window on the stream mapping (deployed: whole
+  // seconds), to weigh its fewer publish requests against the lag it adds. Not a goal: not deployed.
+  const window = knob('BENCH_EVENTS_WINDOW_SECONDS', 1);
+  if (window > 0) {
+    const windowed = await inChild<EventsBench>('./events.ts', 'benchEvents', { phases: [events.phases[0]!], streamBatchingWindowSeconds: window });
+    printEventsBench(windowed);
+    figures.eventsWithWindow = windowed;
+  }
 });
 
 await section('broadcast', async () => {

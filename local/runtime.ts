@@ -34,7 +34,7 @@ import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
 import { startPoller, type LocalLogger, type Poller, type SqsHandler } from './poller.ts';
 import { ensureTopicSubscriber, provision, type ProvisionedResources } from './provision.ts';
-import { startStreamPoller, type StreamHandler, type StreamPoller } from './stream-poller.ts';
+import { startStreamPoller, type StreamHandler, type StreamPoller, type StreamPollerOptions } from './stream-poller.ts';
 import { startTopicObserver } from './sandbox/observer.ts';
 import { createSandbox, loadSandboxConfig, phoneNumbersForRuntime, type RuntimePhoneNumber } from './sandbox/index.ts';
 import { freePort, startAwsEmulator, startDynamoDb, type RunningServer } from './servers.ts';
@@ -125,6 +125,8 @@ export interface RuntimeOptions {
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
   readonly pollerConcurrency?: number;
+  /** Overrides of the stream mapping's settings (a bench's batching window). @default EVENTS_STREAM */
+  readonly streamSpec?: StreamPollerOptions['spec'];
   /** @default a console logger */
   readonly logger?: LocalLogger;
 }
@@ -235,6 +237,8 @@ function queueHandler(spec: QueueSpec, injected: Record<string, SqsHandler> | un
  * Each queue has one receiver feeding these slots (see poller.ts), so they add no requests.
  */
 const DELIVERY_POLLERS = 5;
+/** Batches the other queues handle at once. */
+export const QUEUE_POLLERS = 2;
 
 /**
  * Messages a crashed runtime (`kill -9`) was handling stay invisible until their visibility timeout
@@ -473,7 +477,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues, modules.queues),
-        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : 2),
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : QUEUE_POLLERS),
         logger,
       });
       pollers[spec.name] = poller;
@@ -497,6 +501,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       tableName: resources.tableName,
       handler: streamHandler,
       checkpointFile: join(dataDir, 'stream-checkpoints.json'),
+      ...(opts.streamSpec && { spec: opts.streamSpec }),
       logger,
     });
     cleanups.push(() => streamPoller.stop());

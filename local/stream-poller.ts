@@ -28,6 +28,9 @@ export interface StreamPollerCounters {
   skipped: number;
   handlerErrors: number;
   partialFailures: number;
+  /** Checkpoint file writes, and the time they took (they hold the shard's reads up). */
+  checkpointWrites: number;
+  checkpointMs: number;
 }
 
 export interface StreamPollerOptions {
@@ -41,7 +44,7 @@ export interface StreamPollerOptions {
   readonly idleMs?: number;
   readonly logger?: LocalLogger;
   /** Overrides of the mapping's settings (a test's batch size). */
-  readonly spec?: { readonly batchSize?: number; readonly retryAttempts?: number; readonly bisectBatchOnError?: boolean };
+  readonly spec?: { readonly batchSize?: number; readonly retryAttempts?: number; readonly bisectBatchOnError?: boolean; readonly maxBatchingWindowSeconds?: number };
 }
 
 export interface StreamPoller {
@@ -89,13 +92,16 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
 
   const all: Checkpoints = existsSync(opts.checkpointFile) ? (JSON.parse(readFileSync(opts.checkpointFile, 'utf8')) as Checkpoints) : {};
   const checkpoints = (all[streamArn] ??= {});
+  const counters: StreamPollerCounters = { batches: 0, records: 0, skipped: 0, handlerErrors: 0, partialFailures: 0, checkpointWrites: 0, checkpointMs: 0 };
   const save = () => {
+    const t0 = performance.now();
     const tmp = `${opts.checkpointFile}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all));
     renameSync(tmp, opts.checkpointFile);
+    counters.checkpointWrites++;
+    counters.checkpointMs += performance.now() - t0;
   };
 
-  const counters: StreamPollerCounters = { batches: 0, records: 0, skipped: 0, handlerErrors: 0, partialFailures: 0 };
   const stopping = new AbortController();
   const running = new Map<string, Promise<void>>();
 
@@ -141,7 +147,12 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     let iterator = await iteratorFrom();
     // Lambda reads a shard four times a second: a read that found less than a full batch waits out
     // the rest of that period before the next one, so a burst of writes goes in one batch (and in
-    // fewer PublishBatch requests); a full batch means a backlog, read on at once.
+    // fewer PublishBatch requests); a full batch means a backlog, read on at once. With a batching
+    // window, records are gathered over reads until the batch is full or the window, counted from
+    // the first of them, has passed.
+    const windowMs = spec.maxBatchingWindowSeconds * 1000;
+    let gathered: StreamRecord[] = [];
+    let firstAt = 0;
     let nextReadAt = 0;
     while (iterator && !stopping.signal.aborted) {
       const wait = nextReadAt - Date.now();
@@ -149,23 +160,31 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
       nextReadAt = Date.now() + idleMs;
       let out;
       try {
-        out = await opts.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: spec.batchSize }));
+        out = await opts.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: spec.batchSize - gathered.length }));
       } catch (err) {
         if ((err as Error).name !== 'ExpiredIteratorException') logger.warn('GetRecords failed; retrying', { error: (err as Error).message });
         await sleep(500, stopping.signal);
+        // Read again from the checkpoint: what was gathered comes again.
+        gathered = [];
         iterator = await iteratorFrom();
         continue;
       }
-      const records = out.Records ?? [];
-      if (records.length >= spec.batchSize) nextReadAt = 0;
-      if (!records.length) {
-        iterator = out.NextShardIterator;
+      iterator = out.NextShardIterator;
+      if (out.Records?.length) {
+        if (!gathered.length) firstAt = Date.now();
+        gathered.push(...out.Records);
+      }
+      if (gathered.length >= spec.batchSize) nextReadAt = 0;
+      else if (gathered.length && iterator && Date.now() - firstAt < windowMs) {
+        nextReadAt = Math.min(nextReadAt, firstAt + windowMs);
         continue;
       }
+      if (!gathered.length) continue;
+      const records = gathered;
+      gathered = [];
       const done = await invoke(records);
       if (done > 0) state.seq = records[done - 1]!.dynamodb!.SequenceNumber;
       if (done === records.length) {
-        iterator = out.NextShardIterator;
         save();
         continue;
       }

@@ -112,6 +112,8 @@ export class DomainEvents extends Construct {
       new DynamoEventSource(props.store.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: EVENTS_STREAM.batchSize,
+        // The local stream poller gathers for the same window (none by default: see resource-spec.ts).
+        ...(EVENTS_STREAM.maxBatchingWindowSeconds > 0 && { maxBatchingWindow: Duration.seconds(EVENTS_STREAM.maxBatchingWindowSeconds) }),
         bisectBatchOnError: EVENTS_STREAM.bisectBatchOnError,
         retryAttempts: EVENTS_STREAM.retryAttempts,
         reportBatchItemFailures: true,
