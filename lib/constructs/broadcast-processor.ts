@@ -14,7 +14,7 @@ import type { MediaStore } from './media-store.ts';
  * accepted), the broadcast, its counters and recipients (Get, BatchGet, Update), the catalog (Get;
  * Query GSI1 for the languages of a template it does not hold). No list of the API is read here.
  */
-export const BROADCAST_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], queryIndexes: ['GSI1'] };
+export const BROADCAST_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], queryIndexes: ['GSI1'] };
 import { grantPhoneNumberActions } from './phone-numbers.ts';
 import { WorkQueue } from './work-queue.ts';
 
