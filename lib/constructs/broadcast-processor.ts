@@ -11,9 +11,9 @@ import type { MediaStore } from './media-store.ts';
 
 /**
  * The table calls of a broadcast send: the send path's record (Put, Update, Delete when nothing was
- * accepted), the broadcast, its counters and recipients (Get, BatchGet, Update; a claim checks the broadcast's state in its transaction:
- * ConditionCheck), the catalog (Get;
- * Query GSI1 for the languages of a template it does not hold). No list of the API is read here.
+ * accepted), the broadcast, its counters and recipients (Get, BatchGet, Update; a recipient's claim
+ * checks the broadcast's state in its transaction: ConditionCheck), the catalog (Get; Query GSI1 for
+ * the languages of a template it does not hold). No list of the API is read here.
  */
 export const BROADCAST_TABLE_ACCESS: TableAccess = { items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'], queryIndexes: ['GSI1'] };
 import { grantPhoneNumberActions } from './phone-numbers.ts';
