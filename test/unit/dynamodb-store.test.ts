@@ -374,15 +374,20 @@ describe('the window opens before the message is visible', () => {
     expect(conv).toMatchObject({ entity: 'conversation', phoneNumberId: m.business.phoneNumberId, contactId: m.contactId, messageCount: 1 });
   });
 
-  it('counts a message once when a crash came between the window and the message', async () => {
-    const m = inbound({ seconds: 1_760_000_100 });
+  /** A store whose first message write crashes (after the conversation's write), then writes as usual. */
+  const storeCrashingOnce = () => {
     let crash = true;
-    const s = storeWithHook(async () => {
+    return storeWithHook(async () => {
       if (crash) {
         crash = false;
         throw new Error('crashed before the message was written');
       }
     });
+  };
+
+  it('counts a message once when a crash came between the window and the message', async () => {
+    const m = inbound({ seconds: 1_760_000_100 });
+    const s = storeCrashingOnce();
 
     await expect(s.recordInbound(m)).rejects.toThrow('crashed');
     // The window moved and counted the message, which is not stored yet.
@@ -398,13 +403,7 @@ describe('the window opens before the message is visible', () => {
   it(`counts it once when up to ${RECENT_SLOTS} newer messages of its conversation came before the retry`, async () => {
     const contactId = '15551239901';
     const m = inbound({ contactId, seconds: 1_760_000_200 });
-    let crash = true;
-    const s = storeWithHook(async () => {
-      if (crash) {
-        crash = false;
-        throw new Error('crashed before the message was written');
-      }
-    });
+    const s = storeCrashingOnce();
     await expect(s.recordInbound(m)).rejects.toThrow('crashed');
     // Newer messages move the window past it before its retry: its token is still remembered.
     for (let i = 1; i < RECENT_SLOTS; i++) await store.recordInbound(inbound({ contactId, seconds: 1_760_000_200 + i }));
