@@ -155,8 +155,16 @@ await section('burst', async () => {
   });
   figures.burst = burst;
   printBurstBench(burst);
+  // A floor the pipeline beats is no floor (it measured DynamoDB Local's contention, not the least
+  // the writes take): the goal is then judged against 2 s alone, never loosened by it.
+  const floorHolds = burst.floor.p99 <= burst.readable.p99;
+  if (!floorHolds) console.log(`The floor (p99 ${burst.floor.p99} ms) was slower than the pipeline (p99 ${burst.readable.p99} ms): not a floor; the burst goal is judged against 2 s.`);
   goals.push(
-    atMost(`burst of ${burst.messages} inbound: readable p99 ms / max(2 s, 1.2 × floor p99)`, burst.readable.p99 / Math.max(2000, 1.2 * burst.floor.p99), 1),
+    atMost(
+      `burst of ${burst.messages} inbound: readable p99 ms / max(2 s, 1.2 × floor p99${floorHolds ? '' : ', discarded: slower than the pipeline'})`,
+      burst.readable.p99 / Math.max(2000, floorHolds ? 1.2 * burst.floor.p99 : 0),
+      1,
+    ),
     // One at a time a message waits out the batching window (the deployed mapping's, for fewer invocations), then its writes.
     atMost(
       `${burst.steady.messages} inbound one at a time: readable p99 ms / (batching window + max(1 s, 1.2 × floor p99))`,
