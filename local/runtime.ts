@@ -28,7 +28,7 @@ import { handler as mediaModuleHandler } from '../lambdas/media/handler.ts';
 import { handler as broadcastsModuleHandler } from '../lambdas/broadcasts/handler.ts';
 import { handler as webhooksModuleHandler, wireHandler as wireWebhooksHandler } from '../lambdas/webhooks/handler.ts';
 import type { Delivery } from '../shared/domain/webhooks.ts';
-import { QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
+import { BROADCAST_CONCURRENT_BATCHES, QUEUES, type QueueSpec } from '../shared/resource-spec.ts';
 import { RecentEvents } from './console/recent-events.ts';
 import { consoleRoutes } from './console/serve.ts';
 import { startHttpGateway, type ApiHandler, type HttpGateway } from './http-gateway.ts';
@@ -477,7 +477,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
           spec.handler === 'webhooks' && opts.onDelivery && !opts.handlers?.queues?.[spec.name] && handlerSource === 'sources'
             ? (bindModuleHandlers(), (webhooksWithReporter ??= wireWebhooksHandler({ onDelivery: opts.onDelivery })))
             : queueHandler(spec, opts.handlers?.queues, modules.queues),
-        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : QUEUE_POLLERS),
+        concurrency: opts.pollerConcurrency ?? (spec.handler === 'webhooks' ? DELIVERY_POLLERS : spec.handler === 'broadcasts' ? BROADCAST_CONCURRENT_BATCHES : QUEUE_POLLERS),
         logger,
       });
       pollers[spec.name] = poller;

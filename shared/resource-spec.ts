@@ -118,6 +118,17 @@ export const BROADCAST_QUEUE: QueueSpec = {
   subscribedToEventTopic: false,
 };
 
+/**
+ * Batches of broadcast jobs handled at once, deployed (the mapping's maximum concurrency, its least
+ * allowed value) and locally: 20 sends in flight per function. The send permits hand a permit to
+ * the sends in their ticket order; with more waiting senders than that (5 batches of 10 at once)
+ * sends reached their permit out of order, were overtaken again and again and gave up, and their
+ * jobs waited for SQS's visibility timeout (200 recipients at a cap of 6: 12 left queued after a
+ * minute). This bounds how fast one number broadcasts (about 4 a second at the local sandbox's
+ * latency) until the permits are taken in any order.
+ */
+export const BROADCAST_CONCURRENT_BATCHES = 2;
+
 export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE, BROADCAST_QUEUE];
 
 /** The table's stream: new and old images, so a change can be compared with what it replaced. */

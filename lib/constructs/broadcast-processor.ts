@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
+import { BROADCAST_CONCURRENT_BATCHES, BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 import type { MediaStore } from './media-store.ts';
@@ -88,6 +88,7 @@ export class BroadcastProcessor extends Construct {
         batchSize: spec.batchSize,
         maxBatchingWindow: Duration.seconds(spec.maxBatchingWindowSeconds),
         reportBatchItemFailures: true,
+        maxConcurrency: BROADCAST_CONCURRENT_BATCHES,
       }),
     );
   }

@@ -3,6 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import {
+  BROADCAST_CONCURRENT_BATCHES,
   DLQ_RETENTION_DAYS,
   INBOUND_QUEUE,
   LAMBDA_RUNTIME,
@@ -586,7 +587,11 @@ describe('broadcasts', () => {
     // Assess
     expect(social.flatMap(actionsOf).sort()).toEqual(['social-messaging:GetLinkedWhatsAppBusinessAccountPhoneNumber', 'social-messaging:SendWhatsAppMessage']);
     expect(JSON.stringify(social.map((s) => s.Resource))).toContain(PHONE_NUMBER_ID.slice('phone-number-id-'.length));
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: fn }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fn },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: BROADCAST_CONCURRENT_BATCHES },
+    });
     const apiEnv = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => /HTTP API/.test(f.Properties.Description))!.Properties.Environment.Variables;
     expect(Object.keys(apiEnv)).toEqual(expect.arrayContaining(['BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']));
   });
