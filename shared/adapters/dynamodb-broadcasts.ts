@@ -17,7 +17,6 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -30,7 +29,7 @@ import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason }
 import { counterName } from '../domain/broadcast-counters.ts';
 import type { BroadcastStore, Pacer, PacerSlot, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
-import { itemsOf } from './dynamodb-lists.ts';
+import { getItems, itemsOf, keyId } from './dynamodb-lists.ts';
 import { BROADCAST_QUEUE } from '../resource-spec.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 
@@ -165,8 +164,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   /** The broadcast and its counters in one consistent BatchGet (the item and every counter shard). */
   async get(id: string): Promise<Broadcast | undefined> {
     const head = broadcastKeys.broadcast(id);
-    const items = await this.batchGet([head, ...Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s))]);
-    const i = items.find((x) => x.PK === head.PK && x.SK === head.SK);
+    const found = await getItems(this.doc, this.tableName, [head, ...Array.from({ length: COUNTER_SHARDS }, (_, s) => broadcastKeys.counter(id, s))], { consistent: true });
+    const items = [...found.values()];
+    const i = found.get(keyId(head));
     if (!i) return undefined;
     const counts = Object.fromEntries(RECIPIENT_STATES.map((s) => [s, 0])) as Record<RecipientState, number>;
     const statuses: Record<string, number> = {};
@@ -186,19 +186,6 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
   async definition(id: string): Promise<BroadcastDefinition | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.broadcast(id), ConsistentRead: true }));
     return out.Item ? toDefinition(out.Item) : undefined;
-  }
-
-  /** Consistent reads of up to 100 keys, the unprocessed ones asked again. */
-  private async batchGet(keys_: Record<string, unknown>[]): Promise<Item[]> {
-    const got = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys_, ConsistentRead: true } } }));
-    let items = got.Responses?.[this.tableName] ?? [];
-    let unprocessed = got.UnprocessedKeys?.[this.tableName]?.Keys;
-    while (unprocessed?.length) {
-      const more = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unprocessed, ConsistentRead: true } } }));
-      items = [...items, ...(more.Responses?.[this.tableName] ?? [])];
-      unprocessed = more.UnprocessedKeys?.[this.tableName]?.Keys;
-    }
-    return items;
   }
 
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {

@@ -50,8 +50,14 @@ export const keyId = (k: Item) => `${String(k[TABLE_KEYS.partitionKey])}\u0000${
 /**
  * The items of these table keys, by BatchGetItem (100 keys a request, in parallel; keys left
  * unprocessed are asked again), in a map by `PK` and `SK`. An item deleted meanwhile is absent.
+ * `consistent`: strongly consistent reads (twice the read units).
  */
-export async function getItems(doc: DynamoDBDocumentClient, tableName: string, tableKeys: readonly Item[]): Promise<Map<string, Item>> {
+export async function getItems(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  tableKeys: readonly Item[],
+  { consistent = false }: { consistent?: boolean } = {},
+): Promise<Map<string, Item>> {
   const found = new Map<string, Item>();
   const seen = new Set<string>();
   const unique = tableKeys.filter((k) => {
@@ -65,7 +71,7 @@ export async function getItems(doc: DynamoDBDocumentClient, tableName: string, t
     chunks.map(async (chunk) => {
       let pending: Item[] = chunk.map((k) => ({ [TABLE_KEYS.partitionKey]: k[TABLE_KEYS.partitionKey], [TABLE_KEYS.sortKey]: k[TABLE_KEYS.sortKey] }));
       for (let attempt = 1; pending.length; attempt++) {
-        const out = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+        const out = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ...(consistent && { ConsistentRead: true }) } } }));
         for (const item of out.Responses?.[tableName] ?? []) found.set(keyId(item), item);
         pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
         if (!pending.length) break;
@@ -77,7 +83,6 @@ export async function getItems(doc: DynamoDBDocumentClient, tableName: string, t
   );
   return found;
 }
-
 
 /**
  * The whole items of index entries, in the entries' order. The indexes project keys only
