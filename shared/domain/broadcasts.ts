@@ -552,6 +552,8 @@ export class Broadcasts {
   private async settleSoon(id: string): Promise<void> {
     const nowMs = this.deps.now();
     if ((this.settling.get(id) ?? 0) > nowMs) return;
+    // Entries whose settle job ran already are forgotten: a long-lived container keeps no list of old broadcasts.
+    for (const [other, until] of this.settling) if (until <= nowMs) this.settling.delete(other);
     this.settling.set(id, nowMs + SETTLE_DELAY_MS);
     try {
       await this.deps.queue.enqueue([{ broadcastId: id, settle: true }], { delayMs: SETTLE_DELAY_MS });
