@@ -86,6 +86,9 @@ for (const c of sendSide) {
   const kind = typeof key?.PK === 'string' ? ` ${key.PK.split('#')[0]}` : '';
   byCommand[`${c.service}.${c.operation}${kind}`] = (byCommand[`${c.service}.${c.operation}${kind}`] ?? 0) + 1;
 }
+// How long each send's call to AWS took (request to answer): a permit is held for it, and a second after.
+const sendCallMs = sendSide.filter((c) => c.operation === 'SendWhatsAppMessage' && c.ms !== undefined).map((c) => c.ms!).sort((a, b) => a - b);
+const quantile = (q: number) => (sendCallMs.length ? Math.round(sendCallMs[Math.min(sendCallMs.length - 1, Math.floor(q * sendCallMs.length))]!) : 0);
 
 console.log(
   JSON.stringify({
@@ -109,6 +112,7 @@ console.log(
     // The API's create and the broadcast function (loading, pacing, sending); not the status path.
     requestsPerRecipient: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, v / recipients])),
     requestsPerRecipientByCommand: Object.fromEntries(Object.entries(byCommand).sort(([, a], [, b]) => b - a).map(([k, v]) => [k, Number((v / recipients).toFixed(3))])),
+    sendCallMs: { p50: quantile(0.5), p99: quantile(0.99), calls: sendCallMs.length },
     wallSeconds,
     sendSeconds,
   }),

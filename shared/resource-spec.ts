@@ -119,15 +119,14 @@ export const BROADCAST_QUEUE: QueueSpec = {
 };
 
 /**
- * Batches of broadcast jobs handled at once, deployed (the mapping's maximum concurrency, its least
- * allowed value) and locally: 20 sends in flight per function. The send permits hand a permit to
- * the sends in their ticket order; with more waiting senders than that (5 batches of 10 at once)
- * sends reached their permit out of order, were overtaken again and again and gave up, and their
- * jobs waited for SQS's visibility timeout (200 recipients at a cap of 6: 12 left queued after a
- * minute). This bounds how fast one number broadcasts (about 4 a second at the local sandbox's
- * latency) until the permits are taken in any order.
+ * Batches of broadcast jobs handled at once, deployed (the mapping's maximum concurrency) and
+ * locally: 100 sends in flight per function. A number's sends take any free permit (no order), so
+ * many waiting senders starve none; a job whose slot is over `SLOT_HORIZON_MS` ahead takes none and
+ * comes back later, so a slow number does not keep senders waiting past their timeout. Together the
+ * sends of every number go at most `100 / the time one job takes`; raise this for more (see
+ * docs/capacity.md). Locally, 100 senders at a cap of 6 reached 0.97 of it.
  */
-export const BROADCAST_CONCURRENT_BATCHES = 2;
+export const BROADCAST_CONCURRENT_BATCHES = 10;
 
 export const QUEUES: readonly QueueSpec[] = [INBOUND_QUEUE, MEDIA_QUEUE, WEBHOOK_DELIVERY_QUEUE, WEBHOOK_RETRY_QUEUE, BROADCAST_QUEUE];
 

@@ -77,6 +77,12 @@ export const permitsOf = (messagesPerSecond: number, shards: number, shard: numb
  */
 export const PERMIT_LEASE_MS = BROADCAST_QUEUE.handlerTimeoutSeconds * 1000 + 1000;
 /**
+ * How far ahead a send may take its slot: it waits for it in the broadcast function, whose timeout
+ * must also hold its wait for a permit (`PERMIT_WAIT_MS`) and its work. A job that would wait longer
+ * takes no slot and comes back later.
+ */
+export const SLOT_HORIZON_MS = 20_000;
+/**
  * The share of a number's messages per second its slots are spaced at: the permits (which free a
  * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
  */
@@ -496,10 +502,11 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * GCRA over `pacerShards(messagesPerSecond)` shards: each shard spaces its slots
    * `shards / (messagesPerSecond × PACING_SHARE)` seconds apart. `tat` (the shard's next free
    * slot) moves forward with a conditional write only: on an idle shard (`tat` in the past) the
-   * slot is now; on a busy one, the slot after the last. Each slot also takes the shard's next
-   * ticket (`ticket`), which names the send permit it will ask for (`acquire`).
+   * slot is now; on a busy one, the slot after the last, unless that is over `SLOT_HORIZON_MS`
+   * ahead: then no slot is taken, and the answer says when one can be (`laterMs`). Each slot also
+   * takes the shard's next ticket (`ticket`), the send permit it asks for first (`acquire`).
    */
-  async reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot> {
+  async reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot | { laterMs: number }> {
     const shards = pacerShards(messagesPerSecond);
     const shard = shardOf(shardKey, shards);
     const interval = (shards * 1000) / (messagesPerSecond * PACING_SHARE);
@@ -512,14 +519,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
             TableName: this.tableName,
             Key: key,
             UpdateExpression: 'SET tat = tat + :i, ticket = if_not_exists(ticket, :zero) + :one',
-            ConditionExpression: 'tat >= :now',
-            ExpressionAttributeValues: { ':i': interval, ':now': nowMs, ':zero': 0, ':one': 1 },
+            ConditionExpression: 'tat >= :now AND tat <= :latest',
+            ExpressionAttributeValues: { ':i': interval, ':now': nowMs, ':latest': nowMs + SLOT_HORIZON_MS, ':zero': 0, ':one': 1 },
             ReturnValues: 'UPDATED_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return slot(Number(out.Attributes!.tat) - interval, out.Attributes);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
+        const tat = Number(unwrap((err as { Item?: Item }).Item?.tat) ?? Number.NaN);
+        if (tat > nowMs + SLOT_HORIZON_MS) return { laterMs: tat - SLOT_HORIZON_MS };
       }
       try {
         const out = await this.doc.send(
@@ -563,42 +573,59 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * The send permits of a pacer shard (`permitsOf`, together `floor(messagesPerSecond)`), in the
    * shard's item: `permit<i>` is when permit `i` is free again (a second after the answer of the
    * send that held it, `release`), `held<i>` whether a send holds it now, `holder<i>` the ticket
-   * that took it last. A slot asks for permit `ticket % permits`, so that senders do not race for
-   * one, and takes it from its own time (`slot.atMs`, or now if later) when no later ticket took
-   * it, it is free by then and the number is not held back: one conditional write, usually before
-   * the slot's time comes. Refused, the item as it is says from when the permit is free (ask again
-   * at once for then), that its send is still out (`busy`: ask again shortly), or that a later ticket took
-   * it (`overtaken`: reserve again). Never released (a crash), a permit frees when its lease ends.
+   * of the slot that took it last. A slot takes any permit free by its time (`slot.atMs`, or now if
+   * later) while the number is not held back: a conditional write on the permit its ticket names
+   * (so that senders seldom race for one); refused, on a permit the refused write's item shows free
+   * then, or else on the one free soonest, from when it is (taken ahead: the send waits for it).
+   * Every permit's send still out, it answers when to ask again (`busy`). No order among senders:
+   * a waiting sender keeps its slot and is never sent to the back. Never released (a crash), a
+   * permit frees when its lease ends.
    */
-  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }> {
-    const index = slot.ticket % slot.permits;
-    const fromMs = Math.max(nowMs, slot.atMs);
-    const leaseUntilMs = fromMs + PERMIT_LEASE_MS;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: broadcastKeys.pacer(slot.phoneNumberId, slot.shard),
-          UpdateExpression: 'SET #p = :lease, #t = :ticket, #held = :true',
-          ConditionExpression: '(attribute_not_exists(#t) OR #t < :ticket) AND (attribute_not_exists(#p) OR #p <= :from) AND (attribute_not_exists(#h) OR #h <= :from)',
-          ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#held': `held${index}`, '#h': 'heldUntil' },
-          ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':from': fromMs, ':true': true },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, fromMs, leaseUntilMs } };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      const old = (err as { Item?: Item }).Item ?? {};
-      if (Number(unwrap(old[`holder${index}`]) ?? -1) >= slot.ticket) return { overtaken: true };
-      const freeAt = Number(unwrap(old[`permit${index}`]) ?? 0);
-      const heldUntil = Number(unwrap(old.heldUntil) ?? 0);
-      const held = unwrapBool(old[`held${index}`]) && freeAt > nowMs;
-      // A send still out frees its permit a second after its answer, which may have come (its
-      // release on its way): asked again a second after it was taken at the earliest.
-      if (held) return { askAtMs: freeAt - PERMIT_LEASE_MS + 1000, notBeforeMs: fromMs, busy: true };
-      return { askAtMs: nowMs, notBeforeMs: Math.max(fromMs, freeAt, heldUntil), busy: false };
+  async acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean }> {
+    let fromMs = Math.max(nowMs, slot.atMs);
+    let index = slot.ticket % slot.permits;
+    for (let attempt = 0; attempt <= slot.permits; attempt++) {
+      const leaseUntilMs = fromMs + PERMIT_LEASE_MS;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: broadcastKeys.pacer(slot.phoneNumberId, slot.shard),
+            UpdateExpression: 'SET #p = :lease, #t = :ticket, #held = :true',
+            ConditionExpression: '(attribute_not_exists(#p) OR #p <= :from) AND (attribute_not_exists(#h) OR #h <= :from)',
+            ExpressionAttributeNames: { '#p': `permit${index}`, '#t': `holder${index}`, '#held': `held${index}`, '#h': 'heldUntil' },
+            ExpressionAttributeValues: { ':lease': leaseUntilMs, ':ticket': slot.ticket, ':from': fromMs, ':true': true },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { permit: { phoneNumberId: slot.phoneNumberId, shard: slot.shard, index, ticket: slot.ticket, fromMs, leaseUntilMs } };
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        const old = (err as { Item?: Item }).Item ?? {};
+        // Each permit: when it is free again, or (`out`: its send not answered yet) when its lease ends.
+        const permits = Array.from({ length: slot.permits }, (_, i) => {
+          const freeAt = Number(unwrap(old[`permit${i}`]) ?? 0);
+          return { i, freeAt, out: unwrapBool(old[`held${i}`]) && freeAt > nowMs };
+        });
+        const idle = permits.filter((p) => !p.out);
+        if (idle.length === 0) {
+          // Each send frees its permit a second after its answer, which may have come (its release
+          // on its way): asked again a second after the first was taken.
+          return { askAtMs: Math.min(...permits.map((p) => p.freeAt - PERMIT_LEASE_MS)) + 1000, notBeforeMs: fromMs, busy: true };
+        }
+        fromMs = Math.max(fromMs, Number(unwrap(old.heldUntil) ?? 0));
+        const free = idle.filter((p) => p.freeAt <= fromMs);
+        if (free.length > 0) {
+          // Taken by another sender a moment ago: one that is free, spread by this slot's ticket.
+          index = free[(slot.ticket + attempt) % free.length]!.i;
+        } else {
+          const soonest = idle.reduce((a, b) => (b.freeAt < a.freeAt ? b : a));
+          [index, fromMs] = [soonest.i, soonest.freeAt];
+        }
+      }
     }
+    // Every try lost to another sender: ask again at once.
+    return { askAtMs: nowMs, notBeforeMs: fromMs, busy: false };
   }
 
   async release(permit: SendPermit, answeredAtMs: number): Promise<void> {

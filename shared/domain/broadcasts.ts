@@ -47,7 +47,7 @@ import type { InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
-import { ApiError, ConflictError, failureKindOf, NotFoundError, storeBusy, ValidationError, WhatsAppFailure } from './errors.ts';
+import { ApiError, ConflictError, failureKindOf, NotFoundError, storeBusy, UnavailableError, ValidationError, WhatsAppFailure } from './errors.ts';
 import { phoneDigits } from './ids.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS, type MessageSender, type SendGate } from './send-message.ts';
 import { counterName } from './broadcast-counters.ts';
@@ -78,7 +78,9 @@ export function broadcastIdOf(callbackData: string | undefined): string | undefi
 }
 
 /** How long a send waits for a permit before it gives up (not sent; its job comes back), within the function's timeout. */
-const PERMIT_WAIT_MS = 30_000;
+export const PERMIT_WAIT_MS = 30_000;
+/** The code of a send that waited `PERMIT_WAIT_MS` for a permit: nothing was sent, its job goes again shortly. */
+const PERMIT_TIMEOUT = 'send_permit_timeout';
 /** How often a send asks again for a permit whose send is out (its release may be on its way). */
 const PERMIT_POLL_MS = 250;
 /** How long after a recipient is done its broadcast's settle job runs. */
@@ -428,6 +430,11 @@ export class Broadcasts {
     }
     // The slot spaces the number's sends; its permit, taken right before the call, caps them.
     const slot = await this.deps.pacer.reserve(b.phoneNumberId, mps, String(job.seq), now());
+    if ('laterMs' in slot) {
+      // The number's next slot is too far ahead to wait for here: the job comes back nearer to it.
+      await this.deps.queue.enqueue([job], { delayMs: Math.max(0, slot.laterMs - now()) });
+      return;
+    }
     // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
     if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, whileSending: true }))) {
       const current = await store.definition(b.id);
@@ -455,7 +462,7 @@ export class Broadcasts {
     let next: { state: RecipientState; fields: Partial<Recipient>; counters?: Record<string, number> };
     try {
       if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
-      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key, gate: this.permitGate(slot, mps, String(job.seq)) });
+      const out = await this.deps.sender.send(parsed.value, { idempotencyKey: key, gate: this.permitGate(slot) });
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
@@ -463,6 +470,12 @@ export class Broadcasts {
         // AWS throttled: nothing was accepted. The number backs off, the job comes back after it.
         const until = now() + NUMBER_BACKOFF_MS;
         await this.deps.pacer.hold(b.phoneNumberId, mps, until);
+        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
+        await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
+        return;
+      }
+      if (e?.code === PERMIT_TIMEOUT) {
+        // Nothing was sent: the job goes again after a back-off, not after the queue's visibility timeout.
         await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
         await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
         return;
@@ -486,24 +499,28 @@ export class Broadcasts {
   }
 
   /**
-   * The gate of a send's call to AWS: takes the send permit of its slot (ahead of the slot's time
-   * when it can; a slot that a later one overtook reserves again), waits for the permit's time, calls, and frees the permit a second after the answer. A
-   * call that got no answer (it may still arrive) keeps its permit until the lease ends. A pacer
-   * that cannot be read fails the send as not sent.
+   * The gate of a send's call to AWS: at the slot's time, takes a free send permit of its shard
+   * (ahead of time when the first comes free later), waits for the permit's time, calls, and frees
+   * the permit a second after the answer. A call that got no answer (it may still arrive) keeps its
+   * permit until the lease ends. A pacer that cannot be read fails the send as not sent.
    */
-  private permitGate(first: PacerSlot, mps: number, shardKey: string): SendGate {
+  private permitGate(first: PacerSlot): SendGate {
     const { pacer, now, sleep } = this.deps;
     return async (call) => {
       let permit: SendPermit | undefined;
+      let waited = false;
       try {
         let slot = first;
+        // Not before the slot's time: a permit taken early would stand idle while others wait.
+        if (slot.atMs > now()) await sleep(slot.atMs - now());
         const giveUpAt = now() + PERMIT_WAIT_MS;
         while (!permit) {
           const got = await pacer.acquire(slot, now());
           if ('permit' in got) permit = got.permit;
-          else if (now() > giveUpAt) throw new Error('no send permit came free');
-          else if ('overtaken' in got) slot = await pacer.reserve(slot.phoneNumberId, mps, shardKey, now());
-          else {
+          else if (now() > giveUpAt) {
+            waited = true;
+            throw new Error('no send permit came free');
+          } else {
             slot = { ...slot, atMs: got.notBeforeMs };
             // A permit whose send is out is asked for again no sooner than a poll after this answer.
             const wait = got.busy ? Math.max(got.askAtMs - now(), PERMIT_POLL_MS) : got.askAtMs - now();
@@ -513,7 +530,8 @@ export class Broadcasts {
         // Taken ahead of time: the send goes at the permit's time, not before.
         if (permit.fromMs > now()) await sleep(permit.fromMs - now());
       } catch (err) {
-        throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer: storeBusy(), cause: err });
+        const answer = waited ? new UnavailableError('No send permit of the number came free in time: the send goes again shortly.', PERMIT_TIMEOUT) : storeBusy();
+        throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer, cause: err });
       }
       let answered = true;
       try {

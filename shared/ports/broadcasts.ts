@@ -79,19 +79,21 @@ export interface RecipientListStorage {
 export interface Pacer {
   /**
    * Reserves the next send slot of `phoneNumberId`, whose throughput is `messagesPerSecond`:
-   * when the send may go out (now, or later when the number is busy), and the permit it asks for then.
+   * when the send may go out (now, or later when the number is busy), and the permit it asks for
+   * first; or, when the next slot is too far ahead to wait for, none, and when to ask again (`laterMs`).
    */
-  reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot>;
+  reserve(phoneNumberId: string, messagesPerSecond: number, shardKey: string, nowMs: number): Promise<PacerSlot | { laterMs: number }>;
   /** Gives the number no slot (and no send permit) before `untilMs` (a back-off); holds never move it back. */
   hold(phoneNumberId: string, messagesPerSecond: number, untilMs: number): Promise<void>;
   /**
-   * Takes the slot's send permit, from the slot's time (or now if later): free only once the send
-   * that last held it got its answer over a second before, so that no second ever sees more than
-   * `messagesPerSecond` sends arrive, however late each send runs behind its slot. Answers the
-   * permit (the send goes at `permit.fromMs`, not before), when to ask again and for no earlier
-   * than when (`busy`: its last send is still out), or that a later slot took it (`overtaken`: reserve again).
+   * Takes a send permit of the slot's shard, from the slot's time (or now if later): free only once
+   * the send that last held it got its answer over a second before, so that no second ever sees
+   * more than `messagesPerSecond` sends arrive, however late each send runs behind its slot. Any
+   * free permit will do (no order among senders). Answers the permit (the send goes at
+   * `permit.fromMs`, not before), or when to ask again and for no earlier than when (`busy`: every
+   * permit's send is still out).
    */
-  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean } | { overtaken: true }>;
+  acquire(slot: PacerSlot, nowMs: number): Promise<{ permit: SendPermit } | { askAtMs: number; notBeforeMs: number; busy: boolean }>;
   /** The send of `permit` got its answer at `answeredAtMs`: its permit is free a second later. */
   release(permit: SendPermit, answeredAtMs: number): Promise<void>;
 }
@@ -102,7 +104,7 @@ export interface PacerSlot {
   shard: number;
   /** Permits of the shard. */
   permits: number;
-  /** The slot's place in the shard's order (its permit is `ticket % permits`). */
+  /** The slot's place in the shard's order: the permit it asks for first (`ticket % permits`), and its mark on the permit it holds. */
   ticket: number;
   atMs: number;
 }

@@ -17,6 +17,8 @@ export interface RecordedCommand {
   /** The operation (`PutItem`, `SendMessage`, …); for a document-client command, the operation it sends. */
   operation: string;
   input: Record<string, any>;
+  /** How long the call took to settle (answer or error), in ms; absent while it runs. */
+  ms?: number;
 }
 
 const current = new AsyncLocalStorage<string>();
@@ -30,16 +32,25 @@ export function installSdkRecorder(): void {
   const send = Client.prototype.send;
   Client.prototype.send = function (this: Client<any, any, any, any>, command: any, ...rest: any[]) {
     const fn = current.getStore();
+    const out = (send as (...a: any[]) => any).call(this, command, ...rest);
     if (fn !== undefined) {
       const sent = command.clientCommand ?? command;
-      recorded.push({
+      const entry: RecordedCommand = {
         fn,
         service: String((this.config as { serviceId?: string }).serviceId),
         operation: String(sent.constructor.name).replace(/Command$/, ''),
         input: command.input ?? {},
-      });
+      };
+      recorded.push(entry);
+      const startedAt = performance.now();
+      if (out instanceof Promise) {
+        const settled = () => {
+          entry.ms = performance.now() - startedAt;
+        };
+        out.then(settled, settled);
+      }
     }
-    return (send as (...a: any[]) => any).call(this, command, ...rest);
+    return out;
   } as typeof Client.prototype.send;
 }
 

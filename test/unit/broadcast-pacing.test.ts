@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { SendWhatsAppMessageCommand, SocialMessagingClient, ThrottledRequestException } from '@aws-sdk/client-socialmessaging';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbBroadcasts, PACING_SHARE } from '../../shared/adapters/dynamodb-broadcasts.ts';
+import { DynamoDbBroadcasts, PACING_SHARE, SLOT_HORIZON_MS } from '../../shared/adapters/dynamodb-broadcasts.ts';
+import type { PacerSlot } from '../../shared/ports/broadcasts.ts';
 import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
-import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, PERMIT_WAIT_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
 import { SecondWindow } from '../../local/sandbox/limits.ts';
@@ -51,6 +52,68 @@ const status = (id: string, to: string, messageId: string, st: string, code?: nu
   ...(code !== undefined && { errors: [{ code, title: 'x' }] }),
 });
 
+/** A slot the pacer gave (not a `laterMs`). */
+function slotOf(got: PacerSlot | { laterMs: number }): PacerSlot {
+  if ('laterMs' in got) throw new Error(`no slot: ask again at ${got.laterMs}`);
+  return got;
+}
+
+/**
+ * Senders in virtual time as the broadcast function's permit gate runs them, each step's DynamoDB
+ * calls done before the next step: a send runs 0–900 ms behind its slot (the store's work, a busy
+ * machine), asks for a permit at that time, arrives 0–50 ms after its call starts and is answered
+ * 0–300 ms later; a sender that waits over `PERMIT_WAIT_MS` for a permit gives up. Arrivals are
+ * counted as the sandbox counts them: in time order, sends over `mps` in any second.
+ */
+async function permitRun(opts: { senders: number; sends: number; permits: boolean }) {
+  const store = new DynamoDbBroadcasts(w.doc, w.tableName);
+  const pn = `phone-number-id-${randomUUID().replace(/-/g, '')}`;
+  const mps = 5;
+  let seed = 7;
+  const random = (max: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * max;
+  const steps: { at: number; go: (t: number) => Promise<void> }[] = [];
+  const at = (t: number, go: (t: number) => Promise<void>) => void steps.push({ at: t, go });
+  const arrivals: number[] = [];
+  let left = opts.sends;
+  let gaveUp = 0;
+  const sendOne = async (t: number): Promise<void> => {
+    if (left <= 0) return;
+    left--;
+    const slot = slotOf(await store.reserve(pn, mps, String(left), t));
+    const late = Math.max(t, slot.atMs) + random(900);
+    if (!opts.permits) {
+      arrivals.push(late + random(50));
+      return at(late, sendOne);
+    }
+    const giveUpAt = late + PERMIT_WAIT_MS;
+    let asking = slot;
+    const ask = async (t2: number): Promise<void> => {
+      const got = await store.acquire(asking, t2);
+      if (!('permit' in got)) {
+        if (t2 > giveUpAt) return void gaveUp++;
+        asking = { ...asking, atMs: got.notBeforeMs };
+        return at(got.busy ? Math.max(got.askAtMs, t2 + 250) : Math.max(got.askAtMs, t2), ask);
+      }
+      const arrival = Math.max(t2, got.permit.fromMs) + random(50);
+      arrivals.push(arrival);
+      at(arrival + random(300), async (t3) => {
+        await store.release(got.permit, t3);
+        await sendOne(t3);
+      });
+    };
+    at(late, ask);
+  };
+  for (let i = 0; i < opts.senders; i++) at(T0, sendOne);
+  while (steps.length) {
+    steps.sort((a, b) => a.at - b.at);
+    const next = steps.shift()!;
+    await next.go(next.at);
+  }
+  const window = new SecondWindow();
+  const overCap = arrivals.sort((a, b) => a - b).filter((t) => window.record(t) > mps).length;
+  return { arrivals: arrivals.length, overCap, gaveUp };
+}
+
 describe('the pacer', () => {
   it('gives a number no more than its rate in any second, with no burst, and none before a hold ends', async () => {
     const store = new DynamoDbBroadcasts(w.doc, w.tableName);
@@ -58,10 +121,10 @@ describe('the pacer', () => {
     const now = T0;
 
     const slots: number[] = [];
-    for (let i = 0; i < 120; i += 8) slots.push(...(await Promise.all(Array.from({ length: 8 }, (_, j) => store.reserve(pn, 80, String(i + j), now).then((x) => x.atMs)))));
+    for (let i = 0; i < 120; i += 8) slots.push(...(await Promise.all(Array.from({ length: 8 }, (_, j) => store.reserve(pn, 80, String(i + j), now).then((x) => slotOf(x).atMs)))));
     slots.sort((a, b) => a - b);
     await store.hold(pn, 80, slots.at(-1)! + 5_000);
-    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => store.reserve(pn, 80, String(i), now).then((x) => x.atMs)));
+    const after = await Promise.all(Array.from({ length: 8 }, (_, i) => store.reserve(pn, 80, String(i), now).then((x) => slotOf(x).atMs)));
 
     for (let i = 0; i + 80 < slots.length; i++) expect(slots[i + 80]! - slots[i]!).toBeGreaterThanOrEqual(1000);
     expect(slots[0]).toBe(now);
@@ -70,63 +133,42 @@ describe('the pacer', () => {
   });
 
   it('lets no second see more sends arrive than the rate, however late each send runs behind its slot; slots alone did', async () => {
-    // Senders in virtual time, each step's DynamoDB calls done before the next step: a send runs
-    // 0–900 ms behind its slot (the store's work, a busy machine), arrives 0–50 ms after its call
-    // starts and is answered 0–300 ms later. Arrivals are counted as the sandbox counts them.
+    const slotsOnly = await permitRun({ senders: 8, sends: 40, permits: false });
+    const withPermits = await permitRun({ senders: 8, sends: 40, permits: true });
+
+    expect(slotsOnly.overCap).toBeGreaterThan(0);
+    expect(withPermits.overCap).toBe(0);
+    expect(withPermits.arrivals).toBe(40);
+  });
+
+  it('serves eight times more waiting senders than permits with none giving up, and still none over the rate', async () => {
+    // As the broadcast queue's batches give: far more senders waiting than there are permits.
+    const crowd = await permitRun({ senders: 40, sends: 120, permits: true });
+
+    expect(crowd.gaveUp).toBe(0);
+    expect(crowd.arrivals).toBe(120);
+    expect(crowd.overCap).toBe(0);
+  });
+
+  it('gives no slot further ahead than the horizon, and says when to ask again; a later ask gets the next slot', async () => {
     const store = new DynamoDbBroadcasts(w.doc, w.tableName);
-    const mps = 5;
-    let seed = 7;
-    const random = (max: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31) * max;
-    async function run(pn: string, withPermits: boolean): Promise<number> {
-      const steps: { at: number; go: (t: number) => Promise<void> }[] = [];
-      const at = (t: number, go: (t: number) => Promise<void>) => void steps.push({ at: t, go });
-      // Arrivals are known ahead of their time (a send waits for its permit's time): counted in
-      // time order once the run is over, as the sandbox sees them come.
-      const arrivals: number[] = [];
-      let left = 40;
-      const arrive = (t: number) => void arrivals.push(t);
-      const sendOne = async (t: number): Promise<void> => {
-        if (left <= 0) return;
-        left--;
-        const slot = await store.reserve(pn, mps, String(left), t);
-        const late = Math.max(t, slot.atMs) + random(900);
-        if (!withPermits) {
-          arrive(late + random(50));
-          return at(late, sendOne);
-        }
-        let asking = slot;
-        const ask = async (t2: number): Promise<void> => {
-          const got = await store.acquire(asking, t2);
-          if ('overtaken' in got) return at(t2, async (t3) => void (left++, await sendOne(t3)));
-          if (!('permit' in got)) {
-            asking = { ...asking, atMs: got.notBeforeMs };
-            return at(got.busy ? Math.max(got.askAtMs, t2 + 250) : got.askAtMs, ask);
-          }
-          const arrival = Math.max(t2, got.permit.fromMs) + random(50);
-          arrive(arrival);
-          at(arrival + random(300), async (t3) => {
-            await store.release(got.permit, t3);
-            await sendOne(t3);
-          });
-        };
-        at(late, ask);
-      };
-      for (let i = 0; i < 8; i++) at(T0, sendOne);
-      while (steps.length) {
-        steps.sort((a, b) => a.at - b.at);
-        const next = steps.shift()!;
-        await next.go(next.at);
-      }
-      expect(arrivals).toHaveLength(40);
-      const window = new SecondWindow();
-      return arrivals.sort((a, b) => a - b).filter((t) => window.record(t) > mps).length;
-    }
+    const pn = `phone-number-id-${randomUUID().replace(/-/g, '')}`;
+    // One send a second (a single shard, slots 1 / PACING_SHARE seconds apart).
+    const interval = 1000 / PACING_SHARE;
+    const within = Math.floor(SLOT_HORIZON_MS / interval) + 1;
 
-    const slotsOnly = await run(`phone-number-id-${randomUUID().replace(/-/g, '')}`, false);
-    const withPermits = await run(`phone-number-id-${randomUUID().replace(/-/g, '')}`, true);
+    const slots = [];
+    for (let i = 0; i < within; i++) slots.push(slotOf(await store.reserve(pn, 1, '0', T0)).atMs);
+    const refused = await store.reserve(pn, 1, '0', T0);
+    const again = await store.reserve(pn, 1, '0', T0);
+    const later = 'laterMs' in refused ? refused.laterMs : Number.NaN;
+    const next = slotOf(await store.reserve(pn, 1, '0', later));
 
-    expect(slotsOnly).toBeGreaterThan(0);
-    expect(withPermits).toBe(0);
+    expect(slots.at(-1)! - T0).toBeLessThanOrEqual(SLOT_HORIZON_MS);
+    expect(refused).toEqual({ laterMs: T0 + within * interval - SLOT_HORIZON_MS });
+    // Refused asks take no slot: the next one given is the one after the last.
+    expect(again).toEqual(refused);
+    expect(next.atMs).toBe(T0 + within * interval);
   });
 
   it('spaces two messages to one user by the pair rate, and holds a pair back', async () => {
@@ -193,7 +235,7 @@ describe('broadcast feedback', () => {
     await bw.feedback.onStatus(status(id, a!, first(a!), 'failed', 130429));
     await bw.feedback.onStatus(status(id, b!, first(b!), 'failed', 131026));
     const queuedJobs = bw.queue.jobs.flatMap((j) => ('to' in j.job ? [{ to: j.job.to, dueMs: j.dueMs - before }] : []));
-    const slot = (await bw.store.reserve(PN, 80, '0', before)).atMs;
+    const slot = slotOf(await bw.store.reserve(PN, 80, '0', before)).atMs;
     await bw.drain();
     const view = await bw.broadcasts.get(id);
     const recipientA = await bw.store.getRecipient(id, a!);
@@ -226,6 +268,26 @@ describe('broadcast feedback', () => {
     expect(bw.queue.delays).toContain(NUMBER_BACKOFF_MS);
     expect(w.clock.now - start).toBeGreaterThanOrEqual(NUMBER_BACKOFF_MS);
     expect(view.counts).toMatchObject({ sent: 1, queued: 0, sending: 0 });
+  });
+
+  it('sends a job whose slot is beyond the horizon later, without claiming it first, and once', async () => {
+    const bw = broadcastWorld(w);
+    const [a] = users(1);
+    const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: [{ to: a! }] });
+    // The number is held back a minute (a 130429 back-off from another broadcast, say).
+    const start = w.clock.now;
+    await bw.store.hold(PN, 80, start + 60_000);
+    const job = bw.queue.take()!.job as BroadcastJob;
+
+    await bw.broadcasts.process(job);
+    const deferred = { recipient: await bw.store.getRecipient(created.id, a!), delays: [...bw.queue.delays] };
+    await bw.drain();
+
+    expect(deferred.recipient).toMatchObject({ state: 'queued' });
+    expect(deferred.delays.at(-1)).toBe(60_000 - SLOT_HORIZON_MS);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+    expect(w.clock.now).toBeGreaterThanOrEqual(start + 60_000);
+    expect((await bw.broadcasts.get(created.id)).counts).toMatchObject({ sent: 1, queued: 0, sending: 0 });
   });
 
   it('counts a send stuck in sending as in doubt, never sends it again, and its status settles it', async () => {
