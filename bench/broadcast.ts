@@ -16,6 +16,8 @@ export interface BroadcastRun {
   cap: number;
   pacedAt: number;
   recipients: number;
+  /** SendWhatsAppMessage's latency: a permit is held for it and a second after. */
+  sendCallMs: { p50: number; p99: number; calls: number };
   sent: number;
   achievedMps: number;
   busiestSecond: number;
@@ -64,6 +66,7 @@ export function printBroadcastBench(r: ReturnType<typeof benchBroadcast>): void 
     sent: x.sent,
     'achieved mps': x.achievedMps.toFixed(2),
     'busiest second': x.busiestSecond,
+    'send call p50/p99 ms': `${x.sendCallMs.p50}/${x.sendCallMs.p99}`,
     '130429': x.rateLimitErrors,
     read: x.statuses?.read ?? 0,
     'send s': x.sendSeconds.toFixed(1),
