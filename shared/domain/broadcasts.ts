@@ -19,10 +19,13 @@
  *    job comes back when they may get the next one.
  * 4b. The messaging limit (`tier`, unlimited by default): a user not reached in the last 24 hours
  *    takes a slot of the business's ring; none free → the job comes back when the oldest frees.
- * 5. Reserves the number's next send slot (`Pacer`, at the number's own rate) and waits for it.
+ * 5. Reserves the number's next send slot (`Pacer`, at the number's own rate) and waits for it; a
+ *    slot over `SLOT_HORIZON_MS` ahead is not taken, and the job comes back nearer to it.
  * 6. Claims the recipient `queued → sending` with this attempt's message id (conditional: only one
  *    attempt wins), then sends with the Idempotency-Key `broadcast:<id>:<to>` (`…:<attempt>` from the
- *    second attempt on; the send record adds its own guard) → `sent` · `failed` (the refusal's
+ *    second attempt on; the send record adds its own guard), the call once it holds one of the
+ *    number's send permits (none free in `PERMIT_WAIT_MS` → `queued` again, the job back after a
+ *    back-off) → `sent` · `failed` (the refusal's
  *    code) · `in_doubt` (AWS may have it: never sent again) · throttled by AWS → the number is held
  *    back, the recipient `queued` again and its job comes back after the back-off · a busy store →
  *    `queued` again and the job is retried.
@@ -77,8 +80,11 @@ export function broadcastIdOf(callbackData: string | undefined): string | undefi
   return m?.[1];
 }
 
-/** How long a send waits for a permit before it gives up (not sent; its job comes back), within the function's timeout. */
-export const PERMIT_WAIT_MS = 30_000;
+/**
+ * How long a send waits for a permit before it gives up (not sent; its job comes back shortly):
+ * well within `SEND_IN_PROGRESS_MS`, after which its send record would count as in doubt.
+ */
+export const PERMIT_WAIT_MS = 20_000;
 /** The code of a send that waited `PERMIT_WAIT_MS` for a permit: nothing was sent, its job goes again shortly. */
 const PERMIT_TIMEOUT = 'send_permit_timeout';
 /** How often a send asks again for a permit whose send is out (its release may be on its way). */
@@ -435,6 +441,9 @@ export class Broadcasts {
       await this.deps.queue.enqueue([job], { delayMs: Math.max(0, slot.laterMs - now()) });
       return;
     }
+    // Claimed at the slot's time, not before: a stop meanwhile holds it back, and its attempt's
+    // clock (`SEND_IN_PROGRESS_MS`) runs only from then.
+    if (slot.atMs > now()) await this.deps.sleep(slot.atMs - now());
     // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
     if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, whileSending: true }))) {
       const current = await store.definition(b.id);
@@ -499,7 +508,8 @@ export class Broadcasts {
   }
 
   /**
-   * The gate of a send's call to AWS: at the slot's time, takes a free send permit of its shard
+   * The gate of a send's call to AWS, called at the slot's time (a permit taken earlier would stand
+   * idle while others wait): takes a free send permit of its shard
    * (ahead of time when the first comes free later), waits for the permit's time, calls, and frees
    * the permit a second after the answer. A call that got no answer (it may still arrive) keeps its
    * permit until the lease ends. A pacer that cannot be read fails the send as not sent.
@@ -511,8 +521,6 @@ export class Broadcasts {
       let waited = false;
       try {
         let slot = first;
-        // Not before the slot's time: a permit taken early would stand idle while others wait.
-        if (slot.atMs > now()) await sleep(slot.atMs - now());
         const giveUpAt = now() + PERMIT_WAIT_MS;
         while (!permit) {
           const got = await pacer.acquire(slot, now());
