@@ -37,7 +37,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
       operationId: r.operationId,
       summary: r.summary,
       parameters: parameters(r),
-      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.documentBody ?? r.body) } } } }),
+      ...(r.body && { requestBody: { required: true, content: { 'application/json': { schema: { ...schemaOf(r.body), ...(r.bodyDescription && { description: r.bodyDescription }) } } } } }),
       responses,
       security: [{ sigv4: [] }],
     };

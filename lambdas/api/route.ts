@@ -42,8 +42,8 @@ export interface RouteDef<
    * in place of `body`, throwing a `ValidationError` that names the field.
    */
   parseBody?: (raw: unknown) => Out<B>;
-  /** How the document shows the body, when that differs from `body` (a description of its own). */
-  documentBody?: z.ZodType;
+  /** The description the document gives the body, when `body`'s own would not do. */
+  bodyDescription?: string;
   /** Success responses by status code. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   /** Error codes this route may answer, for the document. */

@@ -8,24 +8,14 @@ import { defineRoute, type AnyRoute } from '../route.ts';
 /**
  * The body is validated here, at the edge, against `SendMessageRequest` by its own parser
  * (`parseSendMessageRequest`, which words each error and names the field); the use case gets a
- * valid request. The document shows the schema with a description of its own.
+ * valid request. The document shows the schema with a description of its own (built when the
+ * document is asked for, not when the function loads).
  */
 function parseSendBody(raw: unknown): SendMessageRequest {
   const parsed = parseSendMessageRequest(raw);
   if (!parsed.ok) throw new ValidationError(parsed.error.message, { path: parsed.error.path });
   return parsed.value;
 }
-
-const { $schema: _, ...sendRequestJsonSchema } = z.toJSONSchema(SendMessageRequest, {
-  target: 'draft-2020-12',
-  unrepresentable: 'any',
-  io: 'input',
-});
-const SendBodyDocument = z.unknown().meta({
-  description:
-    "Meta's Cloud API send-message JSON (`to` or `recipient`, `type`, the type's object, optional `context` and `biz_opaque_callback_data`) plus `from`: the business number as its phone number id, its ARN or its display number.",
-  ...sendRequestJsonSchema,
-});
 
 const SendAcceptedSchema = z
   .object({
@@ -60,7 +50,8 @@ export function sendRoutes(deps: { sender: () => MessageSender }): AnyRoute[] {
       headers: z.object({ 'idempotency-key': IdempotencyKey }),
       body: SendMessageRequest,
       parseBody: parseSendBody,
-      documentBody: SendBodyDocument,
+      bodyDescription:
+        "Meta's Cloud API send-message JSON (`to` or `recipient`, `type`, the type's object, optional `context` and `biz_opaque_callback_data`) plus `from`: the business number as its phone number id, its ARN or its display number.",
       responses: { 202: { description: 'Accepted by WhatsApp (through AWS) for delivery', schema: SendAcceptedSchema } },
       errors: [400, 404, 409, 422, 429, 500, 502, 503],
       async handle({ headers, body }) {
