@@ -25,6 +25,10 @@ import { WhatsAppBackendStack } from '../lib/whatsapp-backend-stack.ts';
 //                      docs/data-model.md, Retention)
 //   indexProjection    "KEYS_ONLY" (default) or "ALL" for a table created by an earlier version
 //                      (docs/capacity.md, Upgrading an existing table)
+//   broadcastMps       messages per second a broadcast sends from one number (default 76)
+//   broadcastMpsByNumber  numbers whose throughput differs: phone-number-id-<hex>=<mps>,…
+//   messagingTier      unique users broadcasts may reach in 24 hours (default unlimited)
+//   stopKeywords       comma-separated answers that stop marketing messages (default STOP,UNSUBSCRIBE)
 const app = new App();
 const context = (key: string): unknown => app.node.tryGetContext(key);
 const text = (key: string): string | undefined => {
@@ -85,6 +89,25 @@ if (indexProjection !== undefined && indexProjection !== 'KEYS_ONLY' && indexPro
   stop(`Context indexProjection must be "KEYS_ONLY" or "ALL" (a table created by an earlier version), got "${indexProjection}".`);
 }
 
+/** A context value that must be a number, or absent. */
+function numberOf(key: string): number | undefined {
+  const given = text(key);
+  if (given === undefined) return undefined;
+  const n = Number(given);
+  if (!Number.isFinite(n)) stop(`Context ${key} must be a number, got "${given}".`);
+  return n;
+}
+const mpsByNumber = Object.fromEntries(
+  list('broadcastMpsByNumber').map((pair) => {
+    const [id, mps] = pair.split('=').map((x) => x.trim());
+    if (!id || mps === undefined || !Number.isFinite(Number(mps))) stop(`Context broadcastMpsByNumber must be phone-number-id-<hex>=<mps>,…, got "${pair}".`);
+    return [id, Number(mps)];
+  }),
+);
+const broadcastMps = numberOf('broadcastMps');
+const messagingTier = numberOf('messagingTier');
+const stopKeywords = list('stopKeywords');
+
 new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'Serverless WhatsApp messaging backend on AWS End User Messaging Social',
@@ -102,6 +125,12 @@ new WhatsAppBackendStack(app, text('stackName') ?? 'WhatsAppBackend', {
     cloudWatchRole: text('apiCloudWatchRole') !== 'false',
   },
   mediaOptions: { corsAllowedOrigins: list('mediaCorsOrigins'), encryption: mediaEncryption },
+  broadcastOptions: {
+    ...(broadcastMps !== undefined && { messagesPerSecond: broadcastMps }),
+    messagesPerSecondByNumber: mpsByNumber,
+    ...(messagingTier !== undefined && { messagingTier }),
+    ...(stopKeywords.length > 0 && { stopKeywords }),
+  },
 });
 
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -8,3 +8,4 @@ export { WhatsAppBackendStack, type WhatsAppBackendStackProps } from './whatsapp
 export type { HttpApiOptions } from './constructs/http-api.ts';
 export type { MediaEncryption, MediaStoreOptions } from './constructs/media-store.ts';
 export type { MonitoringOptions } from './constructs/monitoring.ts';
+export type { BroadcastOptions } from './constructs/broadcast-processor.ts';

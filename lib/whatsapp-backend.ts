@@ -21,7 +21,7 @@ import { BACKEND_ID_ENV } from '../shared/metric-names.ts';
 import { WABA_ID_PATTERN, WabaEventDestination } from './constructs/waba-event-destination.ts';
 import { NumberDiscovery } from './constructs/number-discovery.ts';
 import { discoveredIds } from './constructs/phone-numbers.ts';
-import { BroadcastProcessor } from './constructs/broadcast-processor.ts';
+import { BroadcastProcessor, type BroadcastOptions } from './constructs/broadcast-processor.ts';
 import { API_TEMPLATE_ACTIONS, grantWabaActions, TemplateSync } from './constructs/template-sync.ts';
 import { DATA_REMOVAL_POLICY, FEATURE_FLAGS } from './defaults.ts';
 
@@ -107,6 +107,11 @@ export interface WhatsAppBackendProps {
    * @default - the defaults of {@link MonitoringOptions}
    */
   readonly monitoring?: MonitoringOptions;
+  /**
+   * Broadcast pacing per number, the business's messaging limit, and the stop keywords.
+   * @default - the defaults of {@link BroadcastOptions}
+   */
+  readonly broadcastOptions?: BroadcastOptions;
 }
 
 /**
@@ -258,6 +263,7 @@ export class WhatsAppBackend extends Construct {
       metaApiVersion: props.apiOptions?.metaApiVersion ?? 'v24.0',
       logRetention: props.logRetention,
       keyRemovalPolicy: removalPolicy,
+      ...props.broadcastOptions,
     });
     broadcasts.grantEnqueue(api.function);
     media.grantRecipientListWrite(api.function);

@@ -19,6 +19,7 @@ import { webhookAdapters } from '../../shared/adapters/webhook-wiring.ts';
 import type { MessageSender } from '../../shared/domain/send-message.ts';
 import { broadcastDeps, messageSender, suppressionsOf } from '../../shared/adapters/broadcast-wiring.ts';
 import type { Suppressions } from '../../shared/domain/suppressions.ts';
+import { businessOfRequest } from './routes/suppressions.ts';
 import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import type { ApiDeps } from './routes/index.ts';
 
@@ -50,10 +51,7 @@ export function apiDeps(): ApiDeps {
     // The API creates and stops broadcasts and reads them; it never waits for a send slot.
     broadcasts: () => (broadcasts ??= new Broadcasts({ ...broadcastDeps(doc, sender()), sleep: async () => {} })),
     replay: () => (replay ??= replayDeps(doc)),
-    suppressions: () => {
-      const first = phoneNumberIdsOf(config.PHONE_NUMBER_IDS)[0]!;
-      return { suppressions: (suppressionList ??= suppressionsOf(doc)), resolve: (from) => sender().resolvePhoneNumber(from ?? first) };
-    },
+    suppressions: () => ({ suppressions: (suppressionList ??= suppressionsOf(doc, (id) => sender().wabaOf(id))), business: businessOfRequest(sender()) }),
   };
 }
 

@@ -22,8 +22,33 @@ import { WorkQueue } from './work-queue.ts';
 /** What a broadcast send calls on the configured numbers: the send, and the number's description. */
 export const BROADCAST_PHONE_NUMBER_ACTIONS = ['SendWhatsAppMessage', 'GetLinkedWhatsAppBusinessAccountPhoneNumber'] as const;
 
+/** How broadcasts pace and whom they skip (the stack's `broadcastOptions`). */
+export interface BroadcastOptions {
+  /**
+   * Messages per second a broadcast sends from one number (Meta's default throughput is 80).
+   * @default 76
+   */
+  readonly messagesPerSecond?: number;
+  /**
+   * Numbers whose throughput differs (Meta raised it to 1,000, say): phone number id → messages per second.
+   * @default - every number at `messagesPerSecond`
+   */
+  readonly messagesPerSecondByNumber?: Readonly<Record<string, number>>;
+  /**
+   * The business's messaging limit: unique users broadcasts may reach in 24 hours (250, 2,000,
+   * 10,000, 100,000 as Meta raises it).
+   * @default - unlimited
+   */
+  readonly messagingTier?: number;
+  /**
+   * What a user answers to stop marketing messages (compared trimmed, case-insensitive).
+   * @default ['STOP', 'UNSUBSCRIBE']
+   */
+  readonly stopKeywords?: readonly string[];
+}
+
 /** Properties of {@link BroadcastProcessor}. */
-export interface BroadcastProcessorProps {
+export interface BroadcastProcessorProps extends BroadcastOptions {
   readonly store: MessageStore;
   /** Where uploaded recipient lists are (`broadcasts/` of the media bucket), read page by page. */
   readonly media: MediaStore;
@@ -31,11 +56,6 @@ export interface BroadcastProcessorProps {
   readonly phoneNumberIds: readonly string[];
   /** `META_API_VERSION` of the sends. */
   readonly metaApiVersion: string;
-  /**
-   * Messages per second a broadcast sends from one number (Meta's default throughput is 80).
-   * @default 76
-   */
-  readonly messagesPerSecond?: number;
   /** @default the HandlerFunction default */
   readonly logRetention?: RetentionDays;
   /** @default RemovalPolicy.RETAIN */
@@ -52,7 +72,8 @@ export class BroadcastProcessor extends Construct {
   readonly deadLetterQueue: Queue;
   readonly function: LambdaFunction;
   private readonly work: WorkQueue;
-  private readonly messagesPerSecond: string;
+  /** What every function that paces, counts or suppresses for broadcasts reads (`broadcastPacingDeps`). */
+  private readonly pacingEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: BroadcastProcessorProps) {
     super(scope, id);
@@ -60,7 +81,7 @@ export class BroadcastProcessor extends Construct {
     this.work = new WorkQueue(this, 'Jobs', { queueSpec: spec, keyRemovalPolicy: props.keyRemovalPolicy });
     this.queue = this.work.queue;
     this.deadLetterQueue = this.work.deadLetterQueue;
-    this.messagesPerSecond = String(props.messagesPerSecond ?? 76);
+    this.pacingEnvironment = pacingEnvironmentOf(props);
 
     const handler = new HandlerFunction(this, 'Handler', {
       handler: spec.handler,
@@ -71,7 +92,7 @@ export class BroadcastProcessor extends Construct {
         TABLE_NAME: props.store.table.tableName,
         PHONE_NUMBER_IDS: props.phoneNumberIds.join(','),
         META_API_VERSION: props.metaApiVersion,
-        BROADCAST_MPS: this.messagesPerSecond,
+        ...this.pacingEnvironment,
         BROADCAST_SENDS_QUEUE_URL: this.queue.queueUrl,
         MEDIA_BUCKET: props.media.bucket.bucketName,
         ...props.store.retentionEnvironment(),
@@ -96,7 +117,32 @@ export class BroadcastProcessor extends Construct {
   /** Lets `fn` (the API) queue broadcast jobs. */
   grantEnqueue(fn: LambdaFunction): void {
     fn.addEnvironment('BROADCAST_SENDS_QUEUE_URL', this.queue.queueUrl);
-    fn.addEnvironment('BROADCAST_MPS', this.messagesPerSecond);
+    for (const [name, value] of Object.entries(this.pacingEnvironment)) fn.addEnvironment(name, value);
     this.work.grantSend(fn);
   }
+}
+
+/** The options as the functions read them (shared/config.ts), checked: a wrong value stops the synthesis. */
+function pacingEnvironmentOf(o: BroadcastOptions): Record<string, string> {
+  const mps = (what: string, v: number) => {
+    if (!(Number.isFinite(v) && v > 0 && v <= 1000)) throw new Error(`broadcastOptions: ${what} must be between 0 and 1,000 messages a second, got ${v}.`);
+    return String(v);
+  };
+  const byNumber = Object.entries(o.messagesPerSecondByNumber ?? {}).map(([id, v]) => {
+    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new Error(`broadcastOptions: messagesPerSecondByNumber keys must be phone number ids, got "${id}".`);
+    return `${id}=${mps(`messagesPerSecondByNumber.${id}`, v)}`;
+  });
+  if (o.messagingTier !== undefined && !(Number.isInteger(o.messagingTier) && o.messagingTier >= 1)) {
+    throw new Error(`broadcastOptions: messagingTier must be a whole number of users >= 1, got ${o.messagingTier}.`);
+  }
+  const keywords = (o.stopKeywords ?? ['STOP', 'UNSUBSCRIBE']).map((k) => k.trim());
+  if (!keywords.length || keywords.some((k) => k === '' || k.includes(','))) {
+    throw new Error(`broadcastOptions: stopKeywords must be words without commas, got ${JSON.stringify(o.stopKeywords)}.`);
+  }
+  return {
+    BROADCAST_MPS: mps('messagesPerSecond', o.messagesPerSecond ?? 76),
+    BROADCAST_MPS_BY_NUMBER: byNumber.join(','),
+    BROADCAST_MESSAGING_TIER: o.messagingTier === undefined ? 'UNLIMITED' : String(o.messagingTier),
+    BROADCAST_STOP_KEYWORDS: keywords.join(','),
+  };
 }

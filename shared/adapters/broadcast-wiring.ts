@@ -57,10 +57,14 @@ export function messagesPerSecondOf(defaultMps: number, byNumber: string): (phon
   return (phoneNumberId) => table.get(phoneNumberId) ?? defaultMps;
 }
 
-/** The suppression lists of the business numbers, in the table. */
-export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient()): Suppressions {
+/**
+ * The suppression lists of the businesses, in the table. `wabaOf` looks up a number's WABA where
+ * the function can (the API and the broadcasts function, which send); without it, the inbound
+ * function keeps a stop under the WABA its envelope names.
+ */
+export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient(), wabaOf?: (phoneNumberId: string) => Promise<string | undefined>): Suppressions {
   const config = loadConfig(['TABLE_NAME']);
-  return new Suppressions({ store: new DynamoDbSuppressions(doc, config.TABLE_NAME), now: Date.now });
+  return new Suppressions({ store: new DynamoDbSuppressions(doc, config.TABLE_NAME), now: Date.now, ...(wabaOf && { wabaOf }) });
 }
 
 /** What broadcasts and their status feedback share, from the environment. */
@@ -83,5 +87,6 @@ export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient
 /** Broadcast dependencies but `sleep`; `sender` defaults to a new one. */
 export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
   const config = loadConfig(['TABLE_NAME']);
-  return { ...broadcastPacingDeps(doc), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME), lists: recipientLists() };
+  // Broadcasts know their number: its WABA's list is looked up through the send path.
+  return { ...broadcastPacingDeps(doc), suppressions: suppressionsOf(doc, (id) => sender.wabaOf(id)), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME), lists: recipientLists() };
 }

@@ -61,7 +61,7 @@ export const LISTS = {
   webhookDeliveries: shardedList('GSI1', 96),
   /** Jobs of one webhook parked after their last attempt (GSI1): an endpoint down parks every event. */
   webhookParked: shardedList('GSI1', 160),
-  /** Users suppressed for one business number (GSI1): every MARKETING send of a broadcast may add one (131050). */
+  /** Users suppressed for one business (GSI1): every MARKETING send of a broadcast may add one (131050). */
   suppressions: shardedList('GSI1', 16),
 } as const;
 
@@ -117,10 +117,10 @@ export const keys = {
     return { PK: pk, SK: `PARKED#${eventId}` };
   },
   webhookParkedShards: (webhookId: string) => LISTS.webhookParked.keysOf(`WHPARKED#${webhookId}`),
-  /** A user suppressed for a business number, and its GSI1 key in the number's list (sharded by user). */
-  suppression: (phoneNumberId: string, to: string) => ({ PK: `SUPP#${phoneNumberId}#${to}`, SK: 'SUPP' }),
-  suppressions: (phoneNumberId: string, to: string) => LISTS.suppressions.keyOf(`SUPPS#${phoneNumberId}`, to),
-  suppressionsShards: (phoneNumberId: string) => LISTS.suppressions.keysOf(`SUPPS#${phoneNumberId}`),
+  /** A user suppressed for a business (its WABA id, or a number's id), and its GSI1 key in the list (sharded by user). */
+  suppression: (listId: string, to: string) => ({ PK: `SUPP#${listId}#${to}`, SK: 'SUPP' }),
+  suppressions: (listId: string, to: string) => LISTS.suppressions.keyOf(`SUPPS#${listId}`, to),
+  suppressionsShards: (listId: string) => LISTS.suppressions.keysOf(`SUPPS#${listId}`),
   /** An outbound upload (with a TTL). */
   upload: (uploadId: string) => ({ PK: `UPLOAD#${uploadId}`, SK: 'UPLOAD' }),
 } as const;

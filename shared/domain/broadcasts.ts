@@ -46,7 +46,7 @@
 import * as z from 'zod';
 import type { BroadcastQueue, BroadcastStore, Pacer, PacerSlot, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
-import type { InboundMessage, StatusUpdate } from './types.ts';
+import type { BusinessNumber, InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
@@ -241,9 +241,10 @@ export const STOP_KEYWORDS: readonly string[] = ['STOP'];
 
 /** The suppression list as broadcasts need it (see `suppressions.ts`). */
 export interface SuppressionCheck {
+  /** Whether the user is on the list of the business of `phoneNumberId`. */
   isSuppressed(phoneNumberId: string, to: string): Promise<boolean>;
-  /** Adds the user (131050 on a marketing send). */
-  suppress(phoneNumberId: string, to: string, reason: 'stop_keyword' | 'meta_131050' | 'api'): Promise<void>;
+  /** Adds the user to the list of the business of this number (a stop keyword, 131050 on a marketing send). */
+  suppress(business: Pick<BusinessNumber, 'phoneNumberId' | 'awsWabaId'>, to: string, reason: 'stop_keyword' | 'meta_131050' | 'api'): Promise<void>;
 }
 
 export interface BroadcastDeps extends BroadcastPacingDeps {
@@ -693,7 +694,7 @@ export class BroadcastFeedback {
     this.deps = deps;
   }
 
-  async onStatus(s: Pick<StatusUpdate, 'status' | 'messageId' | 'callbackData' | 'recipientId' | 'errors'>): Promise<void> {
+  async onStatus(s: Pick<StatusUpdate, 'status' | 'messageId' | 'callbackData' | 'recipientId' | 'errors'> & { business?: Pick<BusinessNumber, 'awsWabaId'> }): Promise<void> {
     const broadcastId = broadcastIdOf(s.callbackData);
     if (!broadcastId || !s.messageId || !s.recipientId) return;
     const { store } = this.deps;
@@ -711,18 +712,20 @@ export class BroadcastFeedback {
     if (code === undefined) return;
     const b = await store.get(broadcastId);
     if (!b) return;
-    if (code === '131050' && b.category === 'MARKETING') await this.deps.suppressions?.suppress(b.phoneNumberId, to, 'meta_131050');
+    if (code === '131050' && b.category === 'MARKETING') {
+      await this.deps.suppressions?.suppress({ phoneNumberId: b.phoneNumberId, ...(s.business?.awsWabaId && { awsWabaId: s.business.awsWabaId }) }, to, 'meta_131050');
+    }
     if (RETRYABLE_CODES.has(code)) await this.retry(b, { ...r, state }, code, s.messageId);
   }
 
-  /** A user who answered a stop keyword (a text, or a quick reply's text) is suppressed for the number's business. */
+  /** A user who answered a stop keyword (a text, or a quick reply's text) to a number is suppressed for its business. */
   async onInbound(m: Pick<InboundMessage, 'type' | 'content' | 'contactId' | 'business'>): Promise<void> {
     if (!this.deps.suppressions) return;
     const c = (m.content ?? {}) as { body?: unknown; text?: unknown };
     const text = m.type === 'text' ? c.body : m.type === 'button' ? c.text : undefined;
     if (typeof text !== 'string') return;
     const words = (this.deps.stopKeywords ?? STOP_KEYWORDS).map((k) => k.trim().toUpperCase());
-    if (words.includes(text.trim().toUpperCase())) await this.deps.suppressions.suppress(m.business.phoneNumberId, m.contactId, 'stop_keyword');
+    if (words.includes(text.trim().toUpperCase())) await this.deps.suppressions.suppress(m.business, m.contactId, 'stop_keyword');
   }
 
   /** Backs off and queues the recipient for one more attempt; a redelivered status only re-sends its job. */

@@ -343,6 +343,7 @@ export function parseEventBody(body: string, receivedAtMs: number): ParseResult 
       phoneNumberId: phoneNumberIdFromArn(arn),
       metaPhoneNumberId,
       wabaId: metaWabaId,
+      ...(awsWabaId && { awsWabaId }),
       ...(value.data.metadata.display_phone_number !== undefined && {
         displayPhoneNumber: value.data.metadata.display_phone_number,
       }),

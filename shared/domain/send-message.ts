@@ -480,6 +480,16 @@ export class MessageSender {
   resolvePhoneNumber(from: string): Promise<string> {
     return this.numbers.resolve(from);
   }
+
+  /** The AWS WABA id of a configured number (see `PhoneNumberResolver.wabaOf`). */
+  wabaOf(phoneNumberId: string): Promise<string | undefined> {
+    return this.numbers.wabaOf(phoneNumberId);
+  }
+
+  /** The configured numbers of a WABA. */
+  numbersOf(wabaId: string): Promise<string[]> {
+    return this.numbers.numbersOf(wabaId);
+  }
 }
 
 interface LearntNumbers {
@@ -543,6 +553,13 @@ export class PhoneNumberResolver {
     const waba = wabaByNumber.get(phoneNumberId);
     if (waba === undefined && failure !== undefined) throw answerOf(failure);
     return waba;
+  }
+
+  /** The configured numbers of a WABA; throws the AWS error of a failed lookup. */
+  async numbersOf(wabaId: string): Promise<string[]> {
+    const { wabaByNumber, failure } = await this.learnDisplayNumbers();
+    if (failure !== undefined) throw answerOf(failure);
+    return [...this.configured].filter((id) => wabaByNumber.get(id) === wabaId);
   }
 
   /** The WABAs of the configured numbers, in the order of the numbers (the first is the default). */

@@ -24,6 +24,8 @@ export interface BusinessNumber {
   displayPhoneNumber?: string;
   /** Meta WABA id (numeric). */
   wabaId?: string;
+  /** The AWS WABA id (`waba-<hex>`), from the envelope's context when it names the WABA's ARN. */
+  awsWabaId?: string;
 }
 
 export interface MessageContext {

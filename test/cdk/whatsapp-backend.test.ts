@@ -12,6 +12,7 @@ import {
   visibilityTimeoutSeconds,
 } from '../../shared/resource-spec.ts';
 import type { WhatsAppBackendStackProps } from '../../lib/whatsapp-backend-stack.ts';
+import { loadConfig } from '../../shared/config.ts';
 import {
   actionsOf,
   arnOf,
@@ -594,5 +595,23 @@ describe('broadcasts', () => {
     });
     const apiEnv = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => /HTTP API/.test(f.Properties.Description))!.Properties.Environment.Variables;
     expect(Object.keys(apiEnv)).toEqual(expect.arrayContaining(['BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS']));
+  });
+
+  it('gives the broadcast options to every function that paces, counts or suppresses, as the functions read them, and refuses a wrong one', () => {
+    // Prepare
+    const broadcastOptions = { messagesPerSecond: 40, messagesPerSecondByNumber: { [PHONE_NUMBER_ID]: 1000 }, messagingTier: 2000, stopKeywords: ['STOP', ' ARRÊT '] };
+
+    // Act
+    const envOf = (t: Template, description: RegExp) => Object.values(t.findResources('AWS::Lambda::Function')).find((f) => description.test(f.Properties.Description))!.Properties.Environment.Variables;
+    const { template } = synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions });
+    const defaultEnv = envOf(synthesize({ phoneNumberIds: [PHONE_NUMBER_ID] }).template, /Sends broadcast messages/);
+
+    // Assess
+    const expected = { BROADCAST_MPS: '40', BROADCAST_MPS_BY_NUMBER: `${PHONE_NUMBER_ID}=1000`, BROADCAST_MESSAGING_TIER: '2000', BROADCAST_STOP_KEYWORDS: 'STOP,ARRÊT' };
+    for (const fn of [/Sends broadcast messages/, /HTTP API/, /Stores WhatsApp events/]) expect(envOf(template, fn)).toMatchObject(expected);
+    expect(loadConfig(['BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_MESSAGING_TIER', 'BROADCAST_STOP_KEYWORDS'], expected)).toEqual({ ...expected, BROADCAST_MPS: 40, BROADCAST_MESSAGING_TIER: 2000 });
+    expect(defaultEnv).toMatchObject({ BROADCAST_MPS: '76', BROADCAST_MPS_BY_NUMBER: '', BROADCAST_MESSAGING_TIER: 'UNLIMITED', BROADCAST_STOP_KEYWORDS: 'STOP,UNSUBSCRIBE' });
+    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagingTier: 0 } })).toThrow(/messagingTier must be a whole number/);
+    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagesPerSecond: 5000 } })).toThrow(/between 0 and 1,000/);
   });
 });

@@ -101,7 +101,7 @@ describe.runIf(local)('broadcasts', () => {
     expect((await t.current.api('DELETE', `/v1/broadcasts/${created.body.id}`)).body.error.code).toBe('broadcast_finished');
   }, 180_000);
 
-  it('skips suppressed users in a MARKETING broadcast: one added through the API, one who answered STOP', async () => {
+  it("skips suppressed users in a MARKETING broadcast: one added through the API, one who answered STOP to the business's other number", async () => {
     const [listed, stopped, reached] = users(3);
     const offer = {
       name: 'welcome_offer',
@@ -113,7 +113,9 @@ describe.runIf(local)('broadcasts', () => {
     };
 
     const added = await t.current.api('POST', '/v1/suppressions', { to: listed });
-    await t.current.sandbox('POST', '/sandbox/inbound', { from: stopped, to: pn().phoneNumberId, type: 'text', text: { body: ' Stop ' } });
+    // The other number of the same WABA: a stop is for the business, not for one number.
+    const sales = t.current.phoneNumbers.find((p) => p.phoneNumberId !== pn().phoneNumberId && p.wabaId === pn().wabaId)!;
+    await t.current.sandbox('POST', '/sandbox/inbound', { from: stopped, to: sales.phoneNumberId, type: 'text', text: { body: ' Stop ' } });
     const list = await eventually(async () => {
       const page = await t.current.api('GET', '/v1/suppressions?limit=100');
       return page.body.items?.some((x: any) => x.to === stopped) ? page.body.items : undefined;
@@ -127,8 +129,8 @@ describe.runIf(local)('broadcasts', () => {
     const removed = await t.current.api('DELETE', `/v1/suppressions/${listed}`);
     const again = await t.current.api('DELETE', `/v1/suppressions/${listed}`);
 
-    expect(added).toMatchObject({ status: 201, body: { to: listed, reason: 'api', phoneNumberId: pn().phoneNumberId } });
-    expect(list.find((x: any) => x.to === stopped)).toMatchObject({ reason: 'stop_keyword' });
+    expect(added).toMatchObject({ status: 201, body: { to: listed, reason: 'api', wabaId: pn().wabaId } });
+    expect(list.find((x: any) => x.to === stopped)).toMatchObject({ reason: 'stop_keyword', wabaId: pn().wabaId, phoneNumberId: sales.phoneNumberId });
     expect(done.counts).toMatchObject({ skipped: 2, sent: 1, queued: 0 });
     expect(sent.map((e) => e.to)).toEqual([reached]);
     expect(removed.status).toBe(204);

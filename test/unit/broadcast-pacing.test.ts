@@ -321,11 +321,16 @@ describe('broadcast feedback', () => {
 });
 
 describe('suppressions', () => {
-  it('skips suppressed users of a MARKETING broadcast: a STOP answer, a 131050 failure; other codes and categories suppress nobody', async () => {
-    const suppressions = new Suppressions({ store: new DynamoDbSuppressions(w.doc, w.tableName), now: () => w.clock.now });
+  it("skips the users suppressed for the business in a MARKETING broadcast from any of its numbers: a STOP to another number, a 131050 failure, a number's own list of before; other codes and categories suppress nobody", async () => {
+    const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
+    const SALES = `phone-number-id-${randomUUID().replace(/-/g, '')}`;
+    const store = new DynamoDbSuppressions(w.doc, w.tableName);
+    const wabaOf = async (id: string) => (id === PN || id === SALES ? WABA : undefined);
+    const suppressions = new Suppressions({ store, now: () => w.clock.now, wabaOf });
     const bw = broadcastWorld(w, { suppressions });
-    const [stopper, optedOut, other, reached] = users(4);
-    // An earlier MARKETING broadcast: one user answers STOP, another's send fails with 131050, a third with 131026.
+    const [stopper, optedOut, other, reached, before] = users(5);
+    // An earlier MARKETING broadcast: one user answers STOP to the business's other number, another's
+    // send fails with 131050, a third with 131026; a fourth is on the number's own list, kept by an earlier version.
     const earlier = `bc_${randomUUID().replace(/-/g, '')}`;
     const marketing = (id: string, to: string[]) =>
       bw.store.create({ id, state: 'queued', phoneNumberId: PN, template: hello, total: to.length, createdAt: new Date(w.clock.now).toISOString(), counts: { queued: to.length, sending: 0, sent: 0, failed: 0, in_doubt: 0, cancelled: 0, skipped: 0 }, category: 'MARKETING' });
@@ -333,25 +338,52 @@ describe('suppressions', () => {
     await bw.store.addRecipients(earlier, [optedOut!, other!].map((to, seq) => ({ to, seq, state: 'queued' as const })));
     await bw.queue.enqueue([optedOut!, other!].map((to, seq) => ({ broadcastId: earlier, to, seq })));
     await bw.drain();
-    await bw.feedback.onInbound({ type: 'text', content: { body: ' stop ' }, contactId: stopper!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
-    await bw.feedback.onInbound({ type: 'text', content: { body: 'stop please' }, contactId: reached!, business: { phoneNumberId: PN, metaPhoneNumberId: '1' } });
-    await bw.feedback.onStatus(status(earlier, optedOut!, messageIdForKey(PN, sendKeyOf(earlier, optedOut!)), 'failed', 131050));
-    await bw.feedback.onStatus(status(earlier, other!, messageIdForKey(PN, sendKeyOf(earlier, other!)), 'failed', 131026));
+    await bw.feedback.onInbound({ type: 'text', content: { body: ' stop ' }, contactId: stopper!, business: { phoneNumberId: SALES, metaPhoneNumberId: '2', awsWabaId: WABA } });
+    await bw.feedback.onInbound({ type: 'text', content: { body: 'stop please' }, contactId: reached!, business: { phoneNumberId: SALES, metaPhoneNumberId: '2', awsWabaId: WABA } });
+    const withBusiness = (x: ReturnType<typeof status>) => ({ ...x, business: { awsWabaId: WABA } });
+    await bw.feedback.onStatus(withBusiness(status(earlier, optedOut!, messageIdForKey(PN, sendKeyOf(earlier, optedOut!)), 'failed', 131050)));
+    await bw.feedback.onStatus(withBusiness(status(earlier, other!, messageIdForKey(PN, sendKeyOf(earlier, other!)), 'failed', 131026)));
+    await store.add(PN, before!, 'api', w.clock.now);
     sm.resetHistory();
 
     const next = `bc_${randomUUID().replace(/-/g, '')}`;
-    const all = [stopper!, optedOut!, other!, reached!];
+    const all = [stopper!, optedOut!, other!, reached!, before!];
     await marketing(next, all);
     await bw.store.addRecipients(next, all.map((to, seq) => ({ to, seq, state: 'queued' as const })));
     await bw.queue.enqueue(all.map((to, seq) => ({ broadcastId: next, to, seq })));
     w.clock.now += PAIR_INTERVAL_MS;
     await bw.drain();
     const view = await bw.broadcasts.get(next);
-    const listed = await suppressions.list(PN, { limit: 10 });
+    const listed = await suppressions.list(WABA, { limit: 10 });
 
-    expect(view.counts).toMatchObject({ skipped: 2, sent: 2, queued: 0 });
+    expect(view.counts).toMatchObject({ skipped: 3, sent: 2, queued: 0 });
     expect(sentCalls(sm).map((c) => c.message.to).sort()).toEqual([`+${other}`, `+${reached}`].sort());
-    expect(listed.items.map((x) => [x.to, x.reason]).sort()).toEqual([[optedOut, 'meta_131050'], [stopper, 'stop_keyword']].sort());
+    expect(listed.items.map((x) => [x.to, x.reason, x.wabaId, x.phoneNumberId]).sort()).toEqual(
+      [
+        [optedOut, 'meta_131050', WABA, PN],
+        [stopper, 'stop_keyword', WABA, SALES],
+      ].sort(),
+    );
+  });
+
+  it("keeps a stop under the number when the WABA is not known, and a removal through the business clears the number's list too", async () => {
+    const store = new DynamoDbSuppressions(w.doc, w.tableName);
+    const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
+    const [u] = users(1);
+    // The inbound function cannot look a WABA up: an envelope that names none keeps the stop under the number.
+    await new Suppressions({ store, now: () => w.clock.now }).suppress({ phoneNumberId: PN }, u!, 'stop_keyword');
+    const api = new Suppressions({ store, now: () => w.clock.now, wabaOf: async () => WABA });
+
+    const suppressed = await api.isSuppressed(PN, u!);
+    const underNumber = await api.list(PN, { limit: 10 });
+    await api.remove(WABA, u!, [PN]);
+    const after = await api.isSuppressed(PN, u!);
+    const again = await api.remove(WABA, u!, [PN]).catch((err: { code?: string }) => err.code);
+
+    expect(suppressed).toBe(true);
+    expect(underNumber.items.filter((x) => x.to === u)).toMatchObject([{ to: u, wabaId: PN, reason: 'stop_keyword' }]);
+    expect(after).toBe(false);
+    expect(again).toBe('suppression_not_found');
   });
 });
 

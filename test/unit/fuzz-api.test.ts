@@ -19,6 +19,7 @@ import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-
 import { TemplateCatalog } from '../../shared/domain/templates.ts';
 import { DynamoDbSuppressions } from '../../shared/adapters/dynamodb-suppressions.ts';
 import { Suppressions } from '../../shared/domain/suppressions.ts';
+import { businessOfRequest } from '../../lambdas/api/routes/suppressions.ts';
 import { DynamoDbBroadcasts } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import { Broadcasts } from '../../shared/domain/broadcasts.ts';
 import { LocalSecretCipher } from '../../shared/adapters/webhook-secrets.ts';
@@ -78,7 +79,7 @@ beforeAll(async () => {
     // The suppression lists in the table.
     suppressions: () => ({
       suppressions: new Suppressions({ store: new DynamoDbSuppressions(bench.doc, bench.resources.tableName), now: Date.now }),
-      resolve: (from) => sender.resolvePhoneNumber(from ?? bench.phoneNumberIds[0]!),
+      business: businessOfRequest(sender),
     }),
     // The template catalog in the table, synced from the sandbox WABA.
     templates: () => ({

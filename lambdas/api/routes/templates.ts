@@ -31,7 +31,7 @@ const TemplateSchema = z
   })
   .meta({ id: 'Template' });
 
-const WabaQuery = z.object({ wabaId: z.string().regex(/^waba-[0-9a-f]{1,64}$/, { error: 'wabaId must be the AWS WABA id, waba-<hex>' }).optional() });
+export const WabaQuery = z.object({ wabaId: z.string().regex(/^waba-[0-9a-f]{1,64}$/, { error: 'wabaId must be the AWS WABA id, waba-<hex>' }).optional() });
 const Name = z.string().regex(TEMPLATE_NAME, { error: 'name must be lowercase letters, digits and underscores (at most 512)' });
 const Language = z.string().regex(/^[A-Za-z]{2,3}(_[A-Za-z0-9]{2,3})?$/, { error: 'language must look like en or en_US' });
 
