@@ -85,8 +85,10 @@ export const SLOT_HORIZON_MS = 20_000;
 /**
  * The share of a number's messages per second its slots are spaced at: the permits (which free a
  * second after each answer) cap the number; slots a little sparser spare senders waiting on them.
+ * Measured side by side (1,000 recipients at a sandbox cap of 5): 0.97 reached 0.978 of the cap,
+ * 0.99 reached 0.992, both with no send over the cap.
  */
-export const PACING_SHARE = 0.97;
+export const PACING_SHARE = 0.99;
 /** How long a pair item and a status marker are kept (the TTL removes them later). */
 const PAIR_TTL_S = 24 * 3600;
 const MARKER_TTL_S = 30 * 24 * 3600;
