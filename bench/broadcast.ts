@@ -4,7 +4,7 @@
  * 1. Probe: `BENCH_BROADCAST_PROBE` recipients (default 200) unpaced under a cap of 1,000 → the
  *    rate this machine's local send path sustains.
  * 2. The broadcast: `BENCH_BROADCAST_RECIPIENTS` (default 5,000) under a cap of
- *    `BENCH_BROADCAST_CAP`, default 80% of the probe's rate; the runtime paces at 95% of the cap.
+ *    `BENCH_BROADCAST_CAP`, default 80% of the probe's rate; the runtime paces at the cap (its slots at `PACING_SHARE` of it; send permits hold the cap).
  * Each run is its own process (the handlers read their configuration once per process).
  * `node bench/broadcast.ts` runs this section alone.
  */
