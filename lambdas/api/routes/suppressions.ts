@@ -19,6 +19,7 @@ export function businessOfRequest(sender: Pick<MessageSender, 'wabas' | 'wabaOf'
     let waba = wabaId;
     if (from !== undefined) {
       const ofNumber = await sender.wabaOf(await sender.resolvePhoneNumber(from));
+      if (ofNumber === undefined) throw new NotFoundError(`The WABA of ${from} is not known: give wabaId.`, 'unknown_waba', { from });
       if (waba !== undefined && ofNumber !== waba) throw new ValidationError(`from is not a number of ${waba}: give one of the two.`, { path: 'from' });
       waba = ofNumber;
     }
