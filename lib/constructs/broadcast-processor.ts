@@ -125,7 +125,7 @@ export class BroadcastProcessor extends Construct {
 /** The options as the functions read them (shared/config.ts), checked: a wrong value stops the synthesis. */
 function pacingEnvironmentOf(o: BroadcastOptions): Record<string, string> {
   const mps = (what: string, v: number) => {
-    if (!(Number.isFinite(v) && v > 0 && v <= 1000)) throw new Error(`broadcastOptions: ${what} must be between 0 and 1,000 messages a second, got ${v}.`);
+    if (!(Number.isFinite(v) && v >= 1 && v <= 1000)) throw new Error(`broadcastOptions: ${what} must be between 1 and 1,000 messages a second (a number sends at least one a second), got ${v}.`);
     return String(v);
   };
   const byNumber = Object.entries(o.messagesPerSecondByNumber ?? {}).map(([id, v]) => {

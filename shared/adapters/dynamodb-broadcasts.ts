@@ -317,7 +317,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     from: RecipientState,
     next: RecipientState,
     fields: Partial<Recipient> = {},
-    opts: { messageId?: string; counters?: Record<string, number>; seq?: number; whileSending?: boolean } = {},
+    opts: { messageId?: string; attempt?: number; counters?: Record<string, number>; seq?: number; whileSending?: boolean } = {},
   ): Promise<boolean> {
     let seq = opts.seq;
     if (seq === undefined) {
@@ -339,6 +339,12 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
       condition += ' AND #mid = :mid';
       names['#mid'] = 'messageId';
       values[':mid'] = opts.messageId;
+    }
+    if (opts.attempt !== undefined) {
+      // A first attempt has no `attempt` yet.
+      condition += opts.attempt === 0 ? ' AND (attribute_not_exists(#att) OR #att = :att)' : ' AND #att = :att';
+      names['#att'] = 'attempt';
+      values[':att'] = opts.attempt;
     }
     const counterNames: Record<string, string> = { '#from': from, '#next': next };
     const counterValues: Record<string, unknown> = { ':minus': -1, ':one': 1 };
@@ -578,7 +584,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * of the slot that took it last. A slot takes any permit free by its time (`slot.atMs`, or now if
    * later) while the number is not held back: a conditional write on the permit its ticket names
    * (so that senders seldom race for one); refused, on a permit the refused write's item shows free
-   * then, or else on the one free soonest, from when it is (taken ahead: the send waits for it).
+   * then, or else on one of those free soonest, from when it is (taken ahead: the send waits for it).
    * Every permit's send still out, it answers when to ask again (`busy`). No order among senders:
    * a waiting sender keeps its slot and is never sent to the back. Never released (a crash), a
    * permit frees when its lease ends.
@@ -621,13 +627,17 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
           // Taken by another sender a moment ago: one that is free, spread by this slot's ticket.
           index = free[(slot.ticket + attempt) % free.length]!.i;
         } else {
-          const soonest = idle.reduce((a, b) => (b.freeAt < a.freeAt ? b : a));
-          [index, fromMs] = [soonest.i, soonest.freeAt];
+          // The soonest free; among those free within a tenth of a second of it, spread by ticket,
+          // so that senders refused together do not all ask for the same one.
+          const soonest = Math.min(...idle.map((p) => p.freeAt));
+          const near = idle.filter((p) => p.freeAt <= soonest + 100);
+          const pick = near[(slot.ticket + attempt) % near.length]!;
+          [index, fromMs] = [pick.i, Math.max(fromMs, pick.freeAt)];
         }
       }
     }
-    // Every try lost to another sender: ask again at once.
-    return { askAtMs: nowMs, notBeforeMs: fromMs, busy: false };
+    // Every try lost to another sender: ask again a moment later (spread by ticket), not at once.
+    return { askAtMs: nowMs + 20 + (slot.ticket % 5) * 10, notBeforeMs: fromMs, busy: false };
   }
 
   async release(permit: SendPermit, answeredAtMs: number): Promise<void> {

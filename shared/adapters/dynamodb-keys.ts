@@ -61,8 +61,8 @@ export const LISTS = {
   webhookDeliveries: shardedList('GSI1', 96),
   /** Jobs of one webhook parked after their last attempt (GSI1): an endpoint down parks every event. */
   webhookParked: shardedList('GSI1', 160),
-  /** Users suppressed for one business (GSI1): every MARKETING send of a broadcast may add one (131050). */
-  suppressions: shardedList('GSI1', 16),
+  /** Users suppressed for one business (GSI1): every MARKETING send of a broadcast from any of its numbers may add one (131050). */
+  suppressions: shardedList('GSI1', 32),
 } as const;
 
 /** Key builders: the table's layout in one place. */

@@ -61,11 +61,12 @@ export class DynamoDbSuppressions extends DynamoDbTable implements SuppressionSt
     return removed.includes(true);
   }
 
-  async list(listId: string, opts: { limit: number; cursor?: string }): Promise<{ items: Suppression[]; nextCursor: string | null }> {
+  async list(listIds: readonly string[], opts: { limit: number; cursor?: string }): Promise<{ items: Suppression[]; nextCursor: string | null }> {
+    const ids = [...new Set(listIds)];
     const page = await gatherPage<Record<string, any>>(
       this.doc,
       this.tableName,
-      { id: `suppressions:${listId}`, index: 'GSI1', keys: keys.suppressionsShards(listId) },
+      { id: `suppressions:${ids.join(',')}`, index: 'GSI1', keys: ids.flatMap((id) => keys.suppressionsShards(id)) },
       { limit: opts.limit, ...(opts.cursor !== undefined && { cursor: opts.cursor }), newestFirst: true },
     );
     return { items: page.items.map(toSuppression), nextCursor: page.nextCursor };

@@ -446,7 +446,9 @@ export class Broadcasts {
     // clock (`SEND_IN_PROGRESS_MS`) runs only from then.
     if (slot.atMs > now()) await this.deps.sleep(slot.atMs - now());
     // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
-    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, whileSending: true }))) {
+    // Of the attempt read before the wait: a copy of this job may have sent it meanwhile, and a
+    // status queued it again for the next attempt, whose own job sends it.
+    if (!(await store.transition(b.id, job.to, 'queued', 'sending', { attemptAtMs: now(), messageId }, { ...at, attempt, whileSending: true }))) {
       const current = await store.definition(b.id);
       if (current && (current.state === 'stopping' || current.state === 'stopped')) {
         this.definitions.set(b.id, current);

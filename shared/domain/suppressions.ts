@@ -34,8 +34,8 @@ export interface SuppressionStore {
   onAny(listIds: readonly string[], to: string): Promise<boolean>;
   /** False when the user was on none of these lists; removes them from each. */
   remove(listIds: readonly string[], to: string): Promise<boolean>;
-  /** Newest first. */
-  list(listId: string, opts: { limit: number; cursor?: string }): Promise<{ items: Suppression[]; nextCursor: string | null }>;
+  /** These lists together, newest first. */
+  list(listIds: readonly string[], opts: { limit: number; cursor?: string }): Promise<{ items: Suppression[]; nextCursor: string | null }>;
 }
 
 export class Suppressions implements SuppressionCheck {
@@ -66,8 +66,9 @@ export class Suppressions implements SuppressionCheck {
     return this.store.add(wabaId, phoneDigits(to), 'api', this.now());
   }
 
-  list(wabaId: string, opts: { limit: number; cursor?: string }) {
-    return this.store.list(wabaId, opts);
+  /** The business's list, with the lists of its numbers (`phoneNumberIds`) kept before, newest first. */
+  list(wabaId: string, opts: { limit: number; cursor?: string }, phoneNumberIds: readonly string[] = []) {
+    return this.store.list([wabaId, ...phoneNumberIds], opts);
   }
 
   /** Removes the user from the business's list, and from the lists of its numbers (`phoneNumberIds`) kept before. */

@@ -41,6 +41,8 @@ export interface BroadcastStore {
     opts?: {
       /** Only if the recipient is still on this message (the attempt the caller knows). */
       messageId?: string;
+      /** Only if the recipient is still at this attempt (a job that read it, then waited for its slot). */
+      attempt?: number;
       /** Status and failure counters (`st_<status>`, `fc_<code>`) moved in the same write. */
       counters?: Record<string, number>;
       /** The recipient's position (its job's `seq`): spares reading the recipient for its counter shard. */

@@ -612,6 +612,7 @@ describe('broadcasts', () => {
     expect(loadConfig(['BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_MESSAGING_TIER', 'BROADCAST_STOP_KEYWORDS'], expected)).toEqual({ ...expected, BROADCAST_MPS: 40, BROADCAST_MESSAGING_TIER: 2000 });
     expect(defaultEnv).toMatchObject({ BROADCAST_MPS: '76', BROADCAST_MPS_BY_NUMBER: '', BROADCAST_MESSAGING_TIER: 'UNLIMITED', BROADCAST_STOP_KEYWORDS: 'STOP,UNSUBSCRIBE' });
     expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagingTier: 0 } })).toThrow(/messagingTier must be a whole number/);
-    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagesPerSecond: 5000 } })).toThrow(/between 0 and 1,000/);
+    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagesPerSecond: 5000 } })).toThrow(/between 1 and 1,000/);
+    expect(() => synthesize({ phoneNumberIds: [PHONE_NUMBER_ID], broadcastOptions: { messagesPerSecondByNumber: { [PHONE_NUMBER_ID]: 0.5 } } })).toThrow(/between 1 and 1,000/);
   });
 });

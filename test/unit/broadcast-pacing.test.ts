@@ -12,7 +12,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbBroadcasts, PACING_SHARE, SLOT_HORIZON_MS } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import type { PacerSlot } from '../../shared/ports/broadcasts.ts';
 import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
-import { NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, PERMIT_WAIT_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { Broadcasts, NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, PERMIT_WAIT_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
 import { SecondWindow } from '../../local/sandbox/limits.ts';
@@ -291,6 +292,40 @@ describe('broadcast feedback', () => {
     expect((await bw.broadcasts.get(created.id)).counts).toMatchObject({ sent: 1, queued: 0, sending: 0 });
   });
 
+  it('does not send from a copy of a job that waited for its slot while the other copy sent it and a 130429 queued the next attempt', async () => {
+    const bw = broadcastWorld(w);
+    const [a] = users(1);
+    const created = await bw.broadcasts.create({ from: PN, template: hello, recipients: [{ to: a! }] });
+    const job = bw.queue.take()!.job as BroadcastJob;
+    const first = messageIdForKey(PN, sendKeyOf(created.id, a!));
+    // The number's next slot is 5 s ahead: this copy reads the recipient, then waits for it.
+    await bw.store.hold(PN, 80, w.clock.now + 5_000);
+    let meanwhile = async () => {
+      meanwhile = async () => {};
+      // The other copy claimed and sent attempt 0; WhatsApp failed it with 130429, which queued attempt 1.
+      await bw.store.transition(created.id, a!, 'queued', 'sending', { messageId: first }, { seq: job.seq });
+      await bw.store.transition(created.id, a!, 'sending', 'sent', {}, { seq: job.seq, messageId: first });
+      await bw.feedback.onStatus(status(created.id, a!, first, 'failed', 130429));
+    };
+    const copy = new Broadcasts({
+      ...bw.deps,
+      sender: w.sender,
+      queries: new DynamoDbQueries(w.doc, w.tableName),
+      sleep: async (ms) => {
+        await meanwhile();
+        w.clock.now += ms;
+      },
+    });
+
+    await copy.process(job);
+    const afterCopy = { recipient: await bw.store.getRecipient(created.id, a!), sends: sentCalls(sm).length };
+    await bw.drain();
+
+    expect(afterCopy).toEqual({ recipient: expect.objectContaining({ state: 'queued', attempt: 1 }), sends: 0 });
+    expect(sentCalls(sm).map((c) => c.message.biz_opaque_callback_data)).toEqual([`${messageIdForKey(PN, sendKeyOf(created.id, a!, 1))}|broadcast:${created.id}`]);
+    expect(await bw.store.getRecipient(created.id, a!)).toMatchObject({ state: 'sent', attempt: 1 });
+  });
+
   it('counts a send stuck in sending as in doubt, never sends it again, and its status settles it', async () => {
     const bw = broadcastWorld(w);
     const [a] = users(1);
@@ -367,7 +402,7 @@ describe('suppressions', () => {
     );
   });
 
-  it("keeps a stop under the number when the WABA is not known, and a removal through the business clears the number's list too", async () => {
+  it("keeps a stop under the number when the WABA is not known: a check reads it, the business's list shows it, a removal through the business clears it", async () => {
     const store = new DynamoDbSuppressions(w.doc, w.tableName);
     const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
     const [u] = users(1);
@@ -376,13 +411,13 @@ describe('suppressions', () => {
     const api = new Suppressions({ store, now: () => w.clock.now, wabaOf: async () => WABA });
 
     const suppressed = await api.isSuppressed(PN, u!);
-    const underNumber = await api.list(PN, { limit: 10 });
+    const listed = await api.list(WABA, { limit: 10 }, [PN]);
     await api.remove(WABA, u!, [PN]);
     const after = await api.isSuppressed(PN, u!);
     const again = await api.remove(WABA, u!, [PN]).catch((err: { code?: string }) => err.code);
 
     expect(suppressed).toBe(true);
-    expect(underNumber.items.filter((x) => x.to === u)).toMatchObject([{ to: u, wabaId: PN, reason: 'stop_keyword' }]);
+    expect(listed.items.filter((x) => x.to === u)).toMatchObject([{ to: u, wabaId: PN, reason: 'stop_keyword' }]);
     expect(after).toBe(false);
     expect(again).toBe('suppression_not_found');
   });

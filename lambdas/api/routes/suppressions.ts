@@ -49,14 +49,14 @@ export function suppressionRoutes(deps: () => SuppressionApiDeps): AnyRoute[] {
       method: 'GET',
       path: '/v1/suppressions',
       operationId: 'listSuppressions',
-      summary: "The users a business's MARKETING broadcasts skip (from any of its numbers), newest first.",
+      summary: "The users a business's MARKETING broadcasts skip (from any of its numbers), newest first; users kept under one of its numbers (by earlier versions, or a stop whose WABA was not known) show that number's id as wabaId.",
       query: z.object({ wabaId: WabaId, from: From, limit: z.coerce.number().int().min(1).max(100).default(50), cursor: z.string().optional() }),
       responses: { 200: { description: 'A page of suppressed users', schema: z.object({ items: z.array(SuppressionSchema), nextCursor: z.string().nullable() }) } },
       errors: [400, 404],
       async handle({ query }) {
         const d = deps();
-        const { wabaId } = await d.business(query);
-        return { status: 200, body: await d.suppressions.list(wabaId, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) }) };
+        const { wabaId, phoneNumberIds } = await d.business(query);
+        return { status: 200, body: await d.suppressions.list(wabaId, { limit: query.limit, ...(query.cursor && { cursor: query.cursor }) }, phoneNumberIds) };
       },
     }),
     defineRoute({
