@@ -3,7 +3,7 @@
  * needs; every missing or malformed one is listed in a single error.
  */
 import * as z from 'zod';
-import { DEFAULT_RETENTION_DAYS } from './resource-spec.ts';
+import { BROADCAST_DEFAULTS, DEFAULT_RETENTION_DAYS } from './resource-spec.ts';
 
 const EnvSchema = z.object({
   TABLE_NAME: z.string().min(1),
@@ -29,7 +29,7 @@ const EnvSchema = z.object({
    * Messages per second a broadcast sends from one business number: under the number's throughput
    * (Meta's default 80; 1,000 after an upgrade), with room for what else it sends.
    */
-  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(80),
+  BROADCAST_MPS: z.coerce.number().positive().max(1000).default(BROADCAST_DEFAULTS.messagesPerSecond),
   /** Per-number overrides of BROADCAST_MPS: `<phoneNumberId>=<mps>` separated by commas. */
   BROADCAST_MPS_BY_NUMBER: z
     .string()
@@ -38,7 +38,7 @@ const EnvSchema = z.object({
   /** The business's messaging limit: unique users a broadcast may reach in 24 hours (a number, or UNLIMITED). */
   BROADCAST_MESSAGING_TIER: z.union([z.literal('UNLIMITED'), z.coerce.number().int().positive()]).default('UNLIMITED'),
   /** What a user answers to stop marketing messages, comma-separated (compared trimmed, case-insensitive). */
-  BROADCAST_STOP_KEYWORDS: z.string().default('STOP,UNSUBSCRIBE'),
+  BROADCAST_STOP_KEYWORDS: z.string().default(BROADCAST_DEFAULTS.stopKeywords.join(',')),
   /** Days messages and conversations are kept (`ttl`); the stack sets it from `retentionDays`. */
   RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_RETENTION_DAYS),
 });

@@ -20,6 +20,13 @@ export const TABLE_KEYS = {
  * the same days by default. Cost of the default: docs/data-model.md (Retention).
  */
 export const DEFAULT_RETENTION_DAYS = 365;
+
+/**
+ * What broadcasts do when nothing says otherwise (the stack's `broadcastOptions`, the functions'
+ * environment): a number's messages per second, under Meta's default throughput of 80 with room for
+ * what else it sends; and the answers that stop marketing messages.
+ */
+export const BROADCAST_DEFAULTS = { messagesPerSecond: 76, stopKeywords: ['STOP', 'UNSUBSCRIBE'] } as const;
 /** The environment variable that gives the functions writing messages their retention in days. */
 export const RETENTION_DAYS_ENV = 'RETENTION_DAYS';
 

@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { BROADCAST_CONCURRENT_BATCHES, BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
+import { BROADCAST_CONCURRENT_BATCHES, BROADCAST_DEFAULTS, BROADCAST_QUEUE } from '../../shared/resource-spec.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { MessageStore, TableAccess } from './message-store.ts';
 import type { MediaStore } from './media-store.ts';
@@ -135,12 +135,12 @@ function pacingEnvironmentOf(o: BroadcastOptions): Record<string, string> {
   if (o.messagingTier !== undefined && !(Number.isInteger(o.messagingTier) && o.messagingTier >= 1)) {
     throw new Error(`broadcastOptions: messagingTier must be a whole number of users >= 1, got ${o.messagingTier}.`);
   }
-  const keywords = (o.stopKeywords ?? ['STOP', 'UNSUBSCRIBE']).map((k) => k.trim());
+  const keywords = (o.stopKeywords ?? BROADCAST_DEFAULTS.stopKeywords).map((k) => k.trim());
   if (!keywords.length || keywords.some((k) => k === '' || k.includes(','))) {
     throw new Error(`broadcastOptions: stopKeywords must be words without commas, got ${JSON.stringify(o.stopKeywords)}.`);
   }
   return {
-    BROADCAST_MPS: mps('messagesPerSecond', o.messagesPerSecond ?? 76),
+    BROADCAST_MPS: mps('messagesPerSecond', o.messagesPerSecond ?? BROADCAST_DEFAULTS.messagesPerSecond),
     BROADCAST_MPS_BY_NUMBER: byNumber.join(','),
     BROADCAST_MESSAGING_TIER: o.messagingTier === undefined ? 'UNLIMITED' : String(o.messagingTier),
     BROADCAST_STOP_KEYWORDS: keywords.join(','),

@@ -67,15 +67,15 @@ export function suppressionsOf(doc: DynamoDBDocumentClient = documentClient(), w
   return new Suppressions({ store: new DynamoDbSuppressions(doc, config.TABLE_NAME), now: Date.now, ...(wabaOf && { wabaOf }) });
 }
 
-/** What broadcasts and their status feedback share, from the environment. */
-export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient()): BroadcastPacingDeps {
+/** What broadcasts and their status feedback share, from the environment (`wabaOf`: see `suppressionsOf`). */
+export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient(), wabaOf?: (phoneNumberId: string) => Promise<string | undefined>): BroadcastPacingDeps {
   const config = loadConfig(['TABLE_NAME', 'BROADCAST_SENDS_QUEUE_URL', 'BROADCAST_MPS', 'BROADCAST_MPS_BY_NUMBER', 'BROADCAST_STOP_KEYWORDS', 'BROADCAST_MESSAGING_TIER']);
   const store = new DynamoDbBroadcasts(doc, config.TABLE_NAME);
   return {
     store,
     pacer: store,
     pairs: store,
-    suppressions: suppressionsOf(doc),
+    suppressions: suppressionsOf(doc, wabaOf),
     ...(config.BROADCAST_MESSAGING_TIER !== 'UNLIMITED' && { tier: { limit: config.BROADCAST_MESSAGING_TIER, gate: store } }),
     stopKeywords: config.BROADCAST_STOP_KEYWORDS.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
@@ -88,5 +88,5 @@ export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient
 export function broadcastDeps(doc: DynamoDBDocumentClient = documentClient(), sender: MessageSender = messageSender(doc)): Omit<BroadcastDeps, 'sleep'> {
   const config = loadConfig(['TABLE_NAME']);
   // Broadcasts know their number: its WABA's list is looked up through the send path.
-  return { ...broadcastPacingDeps(doc), suppressions: suppressionsOf(doc, (id) => sender.wabaOf(id)), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME), lists: recipientLists() };
+  return { ...broadcastPacingDeps(doc, (id) => sender.wabaOf(id)), sender, queries: new DynamoDbQueries(doc, config.TABLE_NAME), lists: recipientLists() };
 }

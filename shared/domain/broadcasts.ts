@@ -54,6 +54,7 @@ import { ApiError, ConflictError, failureKindOf, NotFoundError, storeBusy, Unava
 import { phoneDigits } from './ids.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS, type MessageSender, type SendGate } from './send-message.ts';
 import { counterName } from './broadcast-counters.ts';
+import { BROADCAST_DEFAULTS } from '../resource-spec.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 export type BroadcastState = 'queued' | 'running' | 'stopping' | 'stopped' | 'completed';
@@ -237,7 +238,7 @@ export interface BroadcastPacingDeps {
 }
 
 /** The default stop keywords. */
-export const STOP_KEYWORDS: readonly string[] = ['STOP'];
+export const STOP_KEYWORDS: readonly string[] = BROADCAST_DEFAULTS.stopKeywords;
 
 /** The suppression list as broadcasts need it (see `suppressions.ts`). */
 export interface SuppressionCheck {
@@ -478,16 +479,10 @@ export class Broadcasts {
       next = { state: 'sent', fields: { messageId: out.body.id } };
     } catch (err) {
       const e = err instanceof ApiError ? err : undefined;
-      if (e?.kind === 'throttled') {
-        // AWS throttled: nothing was accepted. The number backs off, the job comes back after it.
-        const until = now() + NUMBER_BACKOFF_MS;
-        await this.deps.pacer.hold(b.phoneNumberId, mps, until);
-        await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
-        await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
-        return;
-      }
-      if (e?.code === PERMIT_TIMEOUT) {
-        // Nothing was sent: the job goes again after a back-off, not after the queue's visibility timeout.
+      if (e?.kind === 'throttled' || e?.code === PERMIT_TIMEOUT) {
+        // Nothing was sent: AWS throttled (the number backs off), or no permit came free in time.
+        // The job comes back after the back-off, not after the queue's visibility timeout.
+        if (e.kind === 'throttled') await this.deps.pacer.hold(b.phoneNumberId, mps, now() + NUMBER_BACKOFF_MS);
         await store.transition(b.id, r.to, 'sending', 'queued', {}, { messageId, ...at });
         await this.deps.queue.enqueue([job], { delayMs: NUMBER_BACKOFF_MS });
         return;

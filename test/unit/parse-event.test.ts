@@ -39,6 +39,18 @@ describe('parsing the EUM envelope', () => {
     expect(m.wamid).toMatch(/^wamid\./);
   });
 
+  it("names the business number's AWS WABA from the envelope's context, on messages and statuses alike", () => {
+    const message = onlyMessage('inbound-text');
+    const status = ok('status-failed-131049').statuses[0]!;
+    const env = eumFixture('inbound-text') as { context: Record<string, unknown> };
+    const noWaba = parseEventBody(snsNotification({ ...env, context: { ...env.context, MetaWabaIds: [] } }), NOW);
+
+    expect(message.business.awsWabaId).toBe('waba-a9a6973db0a54c8285f8d4e76df62869');
+    expect(status.business.awsWabaId).toBe('waba-a9a6973db0a54c8285f8d4e76df62869');
+    expect(noWaba.kind).toBe('ok');
+    if (noWaba.kind === 'ok') expect(noWaba.parsed.messages[0]!.business).not.toHaveProperty('awsWabaId');
+  });
+
   it('accepts the webhook entry as an object as well as a string', () => {
     const env = eumFixture('inbound-text');
     const asObject = { ...env, whatsAppWebhookEntry: entryOf(env) };
