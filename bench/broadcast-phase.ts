@@ -25,6 +25,8 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const runtime = await startRuntime({
   dataDir: join(dir, 'data'),
   fresh: true,
+  // The run's data is thrown away: DynamoDB Local keeps it in memory, and serves more requests a second.
+  dynamoDbInMemory: true,
   ports: { api: 0, sandbox: 0, aws: 0, dynamodb: 0 },
   logger: quiet,
   sandboxConfigPath: configPath,

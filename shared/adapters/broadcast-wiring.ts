@@ -16,11 +16,39 @@ import { SocialMessagingGateway } from './socialmessaging-gateway.ts';
 import { SqsBroadcastQueue } from './sqs-broadcast-queue.ts';
 import { S3MediaStorage } from './s3-media.ts';
 import type { RecipientListStorage } from '../ports/broadcasts.ts';
+import type { TemplateStore } from '../ports/templates.ts';
 import { DynamoDbSuppressions } from './dynamodb-suppressions.ts';
 import { Suppressions } from '../domain/suppressions.ts';
 
-/** The send use case over the table and AWS End User Messaging Social; one per container (it caches display numbers). */
-export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
+/**
+ * The catalog's reads, each kept `ms`: the broadcasts function checks every recipient's send, and a
+ * read a second serves them all. A template paused meanwhile is refused by WhatsApp (132015), which
+ * the broadcast counts as a failure like any other.
+ */
+export function recentTemplates(store: Pick<TemplateStore, 'get' | 'languagesOf'>, ms: number, now: () => number = Date.now): Pick<TemplateStore, 'get' | 'languagesOf'> {
+  const kept = new Map<string, { until: number; value: Promise<unknown> }>();
+  const read = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    const at = now();
+    const hit = kept.get(key);
+    if (hit && hit.until > at) return hit.value as Promise<T>;
+    if (kept.size >= 1000) kept.clear();
+    const value = load();
+    kept.set(key, { until: at + ms, value });
+    // A failed read is not kept.
+    value.catch(() => kept.delete(key));
+    return value;
+  };
+  return {
+    get: (wabaId, name, language) => read(JSON.stringify(['get', wabaId, name, language]), () => store.get(wabaId, name, language)),
+    languagesOf: (wabaId, name) => read(JSON.stringify(['languages', wabaId, name]), () => store.languagesOf(wabaId, name)),
+  };
+}
+
+/**
+ * The send use case over the table and AWS End User Messaging Social; one per container (it caches
+ * display numbers). `templateReadsKeptMs`: see `recentTemplates` (the API reads the catalog every send).
+ */
+export function messageSender(doc: DynamoDBDocumentClient, opts: { templateReadsKeptMs?: number } = {}): MessageSender {
   const config = loadConfig(['TABLE_NAME', 'PHONE_NUMBER_IDS', 'META_API_VERSION', 'RETENTION_DAYS']);
   return new MessageSender({
     // Sends never retried by the SDK (a lost answer may hide a sent message); reads are.
@@ -31,7 +59,7 @@ export function messageSender(doc: DynamoDBDocumentClient): MessageSender {
     metaApiVersion: config.META_API_VERSION,
     now: Date.now,
     log: logger,
-    templates: new DynamoDbTemplates(doc, config.TABLE_NAME),
+    templates: opts.templateReadsKeptMs ? recentTemplates(new DynamoDbTemplates(doc, config.TABLE_NAME), opts.templateReadsKeptMs) : new DynamoDbTemplates(doc, config.TABLE_NAME),
   });
 }
 

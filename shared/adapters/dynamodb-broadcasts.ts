@@ -40,6 +40,11 @@ export const BROADCAST_SHARDS = 16;
  * count per status), each in a transaction. Reads sum every shard, so the count may be raised.
  */
 export const COUNTER_SHARDS = 64;
+/**
+ * Recipients added in one transaction with their counts' `ADD` (DynamoDB takes 100 actions a
+ * transaction): one request for 99, not 99.
+ */
+export const RECIPIENTS_PER_WRITE = 99;
 /** Sends per second one pacer shard takes at most: a number gets `ceil(rate / this)` shards. */
 export const PACER_SHARD_RATE = 25;
 
@@ -196,56 +201,89 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     return out.Item ? toDefinition(out.Item) : undefined;
   }
 
+  /**
+   * Adds recipients with their counts, RECIPIENTS_PER_WRITE to a transaction: each recipient's put
+   * (if absent) and one `ADD` of the chunk's counts, so a retry of the create or a page counts nobody
+   * twice. A chunk that finds one of its recipients there already (a retry) is added one by one, to
+   * tell which ones were there.
+   */
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
     const existing: { to: string; seq: number }[] = [];
+    const chunks: Recipient[][] = [];
+    for (let i = 0; i < recipients.length; i += RECIPIENTS_PER_WRITE) chunks.push(recipients.slice(i, i + RECIPIENTS_PER_WRITE));
     let next = 0;
     const worker = async () => {
-      while (next < recipients.length) {
-        const r = recipients[next++]!;
-        const shard = r.seq % BROADCAST_SHARDS;
-        try {
-          // The recipient and its count together: a retry of the create counts nobody twice.
-          await this.doc.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Put: {
-                    TableName: this.tableName,
-                    Item: {
-                      ...broadcastKeys.recipient(broadcastId, r.to),
-                      entity: 'broadcastRecipient',
-                      broadcastId,
-                      to: r.to,
-                      seq: r.seq,
-                      state: r.state,
-                      ...(r.parameters && { parametersJson: JSON.stringify(r.parameters) }),
-                      GSI1PK: keys.broadcastRecipients(broadcastId, shard),
-                      GSI1SK: r.to,
-                    },
-                    ConditionExpression: 'attribute_not_exists(PK)',
-                    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                  },
-                },
-                {
-                  Update: {
-                    TableName: this.tableName,
-                    Key: broadcastKeys.counter(broadcastId, r.seq % COUNTER_SHARDS),
-                    UpdateExpression: 'ADD #s :one',
-                    ExpressionAttributeNames: { '#s': r.state },
-                    ExpressionAttributeValues: { ':one': 1 },
-                  },
-                },
-              ],
-            }),
-          );
-        } catch (err) {
-          if (!isConditionFailure(err)) throw err;
-          const old = (err as { CancellationReasons?: { Item?: Item }[] }).CancellationReasons?.[0]?.Item;
-          existing.push({ to: r.to, seq: old?.seq !== undefined ? Number(unwrap(old.seq)) : -1 });
-        }
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        const distinct = new Set(chunk.map((r) => r.to)).size === chunk.length;
+        if (distinct && (await this.addTogether(broadcastId, chunk))) continue;
+        existing.push(...(await this.addEach(broadcastId, chunk)));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(16, recipients.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(4, chunks.length) }, worker));
+    return existing;
+  }
+
+  private recipientPut(broadcastId: string, r: Recipient) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...broadcastKeys.recipient(broadcastId, r.to),
+          entity: 'broadcastRecipient',
+          broadcastId,
+          to: r.to,
+          seq: r.seq,
+          state: r.state,
+          ...(r.parameters && { parametersJson: JSON.stringify(r.parameters) }),
+          GSI1PK: keys.broadcastRecipients(broadcastId, r.seq % BROADCAST_SHARDS),
+          GSI1SK: r.to,
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+      },
+    };
+  }
+
+  /** The chunk's counts by state, on the counter shard of its first recipient (the shards are summed). */
+  private countsAdd(broadcastId: string, chunk: readonly Recipient[]) {
+    const byState = new Map<RecipientState, number>();
+    for (const r of chunk) byState.set(r.state, (byState.get(r.state) ?? 0) + 1);
+    const states = [...byState];
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: broadcastKeys.counter(broadcastId, chunk[0]!.seq % COUNTER_SHARDS),
+        UpdateExpression: `ADD ${states.map((_, i) => `#s${i} :n${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(states.map(([state], i) => [`#s${i}`, state])),
+        ExpressionAttributeValues: Object.fromEntries(states.map(([, n], i) => [`:n${i}`, n])),
+      },
+    };
+  }
+
+  /** The chunk in one transaction; false when one of its recipients was there already (nothing written). */
+  private async addTogether(broadcastId: string, chunk: readonly Recipient[]): Promise<boolean> {
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [...chunk.map((r) => this.recipientPut(broadcastId, r)), this.countsAdd(broadcastId, chunk)] }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Each recipient with its count; the ones there already, with the seq they were added with. */
+  private async addEach(broadcastId: string, chunk: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
+    const existing: { to: string; seq: number }[] = [];
+    for (const r of chunk) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: [this.recipientPut(broadcastId, r), this.countsAdd(broadcastId, [r])] }));
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        const old = (err as { CancellationReasons?: { Item?: Item }[] }).CancellationReasons?.[0]?.Item;
+        existing.push({ to: r.to, seq: old?.seq !== undefined ? Number(unwrap(old.seq)) : -1 });
+      }
+    }
     return existing;
   }
 
@@ -406,10 +444,9 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    * Counts a WhatsApp status of the recipient's current message once: a marker per (message,
    * status) written if absent, the recipient still on that message, and the counter's `ADD`, in one
    * transaction. False when it was counted already or the message is not the recipient's any more.
+   * `seq` is the recipient's (it picks the counter shard and never changes).
    */
-  async countStatus(broadcastId: string, to: string, messageId: string, status: string, failureCode?: string): Promise<boolean> {
-    const current = await this.getRecipient(broadcastId, to);
-    if (!current) return false;
+  async countStatus(broadcastId: string, to: string, seq: number, messageId: string, status: string, failureCode?: string): Promise<boolean> {
     const names: Record<string, string> = { '#st': counterName('st', status) };
     const values: Record<string, unknown> = { ':one': 1 };
     let add = '#st :one';
@@ -438,7 +475,7 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
           {
             Update: {
               TableName: this.tableName,
-              Key: broadcastKeys.counter(broadcastId, current.seq % COUNTER_SHARDS),
+              Key: broadcastKeys.counter(broadcastId, seq % COUNTER_SHARDS),
               UpdateExpression: `ADD ${add}`,
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,

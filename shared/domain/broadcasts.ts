@@ -700,11 +700,11 @@ export class BroadcastFeedback {
     // A status of an earlier attempt (or of a message this recipient never had) counts nothing.
     if (!r || r.messageId !== s.messageId) return;
     const code = s.status === 'failed' ? String(s.errors?.[0]?.code ?? 'unknown') : undefined;
-    await store.countStatus(broadcastId, to, s.messageId, s.status, code);
+    await store.countStatus(broadcastId, to, r.seq, s.messageId, s.status, code);
     let state = r.state;
     if (state === 'in_doubt' || state === 'sending') {
       // WhatsApp reported on our message: AWS had it.
-      if (await store.transition(broadcastId, to, state, 'sent', {}, { messageId: s.messageId })) state = 'sent';
+      if (await store.transition(broadcastId, to, state, 'sent', {}, { messageId: s.messageId, seq: r.seq })) state = 'sent';
     }
     if (code === undefined) return;
     const b = await store.get(broadcastId);
@@ -738,6 +738,7 @@ export class BroadcastFeedback {
     else await this.deps.pairs.holdPair(b.phoneNumberId, r.to, until);
     const moved = await store.transition(b.id, r.to, 'sent', 'queued', { attempt: attempt + 1 }, {
       messageId,
+      seq: r.seq,
       counters: { [counterName('st', 'failed')]: -1, [counterName('fc', code)]: -1 },
     });
     if (!moved) {

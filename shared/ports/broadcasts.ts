@@ -55,7 +55,7 @@ export interface BroadcastStore {
    * Counts a WhatsApp status (and a failed one's code) of the recipient's message once, if that
    * message is still the recipient's; false when counted already or it is not.
    */
-  countStatus(broadcastId: string, to: string, messageId: string, status: string, failureCode?: string): Promise<boolean>;
+  countStatus(broadcastId: string, to: string, seq: number, messageId: string, status: string, failureCode?: string): Promise<boolean>;
   /** Sets the broadcast's state if it is one of `from`. */
   setState(id: string, from: readonly Broadcast['state'][], next: Broadcast['state']): Promise<boolean>;
   /** A page of recipients, by phone, optionally in one state. */

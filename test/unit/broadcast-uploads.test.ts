@@ -138,6 +138,27 @@ describe('uploaded recipient lists', () => {
     expect(b.recipientsUpload!.rejectedSamples.map((s) => s.line).sort((x, y) => x - y)).toEqual([22, 24, 25, 26, 35, 36]);
   }, 60_000);
 
+  it('adds recipients 99 to a write and counts each once when a page is added again with new ones among them', async () => {
+    // Prepare: 250 recipients (three writes), and a retry of them with 20 new ones mixed in
+    const { doc, tableName } = await freshTable();
+    const store = new DynamoDbBroadcasts(doc, tableName);
+    const recipient = (i: number, seq: number) => ({ to: `1415700${String(1000 + i)}`, seq, state: 'queued' as const });
+    const first = Array.from({ length: 250 }, (_, i) => recipient(i, i));
+    const again = [...first.slice(0, 100), ...Array.from({ length: 20 }, (_, i) => recipient(250 + i, 250 + i)), ...first.slice(100)];
+    await store.create({ id: 'bc-chunks', phoneNumberId: PN, template: { name: 'hello_world', language: { code: 'en_US' } }, category: 'UTILITY', state: 'queued', total: 270, createdAt: new Date().toISOString(), counts: { queued: 0, sending: 0, sent: 0, failed: 0, in_doubt: 0, cancelled: 0, skipped: 0 } });
+
+    // Act
+    const firstExisting = await store.addRecipients('bc-chunks', first);
+    const againExisting = await store.addRecipients('bc-chunks', again);
+    const b = await store.get('bc-chunks');
+
+    // Assess: the retry finds exactly the 250 with the seq each was added with, and counts only the 20
+    expect(firstExisting).toEqual([]);
+    expect(againExisting.sort((x, y) => x.seq - y.seq)).toEqual(first.map((r) => ({ to: r.to, seq: r.seq })));
+    expect(b?.counts.queued).toBe(270);
+    for (const r of [first[0]!, first[249]!, again[100]!]) expect((await store.getRecipient('bc-chunks', r.to))?.seq).toBe(r.seq);
+  }, 60_000);
+
   it('does not complete before the last page is loaded, and completes after it', async () => {
     // Prepare
     const file = '14156001000\n14156001001\n14156001002\n';

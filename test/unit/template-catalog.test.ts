@@ -6,6 +6,7 @@
 import { DeleteWhatsAppMessageTemplateCommand, ListWhatsAppMessageTemplatesCommand } from '@aws-sdk/client-socialmessaging';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { recentTemplates } from '../../shared/adapters/broadcast-wiring.ts';
 import { DynamoDbTemplates } from '../../shared/adapters/dynamodb-templates.ts';
 import { SocialMessagingTemplates } from '../../shared/adapters/socialmessaging-templates.ts';
 import { TemplateCatalog, type TemplateChange } from '../../shared/domain/templates.ts';
@@ -106,5 +107,46 @@ describe('template changes', () => {
       }),
       { numRuns: 25, seed: 16 },
     );
+  });
+});
+
+describe('template reads kept by the broadcasts function', () => {
+  it('reads the catalog once per period, sees a change after it, and keeps no failed read', async () => {
+    // Prepare: an APPROVED template in the table, read through reads kept 1 s on a clock we move
+    const { doc, tableName } = await freshTable();
+    const table = new DynamoDbTemplates(doc, tableName);
+    await table.putSynced({ wabaId: 'waba-1', name: 'order_update', language: 'en_US', status: 'APPROVED', category: 'UTILITY' }, 10);
+    let reads = 0;
+    let failNext = false;
+    const counted = {
+      get: async (w: string, n: string, l: string) => {
+        reads++;
+        if (failNext) {
+          failNext = false;
+          throw new Error('throttled');
+        }
+        return table.get(w, n, l);
+      },
+      languagesOf: (w: string, n: string) => table.languagesOf(w, n),
+    };
+    let clock = 1_000_000;
+    const kept = recentTemplates(counted, 1000, () => clock);
+
+    // Act and assess: ten sends in the period read once; a pause shows once the period ends
+    for (let i = 0; i < 10; i++) expect((await kept.get('waba-1', 'order_update', 'en_US'))?.status).toBe('APPROVED');
+    expect(reads).toBe(1);
+    await table.applyChange({ wabaId: 'waba-1', name: 'order_update', language: 'en_US', atMs: 20, status: 'PAUSED' });
+    clock += 999;
+    expect((await kept.get('waba-1', 'order_update', 'en_US'))?.status).toBe('APPROVED');
+    clock += 1;
+    expect((await kept.get('waba-1', 'order_update', 'en_US'))?.status).toBe('PAUSED');
+    expect(reads).toBe(2);
+    // Another language is its own read; a failed read is tried again at once
+    clock += 1000;
+    failNext = true;
+    await expect(kept.get('waba-1', 'order_update', 'en_US')).rejects.toThrow('throttled');
+    expect((await kept.get('waba-1', 'order_update', 'en_US'))?.status).toBe('PAUSED');
+    expect(await kept.get('waba-1', 'order_update', 'pt_BR')).toBeUndefined();
+    expect(reads).toBe(5);
   });
 });
