@@ -72,6 +72,8 @@ export interface RuntimeInfo {
   tableName: string;
   mediaBucket: string;
   phoneNumbers: RuntimePhoneNumber[];
+  /** Each number's cap in the sandbox (130429 above it), and the rate broadcasts pace at. */
+  messagesPerSecond: number;
   /** Extras. */
   /** The console page: the sandbox's users and the business inbox, on the API's origin. */
   consoleUrl: string;
@@ -127,6 +129,11 @@ export interface RuntimeOptions {
    * @default `local/sandbox/sandbox.config.json` (one WABA, two numbers)
    */
   readonly sandboxConfigPath?: string;
+  /**
+   * Each number's cap on messages a second in the sandbox (Meta's 130429 above it), and the rate
+   * broadcasts pace at: over the config's `limits.messagesPerSecond` (`npm start -- --mps <n>`).
+   */
+  readonly messagesPerSecond?: number;
   /** Start the sandbox WABA; without it no socialmessaging endpoint is set. @default true */
   readonly sandbox?: boolean;
   /** Batches each queue processes at once. @default 2 */
@@ -405,7 +412,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
     const resources = await provision({ dynamodb, sqs, sns, s3, sqsEndpoint: aws.endpoint });
 
     // The sandbox comes first: its URL is the socialmessaging endpoint the handlers will use.
-    const config = loadSandboxConfig(opts.sandboxConfigPath);
+    const loaded = loadSandboxConfig(opts.sandboxConfigPath);
+    const config = opts.messagesPerSecond === undefined ? loaded : { ...loaded, limits: { ...loaded.limits, messagesPerSecond: opts.messagesPerSecond } };
     const phoneNumbers = phoneNumbersForRuntime(config, LOCAL_REGION, LOCAL_ACCOUNT_ID);
     let sandboxUrl: string | null = null;
     if (opts.sandbox !== false) {
@@ -540,6 +548,7 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
       phoneNumbers,
       queues: queueInfo,
       sampleUserPhone: config.users.find((u) => u.onWhatsApp)?.phone ?? null,
+      messagesPerSecond: config.limits.messagesPerSecond,
       pid: process.pid,
       startedAt: new Date().toISOString(),
       readyInMs: Math.round(performance.now() - t0),
@@ -585,7 +594,7 @@ export function banner(info: RuntimeInfo): string {
       : []),
     `  Data         ${info.dataDir} (npm start -- --fresh starts empty)`,
     '',
-    '  Business numbers:',
+    `  Business numbers (each up to ${info.messagesPerSecond} messages a second; npm start -- --mps <n> changes it):`,
     ...info.phoneNumbers.map((p) => `    +${p.displayPhoneNumber}  ${p.phoneNumberId}`),
   ];
   const number = info.phoneNumbers[0];

@@ -13,6 +13,7 @@ const { values } = parseArgs({
     webhook: { type: 'string' },
     bundled: { type: 'boolean', default: false },
     'sandbox-config': { type: 'string' },
+    mps: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -20,16 +21,23 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>] [-- --bundled] [-- --sandbox-config <file>]',
+      'Usage: npm start [-- --fresh] [-- --data-dir <dir>] [-- --webhook <url>] [-- --bundled] [-- --sandbox-config <file>] [-- --mps <n>]',
       '  --fresh           start with empty tables, queues and buckets',
       '  --data-dir <dir>  where the local data lives (default .local)',
       '  --webhook <url>   deliver every event to this endpoint (signed; secret in runtime.json)',
       '  --bundled         run the bundles the stack deploys (npm run bundle; built when missing), not the sources',
       '  --sandbox-config <file>  the sandbox\'s numbers, WABAs, users and templates (default local/sandbox/sandbox.config.json)',
+      '  --mps <n>         each number\'s messages a second in the sandbox (130429 above it) and the pace of broadcasts (default 80)',
       'Ports: PORT (3000), SANDBOX_PORT (3001), AWS_PORT (4566), DYNAMODB_PORT (8000); 0 picks a free one.',
     ].join('\n'),
   );
   process.exit(0);
+}
+
+const mps = values.mps === undefined ? undefined : Number(values.mps);
+if (mps !== undefined && !(Number.isInteger(mps) && mps >= 1 && mps <= 1000)) {
+  console.error(`[local] --mps takes a whole number of messages a second from 1 to 1000, not "${values.mps}"`);
+  process.exit(1);
 }
 
 let runtime: Awaited<ReturnType<typeof startRuntime>>;
@@ -40,6 +48,7 @@ try {
     webhook: values.webhook,
     handlerSource: values.bundled ? 'bundled' : 'sources',
     ...(values['sandbox-config'] !== undefined && { sandboxConfigPath: values['sandbox-config'] }),
+    ...(mps !== undefined && { messagesPerSecond: mps }),
     // One line per delivery attempt: ids and outcome only, never the payload.
     onDelivery: (d) =>
       console.log(

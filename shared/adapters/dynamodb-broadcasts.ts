@@ -209,8 +209,20 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
    */
   async addRecipients(broadcastId: string, recipients: readonly Recipient[]): Promise<{ to: string; seq: number }[]> {
     const existing: { to: string; seq: number }[] = [];
+    // At most 99 a chunk, and well under a transaction's 4 MB whatever their parameters.
     const chunks: Recipient[][] = [];
-    for (let i = 0; i < recipients.length; i += RECIPIENTS_PER_WRITE) chunks.push(recipients.slice(i, i + RECIPIENTS_PER_WRITE));
+    let bytes = 0;
+    for (const r of recipients) {
+      const size = 200 + (r.parameters ? JSON.stringify(r.parameters).length : 0);
+      const last = chunks.at(-1);
+      if (!last || last.length >= RECIPIENTS_PER_WRITE || bytes + size > 1024 * 1024) {
+        chunks.push([r]);
+        bytes = size;
+      } else {
+        last.push(r);
+        bytes += size;
+      }
+    }
     let next = 0;
     const worker = async () => {
       while (next < chunks.length) {
