@@ -445,7 +445,7 @@ export class Broadcasts {
     }
     // Claimed at the slot's time, not before: a stop meanwhile holds it back, and its attempt's
     // clock (`SEND_IN_PROGRESS_MS`) runs only from then.
-    if (slot.atMs > now()) await this.deps.sleep(slot.atMs - now());
+    await this.sleepUntil(slot.atMs);
     // Claimed only while the broadcast is not stopping: a stop holds back every recipient not claimed yet.
     // Of the attempt read before the wait: a copy of this job may have sent it meanwhile, and a
     // status queued it again for the next attempt, whose own job sends it.
@@ -506,6 +506,15 @@ export class Broadcasts {
   }
 
   /**
+   * Sleeps until the clock reads `atMs`. A timer may fire a few milliseconds early by the clock
+   * (Node times it from the event loop's cached time, which a busy loop leaves behind), and a
+   * permit's send must not go before its time: it sleeps again until then.
+   */
+  private async sleepUntil(atMs: number): Promise<void> {
+    for (let left = atMs - this.deps.now(); left > 0; left = atMs - this.deps.now()) await this.deps.sleep(left);
+  }
+
+  /**
    * The gate of a send's call to AWS, called at the slot's time (a permit taken earlier would stand
    * idle while others wait): takes a free send permit of its shard
    * (ahead of time when the first comes free later), waits for the permit's time, calls, and frees
@@ -534,7 +543,7 @@ export class Broadcasts {
           }
         }
         // Taken ahead of time: the send goes at the permit's time, not before.
-        if (permit.fromMs > now()) await sleep(permit.fromMs - now());
+        await this.sleepUntil(permit.fromMs);
       } catch (err) {
         const answer = waited ? new UnavailableError('No send permit of the number came free in time: the send goes again shortly.', PERMIT_TIMEOUT) : storeBusy();
         throw new WhatsAppFailure('the pacer gave no send permit', { name: 'PacerBusy', kind: 'not_sent', answer, cause: err });

@@ -253,6 +253,25 @@ describe('broadcast feedback', () => {
     expect(view.state).toBe('completed');
   });
 
+  it('sends no earlier than its slot and permit when timers wake early, as a busy event loop makes them', async () => {
+    // Prepare: one message a second; every timer wakes after half the time it was set for
+    const bw = broadcastWorld(w, { mps: 1 });
+    const early = new Broadcasts({ ...bw.deps, sender: w.sender, queries: new DynamoDbQueries(w.doc, w.tableName), sleep: async (ms) => void (w.clock.now += Math.ceil(ms / 2)) });
+    const arrivals: number[] = [];
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => {
+      arrivals.push(w.clock.now);
+      return { messageId: randomUUID() };
+    });
+
+    // Act
+    await early.create({ from: PN, template: hello, recipients: users(5).map((to) => ({ to })) });
+    await bw.drain(early);
+
+    // Assess: a second between any two sends
+    expect(arrivals).toHaveLength(5);
+    for (let i = 1; i < arrivals.length; i++) expect(arrivals[i]! - arrivals[i - 1]!).toBeGreaterThanOrEqual(1000);
+  });
+
   it('backs the number off when AWS throttles, then sends', async () => {
     const bw = broadcastWorld(w);
     const [a] = users(1);
