@@ -10,7 +10,7 @@
  *
  * Every event is published to `topicArn` as the EUM envelope AWS would publish.
  */
-import { UniqueUsersWindow } from './limits.ts';
+import { LIMIT_CONTROL_ROUTES, UniqueUsersWindow } from './limits.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -314,6 +314,7 @@ const CONTROL_ROUTES: Readonly<Record<string, Readonly<Record<string, ControlHan
   },
   ...VIEW_ROUTES,
   ...TEMPLATE_CONTROL_ROUTES,
+  ...LIMIT_CONTROL_ROUTES,
 };
 
 function clockBody(core: SandboxCore) {

@@ -104,7 +104,8 @@ export function broadcastPacingDeps(doc: DynamoDBDocumentClient = documentClient
     pacer: store,
     pairs: store,
     suppressions: suppressionsOf(doc, wabaOf),
-    ...(config.BROADCAST_MESSAGING_TIER !== 'UNLIMITED' && { tier: { limit: config.BROADCAST_MESSAGING_TIER, gate: store } }),
+    // Meta's reported limit for a number's WABA over the configured one (see BroadcastPacingDeps.tier).
+    tier: { limit: config.BROADCAST_MESSAGING_TIER === 'UNLIMITED' ? Number.POSITIVE_INFINITY : config.BROADCAST_MESSAGING_TIER, gate: store, limits: store },
     stopKeywords: config.BROADCAST_STOP_KEYWORDS.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     queue: new SqsBroadcastQueue(sqsClient(), config.BROADCAST_SENDS_QUEUE_URL),
     messagesPerSecond: messagesPerSecondOf(config.BROADCAST_MPS, config.BROADCAST_MPS_BY_NUMBER),

@@ -27,7 +27,7 @@ import { RECIPIENT_STATES, type Broadcast, type BroadcastDefinition, type Recipi
 import { ValidationError } from '../domain/errors.ts';
 import { MAX_REJECT_SAMPLES, REJECT_REASONS, type PageTally, type RejectReason } from '../domain/broadcast-uploads.ts';
 import { counterName } from '../domain/broadcast-counters.ts';
-import type { BroadcastStore, Pacer, PacerSlot, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastStore, MessagingLimits, Pacer, PacerSlot, PairGate, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { keys } from './dynamodb-keys.ts';
 import { getItems, itemsOf, keyId } from './dynamodb-lists.ts';
 import { BROADCAST_QUEUE } from '../resource-spec.ts';
@@ -59,6 +59,8 @@ export const broadcastKeys = {
   statusMarker: (id: string, messageId: string, status: string) => ({ PK: `BCAST#${id}#S#${messageId}#${status}`, SK: 'STATUS' }),
   /** The messaging limit: a user counted in the last 24 hours, a ring of slots and its cursor per shard. */
   tierUser: (to: string) => ({ PK: `TIERU#${to}`, SK: 'TIER' }),
+  /** The messaging limit Meta last reported for a WABA: one item per WABA, written when Meta changes it. */
+  messagingLimit: (wabaId: string) => ({ PK: `LIMIT#${wabaId}`, SK: 'LIMIT' }),
   tierRing: (shard: number) => ({ PK: `TIERRING#${shard}`, SK: 'TIER' }),
   tierSlot: (shard: number, slot: number) => ({ PK: `TIERSLOT#${shard}#${slot}`, SK: 'TIER' }),
 } as const;
@@ -140,7 +142,7 @@ const toRecipient = (i: Item): Recipient => ({
   ...(i.attempt !== undefined && { attempt: i.attempt }),
 });
 
-export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, Pacer, PairGate, TierGate {
+export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore, MessagingLimits, Pacer, PairGate, TierGate {
   /** Sends a conditional write: false when DynamoDB refused its condition (someone else got there). */
   private async conditional(command: PutCommand | UpdateCommand | TransactWriteCommand): Promise<boolean> {
     try {
@@ -737,6 +739,27 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
         ExpressionAttributeValues: { ':until': untilMs, ':entity': 'pair', ':ttl': epochSeconds(untilMs) + PAIR_TTL_S },
       }),
     );
+  }
+
+  async reportLimit(wabaId: string, limit: number, atMs: number): Promise<void> {
+    // A later report wins whatever the order of arrival; a redelivery writes nothing.
+    await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: broadcastKeys.messagingLimit(wabaId),
+        UpdateExpression: 'SET entity = :entity, #limit = :limit, atMs = :at',
+        ConditionExpression: 'attribute_not_exists(atMs) OR atMs < :at',
+        ExpressionAttributeNames: { '#limit': 'limit' },
+        ExpressionAttributeValues: { ':entity': 'messagingLimit', ':limit': Number.isFinite(limit) ? limit : 'UNLIMITED', ':at': atMs },
+      }),
+    );
+  }
+
+  async reportedLimit(wabaId: string): Promise<number | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.messagingLimit(wabaId), ConsistentRead: true }));
+    const limit = out.Item?.limit;
+    if (limit === undefined) return undefined;
+    return limit === 'UNLIMITED' ? Number.POSITIVE_INFINITY : Number(limit);
   }
 
   /**

@@ -17,8 +17,9 @@
  * 3. A MARKETING template to a suppressed user → `skipped`.
  * 4. The pair rate: the user got a message from this number less than `pairIntervalMs` ago → the
  *    job comes back when they may get the next one.
- * 4b. The messaging limit (`tier`, unlimited by default): a user not reached in the last 24 hours
- *    takes a slot of the business's ring; none free → the job comes back when the oldest frees.
+ * 4b. The messaging limit (`tier`: the one Meta last reported for the number's WABA, else the
+ *    configured one, unlimited by default): a user not reached in the last 24 hours takes a slot of
+ *    the business's ring; none free → the job comes back when the oldest frees.
  * 5. Reserves the number's next send slot (`Pacer`, at the number's own rate) and waits for it; a
  *    slot over `SLOT_HORIZON_MS` ahead is not taken, and the job comes back nearer to it.
  * 6. Claims the recipient `queued → sending` with this attempt's message id (conditional: only one
@@ -39,14 +40,15 @@
  * (pair rate) holds the pair back 4^attempt seconds, and either puts the recipient back to `queued`
  * for one more attempt (up to `maxAttempts`), with its job delayed by the back-off; a `failed`
  * 131050 on a MARKETING template adds the user to the business's suppression list. No other code is
- * ever sent again.
+ * ever sent again. A `phone_number_quality_update` webhook's messaging limit is kept for its WABA
+ * (`BroadcastFeedback.onAccountEvent`; a later report wins whatever the order of arrival).
  * Each transition counts on the broadcast in the same transaction; when every recipient is done the
  * broadcast is `completed` (or `stopped` after a stop).
  */
 import * as z from 'zod';
-import type { BroadcastQueue, BroadcastStore, Pacer, PacerSlot, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
+import type { BroadcastQueue, BroadcastStore, MessagingLimits, Pacer, PacerSlot, PairGate, RecipientListStorage, SendPermit, TierGate } from '../ports/broadcasts.ts';
 import { loadRecipientsPage, startRecipientsUpload, uploadedListSize, UPLOAD_ID_PATTERN, type RecipientsLoadJob, type RejectReason } from './broadcast-uploads.ts';
-import type { BusinessNumber, InboundMessage, StatusUpdate } from './types.ts';
+import type { AccountEvent, BusinessNumber, InboundMessage, StatusUpdate } from './types.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { TemplateComponent, TemplateObject } from '../whatsapp/outbound/template.ts';
 import { parseSendMessageRequest } from '../whatsapp/outbound.ts';
@@ -196,6 +198,11 @@ export interface BroadcastView {
   counts: { queued: number; sending: number; sent: number; failed: number; inDoubt: number; cancelled: number; skipped: number };
   /** Messages per WhatsApp status they reached (sent, delivered, read, failed), each counted once. */
   statuses?: Record<string, number>;
+  /**
+   * The messaging limit its number's sends keep to now (`GET` only): unique users in 24 hours as
+   * Meta last reported it for the WABA (`meta`), else as configured (`config`).
+   */
+  messagingLimit?: { users: number | 'unlimited'; source: 'meta' | 'config' };
   /** Failed sends and failed statuses by code (our error code, or Meta's code for a failed status). */
   failures?: Record<string, number>;
   /** An uploaded list: whether it is still loading, its rows, and those refused by reason. */
@@ -229,8 +236,12 @@ export interface BroadcastPacingDeps {
   now: () => number;
   /** Default `PAIR_INTERVAL_MS`. */
   pairIntervalMs?: number;
-  /** The business's messaging limit (unique users in 24 hours) and where it is kept; without them, unlimited. */
-  tier?: { limit: number; gate: TierGate };
+  /**
+   * The business's messaging limit (unique users in 24 hours): the one Meta last reported for the
+   * number's WABA (kept in `limits`), else `limit` (configured; Infinity: unlimited); `gate` counts
+   * the users. Without it, unlimited.
+   */
+  tier?: { limit: number; gate: TierGate; limits?: MessagingLimits };
   /** Default `MAX_ATTEMPTS`. */
   maxAttempts?: number;
   /** What a user answers to stop marketing messages (compared trimmed, case-insensitive). Default `STOP_KEYWORDS`. */
@@ -239,6 +250,35 @@ export interface BroadcastPacingDeps {
 
 /** The default stop keywords. */
 export const STOP_KEYWORDS: readonly string[] = BROADCAST_DEFAULTS.stopKeywords;
+
+/** Meta's messaging-limit tiers by the names its webhooks use (`TIER_1K`: the per-number tier of before). */
+const LIMIT_TIERS: Readonly<Record<string, number>> = {
+  TIER_50: 50,
+  TIER_250: 250,
+  TIER_1K: 1000,
+  TIER_2K: 2000,
+  TIER_10K: 10_000,
+  TIER_100K: 100_000,
+  TIER_UNLIMITED: Number.POSITIVE_INFINITY,
+};
+
+/**
+ * The messaging limit a `phone_number_quality_update` webhook reports (facts §6.4):
+ * `max_daily_conversations_per_business` (the business portfolio's), else the older
+ * `current_limit`. Undefined for another field, `TIER_NOT_SET` or a value not known.
+ */
+export function messagingLimitOf(e: { field: string; value: unknown }): number | undefined {
+  if (e.field !== 'phone_number_quality_update' || typeof e.value !== 'object' || e.value === null) return undefined;
+  const v = e.value as Record<string, unknown>;
+  for (const name of ['max_daily_conversations_per_business', 'current_limit']) {
+    const tier = v[name];
+    if (typeof tier === 'string' && Object.hasOwn(LIMIT_TIERS, tier)) return LIMIT_TIERS[tier];
+  }
+  return undefined;
+}
+
+/** How long a container keeps the messaging limit it read for a number. */
+export const LIMIT_READ_KEPT_MS = 10_000;
 
 /** The suppression list as broadcasts need it (see `suppressions.ts`). */
 export interface SuppressionCheck {
@@ -428,8 +468,9 @@ export class Broadcasts {
     }
     const mps = this.deps.messagesPerSecond(b.phoneNumberId);
     const tier = this.deps.tier;
-    if (tier && Number.isFinite(tier.limit)) {
-      const admitAt = await tier.gate.admitUser(r.to, tier.limit, mps, now());
+    const limit = tier && (await this.messagingLimit(b.phoneNumberId));
+    if (tier && limit !== undefined && Number.isFinite(limit)) {
+      const admitAt = await tier.gate.admitUser(r.to, limit, mps, now());
       if (admitAt > now()) {
         // The business reached its limit: the job comes back when the oldest user's 24 hours end.
         await this.deps.queue.enqueue([job], { delayMs: admitAt - now() });
@@ -505,6 +546,23 @@ export class Broadcasts {
     await this.settleSoon(b.id);
   }
 
+  /** The number's messaging limit: reported for its WABA, else configured; read once per `LIMIT_READ_KEPT_MS`. */
+  private async messagingLimit(phoneNumberId: string): Promise<number> {
+    const at = this.deps.now();
+    const kept = this.limits.get(phoneNumberId);
+    if (kept && kept.until > at) return kept.limit;
+    const { limit } = await this.readMessagingLimit(phoneNumberId);
+    this.limits.set(phoneNumberId, { until: at + LIMIT_READ_KEPT_MS, limit });
+    return limit;
+  }
+
+  private async readMessagingLimit(phoneNumberId: string): Promise<{ limit: number; source: 'meta' | 'config' }> {
+    const tier = this.deps.tier!;
+    const wabaId = tier.limits && (await this.deps.sender.wabaOf(phoneNumberId));
+    const reported = wabaId === undefined ? undefined : await tier.limits!.reportedLimit(wabaId);
+    return reported === undefined ? { limit: tier.limit, source: 'config' } : { limit: reported, source: 'meta' };
+  }
+
   /**
    * Sleeps until the clock reads `atMs`. A timer may fire a few milliseconds early by the clock
    * (Node times it from the event loop's cached time, which a busy loop leaves behind), and a
@@ -562,6 +620,8 @@ export class Broadcasts {
 
   /** Broadcast definitions this container read: what to send does not change; the state is read again when it matters. */
   private readonly definitions = new Map<string, BroadcastDefinition>();
+  /** Messaging limits by number, each read once per `LIMIT_READ_KEPT_MS`. */
+  private readonly limits = new Map<string, { until: number; limit: number }>();
 
   private async definition(id: string): Promise<BroadcastDefinition | undefined> {
     const known = this.definitions.get(id);
@@ -634,7 +694,13 @@ export class Broadcasts {
   async get(id: string): Promise<BroadcastView> {
     const b = await this.deps.store.get(id);
     if (!b) throw notFound(id);
-    return { ...this.view(b), statuses: b.statuses ?? {}, failures: b.failures ?? {} };
+    const limit = this.deps.tier && (await this.readMessagingLimit(b.phoneNumberId));
+    return {
+      ...this.view(b),
+      statuses: b.statuses ?? {},
+      failures: b.failures ?? {},
+      ...(limit && { messagingLimit: { users: Number.isFinite(limit.limit) ? limit.limit : ('unlimited' as const), source: limit.source } }),
+    };
   }
 
   view(b: Broadcast): BroadcastView {
@@ -722,6 +788,14 @@ export class BroadcastFeedback {
       await this.deps.suppressions?.suppress({ phoneNumberId: b.phoneNumberId, ...(s.business?.awsWabaId && { awsWabaId: s.business.awsWabaId }) }, to, 'meta_131050');
     }
     if (RETRYABLE_CODES.has(code)) await this.retry(b, { ...r, state }, code, s.messageId);
+  }
+
+  /** A messaging limit Meta reported (`phone_number_quality_update`) is kept for the event's WABA. */
+  async onAccountEvent(e: Pick<AccountEvent, 'field' | 'value' | 'awsWabaId' | 'receivedAtMs'>): Promise<void> {
+    const limit = messagingLimitOf(e);
+    const limits = this.deps.tier?.limits;
+    if (limit === undefined || !limits || e.awsWabaId === undefined) return;
+    await limits.reportLimit(e.awsWabaId, limit, e.receivedAtMs);
   }
 
   /** A user who answered a stop keyword (a text, or a quick reply's text) to a number is suppressed for its business. */

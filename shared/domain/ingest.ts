@@ -21,7 +21,7 @@ export interface IngestPorts {
   /** Where template webhooks (status, quality, category) update the catalog; without it they are only stored. */
   templates?: Pick<TemplateStore, 'applyChange'>;
   /** Where statuses of broadcast messages (and stop keywords) go; without it broadcasts hear nothing. */
-  broadcasts?: Pick<BroadcastFeedback, 'onStatus' | 'onInbound'>;
+  broadcasts?: Pick<BroadcastFeedback, 'onStatus' | 'onInbound' | 'onAccountEvent'>;
   isTransient: TransientVerdict;
 }
 
@@ -44,7 +44,8 @@ export interface IngestOutcome {
  *    (status, quality, category) also updates the template catalog, if the change is newer than
  *    what it holds (a conditional write: redeliveries and late events change nothing). A status of
  *    a broadcast message then goes to the broadcast (counted once, backs off, settles a send in
- *    doubt), and an inbound stop keyword to the suppression list.
+ *    doubt), an inbound stop keyword to the suppression list, and a messaging limit Meta reports
+ *    (`phone_number_quality_update`) to the broadcasts' tier.
  * 3. An event with nothing to record, elements that failed their schema, or writes that failed for good (refused by the store, or
  *    not even sendable: a value DynamoDB cannot hold), → quarantine the raw event with the reasons;
  *    the good elements beside them are already stored.
@@ -81,6 +82,7 @@ export async function ingestEvent(
       await store.recordAccountEvent(e);
       const change = templates && e.awsWabaId ? templateChangeOf({ wabaId: e.awsWabaId, field: e.field, value: e.value, atMs: e.receivedAtMs }) : undefined;
       if (change) await templates!.applyChange(change);
+      if (broadcasts) await broadcasts.onAccountEvent(e);
     }),
   ]);
   const problems = [...parsed.problems];

@@ -132,6 +132,14 @@ export interface PairGate {
 }
 
 /** The business's messaging limit: unique users reached in a rolling 24 hours. */
+/** The messaging limits Meta reported (`phone_number_quality_update`), per WABA. */
+export interface MessagingLimits {
+  /** Keeps the limit (unique users in 24 hours; Infinity: unlimited) reported for the WABA at `atMs`, unless a later report is kept. */
+  reportLimit(wabaId: string, limit: number, atMs: number): Promise<void>;
+  /** The limit last reported for the WABA, if any. */
+  reportedLimit(wabaId: string): Promise<number | undefined>;
+}
+
 export interface TierGate {
   /** `nowMs` when the user may be messaged (counted now, or already within 24 hours), else when to try again. */
   admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number>;

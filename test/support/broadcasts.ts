@@ -46,9 +46,19 @@ export interface BroadcastWorld {
 
 export function broadcastWorld(
   w: SendWorld,
-  opts: { mps?: number; doc?: DynamoDBDocumentClient; sender?: MessageSender; queue?: MemoryQueue; suppressions?: BroadcastPacingDeps['suppressions'] } = {},
+  opts: {
+    mps?: number;
+    doc?: DynamoDBDocumentClient;
+    /** The broadcasts' table (a fresh one: no other test's users in the messaging limit); default the send world's. */
+    tableName?: string;
+    sender?: MessageSender;
+    queue?: MemoryQueue;
+    suppressions?: BroadcastPacingDeps['suppressions'];
+    /** The messaging limit: `limit` configured, with the store as gate and reported limits. */
+    tierLimit?: number;
+  } = {},
 ): BroadcastWorld {
-  const store = new DynamoDbBroadcasts(opts.doc ?? w.doc, w.tableName);
+  const store = new DynamoDbBroadcasts(opts.doc ?? w.doc, opts.tableName ?? w.tableName);
   const queue = opts.queue ?? new MemoryQueue(w.clock);
   const deps: BroadcastPacingDeps = {
     store,
@@ -58,6 +68,7 @@ export function broadcastWorld(
     messagesPerSecond: () => opts.mps ?? 80,
     now: () => w.clock.now,
     ...(opts.suppressions && { suppressions: opts.suppressions }),
+    ...(opts.tierLimit !== undefined && { tier: { limit: opts.tierLimit, gate: store, limits: store } }),
   };
   const broadcasts = new Broadcasts({
     ...deps,

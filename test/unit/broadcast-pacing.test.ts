@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbBroadcasts, PACING_SHARE, SLOT_HORIZON_MS } from '../../shared/adapters/dynamodb-broadcasts.ts';
 import type { PacerSlot } from '../../shared/ports/broadcasts.ts';
 import { messagesPerSecondOf } from '../../shared/adapters/broadcast-wiring.ts';
-import { Broadcasts, NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, PERMIT_WAIT_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
+import { Broadcasts, LIMIT_READ_KEPT_MS, messagingLimitOf, NUMBER_BACKOFF_MS, PAIR_INTERVAL_MS, PERMIT_WAIT_MS, sendKeyOf, type BroadcastJob } from '../../shared/domain/broadcasts.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { messageIdForKey, SEND_IN_PROGRESS_MS } from '../../shared/domain/send-message.ts';
 import { broadcastWorld, type BroadcastWorld } from '../support/broadcasts.ts';
@@ -200,6 +200,75 @@ describe('the pacer', () => {
     expect(over).toBe(T0 + 24 * 3600 * 1000);
     expect(counted).toBe(T0 + 2000);
     expect(dayLater).toBe(T0 + 24 * 3600 * 1000 + 1);
+  });
+
+  it('reads the messaging limit of a phone_number_quality_update: the business tier first, then the older one; nothing from anything else', () => {
+    const quality = (value: unknown) => messagingLimitOf({ field: 'phone_number_quality_update', value });
+    expect(quality({ event: 'UPGRADE', old_limit: 'TIER_250', current_limit: 'TIER_2K', max_daily_conversations_per_business: 'TIER_2K' })).toBe(2000);
+    expect(quality({ event: 'DOWNGRADE', current_limit: 'TIER_1K', max_daily_conversations_per_business: 'TIER_250' })).toBe(250);
+    expect(quality({ event: 'UPGRADE', current_limit: 'TIER_10K' })).toBe(10_000);
+    expect(quality({ event: 'THROUGHPUT_UPGRADE', current_limit: 'TIER_UNLIMITED', max_daily_conversations_per_business: 'TIER_UNLIMITED' })).toBe(Number.POSITIVE_INFINITY);
+    expect(quality({ event: 'ONBOARDING', current_limit: 'TIER_NOT_SET', max_daily_conversations_per_business: 'TIER_NOT_SET' })).toBeUndefined();
+    expect(quality({ event: 'FLAGGED', current_limit: 'TIER_5' })).toBeUndefined();
+    expect(quality('TIER_50')).toBeUndefined();
+    expect(messagingLimitOf({ field: 'account_update', value: { max_daily_conversations_per_business: 'TIER_50' } })).toBeUndefined();
+  });
+
+  it("sends to at most the messaging limit Meta last reported for the number's WABA, over the configured one, whatever order the reports arrive in", async () => {
+    // Prepare: 20 configured; Meta reports 250, then 50 (a later report), delivered out of order and twice
+    const { doc, tableName } = await freshTable();
+    const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
+    const sender = Object.assign(Object.create(w.sender), { wabaOf: async (id: string) => (id === PN ? WABA : undefined) });
+    const bw = broadcastWorld(w, { doc, tableName, sender, tierLimit: 20 });
+    const report = (tier: string, atMs: number, awsWabaId = WABA) =>
+      bw.feedback.onAccountEvent({ field: 'phone_number_quality_update', value: { event: 'DOWNGRADE', max_daily_conversations_per_business: tier }, awsWabaId, receivedAtMs: atMs });
+    const sendTimes: number[] = [];
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => {
+      sendTimes.push(w.clock.now);
+      return { messageId: randomUUID() };
+    });
+    const start = w.clock.now;
+
+    // Act
+    await report('TIER_50', start - 1000);
+    await report('TIER_250', start - 2000);
+    await report('TIER_50', start - 1000);
+    await report('TIER_10K', start, `waba-${randomUUID().replace(/-/g, '')}`);
+    const reported = await bw.store.reportedLimit(WABA);
+    await sentBroadcast(bw, users(60));
+
+    // Assess: 50 users on the first day, the other 10 once the first day's places free
+    expect(reported).toBe(50);
+    const day = 24 * 3600 * 1000;
+    expect(sendTimes.filter((t) => t < start + day)).toHaveLength(50);
+    expect(sendTimes.filter((t) => t >= start + day)).toHaveLength(10);
+  });
+
+  it('sends to at most the configured messaging limit while Meta has reported none, and reads a new report within LIMIT_READ_KEPT_MS', async () => {
+    // Prepare: 20 configured, no report yet
+    const { doc, tableName } = await freshTable();
+    const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
+    const sender = Object.assign(Object.create(w.sender), { wabaOf: async () => WABA });
+    const bw = broadcastWorld(w, { doc, tableName, sender, tierLimit: 20 });
+    const sendTimes: number[] = [];
+    sm.on(SendWhatsAppMessageCommand).callsFake(async () => {
+      sendTimes.push(w.clock.now);
+      return { messageId: randomUUID() };
+    });
+    const start = w.clock.now;
+
+    // Act: 25 users; 24 hours on, Meta reports unlimited, and 30 more users
+    await sentBroadcast(bw, users(25));
+    const firstDay = sendTimes.filter((t) => t < start + 24 * 3600 * 1000).length;
+    await bw.feedback.onAccountEvent({ field: 'phone_number_quality_update', value: { max_daily_conversations_per_business: 'TIER_UNLIMITED' }, awsWabaId: WABA, receivedAtMs: w.clock.now });
+    w.clock.now += LIMIT_READ_KEPT_MS;
+    const later = w.clock.now;
+    await sentBroadcast(bw, users(30));
+
+    // Assess
+    expect(firstDay).toBe(20);
+    expect(sendTimes.filter((t) => t >= later)).toHaveLength(30);
+    expect(Math.max(...sendTimes) - later).toBeLessThan(60_000);
   });
 
   it('reads each number its own rate, the default for the others', () => {

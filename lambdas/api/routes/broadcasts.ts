@@ -17,6 +17,13 @@ const BroadcastSchema = z
     counts: Counts.describe('Recipients per send state; inDoubt: the send may have gone out and is never repeated'),
     statuses: z.record(z.string(), z.int()).optional().describe('Messages per WhatsApp status they reached (sent, delivered, read, failed), each counted once'),
     failures: z.record(z.string(), z.int()).optional().describe('Refused sends by error code, failed statuses by Meta code'),
+    messagingLimit: z
+      .object({
+        users: z.union([z.int(), z.literal('unlimited')]).describe('Unique users its sends may reach in 24 hours'),
+        source: z.enum(['meta', 'config']).describe('meta: the limit Meta last reported for the WABA (phone_number_quality_update); config: messagingTier'),
+      })
+      .optional()
+      .describe("The business's messaging limit its number's sends keep to now"),
     recipientsUpload: z
       .object({
         uploadId: z.string(),
