@@ -10,7 +10,8 @@
  *
  * Every event is published to `topicArn` as the EUM envelope AWS would publish.
  */
-import { LIMIT_CONTROL_ROUTES, UniqueUsersWindow } from './limits.ts';
+import { UniqueUsersWindow } from './limits.ts';
+import { LIMIT_CONTROL_ROUTES } from './limit-control.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -775,7 +775,8 @@ export class DynamoDbBroadcasts extends DynamoDbTable implements BroadcastStore,
     if (Number(seen.Item?.until ?? 0) > nowMs) return nowMs;
     const shards = tierShards(tier, ratePerSecond);
     const shard = Math.abs(hashOf(to)) % shards;
-    const size = Math.max(1, Math.floor(tier / shards));
+    // The tier split over the shards, the remainder one each to the first: together exactly the tier.
+    const size = Math.max(1, Math.floor(tier / shards) + (shard < tier % shards ? 1 : 0));
     for (let attempt = 0; attempt < 20; attempt++) {
       const ring = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: broadcastKeys.tierRing(shard), ConsistentRead: true }));
       const cursor = Number(ring.Item?.cursor ?? 0);

@@ -37,12 +37,17 @@ describe.runIf(local)('messaging limit', () => {
     await new Promise((r) => setTimeout(r, LIMIT_READ_KEPT_MS));
     const to = users(60);
     const created = await t.current.api('POST', '/v1/broadcasts', { from: pn, template: hello, recipients: to.map((x) => ({ to: x })) });
+    // Sent until the limit's places are taken (at most 50: the places are split over the ring's
+    // shards by the user's hash, so a shard short of users leaves a few unused); then nothing more.
+    let last = -1;
+    let steady = 0;
     const held = await eventually(async () => {
-      const b = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
-      return b.body.counts.sent === 50 && b.body.statuses?.read === 50 ? b.body : undefined;
-    }, '50 of the broadcast sent and read', 90_000);
-    // Nothing more goes out: the other 10 wait for places that free in 24 hours.
-    await new Promise((r) => setTimeout(r, 3000));
+      const b = (await t.current.api('GET', `/v1/broadcasts/${created.body.id}`)).body;
+      steady = b.counts.sent === last && b.counts.sending === 0 && b.statuses?.read === b.counts.sent ? steady + 1 : 0;
+      last = b.counts.sent;
+      await new Promise((r) => setTimeout(r, 500));
+      return steady >= 8 && b.counts.sent > 0 ? b : undefined;
+    }, 'the broadcast holding at the limit', 120_000);
     const after = await t.current.api('GET', `/v1/broadcasts/${created.body.id}`);
     const outbox = (await t.current.sandbox('GET', '/sandbox/outbox')).body as { to: string; errorCodes?: number[] }[];
     const limits = await t.current.sandbox('GET', '/sandbox/limits');
@@ -51,11 +56,14 @@ describe.runIf(local)('messaging limit', () => {
     expect(before.body.messagingLimit).toEqual({ users: 'unlimited', source: 'config' });
     expect(lowered).toMatchObject({ status: 200, body: { messagingTier: 'TIER_50' } });
     expect(seen).toEqual({ users: 50, source: 'meta' });
+    const sent = held.counts.sent as number;
     expect(held.state).toBe('running');
-    expect(after.body.counts).toMatchObject({ sent: 50, queued: 10, failed: 0 });
+    expect(sent).toBeGreaterThanOrEqual(40);
+    expect(sent).toBeLessThanOrEqual(50);
+    expect(after.body.counts).toMatchObject({ sent, queued: 60 - sent, failed: 0, sending: 0 });
     const ours = outbox.filter((m) => to.includes(m.to));
-    expect(ours).toHaveLength(50);
+    expect(ours).toHaveLength(sent);
     expect(ours.flatMap((m) => m.errorCodes ?? [])).toEqual([]);
-    expect(limits.body).toMatchObject({ messagingTier: 'TIER_50', uniqueUsersLast24h: 50 });
+    expect(limits.body).toMatchObject({ messagingTier: 'TIER_50', uniqueUsersLast24h: sent });
   }, 180_000);
 });

@@ -219,7 +219,8 @@ describe('the pacer', () => {
     const { doc, tableName } = await freshTable();
     const WABA = `waba-${randomUUID().replace(/-/g, '')}`;
     const sender = Object.assign(Object.create(w.sender), { wabaOf: async (id: string) => (id === PN ? WABA : undefined) });
-    const bw = broadcastWorld(w, { doc, tableName, sender, tierLimit: 20 });
+    // 25 messages a second: one shard of the users' ring, which then holds exactly the limit.
+    const bw = broadcastWorld(w, { doc, tableName, sender, tierLimit: 20, mps: 25 });
     const report = (tier: string, atMs: number, awsWabaId = WABA) =>
       bw.feedback.onAccountEvent({ field: 'phone_number_quality_update', value: { event: 'DOWNGRADE', max_daily_conversations_per_business: tier }, awsWabaId, receivedAtMs: atMs });
     const sendTimes: number[] = [];
