@@ -469,6 +469,34 @@ describe("Meta's pair rate and messaging limit", () => {
     expect(first.filter((s) => s.status === 'sent')).toHaveLength(51);
     expect(later.filter((s) => s.status === 'sent').map((s) => s.recipient_id)).toEqual([users[50]]);
   });
+
+  it('changes the tier when Meta does: enforced from then on, and phone_number_quality_update sent for each number', async () => {
+    // Prepare: the tier of 50 this sandbox started with, and the users it counts now
+    const more = Array.from({ length: 3 }, (_, i) => `44770091${String(2000 + i)}`);
+    const before = await limited.call('GET', '/sandbox/limits');
+
+    // Act: a bad tier is refused; Meta raises the tier to 250, and three more users get a template
+    const bad = await limited.call('POST', '/sandbox/limits', { messagingTier: 'TIER_3' });
+    const raised = await limited.call('POST', '/sandbox/limits', { messagingTier: 'TIER_250' });
+    const webhooks = (await drain(suite.emu, limited.sandbox)).filter((r) => r.entry.changes[0]!.field === 'phone_number_quality_update');
+    for (const u of more) await send(hello(u), limited);
+    const statuses = statusesOf(await drain(suite.emu, limited.sandbox));
+    const shown = await limited.call('GET', '/sandbox/limits');
+
+    // Assess
+    expect(before.body).toMatchObject({ messagesPerSecond: 1000, messagingTier: 'TIER_50', pairRateBurst: 3 });
+    expect(bad.status).toBe(400);
+    expect(raised).toMatchObject({ status: 200, body: { messagingTier: 'TIER_250' } });
+    expect(webhooks.map((r) => r.entry.id)).toEqual(limited.config.phoneNumbers.map((p) => p.metaWabaId));
+    expect(webhooks.map((r) => r.value.display_phone_number)).toEqual(limited.config.phoneNumbers.map((p) => p.displayPhoneNumber));
+    for (const r of webhooks) {
+      expect(r.value).toEqual({ display_phone_number: r.value.display_phone_number, event: 'UPGRADE', old_limit: 'TIER_50', current_limit: 'TIER_250', max_daily_conversations_per_business: 'TIER_250' });
+      expect(r.envelope.context.MetaWabaIds[0]!.arn).toMatch(/:waba\/[0-9a-f]{32}$/);
+    }
+    expect(statuses.filter((s) => s.status === 'failed')).toEqual([]);
+    expect(statuses.filter((s) => s.status === 'sent').map((s) => s.recipient_id).sort()).toEqual(more);
+    expect(shown.body).toMatchObject({ messagingTier: 'TIER_250', uniqueUsersLast24h: before.body.uniqueUsersLast24h + 3 });
+  });
 });
 
 describe('chaos', () => {
