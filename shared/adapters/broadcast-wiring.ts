@@ -34,8 +34,10 @@ export function recentTemplates(store: Pick<TemplateStore, 'get' | 'languagesOf'
     if (kept.size >= 1000) kept.clear();
     const value = load();
     kept.set(key, { until: at + ms, value });
-    // A failed read is not kept.
-    value.catch(() => kept.delete(key));
+    // A failed read is not kept (unless a later read replaced it meanwhile).
+    value.catch(() => {
+      if (kept.get(key)?.value === value) kept.delete(key);
+    });
     return value;
   };
   return {
