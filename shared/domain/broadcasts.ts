@@ -468,8 +468,8 @@ export class Broadcasts {
     }
     const mps = this.deps.messagesPerSecond(b.phoneNumberId);
     const tier = this.deps.tier;
-    const limit = tier && (await this.messagingLimit(b.phoneNumberId));
-    if (tier && limit !== undefined && Number.isFinite(limit)) {
+    const limit = tier ? await this.messagingLimit(b.phoneNumberId) : Number.POSITIVE_INFINITY;
+    if (tier && Number.isFinite(limit)) {
       const admitAt = await tier.gate.admitUser(r.to, limit, mps, now());
       if (admitAt > now()) {
         // The business reached its limit: the job comes back when the oldest user's 24 hours end.
@@ -557,10 +557,10 @@ export class Broadcasts {
   }
 
   private async readMessagingLimit(phoneNumberId: string): Promise<{ limit: number; source: 'meta' | 'config' }> {
-    const tier = this.deps.tier!;
-    const wabaId = tier.limits && (await this.deps.sender.wabaOf(phoneNumberId));
-    const reported = wabaId === undefined ? undefined : await tier.limits!.reportedLimit(wabaId);
-    return reported === undefined ? { limit: tier.limit, source: 'config' } : { limit: reported, source: 'meta' };
+    const { limit, limits } = this.deps.tier!;
+    const wabaId = limits ? await this.deps.sender.wabaOf(phoneNumberId) : undefined;
+    const reported = limits && wabaId !== undefined ? await limits.reportedLimit(wabaId) : undefined;
+    return reported === undefined ? { limit, source: 'config' } : { limit: reported, source: 'meta' };
   }
 
   /**

@@ -131,7 +131,6 @@ export interface PairGate {
   holdPair(phoneNumberId: string, to: string, untilMs: number): Promise<void>;
 }
 
-/** The business's messaging limit: unique users reached in a rolling 24 hours. */
 /** The messaging limits Meta reported (`phone_number_quality_update`), per WABA. */
 export interface MessagingLimits {
   /** Keeps the limit (unique users in 24 hours; Infinity: unlimited) reported for the WABA at `atMs`, unless a later report is kept. */
@@ -140,6 +139,7 @@ export interface MessagingLimits {
   reportedLimit(wabaId: string): Promise<number | undefined>;
 }
 
+/** The business's messaging limit: unique users reached in a rolling 24 hours. */
 export interface TierGate {
   /** `nowMs` when the user may be messaged (counted now, or already within 24 hours), else when to try again. */
   admitUser(to: string, tier: number, ratePerSecond: number, nowMs: number): Promise<number>;
