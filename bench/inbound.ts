@@ -135,8 +135,8 @@ export async function benchInbound(opts: { events?: number } = {}) {
     client.destroy();
 
     // As deployed (lib/bundling.ts): the SDK bundled in.
-    const bundle = await build({ ...esbuildOptions('inbound', 'index.mjs'), write: false, logLevel: 'silent' });
-    const bundleBytes = bundle.outputFiles[0]!.contents.byteLength;
+    const bundle = await build({ ...esbuildOptions('inbound', 'out'), write: false, logLevel: 'silent' });
+    const bundleBytes = bundle.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0);
 
     return {
       cpu: { floorUs, noopUs, ddbUs, sdkUs, ratioNoop: noopUs / floorUs, ratioDdb: ddbUs / floorUs, ratioDdbToFloorPlusSdk: ddbUs / (floorUs + sdkUs) },

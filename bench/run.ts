@@ -116,12 +116,12 @@ await section('bundles', async () => {
   console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
   console.table(
     Object.fromEntries(
-      bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { KiB: fmt(b.bytes / 1024, 1), 'cold cpu ms': Math.round(b.coldMs), 'wall ms': Math.round(b.wallMs), 'x node -e 0': fmt(b.ratio), deployed: b.deployed }]),
+      bundles.bundles.map((b) => [`${b.name}, ${b.variant}`, { 'KiB read at load': fmt(b.bytes / 1024, 1), 'KiB in all': fmt(b.totalBytes / 1024, 1), 'cold cpu ms': Math.round(b.coldMs), 'wall ms': Math.round(b.wallMs), 'x node -e 0': fmt(b.ratio), deployed: b.deployed }]),
     ),
   );
   figures.bundles = bundles;
   for (const b of bundles.bundles.filter((x) => x.deployed)) {
-    goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB`, b.bytes / 1024, 500));
+    goals.push(atMost(`cold start ${b.name} / node -e 0`, b.ratio, 2.5), atMost(`bundle ${b.name} KiB read at load`, b.bytes / 1024, 500));
   }
 });
 
@@ -145,7 +145,7 @@ await section('inbound', async () => {
     'inbound message (late, older than the latest)': inbound.requests.lateOlder,
   });
   console.log(`DynamoDB requests per event above, counted on the client.`);
-  console.log(`Inbound bundle (as deployed: esbuild, ESM, minified, SDK bundled): ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
+  console.log(`Inbound bundle (as deployed: esbuild, ESM, minified, SDK bundled), every file: ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
 });
 
 await section('burst', async () => {

@@ -1,12 +1,12 @@
 /**
  * Every function's bundle, from one place: `npm run bundle` (also run by `prepack`, by `npm start --
  * --bundled` when a bundle is missing, and by `cdk synth` through cdk.json) writes
- * `dist/lambdas/<handler>/index.mjs`, and the stack deploys those very files (`Code.fromAsset`), so a
+ * `dist/lambdas/<handler>/index.mjs` (and its chunks), and the stack deploys those very files (`Code.fromAsset`), so a
  * consumer of the packed construct needs no esbuild. esbuild is only loaded to build, in a checkout.
  */
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { LAMBDA_RUNTIME } from '../shared/resource-spec.ts';
@@ -42,8 +42,15 @@ export const PACKAGE_ROOT = (() => {
   return dir;
 })();
 
-/** The asset folder of a function: it holds its `index.mjs` and nothing else. */
+/**
+ * The asset folder of a function: its entry `index.mjs` (what Lambda loads, `index.handler`) and
+ * the chunks it loads, `chunk-<hash>.mjs`: the ones the entry imports statically at load, the rest
+ * through `import()` when a path first needs them (its wiring, its SDK clients).
+ */
 export const bundleDir = (handler: string, root = PACKAGE_ROOT): string => join(root, BUNDLE_DIR, handler);
+
+/** The entry file of every function's asset folder. */
+export const ENTRY_FILE = 'index.mjs';
 
 /** `external` and `entry` are overridable for the bench. */
 export interface BundleOptions {
@@ -53,15 +60,23 @@ export interface BundleOptions {
   entry?: string;
 }
 
-/** The esbuild options of a function's bundle. */
+/**
+ * The esbuild options of a function's bundle, written into `outdir`: the entry `index.mjs` and its
+ * chunks. Code split: a module reached only through `import()` (a handler's wiring, with its
+ * adapters and SDK clients; the tracer) goes into chunks of its own, which Node neither reads nor
+ * compiles until that `import()` runs. In one file, V8 would parse all of it at every cold start.
+ */
 export function esbuildOptions(
   handler: string,
-  outfile: string,
+  outdir: string,
   { root = PACKAGE_ROOT, external = [...EXTERNAL_MODULES], entry = join(root, 'lambdas', handler, 'handler.ts') }: BundleOptions = {},
 ): BuildOptions {
   return {
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { index: entry },
+    outdir,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -111,30 +126,63 @@ export function builtinsWithoutFacades(code: string): string {
   return `${rewrittenDynamic.slice(0, bannerEnd)}\n${taken.join('')}${rewrittenDynamic.slice(bannerEnd)}`;
 }
 
-/** Builds one function's bundle into `outfile` (the options of {@link esbuildOptions}). */
-export function buildBundle(handler: string, outfile: string, opts: BundleOptions = {}): string {
+/** A built bundle: its files, and the bytes its cold load reads. */
+export interface BuiltBundle {
+  /** The entry, `<outdir>/index.mjs`. */
+  entry: string;
+  /** Every file of the folder, the entry first. */
+  files: string[];
+  /** The entry and the chunks it imports statically: what a cold load reads and compiles. */
+  loadFiles: string[];
+  /** Their bytes. */
+  loadBytes: number;
+  /** The bytes of every file. */
+  totalBytes: number;
+}
+
+/** Builds one function's bundle into `outdir` (the options of {@link esbuildOptions}). */
+export function buildBundle(handler: string, outdir: string, opts: BundleOptions = {}): BuiltBundle {
   const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-  const built = buildSync({ ...esbuildOptions(handler, outfile, opts), write: false });
-  mkdirSync(dirname(outfile), { recursive: true });
-  writeFileSync(outfile, builtinsWithoutFacades(built.outputFiles[0]!.text));
-  return outfile;
+  const built = buildSync({ ...esbuildOptions(handler, outdir, opts), write: false, metafile: true });
+  mkdirSync(outdir, { recursive: true });
+  const sizes = new Map<string, number>();
+  for (const out of built.outputFiles) {
+    const text = builtinsWithoutFacades(out.text);
+    writeFileSync(out.path, text);
+    sizes.set(basename(out.path), Buffer.byteLength(text));
+  }
+  // What the entry imports statically, chunk by chunk (the metafile's outputs, by their names).
+  const outputs = Object.fromEntries(Object.entries(built.metafile!.outputs).map(([path, o]) => [basename(path), o.imports]));
+  const loaded = new Set<string>();
+  const walk = (name: string) => {
+    if (loaded.has(name)) return;
+    loaded.add(name);
+    for (const i of outputs[name] ?? []) if (i.kind === 'import-statement' && !i.external) walk(basename(i.path));
+  };
+  walk(ENTRY_FILE);
+  const names = [ENTRY_FILE, ...[...sizes.keys()].filter((n) => n !== ENTRY_FILE).sort()];
+  const sum = (xs: Iterable<string>) => [...xs].reduce((n, x) => n + (sizes.get(x) ?? 0), 0);
+  const paths = (xs: string[]) => xs.map((n) => join(outdir, n));
+  return { entry: join(outdir, ENTRY_FILE), files: paths(names), loadFiles: paths(names.filter((n) => loaded.has(n))), loadBytes: sum(loaded), totalBytes: sum(sizes.keys()) };
 }
 
 /**
  * Builds these functions' bundles with esbuild (loaded only now: a packed construct never needs
- * it). Each file is written elsewhere and renamed into place, so a synthesis or another process
- * reading the folder never sees half a bundle. Answers the files.
+ * it). Each folder is built elsewhere and renamed into place (the old one renamed aside first), so
+ * a synthesis or another process never reads half a bundle. Answers the entry files.
  */
 export function buildBundles(handlers: readonly string[] = FUNCTION_HANDLERS, root = PACKAGE_ROOT): Record<string, string> {
-  mkdirSync(join(root, 'dist'), { recursive: true });
+  mkdirSync(join(root, BUNDLE_DIR), { recursive: true });
   const scratch = mkdtempSync(join(root, 'dist', '.bundling-'));
   const files: Record<string, string> = {};
   try {
     for (const handler of handlers) {
-      const built = buildBundle(handler, join(scratch, handler, 'index.mjs'), { root });
-      mkdirSync(bundleDir(handler, root), { recursive: true });
-      files[handler] = join(bundleDir(handler, root), 'index.mjs');
-      renameSync(built, files[handler]);
+      const built = join(scratch, handler);
+      buildBundle(handler, built, { root });
+      const dir = bundleDir(handler, root);
+      if (existsSync(dir)) renameSync(dir, join(scratch, `${handler}.old`));
+      renameSync(built, dir);
+      files[handler] = join(dir, ENTRY_FILE);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -148,7 +196,7 @@ export function buildBundles(handlers: readonly string[] = FUNCTION_HANDLERS, ro
  * them (and without sources) this says how to make them.
  */
 export function ensureBundles(root = PACKAGE_ROOT): Record<FunctionHandler, string> {
-  const missing = FUNCTION_HANDLERS.filter((h) => !existsSync(join(bundleDir(h, root), 'index.mjs')));
+  const missing = FUNCTION_HANDLERS.filter((h) => !existsSync(join(bundleDir(h, root), ENTRY_FILE)));
   if (missing.length > 0) {
     if (!existsSync(join(root, 'lambdas'))) {
       throw new Error(

@@ -1,6 +1,6 @@
 /**
  * `npm run bundle` (and `prepack`, and `cdk synth` through cdk.json): each function's bundle,
- * `dist/lambdas/<handler>/index.mjs`, the very file the stack deploys (`Code.fromAsset`) and
+ * `dist/lambdas/<handler>/index.mjs` and its chunks, the very files the stack deploys (`Code.fromAsset`) and
  * `npm start -- --bundled` runs. The options and the build live in lib/bundling.ts.
  */
 import { fileURLToPath } from 'node:url';

@@ -58,7 +58,7 @@ export interface HandlerFunctionProps {
 /**
  * A Lambda function built the house way from `lambdas/<handler>/handler.ts`: Node runtime and
  * architecture from the resource spec, the code the bundle `npm run bundle` writes
- * (`dist/lambdas/<handler>/index.mjs`: minified ESM, no source maps, the AWS SDK bundled in;
+ * (`dist/lambdas/<handler>/`: the entry `index.mjs` and its chunks, minified ESM, no source maps, the AWS SDK bundled in;
  * built now if missing in a checkout), X-Ray tracing, its own log group with a retention, and its own role
  * that may write only to that log group (no managed policy). Callers add what else it may do.
  */

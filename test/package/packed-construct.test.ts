@@ -44,7 +44,7 @@ app.synth();
 `;
 
 describe('the packed construct', () => {
-  it('holds only the compiled construct, its declarations and one index.mjs per function', { timeout: 4 * STEP_TIMEOUT_MS }, async () => {
+  it('holds only the compiled construct, its declarations and one index.mjs (with its chunks) per function', { timeout: 4 * STEP_TIMEOUT_MS }, async () => {
     // Prepare: pack (prepack builds), then a fresh app that installs the tarball offline
     await run('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: ROOT, timeout: STEP_TIMEOUT_MS });
     const [tarball] = readdirSync(work).filter((f) => f.endsWith('.tgz'));
@@ -53,8 +53,12 @@ describe('the packed construct', () => {
     const files = listing.trim().split('\n').sort();
     expect(files).toContain('package/dist/lib/index.js');
     expect(files).toContain('package/dist/lib/index.d.ts');
-    expect(files.filter((f) => f.startsWith('package/dist/lambdas/'))).toEqual(
-      FUNCTION_HANDLERS.map((h) => `package/dist/lambdas/${h}/index.mjs`).sort(),
+    const shippedFiles = files.filter((f) => f.startsWith('package/dist/lambdas/'));
+    for (const h of FUNCTION_HANDLERS) expect(shippedFiles).toContain(`package/dist/lambdas/${h}/index.mjs`);
+    // Besides each entry, only its chunks, and only those the build wrote into that folder.
+    expect(shippedFiles.filter((f) => !/^package\/dist\/lambdas\/[a-z]+\/(index|chunk-[A-Z0-9]+)\.mjs$/.test(f))).toEqual([]);
+    expect(shippedFiles.sort()).toEqual(
+      FUNCTION_HANDLERS.flatMap((h) => readdirSync(join(ROOT, 'dist/lambdas', h)).map((f) => `package/dist/lambdas/${h}/${f}`)).sort(),
     );
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
 
@@ -106,11 +110,14 @@ describe('the packed construct', () => {
     for (const [, fn] of functions) {
       const hash = String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '');
       const assetDir = join(app, 'cdk.out', assets.files[hash]!.source.path);
-      expect(readdirSync(assetDir)).toEqual(['index.mjs']);
-      const shipped = readFileSync(assetDir + '/index.mjs');
-      const matches = FUNCTION_HANDLERS.filter((h) =>
-        shipped.equals(readFileSync(join(app, 'node_modules/whatsapp-backend/dist/lambdas', h, 'index.mjs'))),
-      );
+      // The asset is the function's folder as shipped: the same files, byte for byte.
+      const same = (h: string) => {
+        const dir = join(app, 'node_modules/whatsapp-backend/dist/lambdas', h);
+        const names = readdirSync(dir).sort();
+        return JSON.stringify(readdirSync(assetDir).sort()) === JSON.stringify(names) && names.every((f) => readFileSync(join(assetDir, f)).equals(readFileSync(join(dir, f))));
+      };
+      expect(readdirSync(assetDir)).toContain('index.mjs');
+      const matches = FUNCTION_HANDLERS.filter(same);
       expect(matches).toHaveLength(1);
       deployed.add(matches[0]!);
     }

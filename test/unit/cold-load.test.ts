@@ -5,9 +5,9 @@
  * built-ins with `process.getBuiltinModule`, never through an ES module facade.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildBundle, builtinsWithoutFacades, ESM_REQUIRE_BANNER, esbuildOptions, FUNCTION_HANDLERS, PACKAGE_ROOT } from '../../lib/bundling.ts';
@@ -32,7 +32,6 @@ describe('the cold load of a function', () => {
     const result = await build({
       ...esbuildOptions('api', join(scratch, 'x.mjs')),
       entryPoints: FUNCTION_HANDLERS.map((h) => join(PACKAGE_ROOT, 'lambdas', h, 'handler.ts')),
-      outfile: undefined,
       outdir: scratch,
       write: false,
       minify: false,
@@ -60,12 +59,29 @@ describe('the cold load of a function', () => {
   });
 
   it('a built bundle keeps no ES import of a built-in, loads, and answers its handler', () => {
-    const file = buildBundle('numbers', join(scratch, 'numbers', 'index.mjs'));
-    const text = readFileSync(file, 'utf8');
-    expect([...text.matchAll(/\bimport\s*[^;"'(]*?from\s*["']([^"']+)["']/g)].map((m) => m[1])).toEqual(['node:module']);
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(file)}); console.log(typeof m.handler)`], {
+    const built = buildBundle('numbers', join(scratch, 'numbers'));
+    expect(built.entry).toBe(join(scratch, 'numbers', 'index.mjs'));
+    expect(readdirSync(join(scratch, 'numbers')).sort()).toEqual(built.files.map((f) => basename(f)).sort());
+    for (const file of built.files) {
+      const text = readFileSync(file, 'utf8');
+      const imported = [...text.matchAll(/\bimport\s*[^;"'(]*?from\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+      expect(imported.filter((m) => m !== 'node:module' && !/^\.\/chunk-\w+\.mjs$/.test(m)), basename(file)).toEqual([]);
+      expect(imported, basename(file)).toContain('node:module');
+    }
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(built.entry)}); console.log(typeof m.handler)`], {
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     }).toString();
     expect(out.trim()).toBe('function');
+  });
+
+  it('keeps the wiring and the SDK clients out of what a cold load reads: they are chunks loaded by import()', () => {
+    const built = buildBundle('inbound', join(scratch, 'inbound'));
+    expect(built.files.length).toBeGreaterThan(1);
+    // A static import of the wiring would put the DynamoDB client into the load.
+    expect(built.loadBytes).toBeLessThan(built.totalBytes / 2);
+    const text = (files: string[]) => files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    // The DynamoDB client's JSON protocol names its service in every request's target.
+    expect(text(built.loadFiles)).not.toContain('DynamoDB_20120810');
+    expect(text(built.files)).toContain('DynamoDB_20120810');
   });
 });
