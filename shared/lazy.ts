@@ -1,8 +1,8 @@
 /**
  * A handler's Lambda wiring (its adapters and SDK clients), imported and built on first use. A
- * function's bundle is one file, but a module reached only through `import()` is not evaluated
- * until then (esbuild wraps it): so a function's cold load runs no SDK client module, and each path
- * loads the clients it uses when it first needs them. A failed wiring (a missing setting) is tried
+ * module reached only through `import()` is bundled into chunks of its own (lib/bundling.ts), read
+ * and run only then: so a function's cold load neither parses nor runs an SDK client module, and
+ * the wiring's clients are loaded by the first invocation that needs them. A failed wiring (a missing setting) is tried
  * again by the next invocation, as before.
  */
 export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
