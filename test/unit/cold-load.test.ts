@@ -30,9 +30,8 @@ describe('the cold load of a function', () => {
 
   it('statically imports no AWS SDK client and no adapter that makes one: the wiring comes through import()', async () => {
     const result = await build({
-      ...esbuildOptions('api', join(scratch, 'x.mjs')),
+      ...esbuildOptions('api', scratch),
       entryPoints: FUNCTION_HANDLERS.map((h) => join(PACKAGE_ROOT, 'lambdas', h, 'handler.ts')),
-      outdir: scratch,
       write: false,
       minify: false,
       metafile: true,
