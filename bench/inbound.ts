@@ -2,13 +2,11 @@
  * Inbound pipeline benchmark, measured side by side in one run:
  * - handler CPU time per event vs the floor (the JSON.parse chain plus one schema parse of the
  *   same event), with a no-op store (our code only) and with DynamoDB Local (adds SDK work);
- * - DynamoDB requests per status event and per inbound message, and reads on the hot path;
- * - the minified size of the inbound bundle (built like the stack builds it).
+ * - DynamoDB requests per status event and per inbound message, and reads on the hot path.
+ * (Every bundle's size is the `bundles` section's.)
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { build } from 'esbuild';
-import { esbuildOptions } from '../lib/bundling.ts';
 import { DynamoDbStore } from '../shared/adapters/dynamodb-store.ts';
 import { documentClient } from '../shared/adapters/aws-clients.ts';
 import type { EventStore } from '../shared/ports/event-store.ts';
@@ -134,14 +132,9 @@ export async function benchInbound(opts: { events?: number } = {}) {
     const lateReq = await perKind(late);
     client.destroy();
 
-    // As deployed (lib/bundling.ts): the SDK bundled in.
-    const bundle = await build({ ...esbuildOptions('inbound', 'out'), write: false, logLevel: 'silent' });
-    const bundleBytes = bundle.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0);
-
     return {
       cpu: { floorUs, noopUs, ddbUs, sdkUs, ratioNoop: noopUs / floorUs, ratioDdb: ddbUs / floorUs, ratioDdbToFloorPlusSdk: ddbUs / (floorUs + sdkUs) },
       requests: { inbound: inboundReq, status: statusReq, redelivered, lateOlder: lateReq },
-      bundleBytes,
     };
   } finally {
     await ddb.stop();

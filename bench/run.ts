@@ -145,7 +145,6 @@ await section('inbound', async () => {
     'inbound message (late, older than the latest)': inbound.requests.lateOlder,
   });
   console.log(`DynamoDB requests per event above, counted on the client.`);
-  console.log(`Inbound bundle (as deployed: esbuild, ESM, minified, SDK bundled), every file: ${(inbound.bundleBytes / 1024).toFixed(1)} KiB`);
 });
 
 await section('burst', async () => {
