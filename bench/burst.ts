@@ -4,7 +4,10 @@
  * Social publishes them, until each is readable; and, in the same run and on the same DynamoDB
  * Local, the floor: the same messages written by the deployed inbound handler invoked straight,
  * in the batches and with the parallelism the local poller gives it (its own write plan, whatever
- * it is), with no SNS, SQS or poller between.
+ * it is), with no SNS, SQS or poller between. The floor runs twice, right before the burst and
+ * right after it, and the faster of the two is the floor: DynamoDB Local's JVM is still warming up
+ * for the first (measured: p99 5.6 s before the burst, 3.4 s after it, in one run), so a floor
+ * measured once, before, was slower than the pipeline it should bound.
  *
  * Readable: the message's item exists (one strongly consistent BatchGetItem per 100 pending
  * messages, every `pollMs`), for the floor's messages as for the burst's; every burst message is
@@ -228,9 +231,8 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     timings.clear();
     Object.assign(invocations, { count: 0, inFlight: 0, maxInFlight: 0 });
 
-    // The floor: the same writes, the handler invoked straight.
-    const floorMs = await floorReadable(inboundEnvelopes(opts.messages, '1655'), pollMs);
-    const floorSeconds = Math.max(...floorMs) / 1000;
+    // The floor, first run: the same writes, the handler invoked straight.
+    const floorBeforeMs = await floorReadable(inboundEnvelopes(opts.messages, '1655'), pollMs);
     // The floor's writes go on down the table's stream (events, webhooks): the burst starts once that is done.
     await settled();
 
@@ -247,6 +249,13 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
     const burstSeconds = (Math.max(...seen.values()) - t0) / 1000;
     loop.disable();
     const eventLoopDelayMs = { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+
+    // The floor, second run, once the burst's writes have gone down the stream too; the faster run is the floor.
+    await settled();
+    const floorAfterMs = await floorReadable(inboundEnvelopes(opts.messages, '1659'), pollMs);
+    const floorRuns = { before: spread(floorBeforeMs), after: spread(floorAfterMs) };
+    const floorMs = floorRuns.after.p99 < floorRuns.before.p99 ? floorAfterMs : floorBeforeMs;
+    const floorSeconds = Math.max(...floorMs) / 1000;
 
     // Every one of them through the API too, as a client reads it.
     let notReadable = 0;
@@ -283,6 +292,7 @@ export async function benchBurst(opts: { messages: number; pollMs?: number; warm
       pollMs,
       readable: spread(wamids.map((w) => seen.get(w)! - t0)),
       floor: spread(floorMs),
+      floorRuns,
       floorSeconds,
       floorRetries,
       handlerRecordFailures: runtime.pollers[INBOUND_QUEUE.name]!.counters.failures,
@@ -315,7 +325,9 @@ export function printBurstBench(r: Awaited<ReturnType<typeof benchBurst>>): void
   console.log(`\n== A burst of ${r.messages} inbound messages (local runtime): published at once → readable ==`);
   console.table({
     'published to the topic → readable': ms(r.readable),
-    [`floor: the inbound handler invoked straight, batches of ${INBOUND_QUEUE.batchSize}, ${QUEUE_POLLERS} at once`]: ms(r.floor),
+    [`floor: the inbound handler invoked straight, batches of ${INBOUND_QUEUE.batchSize}, ${QUEUE_POLLERS} at once (the faster run)`]: ms(r.floor),
+    'floor, run before the burst': ms(r.floorRuns.before),
+    'floor, run after the burst': ms(r.floorRuns.after),
   });
   console.table(Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, ms(v)])));
   console.log(`Steady state: ${r.steady.messages} messages one at a time (the queue's batching window is ${r.steady.batchingWindowMs} ms, as deployed).`);
