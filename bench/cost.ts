@@ -30,6 +30,8 @@ import { SnsEventPublisher } from '../shared/adapters/sns-events.ts';
 import { SqsRetryQueue } from '../shared/adapters/sqs-webhook-retries.ts';
 import { LocalSecretCipher } from '../shared/adapters/webhook-secrets.ts';
 import { parseEventBody } from '../shared/domain/parse-event.ts';
+import { requestHash } from '../shared/domain/send-message.ts';
+import type { SendMessageRequest } from '../shared/whatsapp/outbound/request.ts';
 import { makeHandler as eventsHandler } from '../lambdas/events/handler.ts';
 import { makeHandler as inboundHandler } from '../lambdas/inbound/handler.ts';
 import { makeHandler as webhooksHandler } from '../lambdas/webhooks/handler.ts';
@@ -354,15 +356,17 @@ export async function benchCost(opts: { perKind: number }) {
       await Promise.all(
         ids.slice(from, from + 10).map(async (id, j) => {
           const i = from + j;
+          // A reply of a typical length, and the request hash the API computes for it.
+          const body = `Thanks! Your order ${1000 + i} has shipped and should arrive within two working days.`;
           const r = {
             id,
             phoneNumberId: pn,
             contactId: contact(i),
             contact: { waId: contact(i) },
             type: 'text',
-            content: { body: `reply ${i}` },
+            content: { body },
             timestampMs: (t0 + 20_000 + i) * 1000,
-            requestHash: 'h',
+            requestHash: requestHash(pn, { type: 'text', to: contact(i), text: { body } } as SendMessageRequest),
             attemptId: randomUUID(),
           };
           await outbound.begin(r, Date.now());
