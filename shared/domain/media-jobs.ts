@@ -4,7 +4,8 @@
  * outbound uploads are in media-uploads.ts.)
  * No SDK imports: the ports in shared/ports/media.ts do the I/O.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.ts';
 import type { InboundMediaJob, MediaRecords, MediaStorage, WhatsAppMedia } from '../ports/media.ts';
 import { ApiError, ConflictError, NotFoundError, WhatsAppFailure, type WhatsAppRefusal } from './errors.ts';
 import { isMessageId, messageIdFromWamid } from './ids.ts';
@@ -24,13 +25,13 @@ export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
 // Inbound: jobs
 
 export const InboundMediaJobSchema = z.object({
-  messageId: z.string().min(1),
-  mediaId: z.string().min(1),
-  phoneNumberId: z.string().min(1),
-  contactId: z.string().min(1),
-  timestampMs: z.number().int().nonnegative(),
-  mimeType: z.string().optional(),
-  sha256: z.string().optional(),
+  messageId: z.string().check(z.minLength(1)),
+  mediaId: z.string().check(z.minLength(1)),
+  phoneNumberId: z.string().check(z.minLength(1)),
+  contactId: z.string().check(z.minLength(1)),
+  timestampMs: z.int().check(z.nonnegative()),
+  mimeType: z.optional(z.string()),
+  sha256: z.optional(z.string()),
 });
 
 /** The copy job of an inbound message, or `undefined` when it carries no media. */

@@ -6,7 +6,8 @@
  * Nothing is read as `[0]`. An element that fails its schema is reported as a problem and the rest
  * of the event is still used; an event that is not understood at all is reported as invalid.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.ts';
 import { messageIdFromWamid, phoneNumberIdFromArn, wabaIdFromArn } from './ids.ts';
 import { decodeCallbackData } from './callback.ts';
 import { normaliseStatus } from './status.ts';
@@ -39,7 +40,7 @@ export type ParseResult =
   | { kind: 'invalid'; reason: string };
 
 /** A short, log-safe description of zod issues (paths and messages, never values). */
-export function describeIssues(error: z.ZodError, prefix = ''): string {
+export function describeIssues(error: z.core.$ZodError, prefix = ''): string {
   return error.issues
     .slice(0, 5)
     .map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${i.message}`)
@@ -98,16 +99,16 @@ interface Publication {
  * bundles and evaluates all of zod (its every locale): about 350 KiB and 50 ms of each cold start.
  */
 const SnsSqsNotificationSchema = z.object({
-  Subject: z.string().nullish(),
+  Subject: z.nullish(z.string()),
   TopicArn: z.string(),
-  UnsubscribeURL: z.string().optional(),
-  SigningCertURL: z.url().optional(),
+  UnsubscribeURL: z.optional(z.string()),
+  SigningCertURL: z.optional(z.url()),
   Type: z.literal('Notification'),
-  MessageAttributes: z.record(z.string(), z.object({ Type: z.string(), Value: z.string() })).optional(),
+  MessageAttributes: z.optional(z.record(z.string(), z.object({ Type: z.string(), Value: z.string() }))),
   Message: z.string(),
   MessageId: z.string(),
-  Signature: z.string().optional(),
-  SignatureVersion: z.string().optional(),
+  Signature: z.optional(z.string()),
+  SignatureVersion: z.optional(z.string()),
   Timestamp: z.iso.datetime(),
 });
 
