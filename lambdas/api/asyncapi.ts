@@ -3,7 +3,8 @@
  * document is from the routes'), so the events and their description cannot disagree.
  */
 import * as z from 'zod';
-import { EVENT_SCHEMAS, EVENT_TYPES } from '../../shared/domain/events.ts';
+import { EVENT_TYPES } from '../../shared/domain/events.ts';
+import { EVENT_SCHEMAS } from '../../shared/domain/event-schemas.ts';
 
 /** `message.status` → `MessageStatus`. */
 const messageName = (type: string) => type.replace(/(^|\.)(\w)/g, (_, __, c: string) => c.toUpperCase());

@@ -6,7 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fanOut, runJobs, type DeliveryDeps } from '../../shared/domain/deliver-webhooks.ts';
-import { DomainEventSchema, type DomainEvent } from '../../shared/domain/events.ts';
+import { DomainEventSchema, type DomainEvent } from '../../shared/domain/event-schemas.ts';
 import { DeliveryJobSchema, type DeliveryJob } from '../../shared/domain/webhooks.ts';
 import { MetricTally } from '../../shared/metrics.ts';
 import { loggedIds, logger, safeError } from '../../shared/observability.ts';

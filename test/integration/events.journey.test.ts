@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoBot } from '../../examples/echo-bot/bot.ts';
 import { startRuntime, type Runtime } from '../../local/runtime.ts';
 import { freePort } from '../../local/servers.ts';
-import { DomainEventSchema } from '../../shared/domain/events.ts';
+import { DomainEventSchema } from '../../shared/domain/event-schemas.ts';
 import { eventually, journeyHandlerSource } from './support/target.ts';
 
 const local = !process.env.WB_API_URL;

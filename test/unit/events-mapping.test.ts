@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toMessage as messageView, type StoredMessage } from '../../shared/domain/message-view.ts';
-import { DomainEventSchema, eventId, intentsOfChange, messageEvents, type ItemImage, type MessageEventIntent } from '../../shared/domain/events.ts';
+import { DomainEventSchema } from '../../shared/domain/event-schemas.ts';
+import { eventId, intentsOfChange, messageEvents, type ItemImage, type MessageEventIntent } from '../../shared/domain/events.ts';
 import { publishChanges, type ItemChange } from '../../shared/domain/publish-events.ts';
 import type { DomainEvent } from '../../shared/domain/events.ts';
 
