@@ -46,6 +46,27 @@ describe('the cold load of a function', () => {
     }
   });
 
+  it('builds no classic zod schema on the event path, and no schema at all in the events function', async () => {
+    const result = await build({
+      ...esbuildOptions('api', scratch),
+      entryPoints: FUNCTION_HANDLERS.map((h) => join(PACKAGE_ROOT, 'lambdas', h, 'handler.ts')),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const zodReached = (h: string) => [...staticallyReached(result.metafile, `lambdas/${h}/handler.ts`)].filter((p) => p.includes('node_modules/zod/'));
+    const classic = (paths: string[]) => paths.filter((p) => p.includes('/zod/v4/classic/'));
+    // The inbound and media functions check events and jobs with zod/mini (shared/zod-locale.ts).
+    for (const h of ['inbound', 'media']) {
+      expect(zodReached(h).length, h).toBeGreaterThan(0);
+      expect(classic(zodReached(h)), h).toEqual([]);
+    }
+    // The events function builds events and never checks them (their schemas are in event-schemas.ts).
+    expect(zodReached('events')).toEqual([]);
+    // The api builds its request schemas with classic zod, so the check above would see it there.
+    expect(classic(zodReached('api')).length).toBeGreaterThan(0);
+  });
+
   it('takes built-in modules with process.getBuiltinModule, before any code, and leaves other imports alone', () => {
     const code = `${ESM_REQUIRE_BANNER}\nvar a=1;import b from"node:http";import{join as c,sep}from"path";import*as d from"node:zlib";import e from"./local.js";var f=async()=>(await import("node:async_hooks")).AsyncLocalStorage;`;
     const out = builtinsWithoutFacades(code);
