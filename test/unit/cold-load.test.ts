@@ -27,17 +27,20 @@ function staticallyReached(meta: Metafile, entry: string): Set<string> {
 describe('the cold load of a function', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'cold-load-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-  it('statically imports no AWS SDK client and no adapter that makes one: the wiring comes through import()', async () => {
-    const result = await build({
+  /** The module graph of every handler, built once (not written). */
+  let graph: Promise<Metafile> | undefined;
+  const everyHandlersGraph = () =>
+    (graph ??= build({
       ...esbuildOptions('api', scratch),
       entryPoints: FUNCTION_HANDLERS.map((h) => join(PACKAGE_ROOT, 'lambdas', h, 'handler.ts')),
       write: false,
       minify: false,
       metafile: true,
       logLevel: 'silent',
-    });
-    const meta = result.metafile;
+    }).then((r) => r.metafile));
+
+  it('statically imports no AWS SDK client and no adapter that makes one: the wiring comes through import()', async () => {
+    const meta = await everyHandlersGraph();
     for (const h of FUNCTION_HANDLERS) {
       const reached = [...staticallyReached(meta, `lambdas/${h}/handler.ts`)];
       expect(reached.filter((p) => /@aws-sdk\/client-|shared\/adapters\/aws-clients\.ts|lambdas\/\w+\/wiring\.ts/.test(p)), h).toEqual([]);
@@ -47,14 +50,8 @@ describe('the cold load of a function', () => {
   });
 
   it('builds no classic zod schema on the event path, and no schema at all in the events function', async () => {
-    const result = await build({
-      ...esbuildOptions('api', scratch),
-      entryPoints: FUNCTION_HANDLERS.map((h) => join(PACKAGE_ROOT, 'lambdas', h, 'handler.ts')),
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const zodReached = (h: string) => [...staticallyReached(result.metafile, `lambdas/${h}/handler.ts`)].filter((p) => p.includes('node_modules/zod/'));
+    const meta = await everyHandlersGraph();
+    const zodReached = (h: string) => [...staticallyReached(meta, `lambdas/${h}/handler.ts`)].filter((p) => p.includes('node_modules/zod/'));
     const classic = (paths: string[]) => paths.filter((p) => p.includes('/zod/v4/classic/'));
     // The inbound and media functions check events and jobs with zod/mini (shared/zod-locale.ts).
     for (const h of ['inbound', 'media']) {
