@@ -168,19 +168,30 @@ function inboundBodies(n: number, contact: (i: number) => string, t0: number): s
   });
 }
 
-/** Status envelopes (`sent`, `delivered`, `read`) for send records `ids`, carrying our id. */
-function statusBodies(ids: string[], contact: (i: number) => string, t0: number): string[] {
+/** A wamid as long as Meta's (62 characters), one per send. */
+const wamidOf = (id: string) => `wamid.HBgL${Buffer.from(id.slice(4) + id.slice(4, 16)).toString('base64').slice(0, 52)}`;
+
+/**
+ * Status envelopes (`sent`, `delivered`, `read`) for send records `ids`, carrying our id, and AWS's
+ * send id (`awsIds`) in the envelope. As Meta sends them (facts §4.3): `pricing` and `conversation`
+ * on `sent` and one of `delivered`/`read` (here `delivered`), neither on the other.
+ */
+function statusBodies(ids: string[], awsIds: string[], contact: (i: number) => string, t0: number): string[] {
   const status = eumFixture('status-sent');
   return (['sent', 'delivered', 'read'] as const).flatMap((word, step) =>
     ids.map((id, i) => {
       const e = entryOf(status);
       const s = e.changes[0].value.statuses[0];
-      s.id = `wamid.OUT${id}`;
+      s.id = wamidOf(id);
       s.status = word;
       s.timestamp = String(t0 + i + step);
       s.recipient_id = contact(i);
       s.biz_opaque_callback_data = id;
-      return JSON.stringify({ ...withEntry(status, e), messageId: `aws-${id}` });
+      if (word === 'read') {
+        delete s.pricing;
+        delete s.conversation;
+      }
+      return JSON.stringify({ ...withEntry(status, e), messageId: awsIds[i] });
     }),
   );
 }
@@ -351,6 +362,7 @@ export async function benchCost(opts: { perKind: number }) {
     if (sample.kind !== 'ok') throw new Error(sample.reason);
     const pn = sample.parsed.messages[0]!.business.phoneNumberId;
     const ids = Array.from({ length: n }, () => `msg_${randomUUID().replaceAll('-', '')}`);
+    const awsIds = ids.map(() => randomUUID());
     // Ten at a time: DynamoDB Local times out transactions waiting for its locks on a loaded machine.
     for (let from = 0; from < n; from += 10) {
       await Promise.all(
@@ -370,11 +382,11 @@ export async function benchCost(opts: { perKind: number }) {
             attemptId: randomUUID(),
           };
           await outbound.begin(r, Date.now());
-          await outbound.markSent(r, `aws-${id}`, Date.now());
+          await outbound.markSent(r, awsIds[i]!, Date.now());
         }),
       );
     }
-    kinds.push(await run('status (sent, delivered, read)', statusBodies(ids, contact, t0 + 20_000)));
+    kinds.push(await run('status (sent, delivered, read)', statusBodies(ids, awsIds, contact, t0 + 20_000)));
     return { kinds, naive: await naive(ddb.endpoint, table, inboundBodies(n, contact, t0 + 30_000)) };
   } finally {
     await Promise.all([...pollers.map((p) => p.stop()), streamPoller.stop()]);

@@ -5,7 +5,7 @@
  * its name and last sort key (`gatherPage`, dynamodb-lists.ts). Both are base64url-encoded.
  */
 import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { messageIdFromWamid } from '../domain/ids.ts';
+import { messageIdFromWamid, messageIdOfSendStatuses } from '../domain/ids.ts';
 import {
   hasStatusesElsewhere,
   isProjectId,
@@ -23,7 +23,7 @@ import {
 import type { Conversation, Message, Page, QuarantineItem } from '../domain/resources.ts';
 import type { MessageQueries } from '../ports/message-queries.ts';
 import { keys, LISTS } from './dynamodb-keys.ts';
-import { decodeCursor, encodeCursor, gatherPage, getItems, itemsOf } from './dynamodb-lists.ts';
+import { decodeCursor, encodeCursor, gatherPage, getItems, itemsOf, keyId } from './dynamodb-lists.ts';
 import { DynamoDbTable, type TableOptions } from './dynamodb-table.ts';
 
 export { decodeCursor, encodeCursor } from './dynamodb-lists.ts';
@@ -36,7 +36,8 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
     this.phoneNumberIds = [...new Set(options.phoneNumberIds ?? [])];
   }
 
-  private async byGsi2(key: string): Promise<StoredMessage[]> {
+  /** The items of a GSI2 key; those in `known` (already read, by message id) are not read again. */
+  private async byGsi2(key: string, known: ReadonlyMap<string, StoredMessage> = new Map()): Promise<StoredMessage[]> {
     const out = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -45,7 +46,11 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
         ExpressionAttributeValues: { ':pk': key },
       }),
     );
-    return itemsOf<StoredMessage>(this.doc, this.tableName, out.Items ?? []);
+    const entries = out.Items ?? [];
+    const byKey = new Map([...known.values()].map((i) => [keyId(keys.message(i.id)), i]));
+    const knownOf = (e: Record<string, unknown>) => byKey.get(keyId(e));
+    const fresh = await itemsOf<StoredMessage>(this.doc, this.tableName, entries.filter((e) => !knownOf(e)));
+    return [...entries.map(knownOf).filter((i): i is StoredMessage => i !== undefined), ...fresh];
   }
 
   /**
@@ -53,9 +58,9 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
    * the id derived from the wamid, read by key (an inbound message has no wamid key: its id is
    * derived from its wamid; a status-only item of that id is in GSI2 too).
    */
-  private async byWamid(wamid: string): Promise<StoredMessage[]> {
+  private async byWamid(wamid: string, known?: ReadonlyMap<string, StoredMessage>): Promise<StoredMessage[]> {
     const [indexed, derived] = await Promise.all([
-      this.byGsi2(keys.wamid(wamid)),
+      this.byGsi2(keys.wamid(wamid), known),
       this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdFromWamid(wamid)) })),
     ]);
     const own = derived.Item as StoredMessage | undefined;
@@ -63,15 +68,20 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   }
 
   /**
-   * The Message of a wamid. When only items of statuses hold it (no status with our id has brought
-   * the wamid to the send record yet), an item of AWS's own statuses finds the record by AWS's send
-   * id: the Message is then the record's, under the id the send answered.
+   * The Message of a wamid. When only items of statuses hold it, the item of the statuses that
+   * named our id gives the send record's id (`recordId`); an item of AWS's own statuses finds the
+   * record by AWS's send id. The Message is then the record's, under the id the send answered.
    */
   private async messageOfWamid(wamid: string): Promise<Message | undefined> {
     const items = await this.byWamid(wamid);
     if (!items.some(isRecord)) {
+      const recordIds = [...new Set(items.map((i) => i.recordId).filter((r): r is string => typeof r === 'string'))];
       const awsIds = [...new Set(items.map((i) => i.awsMessageId).filter((a): a is string => typeof a === 'string'))];
-      const records = (await Promise.all(awsIds.map((a) => this.byGsi2(keys.awsSend(a))))).flat().filter(isRecord);
+      const [byRecordId, byAwsId] = await Promise.all([
+        this.getMany(recordIds),
+        recordIds.length ? Promise.resolve([]) : Promise.all(awsIds.map((a) => this.byGsi2(keys.awsSend(a)))),
+      ]);
+      const records = [...byRecordId.values(), ...byAwsId.flat()].filter(isRecord);
       if (records[0]) return toMessage(records[0], (await this.siblingsOf([records[0]]))[0]);
     }
     return messageOfWamid(wamid, items);
@@ -84,19 +94,35 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   }
 
   /**
-   * The status-only items of each record, sorted by id: the derived ones (see `siblingIds`, one
-   * BatchGet per 100 keys) and, for a send whose wamid is known, every other item of that wamid (one
-   * Query each). The second way does not rely on the envelope's `messageId` being the AWS send id,
-   * which no real capture confirms yet (facts §8): should it be an id per event, AWS's own statuses
-   * are still found by their wamid.
+   * The status-only items of each record, in merge order (`mergeSiblings`): the derived ones (see
+   * `siblingIds`, one BatchGet per 100 keys) and, for a send whose wamid is known, every other item
+   * of that wamid (one Query each). The second way does not rely on the envelope's `messageId`
+   * being the AWS send id, which no real capture confirms yet (facts §8): should it be an id per
+   * event, AWS's own statuses are still found by their wamid. A record written since its statuses
+   * are kept beside it knows neither its wamid nor, when its send was in doubt, AWS's id: the item
+   * of its statuses does, so what that item tells is read in a second round.
    */
   private async siblingsOf(records: StoredMessage[]): Promise<StoredMessage[][]> {
-    const ids = records.map((r) => siblingIds(r));
+    const firstIds = records.map((r) => siblingIds(r));
+    const ofWamid = (wamid: unknown, known?: ReadonlyMap<string, StoredMessage>) => (typeof wamid === 'string' ? this.byWamid(wamid, known) : Promise.resolve([]));
     const [found, byWamid] = await Promise.all([
-      ids.some((i) => i.length) ? this.getMany(ids.flat()) : Promise.resolve(new Map<string, StoredMessage>()),
-      Promise.all(records.map((r) => (hasStatusesElsewhere(r) && typeof r.wamid === 'string' ? this.byWamid(r.wamid) : Promise.resolve([])))),
+      firstIds.some((i) => i.length) ? this.getMany(firstIds.flat()) : Promise.resolve(new Map<string, StoredMessage>()),
+      Promise.all(records.map((r) => (hasStatusesElsewhere(r) ? ofWamid(r.wamid) : Promise.resolve([])))),
     ]);
-    return records.map((record, i) => mergeSiblings(record, found, byWamid[i]!));
+    const own = records.map((r) => (isRecord(r) ? found.get(messageIdOfSendStatuses(r.id)) : undefined));
+    // What the item beside a record told that the record did not: its wamid (every item of it is
+    // then read as above, the one derived from it included) and AWS's id.
+    const learnedWamid = records.map((r, i) => (r.wamid === undefined && typeof own[i]?.wamid === 'string' ? own[i]!.wamid : undefined));
+    const asked = new Set(firstIds.flat());
+    const laterIds = records.flatMap((r, i) =>
+      siblingIds(r, own[i]).filter((id) => !asked.has(id) && (learnedWamid[i] === undefined || id !== messageIdFromWamid(learnedWamid[i]!))),
+    );
+    const [later, laterByWamid] = await Promise.all([
+      laterIds.length ? this.getMany(laterIds) : Promise.resolve(new Map<string, StoredMessage>()),
+      Promise.all(learnedWamid.map((w) => ofWamid(w, found))),
+    ]);
+    const all = new Map([...found, ...later]);
+    return records.map((record, i) => mergeSiblings(record, all, [...byWamid[i]!, ...laterByWamid[i]!]));
   }
 
   /**
@@ -108,12 +134,23 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   async getMessage(idOrWamid: string): Promise<Message | undefined> {
     if (isProjectId(idOrWamid)) {
       const item = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(idOrWamid) }))).Item as StoredMessage | undefined;
-      if (!item) return undefined;
+      if (!item) return this.statusesOfMissingRecord(idOrWamid);
       if (isRecord(item)) return toMessage(item, (await this.siblingsOf([item]))[0]);
       // Statuses of a message with no record here: every item of its wamid.
       return toMessage(item, mergeSiblings(item, new Map(), typeof item.wamid === 'string' ? await this.byWamid(item.wamid) : []));
     }
     return this.messageOfWamid(idOrWamid);
+  }
+
+  /**
+   * Statuses that named our id while no record is here (it expired, or another deployment of the
+   * same WABA sent it): the Message of their wamid, under that id.
+   */
+  private async statusesOfMissingRecord(id: string): Promise<Message | undefined> {
+    const own = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdOfSendStatuses(id)) }))).Item as StoredMessage | undefined;
+    if (!own) return undefined;
+    const items = typeof own.wamid === 'string' ? await this.byWamid(own.wamid) : [];
+    return toMessage({ ...own, id }, mergeSiblings(own, new Map(), items.filter((i) => i.id !== own.id)));
   }
 
   /** A conversation (for the 24-hour window check). */

@@ -9,7 +9,7 @@ import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AccountEvent, InboundMessage, QuarantinedEvent, StatusUpdate } from '../domain/types.ts';
 import { accountEventKind } from '../domain/account-events.ts';
-import { messageIdFromAwsMessageId, messageIdFromWamid } from '../domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses } from '../domain/ids.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys, statusAttribute } from './dynamodb-keys.ts';
 import { PermanentWriteError, type EventStore, type QuarantineRecords, type QuarantineReplay, type StoredQuarantinedEvent } from '../ports/event-store.ts';
@@ -301,10 +301,18 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
   }
 
   async recordStatus(s: StatusUpdate): Promise<void> {
-    // The send put our id in the callback data. AWS's own statuses (accepted, retries exhausted)
-    // carry none, only the AWS send id in the envelope: they go under an id derived from it, which
-    // the read side finds from the send record's awsMessageId. Anything else is kept under its wamid.
-    const id = s.messageId ?? (s.awsMessageId !== undefined ? messageIdFromAwsMessageId(s.awsMessageId) : messageIdFromWamid(s.wamid));
+    // The send put our id in the callback data: its statuses go to the item beside the record (an
+    // id derived from the record's, `recordId` naming the record), a small item one write unit
+    // rewrites, where the record with its content is over 1 KB. AWS's own statuses (accepted,
+    // retries exhausted) carry no id, only the AWS send id in the envelope: they go under an id
+    // derived from it, which the read side finds from the send record's awsMessageId. Anything else
+    // is kept under its wamid.
+    const id =
+      s.messageId !== undefined
+        ? messageIdOfSendStatuses(s.messageId)
+        : s.awsMessageId !== undefined
+          ? messageIdFromAwsMessageId(s.awsMessageId)
+          : messageIdFromWamid(s.wamid);
     const entry = {
       status: s.status,
       timestamp: iso(s.timestampMs),
@@ -315,6 +323,7 @@ export class DynamoDbStore extends DynamoDbTable implements EventStore, Quaranti
       identityKeyHash: s.identityKeyHash,
     };
     const optional: Array<[string, unknown]> = [
+      ['recordId', s.messageId],
       ['recipientId', s.recipientId],
       ['callbackData', s.callbackData],
       ['awsMessageId', s.awsMessageId],

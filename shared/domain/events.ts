@@ -175,17 +175,21 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
     out.push({ kind: 'message', type: 'message.created', lookup: id });
   }
   if (newItem.direction !== 'inbound') {
+    // The item of the statuses that named our id tells the record's id.
+    const recordId = record ? undefined : str(newItem.recordId);
     const statuses = addedStatuses(oldItem, newItem);
     if (statuses.length) {
-      // An item of statuses only is one of several: the wamid finds them all with the record first.
-      const lookup = record ? id : (str(newItem.wamid) ?? id);
-      const ofAws = !record && str(newItem.awsMessageId) !== undefined;
+      // Any other item of statuses only is one of several: the wamid finds them all with the record first.
+      const lookup = record ? id : (recordId ?? str(newItem.wamid) ?? id);
+      const ofAws = !record && recordId === undefined && str(newItem.awsMessageId) !== undefined;
       out.push({ kind: 'message', type: 'message.status', lookup, statuses, ...(ofAws && { unlessUnder: id }) });
     }
     // A record that gets AWS's send id is linked to the item of AWS's own statuses: those that came
-    // first are told now, under the record's id.
-    if (record && str(newItem.awsMessageId) !== undefined && str(oldItem?.awsMessageId) === undefined) {
-      out.push({ kind: 'message', type: 'message.status', lookup: id, statuses: AWS_OWN_STATUSES });
+    // first are told now, under the record's id. A send in doubt never gets it on its record: the
+    // item beside it does, with its first status that carried it. (For any other send AWS's own
+    // statuses were told when its record got the id: told again, they are the same events, same ids.)
+    if ((record || recordId !== undefined) && str(newItem.awsMessageId) !== undefined && str(oldItem?.awsMessageId) === undefined) {
+      out.push({ kind: 'message', type: 'message.status', lookup: recordId ?? id, statuses: AWS_OWN_STATUSES });
     }
   }
   out.push(...mediaIntent(oldItem, newItem));

@@ -5,7 +5,7 @@
  * own), so the same view can be made from whatever hands over the records: a query, or a stream
  * image of the table.
  */
-import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid, phoneDigits } from './ids.ts';
+import { isMessageId, messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses, phoneDigits } from './ids.ts';
 import { classifyMetaError } from './meta-errors.ts';
 import type { Conversation, Message, QuarantineItem } from './resources.ts';
 import { currentStatus, statusRank, TERMINAL_STATUSES } from './status.ts';
@@ -52,6 +52,8 @@ export interface StoredMessage {
   timestamp?: string;
   awsMessageId?: string;
   callbackData?: string;
+  /** On the item of a send's statuses (`messageIdOfSendStatuses`): the send record's id. */
+  recordId?: string;
   sendState?: string;
   sendError?: { code: string; message: string };
   [status: `st:${string}`]: StoredStatus;
@@ -106,6 +108,7 @@ export function toMessage(primary: StoredMessage, others: readonly StoredMessage
     (a, b) => a.timestamp.localeCompare(b.timestamp) || statusRank(a.status, 9) - statusRank(b.status, 9),
   );
   const direction: 'inbound' | 'outbound' = primary.direction === 'inbound' ? 'inbound' : 'outbound';
+  const ownStatuses = isRecord(primary) ? others.find((o) => o.id === messageIdOfSendStatuses(primary.id)) : undefined;
   const metaErrors = [...(primary.errors ?? []), ...statuses.flatMap((s) => s.errors ?? [])];
   // A send AWS refused never got a status.
   const sendFailed = primary.sendState === 'rejected';
@@ -138,8 +141,9 @@ export function toMessage(primary: StoredMessage, others: readonly StoredMessage
       };
     }),
     ...(primary.media && { media: publicMedia(primary.media) }),
-    ...(primary.awsMessageId && { awsMessageId: primary.awsMessageId }),
-    ...(primary.callbackData && { bizOpaqueCallbackData: primary.callbackData }),
+    // A send whose outcome was in doubt learns AWS's id from its first status, kept beside it.
+    ...((primary.awsMessageId ?? ownStatuses?.awsMessageId) && { awsMessageId: primary.awsMessageId ?? ownStatuses?.awsMessageId }),
+    ...((primary.callbackData ?? ownStatuses?.callbackData) && { bizOpaqueCallbackData: primary.callbackData ?? ownStatuses?.callbackData }),
     ...(sendFailed && primary.sendError && { sendError: { code: primary.sendError.code, message: primary.sendError.message } }),
     ...(direction === 'outbound' && isPublicSendState(primary.sendState) && { sendState: primary.sendState }),
   };
@@ -165,16 +169,21 @@ export const isRecord = (item: StoredMessage): boolean => item.type !== undefine
 export const hasStatusesElsewhere = (item: StoredMessage): boolean => item.direction !== 'inbound';
 
 /**
- * Ids of the status-only items that may hold statuses of an outbound record: the one AWS's own
- * statuses go to (derived from `awsMessageId`) and the one statuses without any id go to (derived
- * from the wamid). Both are computed, never looked up, so a page of messages costs one batch read.
+ * Ids of the status-only items that may hold statuses of an outbound record: the one statuses with
+ * our id go to (`messageIdOfSendStatuses`, always), the one AWS's own statuses go to (derived from
+ * `awsMessageId`) and the one statuses without any id go to (derived from the wamid). All are
+ * computed, never looked up, so a page of messages costs one batch read. A record keeps neither
+ * the wamid nor, for a send in doubt, AWS's id: the item of its statuses does (`ownStatuses`), and
+ * gives them here once read.
  */
-export function siblingIds(item: StoredMessage): string[] {
+export function siblingIds(item: StoredMessage, ownStatuses?: StoredMessage): string[] {
   if (!hasStatusesElsewhere(item)) return [];
   const ids = new Set<string>();
-  if (typeof item.awsMessageId === 'string') ids.add(messageIdFromAwsMessageId(item.awsMessageId));
-  // Known once a status with our id came; a send's statuses without any id are not expected.
-  if (typeof item.wamid === 'string') ids.add(messageIdFromWamid(item.wamid));
+  if (isRecord(item)) ids.add(messageIdOfSendStatuses(item.id));
+  const awsMessageId = item.awsMessageId ?? ownStatuses?.awsMessageId;
+  const wamid = item.wamid ?? ownStatuses?.wamid;
+  if (typeof awsMessageId === 'string') ids.add(messageIdFromAwsMessageId(awsMessageId));
+  if (typeof wamid === 'string') ids.add(messageIdFromWamid(wamid));
   ids.delete(item.id);
   return [...ids];
 }
@@ -183,17 +192,21 @@ export function siblingIds(item: StoredMessage): string[] {
 export const byId = (a: StoredMessage, b: StoredMessage): number => String(a.id).localeCompare(String(b.id));
 
 /**
- * The siblings of a record, deduplicated and in merge order: those found by derived id (`siblingIds`)
- * and every other item of its wamid.
+ * The siblings of a record, deduplicated and in merge order: the item of the statuses that named
+ * our id first (as the record's own statuses were, when the record held them), then by id. Those
+ * found by derived id (`siblingIds`, given the item of its statuses) and every other item of its wamid.
  */
 export function mergeSiblings(record: StoredMessage, derived: ReadonlyMap<string, StoredMessage>, ofWamid: readonly StoredMessage[]): StoredMessage[] {
   const merged = new Map<string, StoredMessage>();
-  for (const id of siblingIds(record)) {
+  const ownId = isRecord(record) ? messageIdOfSendStatuses(record.id) : undefined;
+  const own = ownId !== undefined ? (derived.get(ownId) ?? ofWamid.find((i) => i.id === ownId)) : undefined;
+  for (const id of siblingIds(record, own)) {
     const item = derived.get(id);
     if (item) merged.set(id, item);
   }
   for (const item of ofWamid) if (item.id !== record.id) merged.set(item.id, item);
-  return [...merged.values()].sort(byId);
+  const rank = (i: StoredMessage) => (i.id === ownId ? 0 : 1);
+  return [...merged.values()].sort((a, b) => rank(a) - rank(b) || byId(a, b));
 }
 
 /**
@@ -203,9 +216,11 @@ export function mergeSiblings(record: StoredMessage, derived: ReadonlyMap<string
 export function messageOfWamid(wamid: string, items: readonly StoredMessage[]): Message | undefined {
   if (!items.length) return undefined;
   const ownId = messageIdFromWamid(wamid);
-  const rank = (i: StoredMessage) => (isRecord(i) ? 0 : i.id === ownId ? 1 : 2);
+  // With no record here, the statuses that named our id still tell the message's id (`recordId`).
+  const rank = (i: StoredMessage) => (isRecord(i) ? 0 : i.recordId !== undefined ? 1 : i.id === ownId ? 2 : 3);
   const [primary, ...rest] = [...items].sort((a, b) => rank(a) - rank(b) || byId(a, b));
-  return toMessage(primary!, rest.sort(byId));
+  const shown = !isRecord(primary!) && primary!.recordId !== undefined ? { ...primary!, id: primary!.recordId } : primary!;
+  return toMessage(shown, rest.sort(byId));
 }
 
 /** The `media` of a message as the API shows it: no bookkeeping, `copying` shown as `pending`. */

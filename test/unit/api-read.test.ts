@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore, keys } from '../../shared/adapters/dynamodb-store.ts';
-import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses } from '../../shared/domain/ids.ts';
 import { makeHandler as makeInbound } from '../../lambdas/inbound/handler.ts';
 import { makeHandler as makeApiHandler } from '../../lambdas/api/handler.ts';
 import { call, type ApiHandler } from '../support/api.ts';
@@ -233,7 +233,7 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
     expect(asked).toEqual([
       // the page's items (the index holds their keys only), then their status-only items, then the key left over
       { table: { Keys: [keys.message(record(1).id)] } },
-      { table: { Keys: [keys.message(awsItem(1).id), keys.message(messageIdFromWamid('wamid.P1'))] } },
+      { table: { Keys: [keys.message(messageIdOfSendStatuses(record(1).id)), keys.message(awsItem(1).id), keys.message(messageIdFromWamid('wamid.P1'))] } },
       { table: { Keys: [keys.message(awsItem(1).id)] } },
     ]);
   });
@@ -254,11 +254,11 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
     const calls = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.table!.Keys!.map((k) => k.PK));
     const pages = new Set([...records, inboundOne].map((r) => r.PK));
     const siblingCalls = calls.filter((ks) => !ks.every((k) => pages.has(k)));
-    // The two pages' items (60 and 1), then the first page's 120 status-only keys in two requests;
-    // the page of an inbound message asks for none.
+    // The two pages' items (60 and 1), then the first page's 180 status-only keys (the item of each
+    // send's statuses, AWS's, the wamid's) in two requests; the page of an inbound message asks for none.
     expect(calls.filter((ks) => ks.every((k) => pages.has(k))).map((ks) => ks.length)).toEqual([60, 1]);
-    expect(siblingCalls.map((ks) => ks.length).sort((a, b) => b - a)).toEqual([100, 20]);
-    expect(new Set(siblingCalls.flat()).size).toBe(120);
+    expect(siblingCalls.map((ks) => ks.length).sort((a, b) => b - a)).toEqual([100, 80]);
+    expect(new Set(siblingCalls.flat()).size).toBe(180);
     // and each send's wamid once, for statuses filed where no derived id points
     const wamidsAsked = ddb.commandCalls(QueryCommand, { IndexName: 'GSI2' }).map((c) => c.args[0].input.ExpressionAttributeValues![':pk']);
     expect(wamidsAsked.sort()).toEqual(records.map((_, n) => `WAMID#wamid.P${n}`).sort());
@@ -275,5 +275,41 @@ describe('merging a page with its status-only items (DynamoDB answers mocked)', 
     const message = await queries.getMessage(record(1).id);
 
     expect(message).toMatchObject({ id: record(1).id, status: 'failed', statuses: [{ status: 'retries_exhausted' }] });
+  });
+
+  it('reads a send whose statuses are kept beside it: the item beside it tells the wamid and AWS id, read in a second round', async () => {
+    const { ddb, queries } = mocked();
+    // A send in doubt: the record knows neither its wamid nor AWS's id.
+    const { wamid: _w, awsMessageId: _a, ...bare } = record(1);
+    const beside = {
+      ...keys.message(messageIdOfSendStatuses(bare.id)),
+      id: messageIdOfSendStatuses(bare.id),
+      recordId: bare.id,
+      wamid: 'wamid.P1',
+      awsMessageId: 'aws-1',
+      callbackData: 'order-1',
+      GSI2PK: 'WAMID#wamid.P1',
+      'st:sent': { status: 'sent', timestamp: '2025-06-08T21:00:01.000Z' },
+    };
+    const noId = {
+      ...keys.message(messageIdFromWamid('wamid.P1')),
+      id: messageIdFromWamid('wamid.P1'),
+      wamid: 'wamid.P1',
+      'st:read': { status: 'read', timestamp: '2025-06-08T21:00:03.000Z' },
+    };
+    ddb.on(GetCommand).resolves({});
+    ddb.on(GetCommand, { Key: keys.message(bare.id) }).resolves({ Item: bare });
+    ddb.on(GetCommand, { Key: keys.message(noId.id) }).resolves({ Item: noId });
+    ddb.on(BatchGetCommand).callsFake(table([bare, beside, awsItem(1)]));
+    ddb.on(QueryCommand, { IndexName: 'GSI2', ExpressionAttributeValues: { ':pk': 'WAMID#wamid.P1' } }).resolves({ Items: [entry(beside)] });
+
+    const byId = await queries.getMessage(bare.id);
+    expect(byId).toMatchObject({ id: bare.id, wamid: 'wamid.P1', awsMessageId: 'aws-1', bizOpaqueCallbackData: 'order-1', status: 'failed' });
+    expect(byId!.statuses.map((x) => x.status)).toEqual(['sent', 'read', 'retries_exhausted']);
+    const asked = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.table!.Keys);
+    // first the item beside the record (the only id it gives), then AWS's item, whose id that item told
+    expect(asked).toEqual([[keys.message(beside.id)], [keys.message(awsItem(1).id)]]);
+    // by wamid, the record is found from the item beside it, and answers the same
+    expect(await queries.getMessage('wamid.P1')).toEqual(byId);
   });
 });

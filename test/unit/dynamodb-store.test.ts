@@ -7,7 +7,7 @@ import { documentClient } from '../../shared/adapters/aws-clients.ts';
 import { CONFLICT_ATTEMPTS } from '../../shared/adapters/dynamodb-conflicts.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore, keys, RECENT_SLOTS, statusAttribute } from '../../shared/adapters/dynamodb-store.ts';
-import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses } from '../../shared/domain/ids.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
 import { PermanentWriteError } from '../../shared/ports/event-store.ts';
 import { parseEventBody } from '../../shared/domain/parse-event.ts';
@@ -256,10 +256,19 @@ describe('statuses', () => {
     expect((await itemsOf(s.wamid)).map((i) => i.id)).toEqual([messageIdFromWamid(s.wamid)]);
   });
 
-  it('files a status under the id from the callback data, before the send record exists', async () => {
+  it('files a status with our id beside the send record, under an id derived from it, with the record untouched', async () => {
     const s = { ...base(), messageId: 'msg_00000000000000000000000000abcdef', callbackData: 'order-1' };
     await store.recordStatus(s);
-    expect(await get(keys.message(s.messageId))).toMatchObject({ id: s.messageId, wamid: s.wamid, callbackData: 'order-1' });
+    const beside = messageIdOfSendStatuses(s.messageId);
+    expect(await get(keys.message(beside))).toMatchObject({
+      id: beside,
+      recordId: s.messageId,
+      wamid: s.wamid,
+      callbackData: 'order-1',
+      GSI2PK: keys.wamid(s.wamid),
+      [`st:${s.status}`]: { status: s.status },
+    });
+    expect(await get(keys.message(s.messageId))).toBeUndefined();
   });
 });
 

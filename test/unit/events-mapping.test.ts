@@ -89,6 +89,20 @@ describe('events of item changes', () => {
     expect(e).toMatchObject({ subject: ID, sequence: '0001', data: { id: ID, status: 'accepted', statuses: [{ status: 'accepted' }], errors: [] } });
   });
 
+  it('a status on the item beside a send record is looked up by the record\'s id; its first AWS id tells AWS\'s own statuses under the record', () => {
+    const beside: ItemImage = { PK: 'MSG#msg_beside', SK: 'MSG', entity: 'message', id: 'msg_beside', recordId: ID, wamid: 'wamid.1', direction: 'outbound' };
+    const sent = applyStatus(beside, 'sent', 1);
+    expect(intentsOfChange(undefined, sent)).toEqual([{ kind: 'message', type: 'message.status', lookup: ID, statuses: ['sent'] }]);
+    // A send in doubt: its record has no AWS id, the item beside it gets the envelope's.
+    const withAws = { ...applyStatus(sent, 'delivered', 2), awsMessageId: 'aws-1' };
+    expect(intentsOfChange(sent, withAws)).toEqual([
+      { kind: 'message', type: 'message.status', lookup: ID, statuses: ['delivered'] },
+      { kind: 'message', type: 'message.status', lookup: ID, statuses: ['accepted', 'failed'] },
+    ]);
+    // Once it has the id, a later status tells only itself.
+    expect(intentsOfChange(withAws, applyStatus(withAws, 'read', 3))).toEqual([{ kind: 'message', type: 'message.status', lookup: ID, statuses: ['read'] }]);
+  });
+
   it("an item of AWS's own statuses is told only under a send record's id: not under its own while no record is linked", () => {
     const awsItem: ItemImage = { PK: 'MSG#msg_aws', SK: 'MSG', entity: 'message', id: 'msg_aws', wamid: 'wamid.9', awsMessageId: 'aws-9', direction: 'outbound' };
     const [intent] = intentsOfChange(awsItem, applyStatus(awsItem, 'accepted', 0)) as MessageEventIntent[];

@@ -1,6 +1,6 @@
 /** The read model alone: stored records in, the API's resources out, with no store behind it. */
 import { describe, expect, it } from 'vitest';
-import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses } from '../../shared/domain/ids.ts';
 import { contactIdOf, mergeSiblings, messageOfWamid, siblingIds, toMessage, type StoredMessage } from '../../shared/domain/message-view.ts';
 
 const send: StoredMessage = {
@@ -42,7 +42,13 @@ describe('message view', () => {
   });
 
   it('derives the sibling ids of a send and none of an inbound message', () => {
-    expect(siblingIds(send).sort()).toEqual([awsOwn.id, noId.id].sort());
+    expect(siblingIds(send).sort()).toEqual([messageIdOfSendStatuses(send.id), awsOwn.id, noId.id].sort());
+    // A record written since its statuses are kept beside it knows neither: the item of its statuses tells them.
+    const { wamid: _w, awsMessageId: _a, ...bare } = send;
+    expect(siblingIds(bare)).toEqual([messageIdOfSendStatuses(send.id)]);
+    expect(siblingIds(bare, { id: messageIdOfSendStatuses(send.id), recordId: send.id, wamid: 'wamid.A', awsMessageId: 'aws-1' }).sort()).toEqual(
+      [messageIdOfSendStatuses(send.id), awsOwn.id, noId.id].sort(),
+    );
     expect(siblingIds({ ...send, direction: 'inbound' })).toEqual([]);
   });
 
