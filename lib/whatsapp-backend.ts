@@ -283,6 +283,10 @@ export class WhatsAppBackend extends Construct {
     this.webhookDeliveryQueue = domainEvents.deliveryQueue;
     this.webhookDeliveryDeadLetterQueue = domainEvents.deliveryDeadLetterQueue;
     this.webhooksFunction = domainEvents.webhooksFunction;
+    // The inbound function writes what the API and the events function read: CloudFormation updates
+    // it after them, so a deploy that changes where the inbound path writes (statuses beside the
+    // send record) never runs a new writer against readers that do not know it yet.
+    inbound.function.node.addDependency(api.function, domainEvents.eventsFunction);
 
     // The functions write their metrics under this backend's id; the alarms read them there.
     const backendId = this.node.path;

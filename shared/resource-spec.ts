@@ -39,7 +39,7 @@ export const TABLE_INDEX_PROJECTION = 'KEYS_ONLY';
 export const TABLE_INDEXES = [
   /** Conversation timelines, conversations by phone number, quarantine and other lists. */
   { indexName: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
-  /** A sent message by wamid, or by AWS's send id until its wamid is known. */
+  /** A send record by AWS's send id; the items of a message's statuses by wamid (an older send record too). */
   { indexName: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
 ] as const;
 

@@ -9,7 +9,8 @@
  * DynamoDB requests of one send: a non-template message reads its conversation (1 GetItem, for
  * the 24-hour window), then 1 TransactWriteItems (the record + its conversation counted) and 1
  * TransactWriteItems (record `sent` + conversation moved forward): 1 read + 2 writes; a template
- * skips the read. A send to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem).
+ * skips the read. A send with an Idempotency-Key first reads whether statuses named its id (1
+ * GetItem, see `begin`). A send to a BSUID (`recipient` without `to`) first reads its alias (1 GetItem).
  * The rare late message (a newer one already moved the conversation) costs one more UpdateItem; a
  * send in doubt, one UpdateItem; a rejected or throttled send, one more transaction. When the
  * transaction completing a send fails, the record alone is marked `sent` (`markSentOnly`, one
@@ -23,6 +24,7 @@ import { isStoreBusy } from './store-errors.ts';
 import type { BeginResult, OutboundRecord, OutboundStore, SendState, StoredOutbound, StoredSendError } from '../ports/outbound-store.ts';
 import { retryTransactionConflicts } from './dynamodb-conflicts.ts';
 import { keys } from './dynamodb-keys.ts';
+import { messageIdOfSendStatuses } from '../domain/ids.ts';
 import { DynamoDbTable } from './dynamodb-table.ts';
 import { TABLE_KEYS } from '../resource-spec.ts';
 
@@ -94,8 +96,9 @@ function storedSendError(raw: Item): StoredSendError {
 const timelineKey = (r: { timestampMs: number; id: string }) => `${iso(r.timestampMs)}#${r.id}`;
 
 /**
- * A record's move to `sent`. With AWS's send id, the record is also keyed by it in GSI2 (unless a
- * status already keyed it by its wamid), so an item of AWS's own statuses finds it (keys.awsSend).
+ * A record's move to `sent`. With AWS's send id, the record is also keyed by it in GSI2, so an item
+ * of AWS's own statuses finds it (keys.awsSend). (`if_not_exists`: a record written before statuses
+ * were kept beside it may already be keyed by its wamid.)
  */
 function sentChange(awsMessageId: string | undefined, nowMs: number): { update: string; values: Record<string, unknown> } {
   const values = { ':sent': 'sent' satisfies SendState, ':now': iso(nowMs) };
@@ -149,6 +152,11 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   }
 
   async begin(r: OutboundRecord, nowMs: number): Promise<BeginResult> {
+    // A keyed retry whose earlier attempt was discarded as not sent: statuses under its id (kept
+    // beside the record) prove that attempt went out after all, so it is never sent again (an id
+    // with no send state answers send_in_doubt). One consistent read, for keyed sends only: without
+    // a key, a retry has another id.
+    if (r.idempotencyKey !== undefined && (await this.statusesSeen(r.id))) return { created: false, existing: { id: r.id } };
     // The record enters its conversation's timeline here, so its conversation counts it here, in
     // the same transaction: the count and the list move together whatever happens next (a crash
     // that leaves the record `sending` included).
@@ -193,6 +201,16 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
       const existing = taken.Item ? toStored(unmarshall(taken.Item)) : await this.find(r.id);
       return { created: false, existing };
     }
+  }
+
+  /** Whether a status named this id (the item beside its record exists). */
+  private async statusesSeen(id: string): Promise<boolean> {
+    const out = await guard('read statuses of a send', () =>
+      this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdOfSendStatuses(id)), ProjectionExpression: 'PK', ConsistentRead: true }),
+      ),
+    );
+    return out.Item !== undefined;
   }
 
   async markSent(r: OutboundRecord, awsMessageId: string | undefined, nowMs: number): Promise<void> {

@@ -81,8 +81,15 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
         this.getMany(recordIds),
         recordIds.length ? Promise.resolve([]) : Promise.all(awsIds.map((a) => this.byGsi2(keys.awsSend(a)))),
       ]);
-      const records = [...byRecordId.values(), ...byAwsId.flat()].filter(isRecord);
-      if (records[0]) return toMessage(records[0], (await this.siblingsOf([records[0]]))[0]);
+      const record = [...byRecordId.values(), ...byAwsId.flat()].find(isRecord);
+      if (record) {
+        // Every item of the wamid is in hand; only AWS's item may be missing (its statuses may name no wamid).
+        const inHand = new Map(items.map((i) => [i.id, i]));
+        const own = inHand.get(messageIdOfSendStatuses(record.id));
+        const missing = siblingIds(record, own).filter((id) => !inHand.has(id) && id !== messageIdFromWamid(wamid));
+        const more = missing.length ? await this.getMany(missing) : new Map<string, StoredMessage>();
+        return toMessage(record, mergeSiblings(record, new Map([...inHand, ...more]), items));
+      }
     }
     return messageOfWamid(wamid, items);
   }
@@ -143,13 +150,13 @@ export class DynamoDbQueries extends DynamoDbTable implements MessageQueries {
   }
 
   /**
-   * Statuses that named our id while no record is here (it expired, or another deployment of the
-   * same WABA sent it): the Message of their wamid, under that id.
+   * Statuses that named our id while no record is here (another deployment of the same WABA sent
+   * it, or its record expired a little before them): the Message of their wamid, under that id.
    */
   private async statusesOfMissingRecord(id: string): Promise<Message | undefined> {
     const own = (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(messageIdOfSendStatuses(id)) }))).Item as StoredMessage | undefined;
     if (!own) return undefined;
-    const items = typeof own.wamid === 'string' ? await this.byWamid(own.wamid) : [];
+    const items = typeof own.wamid === 'string' ? await this.byWamid(own.wamid, new Map([[own.id, own]])) : [];
     return toMessage({ ...own, id }, mergeSiblings(own, new Map(), items.filter((i) => i.id !== own.id)));
   }
 

@@ -86,6 +86,12 @@ export interface MessageEventIntent {
    * when it gets AWS's send id.
    */
   readonly unlessUnder?: string;
+  /**
+   * Told only for a send in doubt (`sendState: in_doubt`): AWS's own statuses that came before it
+   * was linked, once the item of its statuses brings AWS's send id. Any other send's record got
+   * that id from the send itself, and they were told then.
+   */
+  readonly onlyInDoubt?: boolean;
 }
 
 /** An event complete from the item alone. */
@@ -186,10 +192,10 @@ function messageIntents(oldItem: ItemImage | undefined, newItem: ItemImage): Eve
     }
     // A record that gets AWS's send id is linked to the item of AWS's own statuses: those that came
     // first are told now, under the record's id. A send in doubt never gets it on its record: the
-    // item beside it does, with its first status that carried it. (For any other send AWS's own
-    // statuses were told when its record got the id: told again, they are the same events, same ids.)
-    if ((record || recordId !== undefined) && str(newItem.awsMessageId) !== undefined && str(oldItem?.awsMessageId) === undefined) {
-      out.push({ kind: 'message', type: 'message.status', lookup: recordId ?? id, statuses: AWS_OWN_STATUSES });
+    // item beside it does, with the first status that carried it.
+    if (str(newItem.awsMessageId) !== undefined && str(oldItem?.awsMessageId) === undefined) {
+      if (record) out.push({ kind: 'message', type: 'message.status', lookup: id, statuses: AWS_OWN_STATUSES });
+      else if (recordId !== undefined) out.push({ kind: 'message', type: 'message.status', lookup: recordId, statuses: AWS_OWN_STATUSES, onlyInDoubt: true });
     }
   }
   out.push(...mediaIntent(oldItem, newItem));
@@ -302,7 +308,7 @@ export function messageAt(m: Message, status: PublicStatus): { data: Message; ti
  * and whichever item holds them; a duplicate adds nothing and is no event.
  */
 export function messageEvents(intent: MessageEventIntent, message: Message | undefined): DomainEvent[] {
-  if (!message || message.id === intent.unlessUnder) return [];
+  if (!message || message.id === intent.unlessUnder || (intent.onlyInDoubt && message.sendState !== 'in_doubt')) return [];
   const source = message.phoneNumberId ? `${EVENT_SOURCE}/phone-numbers/${message.phoneNumberId}` : EVENT_SOURCE;
   const event = (data: Message, time: string, status?: PublicStatus) =>
     ({

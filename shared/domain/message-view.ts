@@ -220,7 +220,9 @@ export function messageOfWamid(wamid: string, items: readonly StoredMessage[]): 
   const rank = (i: StoredMessage) => (isRecord(i) ? 0 : i.recordId !== undefined ? 1 : i.id === ownId ? 2 : 3);
   const [primary, ...rest] = [...items].sort((a, b) => rank(a) - rank(b) || byId(a, b));
   const shown = !isRecord(primary!) && primary!.recordId !== undefined ? { ...primary!, id: primary!.recordId } : primary!;
-  return toMessage(shown, rest.sort(byId));
+  // As by id: the item of the statuses that named the record's id merges first.
+  const besideId = isRecord(primary!) ? messageIdOfSendStatuses(primary!.id) : undefined;
+  return toMessage(shown, rest.sort((a, b) => Number(b.id === besideId) - Number(a.id === besideId) || byId(a, b)));
 }
 
 /** The `media` of a message as the API shows it: no bookkeeping, `copying` shown as `pending`. */

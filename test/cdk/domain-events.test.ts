@@ -35,6 +35,14 @@ describe('domain events', () => {
     });
   });
 
+  it('updates the inbound function after the API and events functions, which read what it writes', () => {
+    const { template } = synthesize();
+    const inbound = functionId(template, 'Stores WhatsApp events from End User Messaging Social');
+    const readers = [functionId(template, 'WhatsApp backend HTTP API'), functionId(template, "Publishes the table's changes as CloudEvents")];
+    const dependsOn = (template.toJSON().Resources[inbound] as { DependsOn?: string[] }).DependsOn ?? [];
+    expect(dependsOn).toEqual(expect.arrayContaining(readers));
+  });
+
   it('publishes to a KMS-encrypted topic, with publish and the topic key only', () => {
     const { template } = synthesize();
     const topic = logicalIdOf(template, 'AWS::SNS::Topic', { DisplayName: EVENTS_TOPIC });

@@ -95,10 +95,15 @@ describe('events of item changes', () => {
     expect(intentsOfChange(undefined, sent)).toEqual([{ kind: 'message', type: 'message.status', lookup: ID, statuses: ['sent'] }]);
     // A send in doubt: its record has no AWS id, the item beside it gets the envelope's.
     const withAws = { ...applyStatus(sent, 'delivered', 2), awsMessageId: 'aws-1' };
+    const [, awsOwn] = intentsOfChange(sent, withAws) as MessageEventIntent[];
     expect(intentsOfChange(sent, withAws)).toEqual([
       { kind: 'message', type: 'message.status', lookup: ID, statuses: ['delivered'] },
-      { kind: 'message', type: 'message.status', lookup: ID, statuses: ['accepted', 'failed'] },
+      { kind: 'message', type: 'message.status', lookup: ID, statuses: ['accepted', 'failed'], onlyInDoubt: true },
     ]);
+    // AWS's `accepted` is told then for a send in doubt only: any other send's record got AWS's id, and told it, when it was sent.
+    const withAccepted = (sendState: string) => toMessage(sendRecord({ sendState }), [applyStatus(withAws, 'accepted', 0)]);
+    expect(messageEvents(awsOwn!, withAccepted('in_doubt')).map((e) => (e.data as { status: string }).status)).toEqual(['accepted']);
+    expect(messageEvents(awsOwn!, withAccepted('sent'))).toEqual([]);
     // Once it has the id, a later status tells only itself.
     expect(intentsOfChange(withAws, applyStatus(withAws, 'read', 3))).toEqual([{ kind: 'message', type: 'message.status', lookup: ID, statuses: ['read'] }]);
   });

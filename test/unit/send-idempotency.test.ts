@@ -199,6 +199,29 @@ describe('Idempotency-Key', () => {
     expect(after.body.sendError).toBeUndefined();
   });
 
+  it('never sends a keyed retry again once statuses named its id, though its first attempt was discarded as not sent', async () => {
+    // Prepare: every attempt is throttled and the record discarded, but AWS had in fact sent one
+    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+    const key = randomUUID();
+    const id = messageIdForKey(PN, key);
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    await w.inbound.recordStatus({
+      wamid: 'wamid.WENT-OUT',
+      status: 'sent',
+      business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
+      timestampMs: T0 + 1000,
+      messageId: id,
+    });
+    // Act
+    sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-never' });
+    w.clock.now = T0 + 2000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect(first.status).toBe(429);
+    expect([retry.status, retry.body.error.code, retry.body.error.details]).toEqual([409, 'send_in_doubt', { id }]);
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, w.throttledAttempts);
+  });
+
   it('keeps a rejected send failed for good: a retry with the key gets the same error and never becomes accepted', async () => {
     // Prepare: AWS refuses the first attempt, then would accept anything
     sm.on(SendWhatsAppMessageCommand)
