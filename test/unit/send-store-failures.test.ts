@@ -12,7 +12,7 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   AccessDeniedException,
   ResourceNotFoundException,
@@ -32,6 +32,7 @@ import {
   SocialMessagingGateway,
 } from '../../shared/adapters/socialmessaging-gateway.ts';
 import { ApiError } from '../../shared/domain/errors.ts';
+import { messageIdOfSendStatuses } from '../../shared/domain/ids.ts';
 import { httpStatusOf } from '../../lambdas/api/http-errors.ts';
 import { classifySendFailure, fromAwsError, WhatsAppServiceError } from '../../shared/adapters/socialmessaging-errors.ts';
 import { MessageSender, messageIdForKey } from '../../shared/domain/send-message.ts';
@@ -88,6 +89,8 @@ beforeEach(() => {
   warnings = [];
   afterWrite = async () => ({});
   ddb.on(TransactWriteCommand).callsFake(async (input: TransactWriteCommandInput) => (input.TransactItems?.[0]?.Put ? {} : afterWrite(input)));
+  // A keyed send first asks whether statuses named its id: none did.
+  ddb.on(GetCommand).resolves({});
 });
 
 afterAll(() => {
@@ -114,6 +117,13 @@ describe('a send AWS accepted whose completing transaction fails', () => {
     // Without a template catalog the template goes unchecked, and the answer says so.
     expect(out).toEqual({ body: { id, status: 'accepted', awsMessageId: 'aws-1', templateChecked: false }, replayed: false });
     expect(laterTransactions()).toHaveLength(transactions);
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
+    expect(ddb).toHaveReceivedCommandWith(GetCommand, {
+      TableName: TABLE,
+      Key: { PK: `MSG#${messageIdOfSendStatuses(id)}`, SK: 'MSG' },
+      ProjectionExpression: 'PK',
+      ConsistentRead: true,
+    });
     expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       TableName: TABLE,
