@@ -28,6 +28,9 @@ const sm = mockClient(SocialMessagingClient);
 let w: SendWorld;
 
 const keyed = (key: string) => ({ 'Idempotency-Key': key });
+/** WhatsApp's `sent` of message `id` (our id in its callback data), as the inbound path records it. */
+const statusSent = (id: string, wamid: string) =>
+  w.inbound.recordStatus({ wamid, status: 'sent', business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' }, timestampMs: T0 + 1000, messageId: id });
 const text = () => outboundFixture('text');
 
 beforeAll(async () => {
@@ -205,13 +208,7 @@ describe('Idempotency-Key', () => {
     const key = randomUUID();
     const id = messageIdForKey(PN, key);
     const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
-    await w.inbound.recordStatus({
-      wamid: 'wamid.WENT-OUT',
-      status: 'sent',
-      business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
-      timestampMs: T0 + 1000,
-      messageId: id,
-    });
+    await statusSent(id, 'wamid.WENT-OUT');
     // Act
     sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-never' });
     w.clock.now = T0 + 2000;
@@ -368,13 +365,7 @@ describe('a crash between the call and the record update', () => {
     const before = await call(healthy.api, 'GET', `/v1/messages/${id}`);
     expect([before.body.status, before.body.sendState]).toEqual(['accepted', 'sending']);
     // WhatsApp's status carries our id: the record fills in
-    await w.inbound.recordStatus({
-      wamid: 'wamid.CRASHED',
-      status: 'sent',
-      business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' },
-      timestampMs: T0 + 1000,
-      messageId: id,
-    });
+    await statusSent(id, 'wamid.CRASHED');
     const msg = await call(healthy.api, 'GET', `/v1/messages/${id}`);
     expect(msg.body).toMatchObject({ id, wamid: 'wamid.CRASHED', status: 'sent', type: 'text', contact: { waId: USER } });
   });
