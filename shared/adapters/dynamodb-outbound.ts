@@ -154,9 +154,10 @@ export class DynamoDbOutbound extends DynamoDbTable implements OutboundStore {
   async begin(r: OutboundRecord, nowMs: number): Promise<BeginResult> {
     // A keyed retry whose earlier attempt was discarded as not sent: statuses under its id (kept
     // beside the record) prove that attempt went out after all, so it is never sent again (an id
-    // with no send state answers send_in_doubt). One consistent read, for keyed sends only: without
-    // a key, a retry has another id.
-    if (r.idempotencyKey !== undefined && (await this.statusesSeen(r.id))) return { created: false, existing: { id: r.id } };
+    // with no send state answers send_in_doubt). A retry of a send whose record is there answers
+    // from the record, as below. One consistent read, for keyed sends only: without a key, a
+    // retry has another id.
+    if (r.idempotencyKey !== undefined && (await this.statusesSeen(r.id))) return { created: false, existing: (await this.find(r.id)) ?? { id: r.id } };
     // The record enters its conversation's timeline here, so its conversation counts it here, in
     // the same transaction: the count and the list move together whatever happens next (a crash
     // that leaves the record `sending` included).

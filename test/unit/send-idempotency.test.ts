@@ -202,6 +202,21 @@ describe('Idempotency-Key', () => {
     expect(after.body.sendError).toBeUndefined();
   });
 
+  it('replays an accepted send whose statuses came in between', async () => {
+    // Prepare
+    const key = randomUUID();
+    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    await statusSent(first.body.id, 'wamid.REPLAYED');
+    // Act
+    w.clock.now = T0 + 60_000;
+    const retry = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    // Assess
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(sm).toHaveReceivedCommandTimes(SendWhatsAppMessageCommand, 1);
+  });
+
   it('never sends a keyed retry again once statuses named its id, though its first attempt was discarded as not sent', async () => {
     // Prepare: every attempt is throttled and the record discarded, but AWS had in fact sent one
     sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
