@@ -28,6 +28,13 @@ const sm = mockClient(SocialMessagingClient);
 let w: SendWorld;
 
 const keyed = (key: string) => ({ 'Idempotency-Key': key });
+/** A keyed send whose every attempt AWS throttles (its record is discarded): its key, id and answer. */
+async function throttledKeyedSend() {
+  sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
+  const key = randomUUID();
+  const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+  return { key, id: messageIdForKey(PN, key), first };
+}
 /** WhatsApp's `sent` of message `id` (our id in its callback data), as the inbound path records it. */
 const statusSent = (id: string, wamid: string) =>
   w.inbound.recordStatus({ wamid, status: 'sent', business: { phoneNumberId: PN, metaPhoneNumberId: '106540352242922' }, timestampMs: T0 + 1000, messageId: id });
@@ -176,10 +183,7 @@ describe('Idempotency-Key', () => {
 
   it('leaves nothing behind for a send AWS kept throttling, so a retry with the key simply sends it', async () => {
     // Prepare: every attempt of the first request is throttled
-    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
-    const key = randomUUID();
-    const id = messageIdForKey(PN, key);
-    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const { key, id, first } = await throttledKeyedSend();
     const between = await call(w.api, 'GET', `/v1/messages/${id}`);
     const itemsBetween = (await w.outboundItems()).filter((i) => i.id === id);
     // Act
@@ -219,10 +223,7 @@ describe('Idempotency-Key', () => {
 
   it('never sends a keyed retry again once statuses named its id, though its first attempt was discarded as not sent', async () => {
     // Prepare: every attempt is throttled and the record discarded, but AWS had in fact sent one
-    sm.on(SendWhatsAppMessageCommand).rejects(new ThrottledRequestException({ message: 'Rate exceeded', $metadata: {} }));
-    const key = randomUUID();
-    const id = messageIdForKey(PN, key);
-    const first = await call(w.api, 'POST', '/v1/messages', { body: text(), headers: keyed(key) });
+    const { key, id, first } = await throttledKeyedSend();
     await statusSent(id, 'wamid.WENT-OUT');
     // Act
     sm.on(SendWhatsAppMessageCommand).resolves({ messageId: 'aws-never' });
