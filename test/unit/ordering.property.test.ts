@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOutbound } from '../../shared/adapters/dynamodb-outbound.ts';
 import { DynamoDbQueries } from '../../shared/adapters/dynamodb-queries.ts';
 import { DynamoDbStore, keys } from '../../shared/adapters/dynamodb-store.ts';
-import { messageIdFromAwsMessageId, messageIdFromWamid } from '../../shared/domain/ids.ts';
+import { messageIdFromAwsMessageId, messageIdFromWamid, messageIdOfSendStatuses } from '../../shared/domain/ids.ts';
 import type { Message } from '../../shared/domain/resources.ts';
 import { currentStatus } from '../../shared/domain/status.ts';
 import type { InboundMessage, StatusUpdate } from '../../shared/domain/types.ts';
@@ -170,7 +170,7 @@ async function apply(t: Table, seq: Ev[], concurrent: boolean) {
 function keysTouched(events: Ev[], sends: Outbound[]) {
   const all = [
     ...events.flatMap((e) => (e.kind === 'inbound' ? [keys.message(e.m.id), keys.conversation(e.m.business.phoneNumberId, e.m.contactId)] : [])),
-    ...sends.flatMap((o) => [keys.message(o.id), keys.message(messageIdFromAwsMessageId(o.awsId)), keys.message(messageIdFromWamid(o.wamid)), keys.conversation(business.phoneNumberId, o.to)]),
+    ...sends.flatMap((o) => [keys.message(o.id), keys.message(messageIdOfSendStatuses(o.id)), keys.message(messageIdFromAwsMessageId(o.awsId)), keys.message(messageIdFromWamid(o.wamid)), keys.conversation(business.phoneNumberId, o.to)]),
   ];
   return [...new Map(all.map((k) => [`${k.PK}|${k.SK}`, k])).values()];
 }
