@@ -370,7 +370,8 @@ export async function startRuntime(opts: RuntimeOptions = {}): Promise<Runtime> 
   await assertPortFree(ports.dynamodb, 'DynamoDB Local (DYNAMODB_PORT)');
   await assertPortFree(ports.aws, 'S3/SNS/SQS emulator (AWS_PORT)');
   await assertPortFree(ports.api, 'HTTP API (PORT)');
-  await assertPortFree(ports.sandbox, 'sandbox (SANDBOX_PORT)');
+  // Without the sandbox its port is not taken: a runtime without it runs beside `npm start`.
+  if (opts.sandbox !== false) await assertPortFree(ports.sandbox, 'sandbox (SANDBOX_PORT)');
 
   const env = new EnvScope();
   const cleanups: Array<() => Promise<void>> = [];

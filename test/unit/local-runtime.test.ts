@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -137,6 +138,27 @@ describe('startRuntime', () => {
     expect(kept.Item).toEqual(key);
     expect(wiped.Item).toBeUndefined();
   }, 90_000);
+
+  it('runs without the sandbox beside whatever holds the sandbox port (npm start), and refuses that port with it', async () => {
+    // Prepare: the sandbox's port is taken, as by a running `npm start`
+    const holder = createNetServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    const held = (holder.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'runtime-nosandbox-'));
+    const options = { dataDir: dir, fresh: true, logger: silent, ports: { api: 0, sandbox: held, aws: 0, dynamodb: 0 }, handlers: { api: async () => ({ statusCode: 204, body: '' }), stream: async () => {} } };
+    try {
+      // Act
+      const withSandbox = startRuntime(options);
+      await expect(withSandbox).rejects.toThrow(`Port ${held} for the sandbox (SANDBOX_PORT) is in use`);
+      const without = await startRuntime({ ...options, sandbox: false });
+      // Assess
+      expect(without.info.sandboxUrl).toBeNull();
+      await without.stop();
+    } finally {
+      holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses a data dir another live runtime is using', async () => {
     // Prepare: a runtime.json left by a process that is alive (our parent)
