@@ -11,6 +11,11 @@
  * "…, wiring loaded" import the handler and its wiring together (what a cold start costs up to the
  * first request's own work). Size is what a load reads (the entry and its static chunks); the
  * whole folder is reported beside it.
+ *
+ * The observability every function loads (Powertools Logger, Tracer with the X-Ray SDK, and Metrics,
+ * from `shared/observability.ts`, `shared/tracing.ts` and `shared/metrics.ts`) is measured alone,
+ * bundled the same way, right beside the functions: what a cold load costs before any code of a
+ * function's own, so the part of each ratio that is the function's is seen.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,12 +60,28 @@ export interface BundleFigures {
   ratio: number;
 }
 
-export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[] }> {
+/** The modules of the observability every function loads, as one entry (see the header). */
+const OBSERVABILITY_MODULES = ['shared/observability.ts', 'shared/tracing.ts', 'shared/metrics.ts'];
+
+export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[]; observability: BundleFigures }> {
   // Inside the repository, so that the runtime variant finds @aws-sdk/* in node_modules.
   const out = resolve('.local/bench-bundles');
   rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
   const bundles: BundleFigures[] = [];
   let nodeMs = 0;
+  /** Size and cold load of `entry` bundled into `dir`, against `node -e 0` measured right before. */
+  const measure = (name: string, variant: BundleVariant, deployed: boolean, dir: string, build: { external: string[]; entry?: string }): BundleFigures => {
+    const built = buildBundle(name, dir, build);
+    // `node -e 0` measured right before each bundle, so both see the same load on the machine.
+    const base = medians(['-e', PRINT_CPU], opts.runs);
+    const cold = medians(['--input-type=module', '-e', `await import(${JSON.stringify(built.entry)}); ${PRINT_CPU}`], opts.runs);
+    nodeMs = Math.max(nodeMs, base.cpuMs);
+    return { name, variant, deployed, bytes: built.loadBytes, totalBytes: built.totalBytes, coldMs: cold.cpuMs, wallMs: cold.wallMs, ratio: cold.cpuMs / base.cpuMs };
+  };
+  const observabilityEntry = join(out, 'observability-entry.ts');
+  writeFileSync(observabilityEntry, OBSERVABILITY_MODULES.map((m) => `export * from ${JSON.stringify(resolve(m))};\n`).join(''));
+  const observability = measure('observability', 'sdk bundled', false, join(out, 'observability'), { external: [], entry: observabilityEntry });
   const deployedVariant: BundleVariant = EXTERNAL_MODULES.includes('@aws-sdk/*') ? 'sdk from the runtime' : 'sdk bundled';
   for (const name of FUNCTION_HANDLERS) {
     const wiring = resolve('lambdas', name, 'wiring.ts');
@@ -73,30 +94,15 @@ export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: nu
       if (wired) {
         // The handler's module and its wiring's, both evaluated at load.
         entry = join(out, `${name}-entry-${sdkBundled ? 'bundled' : 'runtime'}.ts`);
-        mkdirSync(out, { recursive: true });
         writeFileSync(entry, `export * from ${JSON.stringify(resolve('lambdas', name, 'handler.ts'))};\nexport * as wiring from ${JSON.stringify(wiring)};\n`);
       }
-      const built = buildBundle(name, dir, { external: sdkBundled ? [] : ['@aws-sdk/*'], ...(entry && { entry }) });
-      const file = built.entry;
-      // `node -e 0` measured right before each bundle, so both see the same load on the machine.
-      const base = medians(['-e', PRINT_CPU], opts.runs);
-      const cold = medians(['--input-type=module', '-e', `await import(${JSON.stringify(file)}); ${PRINT_CPU}`], opts.runs);
-      nodeMs = Math.max(nodeMs, base.cpuMs);
-      bundles.push({
-        name,
-        variant,
-        deployed: variant === deployedVariant,
-        bytes: built.loadBytes,
-        totalBytes: built.totalBytes,
-        coldMs: cold.cpuMs,
-        wallMs: cold.wallMs,
-        ratio: cold.cpuMs / base.cpuMs,
-      });
+      bundles.push(measure(name, variant, variant === deployedVariant, dir, { external: sdkBundled ? [] : ['@aws-sdk/*'], ...(entry && { entry }) }));
     }
   }
-  return { nodeMs, bundles };
+  return { nodeMs, bundles, observability };
 }
 
 if (import.meta.main) {
-  console.table((await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) })).bundles);
+  const { bundles, observability } = await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) });
+  console.table([observability, ...bundles]);
 }
