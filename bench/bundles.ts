@@ -12,7 +12,7 @@
  * first request's own work). Size is what a load reads (the entry and its static chunks); the
  * whole folder is reported beside it.
  *
- * The observability every function loads (Powertools Logger, Tracer with the X-Ray SDK, and Metrics,
+ * The observability the functions load (Powertools Logger, Tracer with the X-Ray SDK, and Metrics,
  * from `shared/observability.ts`, `shared/tracing.ts` and `shared/metrics.ts`) is measured alone,
  * bundled the same way, right beside the functions: what a cold load costs before any code of a
  * function's own, so the part of each ratio that is the function's is seen.
@@ -60,7 +60,7 @@ export interface BundleFigures {
   ratio: number;
 }
 
-/** The modules of the observability every function loads, as one entry (see the header). */
+/** The modules of the functions' observability, as one entry (see the header). */
 const OBSERVABILITY_MODULES = ['shared/observability.ts', 'shared/tracing.ts', 'shared/metrics.ts'];
 
 export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[]; observability: BundleFigures }> {
