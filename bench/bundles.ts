@@ -14,8 +14,10 @@
  *
  * The observability the functions load (Powertools Logger, Tracer with the X-Ray SDK, and Metrics,
  * from `shared/observability.ts`, `shared/tracing.ts` and `shared/metrics.ts`) is measured alone,
- * bundled the same way, right beside the functions: what a cold load costs before any code of a
- * function's own, so the part of each ratio that is the function's is seen.
+ * bundled the same way, right beside the functions: the Logger alone, the Tracer alone, and all
+ * three, which is what the api, inbound, media and webhooks functions load before any code of their
+ * own (the events function loads the Logger and the Tracer; broadcasts, numbers and templates the
+ * Logger, and the Tracer with their wiring). So the part of each ratio that is the function's is seen.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,10 +62,14 @@ export interface BundleFigures {
   ratio: number;
 }
 
-/** The modules of the functions' observability, as one entry (see the header). */
-const OBSERVABILITY_MODULES = ['shared/observability.ts', 'shared/tracing.ts', 'shared/metrics.ts'];
+/** The functions' observability, measured alone (see the header): a name, and the modules of one entry. */
+const OBSERVABILITY: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['Logger', ['shared/observability.ts']],
+  ['Tracer', ['shared/tracing.ts']],
+  ['Logger, Tracer, Metrics', ['shared/observability.ts', 'shared/tracing.ts', 'shared/metrics.ts']],
+];
 
-export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[]; observability: BundleFigures }> {
+export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: number; bundles: BundleFigures[]; observability: BundleFigures[] }> {
   // Inside the repository, so that the runtime variant finds @aws-sdk/* in node_modules.
   const out = resolve('.local/bench-bundles');
   rmSync(out, { recursive: true, force: true });
@@ -79,9 +85,11 @@ export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: nu
     nodeMs = Math.max(nodeMs, base.cpuMs);
     return { name, variant, deployed, bytes: built.loadBytes, totalBytes: built.totalBytes, coldMs: cold.cpuMs, wallMs: cold.wallMs, ratio: cold.cpuMs / base.cpuMs };
   };
-  const observabilityEntry = join(out, 'observability-entry.ts');
-  writeFileSync(observabilityEntry, OBSERVABILITY_MODULES.map((m) => `export * from ${JSON.stringify(resolve(m))};\n`).join(''));
-  const observability = measure('observability', 'sdk bundled', false, join(out, 'observability'), { external: [], entry: observabilityEntry });
+  const observability = OBSERVABILITY.map(([name, modules], i) => {
+    const entry = join(out, `observability-${i}-entry.ts`);
+    writeFileSync(entry, modules.map((m) => `export * from ${JSON.stringify(resolve(m))};\n`).join(''));
+    return measure(name, 'sdk bundled', false, join(out, `observability-${i}`), { external: [], entry });
+  });
   const deployedVariant: BundleVariant = EXTERNAL_MODULES.includes('@aws-sdk/*') ? 'sdk from the runtime' : 'sdk bundled';
   for (const name of FUNCTION_HANDLERS) {
     const wiring = resolve('lambdas', name, 'wiring.ts');
@@ -104,5 +112,5 @@ export async function benchBundles(opts: { runs: number }): Promise<{ nodeMs: nu
 
 if (import.meta.main) {
   const { bundles, observability } = await benchBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 5) });
-  console.table([observability, ...bundles]);
+  console.table([...observability, ...bundles]);
 }
