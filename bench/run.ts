@@ -112,7 +112,7 @@ await section('cost', async () => {
 
 await section('bundles', async () => {
   // Bundles: size and cold load (CPU time, Tracer loaded), SDK bundled (as deployed) and from the runtime.
-  const bundles = await benchBundles({ runs: knob('BENCH_COLD_RUNS', 3) });
+  const bundles = await benchBundles({ runs: knob('BENCH_COLD_RUNS', 7) });
   console.log('\n== Bundles: size and cold load vs `node -e 0` ==');
   console.table(
     Object.fromEntries(
