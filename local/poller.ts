@@ -186,11 +186,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
   const counters: PollerCounters = { batches: 0, records: 0, deleted: 0, failures: 0, handlerErrors: 0, sqsRequests: 0 };
   const stopping = new AbortController();
 
-  /** Whether the last receive answered all it asked for: then more are likely waiting. */
-  let backlog = false;
-
   async function receive(max: number, waitSeconds: number): Promise<Message[]> {
-    backlog = false;
     try {
       counters.sqsRequests++;
       const out = await sqs.send(
@@ -204,9 +200,7 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
         }),
         { abortSignal: stopping.signal },
       );
-      const messages = out.Messages ?? [];
-      backlog = messages.length >= Math.min(10, max);
-      return messages;
+      return out.Messages ?? [];
     } catch (err) {
       if (stopping.signal.aborted) return [];
       logger.warn('ReceiveMessage failed; retrying', { queue: spec.name, error: (err as Error).message });
@@ -329,25 +323,19 @@ export async function startPoller(opts: PollerOptions): Promise<Poller> {
   /**
    * One receiver per queue fills batches and hands each to a free slot of `concurrency`
    * invocations. (Several long polls on one queue would each be woken by every message the emulator
-   * enqueues, and all but one answered empty: requests that say nothing of the design.) With a
-   * backlog (the last receive answered all it asked for), the receiver fills the next batch while
-   * every slot is busy and holds it until one is free, so a slot starts its next batch when it
-   * frees rather than a batch-fill later (ten receives of ten for a batch of 100). At most that one
-   * batch waits; its messages stay invisible for six handler timeouts (`visibilityTimeoutSeconds`),
-   * and it waits for one handler run at most. Without a backlog nothing is received while every
-   * slot is busy, so the messages that come meanwhile make the next batch fuller, in fewer
-   * receives, as Lambda's batches fill at load.
+   * enqueues, and all but one answered empty: requests that say nothing of the design.) While every
+   * slot is busy, nothing is received, so a backlog makes the next batch fuller, as Lambda's batches
+   * fill at load.
    */
   const slots = Math.max(1, opts.concurrency ?? 1);
   const inFlight = new Set<Promise<void>>();
   async function receiver(): Promise<void> {
     let carry: Message[] = [];
     while (!stopping.signal.aborted || carry.length > 0) {
-      if (!backlog && carry.length === 0) while (inFlight.size >= slots) await Promise.race(inFlight);
+      while (inFlight.size >= slots) await Promise.race(inFlight);
       const collected = await collect(carry);
       carry = collected.carry;
       if (!collected.batch.length) continue;
-      while (inFlight.size >= slots) await Promise.race(inFlight);
       const invocation: Promise<void> = invoke(collected.batch)
         .catch((err: unknown) => logger.error('Poller invocation stopped unexpectedly', { queue: spec.name, error: String(err) }))
         .finally(() => inFlight.delete(invocation));

@@ -308,40 +308,6 @@ describe('startPoller', () => {
     expect(received).toBe(31);
   });
 
-  it('while every slot is busy, receives the next batch and holds it: one batch, no more', async () => {
-    // Prepare: one slot, batches of 10, 30 messages waiting; the first batch stays in the handler.
-    const spec = fastSpec(`prefill-${n++}`, { batchSize: 10 });
-    const q = await queueFor(spec);
-    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: q.url, Attributes: { VisibilityTimeout: '30' } }));
-    for (let i = 0; i < 30; i += 10) {
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: Array.from({ length: 10 }, (_, k) => ({ Id: String(k), MessageBody: String(i + k) })) }));
-    }
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const batches: string[][] = [];
-
-    // Act
-    const poller = await poll(spec, q, async (event) => {
-      batches.push(event.Records.map((r) => r.body));
-      if (batches.length === 1) await released;
-    });
-    await until(() => batches.length === 1);
-    await until(async () => (await counts(q.url)).inFlight > batches[0]!.length);
-    // Long enough for a receiver that kept receiving to take the rest.
-    await new Promise((r) => setTimeout(r, 500));
-    const whileBusy = await counts(q.url);
-    const handedWhileBusy = batches.length;
-    release();
-    await until(() => poller.counters.deleted === 30);
-
-    // Assess: the first batch in the handler and the next one held; the rest left on the queue,
-    // and no second invocation while the slot was busy.
-    expect(batches[0]).toHaveLength(10);
-    expect(whileBusy).toEqual({ visible: 10, inFlight: 20 });
-    expect(handedWhileBusy).toBe(1);
-    expect(batches.flat().map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
-  });
-
   it('finishes the batch in flight before stop resolves', async () => {
     // Prepare
     const spec = fastSpec(`stop-${n++}`);
