@@ -6,9 +6,9 @@
  * utilities. It is imported only where traces go somewhere: in Lambda (the stack turns active
  * tracing on), unless `POWERTOOLS_TRACE_ENABLED=false`. The local runtime never loads it; the tests
  * load it only in the child process of `test/unit/tracing.test.ts`, which runs as in Lambda, and the
- * bench where it measures cold loads (`POWERTOOLS_TRACE_ENABLED=true`). Outgoing HTTP requests other than the
- * SDK's are not captured: a webhook URL may carry its receiver's secret in its query, and a trace
- * must not keep it.
+ * bench where it measures cold loads (`POWERTOOLS_TRACE_ENABLED=true`). Outgoing HTTP requests
+ * other than the SDK's are not captured: a webhook URL may carry its receiver's secret in its
+ * query, and a trace must not keep it.
  */
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
