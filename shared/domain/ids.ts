@@ -1,11 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+/** A message id derived from `input`: the same input, the same id. */
+const derivedMessageId = (input: string) => `msg_${createHash('sha256').update(input).digest('hex').slice(0, 32)}`;
+
 /**
  * Message ids. An inbound message's id is derived from its wamid, so every redelivery lands on
  * the same record; an outbound message's id is random and travels in `biz_opaque_callback_data`.
  */
 export function messageIdFromWamid(wamid: string): string {
-  return `msg_${createHash('sha256').update(wamid).digest('hex').slice(0, 32)}`;
+  return derivedMessageId(wamid);
 }
 
 /**
@@ -15,7 +18,7 @@ export function messageIdFromWamid(wamid: string): string {
  * on the inbound path.
  */
 export function messageIdFromAwsMessageId(awsMessageId: string): string {
-  return `msg_${createHash('sha256').update(`aws:${awsMessageId}`).digest('hex').slice(0, 32)}`;
+  return derivedMessageId(`aws:${awsMessageId}`);
 }
 
 /**
@@ -25,7 +28,7 @@ export function messageIdFromAwsMessageId(awsMessageId: string): string {
  * Derived from the record's id, so the read side finds it from the record without a lookup.
  */
 export function messageIdOfSendStatuses(messageId: string): string {
-  return `msg_${createHash('sha256').update(`st:${messageId}`).digest('hex').slice(0, 32)}`;
+  return derivedMessageId(`st:${messageId}`);
 }
 
 export function newMessageId(): string {
